@@ -1,0 +1,73 @@
+package msrp
+
+import "crypto/rand"
+
+// Identifier lengths in base-62 characters. Each character carries
+// log2(62) ≈ 5.95 bits, so:
+const (
+	TIDLength       = 16 // ≈ 95 bits; RFC 4975 §7.1 requires ≥ 64
+	MessageIDLength = 16 // ≈ 95 bits; RFC 4975 §7.1.1: unlikely ever to repeat
+	SessionIDLength = 20 // ≈ 119 bits; RFC 4975 §14.1 requires ≥ 80
+)
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// IDSource draws transaction ids, Message-IDs and session-ids from
+// crypto/rand through a small buffer, so that generating an id costs no
+// allocation and rarely a system call. An IDSource is not safe for concurrent
+// use: give each connection writer its own. The zero value is ready to use.
+type IDSource struct {
+	pool [256]byte
+	n    int // unread bytes at the end of pool
+}
+
+// randomChar returns one uniformly distributed alphabet character, using
+// rejection sampling so that no character is more likely than another.
+func (s *IDSource) randomChar() byte {
+	for {
+		if s.n == 0 {
+			rand.Read(s.pool[:]) // never fails (crypto/rand, Go ≥ 1.24)
+			s.n = len(s.pool)
+		}
+		s.n--
+		b := s.pool[s.n]
+		if b < 248 { // 248 = 4·62
+			return idAlphabet[b%62]
+		}
+	}
+}
+
+// AppendID appends n random alphabet characters to dst.
+func (s *IDSource) AppendID(dst []byte, n int) []byte {
+	for range n {
+		dst = append(dst, s.randomChar())
+	}
+	return dst
+}
+
+// TID returns a new transaction id.
+func (s *IDSource) TID() string { return string(s.AppendID(make([]byte, 0, TIDLength), TIDLength)) }
+
+// MessageID returns a new Message-ID.
+func (s *IDSource) MessageID() string {
+	return string(s.AppendID(make([]byte, 0, MessageIDLength), MessageIDLength))
+}
+
+// SessionID returns a new session-id for an MSRP URI.
+func (s *IDSource) SessionID() string {
+	return string(s.AppendID(make([]byte, 0, SessionIDLength), SessionIDLength))
+}
+
+// NewTID returns a fresh transaction id. For many ids on one goroutine an
+// IDSource is cheaper.
+func NewTID() string { var s IDSource; return s.TID() }
+
+// NewMessageID returns a fresh Message-ID.
+func NewMessageID() string { var s IDSource; return s.MessageID() }
+
+// NewSessionID returns a fresh session-id with at least 80 bits of randomness.
+func NewSessionID() string { var s IDSource; return s.SessionID() }
+
+// ValidTID reports whether s is an RFC 4975 ident (ALPHANUM 3*31ident-char),
+// the syntax of transaction ids and Message-IDs.
+func ValidTID(s string) bool { return isIdent(s) }

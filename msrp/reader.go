@@ -1,0 +1,491 @@
+package msrp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"unicode/utf8"
+)
+
+// Limits bound what a Reader accepts. Zero fields take the defaults of
+// DefaultLimits.
+type Limits struct {
+	MaxStartLine   int // longest start line, CRLF included
+	MaxHeaderBytes int // longest start line + header section, blank line included
+	MaxChunk       int // largest body of one chunk
+}
+
+// Default limits.
+const (
+	DefaultMaxStartLine   = 1024
+	DefaultMaxHeaderBytes = 16 << 10
+	DefaultMaxChunk       = 1 << 20
+)
+
+// DefaultLimits returns the limits used for zero fields.
+func DefaultLimits() Limits {
+	return Limits{DefaultMaxStartLine, DefaultMaxHeaderBytes, DefaultMaxChunk}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxStartLine <= 0 {
+		l.MaxStartLine = d.MaxStartLine
+	}
+	if l.MaxHeaderBytes <= 0 {
+		l.MaxHeaderBytes = d.MaxHeaderBytes
+	}
+	if l.MaxChunk <= 0 {
+		l.MaxChunk = d.MaxChunk
+	}
+	if l.MaxStartLine > l.MaxHeaderBytes {
+		l.MaxStartLine = l.MaxHeaderBytes
+	}
+	return l
+}
+
+// Reader stages.
+const (
+	stageStart   = iota // looking for the end of the start line
+	stageHeaders        // looking for the blank line or a bodiless end-line
+	stageBody           // scanning the body for "\r\n-------<tid>"
+	stageDiscard        // body over MaxChunk: dropping bytes until the end-line
+)
+
+const (
+	initialBufSize = 4 << 10
+	endLineDashes  = "-------"
+	// longest end-line: CRLF + dashes + 32-octet tid + flag + CRLF
+	maxEndLine = 2 + len(endLineDashes) + 32 + 1 + 2
+)
+
+var crlf = []byte("\r\n")
+
+// Reader reads MSRP messages from a byte stream (RFC 4975 §9).
+//
+// It keeps one buffer that starts small and grows up to the size the limits
+// allow. It finds the end of a body by scanning for the end-line
+// "-------<transaction-id>" and a flag, remembering how far it has searched
+// so that no byte is scanned twice, and returns the body as a slice of its
+// buffer (no copy). All parse state lives in the Reader, so a read error such
+// as a deadline expiry can be retried by calling ReadMessage again.
+//
+// Errors: io.EOF at a clean message boundary; io.ErrUnexpectedEOF inside a
+// message; *SyntaxError, ErrStartLineTooLong and ErrHeaderTooLarge when the
+// stream cannot be resynchronised (close the connection); *MessageError when
+// the message was framed correctly but is not acceptable (answer it and go
+// on reading). Fatal errors are sticky.
+type Reader struct {
+	src    io.Reader
+	lim    Limits
+	maxBuf int
+
+	buf  []byte
+	r, w int   // buf[r:w] is unread data; buf[r] is the start of the current message
+	off  int64 // stream offset of buf[0]
+	err  error // sticky fatal error
+
+	// parse state of the current message, positions relative to r
+	stage     int
+	scan      int   // next position to examine
+	hdrStart  int   // first header line
+	bodyStart int   // first body byte
+	hdrErr    error // recoverable problem found in the header section
+
+	pat []byte // "\r\n-------" + tid
+	msg Message
+}
+
+// Outcomes of step.
+const (
+	needMore = iota
+	gotMessage
+	gotOversized
+)
+
+// NewReader returns a Reader reading from src with the given limits.
+func NewReader(src io.Reader, lim Limits) *Reader {
+	lim = lim.withDefaults()
+	return &Reader{
+		src:    src,
+		lim:    lim,
+		maxBuf: lim.MaxHeaderBytes + lim.MaxChunk + maxEndLine,
+		buf:    make([]byte, min(initialBufSize, lim.MaxHeaderBytes+lim.MaxChunk+maxEndLine)),
+	}
+}
+
+// Limits returns the limits in force.
+func (r *Reader) Limits() Limits { return r.lim }
+
+// Buffered returns the number of bytes read from the source but not yet
+// returned as part of a message.
+func (r *Reader) Buffered() int { return r.w - r.r }
+
+// ReadMessage returns the next message. The Message and its Body are only
+// valid until the next call: the Reader reuses both. Header strings stay
+// valid. Use Message.Clone to keep a message.
+func (r *Reader) ReadMessage() (*Message, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for {
+		outcome, end, err := r.step()
+		switch {
+		case err != nil:
+			return r.fail(err)
+		case outcome == gotMessage:
+			m := r.finish(end)
+			if r.hdrErr != nil {
+				return nil, &MessageError{Msg: m, Err: r.hdrErr}
+			}
+			if !m.IsRequest() && m.Flag != FlagEnd {
+				return nil, &MessageError{Msg: m, Err: &HeaderError{Reason: "response end-line flag is not $"}}
+			}
+			return m, nil
+		case outcome == gotOversized:
+			return nil, &MessageError{Msg: r.finish(end), Err: ErrChunkTooLarge}
+		}
+		if err := r.fill(); err != nil {
+			return r.fail(err)
+		}
+	}
+}
+
+// fail records fatal errors; transient source errors are returned as they are.
+func (r *Reader) fail(err error) (*Message, error) {
+	var se *SyntaxError
+	switch {
+	case err == io.EOF:
+		if r.w > r.r || r.stage != stageStart {
+			err = io.ErrUnexpectedEOF
+		}
+		r.err = err
+	case errors.As(err, &se), errors.Is(err, ErrStartLineTooLong), errors.Is(err, ErrHeaderTooLarge):
+		r.err = err
+	}
+	return nil, err
+}
+
+// step advances the parse over the buffered bytes. It reports whether a
+// message is complete (and where it ends, relative to r.r), whether more
+// input is needed, or a fatal error.
+func (r *Reader) step() (outcome, end int, err error) {
+	for {
+		data := r.buf[r.r:r.w]
+		switch r.stage {
+		case stageStart:
+			nl := bytes.IndexByte(data[r.scan:], '\n')
+			if nl < 0 {
+				if len(data) >= r.lim.MaxStartLine {
+					return needMore, 0, ErrStartLineTooLong
+				}
+				r.scan = len(data)
+				return needMore, 0, nil
+			}
+			end := r.scan + nl + 1
+			if end > r.lim.MaxStartLine {
+				return needMore, 0, ErrStartLineTooLong
+			}
+			if err := r.parseStartLine(data[:end]); err != nil {
+				return needMore, 0, err
+			}
+			r.hdrStart, r.scan, r.stage = end, end, stageHeaders
+
+		case stageHeaders:
+			nl := bytes.IndexByte(data[r.scan:], '\n')
+			if nl < 0 {
+				if len(data) >= r.lim.MaxHeaderBytes {
+					return needMore, 0, ErrHeaderTooLarge
+				}
+				return needMore, 0, nil
+			}
+			lineStart, lineEnd := r.scan, r.scan+nl+1
+			if lineEnd > r.lim.MaxHeaderBytes {
+				return needMore, 0, ErrHeaderTooLarge
+			}
+			line := data[lineStart:lineEnd]
+			r.scan = lineEnd
+			switch {
+			case len(line) == 2 && line[0] == '\r':
+				// blank line: the body follows
+				r.bodyStart, r.stage = lineEnd, stageBody
+			case r.isEndLine(line):
+				r.setHeaders(data[:lineStart], false)
+				r.msg.Flag = line[len(line)-3]
+				return gotMessage, lineEnd, nil
+			}
+
+		case stageBody:
+			i := bytes.Index(data[r.scan:], r.pat)
+			if i < 0 {
+				// An end-line may begin in the last len(pat)-1 bytes.
+				r.scan = max(r.bodyStart, len(data)-len(r.pat)+1)
+				if r.scan-r.bodyStart > r.lim.MaxChunk {
+					r.startDiscard(data, r.scan)
+				}
+				return needMore, 0, nil
+			}
+			at := r.scan + i
+			if at-r.bodyStart > r.lim.MaxChunk {
+				r.startDiscard(data, at)
+				continue
+			}
+			flagAt := at + len(r.pat)
+			if flagAt+3 > len(data) {
+				r.scan = at
+				return needMore, 0, nil
+			}
+			if !isFlag(data[flagAt]) {
+				// "-------<tid>" followed by something else is body text
+				r.scan = at + 1
+				continue
+			}
+			if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
+				return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
+			}
+			r.setHeaders(data[:r.bodyStart-2], true)
+			r.msg.Body = data[r.bodyStart:at]
+			r.msg.Flag = data[flagAt]
+			return gotMessage, flagAt + 3, nil
+
+		case stageDiscard:
+			i := bytes.Index(data[r.scan:], r.pat)
+			if i >= 0 {
+				at := r.scan + i
+				flagAt := at + len(r.pat)
+				if flagAt+3 > len(data) {
+					r.scan = at
+					r.dropDiscarded(at)
+					return needMore, 0, nil
+				}
+				if isFlag(data[flagAt]) {
+					if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
+						return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
+					}
+					r.msg.Flag = data[flagAt]
+					return gotOversized, flagAt + 3, nil
+				}
+				r.scan = at + 1
+				continue
+			}
+			keep := max(0, len(data)-len(r.pat)+1)
+			r.scan = keep
+			r.dropDiscarded(keep)
+			return needMore, 0, nil
+		}
+	}
+}
+
+func isFlag(c byte) bool { return c == FlagEnd || c == FlagContinue || c == FlagAbort }
+
+// isEndLine reports whether line (CRLF included) is this message's end-line
+// without a preceding body.
+func (r *Reader) isEndLine(line []byte) bool {
+	n := len(r.pat) - 2 // "-------<tid>"
+	return len(line) == n+3 && line[n+1] == '\r' && isFlag(line[n]) &&
+		bytes.Equal(line[:n], r.pat[2:])
+}
+
+// startDiscard switches to dropping the body of an oversized chunk, resuming
+// the end-line search at relative position from. The header strings are
+// made now, before the bytes they come from are dropped.
+func (r *Reader) startDiscard(data []byte, from int) {
+	r.setHeaders(data[:r.bodyStart-2], true)
+	r.stage = stageDiscard
+	r.scan = from
+	r.dropDiscarded(from)
+}
+
+// dropDiscarded forgets the buffered bytes before relative position upTo:
+// they belong to a body being discarded.
+func (r *Reader) dropDiscarded(upTo int) {
+	r.r += upTo
+	r.scan -= upTo
+	r.bodyStart = 0
+}
+
+// parseStartLine checks and records "MSRP SP tid SP (method | code [SP comment]) CRLF".
+func (r *Reader) parseStartLine(line []byte) error {
+	if len(line) < 2 || line[len(line)-2] != '\r' {
+		return r.syntaxError(len(line)-1, "start line does not end with CRLF")
+	}
+	line = line[:len(line)-2]
+	if !bytes.HasPrefix(line, []byte("MSRP ")) {
+		return r.syntaxError(0, "start line does not begin with \"MSRP \"")
+	}
+	rest := line[5:]
+	sp := bytes.IndexByte(rest, ' ')
+	if sp < 0 || !isIdent(rest[:sp]) {
+		return r.syntaxError(5, "invalid transaction id")
+	}
+	tid := rest[:sp]
+	rest = rest[sp+1:]
+	if len(rest) >= 3 && isDigit(rest[0]) && isDigit(rest[1]) && isDigit(rest[2]) {
+		if len(rest) > 3 && rest[3] != ' ' {
+			return r.syntaxError(6+sp+3, "status code is not three digits")
+		}
+		for _, c := range rest[3:] {
+			if !isUTF8TextByte(c) {
+				return r.syntaxError(6+sp, "control character in comment")
+			}
+		}
+	} else {
+		if len(rest) == 0 {
+			return r.syntaxError(6+sp, "missing method")
+		}
+		for _, c := range rest {
+			if !isUpAlpha(c) {
+				return r.syntaxError(6+sp, "method is not upper-case letters")
+			}
+		}
+	}
+	r.pat = append(append(append(r.pat[:0], "\r\n"...), endLineDashes...), tid...)
+	return nil
+}
+
+// setHeaders converts the start line and header section (data up to and
+// including the CRLF of the last header line) to one string, and parses the
+// message's start line and fields as substrings of it. This is the one
+// allocation a typical message costs.
+func (r *Reader) setHeaders(block []byte, hasBody bool) {
+	s := string(block)
+	m := &r.msg
+	hdr := m.Header[:0]
+	*m = Message{Header: hdr}
+
+	// start line, already validated
+	sl := s[:r.hdrStart-2]
+	rest := sl[5:]
+	sp := indexByte(rest, ' ')
+	m.TID, rest = rest[:sp], rest[sp+1:]
+	if code, ok := threeDigits(prefix(rest, 3)); ok {
+		m.Code = code
+		if len(rest) > 4 {
+			m.Comment = rest[4:]
+		}
+	} else {
+		m.Method = rest
+	}
+
+	var herr error
+	if !utf8.ValidString(s) {
+		herr = &HeaderError{Reason: "not valid UTF-8"}
+	}
+	for p := r.hdrStart; p < len(s); {
+		nl := p + indexByte(s[p:], '\n')
+		line := s[p:nl]
+		p = nl + 1
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		} else if herr == nil {
+			herr = &HeaderError{Reason: "header line not terminated by CRLF"}
+		}
+		f, err := parseField(line)
+		if err != nil {
+			if herr == nil {
+				herr = err
+			}
+			continue
+		}
+		m.Header = append(m.Header, f)
+	}
+	if herr == nil {
+		herr = checkFraming(m, hasBody)
+	}
+	r.hdrErr = herr
+}
+
+func prefix(s string, n int) string {
+	if len(s) < n {
+		return s
+	}
+	return s[:n]
+}
+
+// parseField parses "Name: value". RFC 4975 asks for exactly one SP after
+// the colon; parley also accepts none or several, and trailing blanks.
+func parseField(line string) (Field, error) {
+	colon := indexByte(line, ':')
+	if colon <= 0 {
+		return Field{}, &HeaderError{Reason: "header line without a name and colon"}
+	}
+	name := line[:colon]
+	if !isAlpha(name[0]) || !isToken(name) {
+		return Field{}, &HeaderError{Header: name, Reason: "invalid header name"}
+	}
+	v := line[colon+1:]
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
+		v = v[:len(v)-1]
+	}
+	for i := 0; i < len(v); i++ {
+		if !isUTF8TextByte(v[i]) {
+			return Field{}, &HeaderError{Header: name, Reason: "control character in value"}
+		}
+	}
+	return Field{name, v}, nil
+}
+
+// checkFraming checks the rules that tie headers to the framing (RFC 4975
+// §7.1, §7.2): Content-Type exactly when there is a body; responses have no body.
+func checkFraming(m *Message, hasBody bool) error {
+	ct := m.Header.Has(HeaderContentType)
+	switch {
+	case hasBody && !m.IsRequest():
+		return &HeaderError{Reason: "response with a body"}
+	case hasBody && !ct:
+		return &HeaderError{Header: HeaderContentType, Reason: "body without Content-Type"}
+	case !hasBody && ct:
+		return &HeaderError{Header: HeaderContentType, Reason: "Content-Type on a bodiless message"}
+	}
+	return nil
+}
+
+// finish consumes the message and resets the parse state.
+func (r *Reader) finish(end int) *Message {
+	r.r += end
+	r.stage, r.scan, r.hdrStart, r.bodyStart = stageStart, 0, 0, 0
+	if r.r == r.w {
+		r.off += int64(r.r)
+		r.r, r.w = 0, 0
+	}
+	return &r.msg
+}
+
+func (r *Reader) syntaxError(rel int, reason string) error {
+	return &SyntaxError{Offset: r.off + int64(r.r) + int64(rel), Reason: reason}
+}
+
+// fill reads more input, first making room by sliding unread data to the
+// front of the buffer or growing it up to maxBuf.
+func (r *Reader) fill() error {
+	if r.w == len(r.buf) {
+		switch {
+		case r.r > 0:
+			n := copy(r.buf, r.buf[r.r:r.w])
+			r.off += int64(r.r)
+			r.r, r.w = 0, n
+		case len(r.buf) < r.maxBuf:
+			nb := make([]byte, min(2*len(r.buf), r.maxBuf))
+			r.w = copy(nb, r.buf[r.r:r.w])
+			r.r = 0
+			r.buf = nb
+		default:
+			// Cannot happen: the limits are checked before the buffer fills.
+			return ErrHeaderTooLarge
+		}
+	}
+	for range 100 {
+		n, err := r.src.Read(r.buf[r.w:])
+		r.w += n
+		if n > 0 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return io.ErrNoProgress
+}

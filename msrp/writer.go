@@ -1,0 +1,183 @@
+package msrp
+
+import (
+	"io"
+	"net"
+	"strconv"
+)
+
+// AppendHead appends m's start line, its header fields and, when m has a
+// body, the blank line that separates them from it. Fields are written in
+// the order RFC 4975 §7.1 asks for: To-Path, From-Path, the other fields in
+// their order, the MIME fields, and Content-Type last.
+func (m *Message) AppendHead(dst []byte) []byte {
+	dst = append(dst, "MSRP "...)
+	dst = append(dst, m.TID...)
+	dst = append(dst, ' ')
+	if m.IsRequest() {
+		dst = append(dst, m.Method...)
+	} else {
+		dst = strconv.AppendInt(dst, int64(m.Code), 10)
+		if m.Comment != "" {
+			dst = append(dst, ' ')
+			dst = append(dst, m.Comment...)
+		}
+	}
+	dst = append(dst, "\r\n"...)
+	dst = m.appendFields(dst, func(name string) bool { return isName(name, HeaderToPath) }, 1)
+	dst = m.appendFields(dst, func(name string) bool { return isName(name, HeaderFromPath) }, 1)
+	dst = m.appendFields(dst, func(name string) bool {
+		return !isName(name, HeaderToPath) && !isName(name, HeaderFromPath) && !isMIMEHeader(name)
+	}, -1)
+	dst = m.appendFields(dst, func(name string) bool {
+		return isMIMEHeader(name) && !isName(name, HeaderContentType)
+	}, -1)
+	ct, hasBody := m.Header.Lookup(HeaderContentType)
+	if hasBody {
+		dst = appendField(dst, HeaderContentType, ct)
+		dst = append(dst, "\r\n"...)
+	}
+	return dst
+}
+
+func isName(name, want string) bool {
+	return len(name) == len(want) && (name == want || hasPrefixFold(name, want))
+}
+
+// appendFields appends up to limit (-1: all) fields whose name passes keep.
+func (m *Message) appendFields(dst []byte, keep func(string) bool, limit int) []byte {
+	for _, f := range m.Header {
+		if limit == 0 {
+			break
+		}
+		if keep(f.Name) {
+			dst = appendField(dst, canonicalName(f.Name), f.Value)
+			limit--
+		}
+	}
+	return dst
+}
+
+func appendField(dst []byte, name, value string) []byte {
+	dst = append(dst, name...)
+	dst = append(dst, ": "...)
+	dst = append(dst, value...)
+	return append(dst, "\r\n"...)
+}
+
+// canonicalName returns the registered spelling of a known header name, so
+// that a message read with odd capitalisation is written canonically.
+func canonicalName(name string) string {
+	for _, known := range [...]string{HeaderToPath, HeaderFromPath, HeaderMessageID, HeaderByteRange,
+		HeaderSuccessReport, HeaderFailureReport, HeaderStatus, HeaderContentType, HeaderUseNickname} {
+		if isName(name, known) {
+			return known
+		}
+	}
+	return name
+}
+
+// AppendEnd appends the end-line, preceded by the CRLF that closes a body
+// when m has one.
+func (m *Message) AppendEnd(dst []byte) []byte {
+	if m.HasBody() {
+		dst = append(dst, "\r\n"...)
+	}
+	return appendEndLine(dst, m.TID, m.EndFlag())
+}
+
+func appendEndLine[T string | []byte](dst []byte, tid T, flag byte) []byte {
+	dst = append(dst, endLineDashes...)
+	dst = append(dst, tid...)
+	return append(dst, flag, '\r', '\n')
+}
+
+// AppendTo appends the whole message to dst.
+func (m *Message) AppendTo(dst []byte) []byte {
+	dst = m.AppendHead(dst)
+	dst = append(dst, m.Body...)
+	return m.AppendEnd(dst)
+}
+
+// Bytes returns the wire form of m.
+func (m *Message) Bytes() []byte { return m.AppendTo(make([]byte, 0, 256+len(m.Body))) }
+
+// WriteTo writes m to w as head, body and end-line; on a *net.TCPConn this is
+// one writev without copying the body.
+func (m *Message) WriteTo(w io.Writer) (int64, error) {
+	scratch := make([]byte, 0, 256)
+	scratch = m.AppendHead(scratch)
+	head := len(scratch)
+	scratch = m.AppendEnd(scratch)
+	bufs := net.Buffers{scratch[:head:head], m.Body, scratch[head:]}
+	return bufs.WriteTo(w)
+}
+
+// Envelope is the per-recipient header of an outgoing SEND chunk: what the
+// MSRP switch writes in front of a body it relays. Everything that varies per
+// chunk (transaction id, Byte-Range, flag) is an argument of AppendFrame, so
+// one Envelope per recipient serves a whole message, and framing a chunk
+// allocates nothing once dst has grown to size.
+type Envelope struct {
+	ToPath        string // formatted To-Path value (see FormatPath)
+	FromPath      string // formatted From-Path value
+	MessageID     string
+	SuccessReport string // "yes", "no", or "" to omit
+	FailureReport string // "yes", "no", "partial", or "" to omit
+	ContentType   string // "" for a bodiless SEND
+	Extra         Header // further fields, written before Content-Type
+}
+
+// Frame is one framed chunk: write net.Buffers{Head, body, End}. Head, End
+// and TID alias the dst given to AppendFrame.
+type Frame struct {
+	Head []byte // start line, headers and blank line
+	End  []byte // CRLF (when there is a body) and the end-line
+	TID  []byte // the transaction id chosen for this chunk
+}
+
+// AppendFrame appends the head and end-line of one SEND chunk to dst, with a
+// fresh transaction id drawn from ids, the given Byte-Range and end-line
+// flag. It returns the extended dst and the Frame slicing it.
+func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byte) ([]byte, Frame) {
+	start := len(dst)
+	dst = append(dst, "MSRP "...)
+	tidAt := len(dst)
+	dst = ids.AppendID(dst, TIDLength)
+	tidEnd := len(dst)
+	dst = append(dst, " SEND\r\n"...)
+	dst = appendField(dst, HeaderToPath, e.ToPath)
+	dst = appendField(dst, HeaderFromPath, e.FromPath)
+	if e.MessageID != "" {
+		dst = appendField(dst, HeaderMessageID, e.MessageID)
+	}
+	dst = append(dst, HeaderByteRange...)
+	dst = append(dst, ": "...)
+	dst = br.AppendTo(dst)
+	dst = append(dst, "\r\n"...)
+	if e.SuccessReport != "" {
+		dst = appendField(dst, HeaderSuccessReport, e.SuccessReport)
+	}
+	if e.FailureReport != "" {
+		dst = appendField(dst, HeaderFailureReport, e.FailureReport)
+	}
+	for _, f := range e.Extra {
+		dst = appendField(dst, f.Name, f.Value)
+	}
+	if e.ContentType != "" {
+		dst = appendField(dst, HeaderContentType, e.ContentType)
+		dst = append(dst, "\r\n"...)
+	}
+	headEnd := len(dst)
+	if e.ContentType != "" {
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, endLineDashes...)
+	dst = append(dst, dst[tidAt:tidEnd]...)
+	dst = append(dst, flag, '\r', '\n')
+	return dst, Frame{
+		Head: dst[start:headEnd:headEnd],
+		End:  dst[headEnd:len(dst):len(dst)],
+		TID:  dst[tidAt:tidEnd:tidEnd],
+	}
+}
