@@ -39,6 +39,16 @@ func (h Header) Lookup(name string) (string, bool) {
 	return "", false
 }
 
+// index returns the position of the first field named name, or -1.
+func (h Header) index(name string) int {
+	for i := range h {
+		if strings.EqualFold(h[i].Name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
 // Get returns the value of the first field named name, or "".
 func (h Header) Get(name string) string {
 	v, _ := h.Lookup(name)
@@ -82,8 +92,7 @@ func (h *Header) Set(name, value string) {
 	for i := range *h {
 		if strings.EqualFold((*h)[i].Name, name) {
 			(*h)[i].Value = value
-			rest := (*h)[i+1:]
-			rest.del(name)
+			rest := (*h)[i+1:].del(name) // compacts in place
 			*h = (*h)[:i+1+len(rest)]
 			return
 		}

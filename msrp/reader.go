@@ -324,6 +324,9 @@ func (r *Reader) parseStartLine(line []byte) error {
 		if len(rest) > 3 && rest[3] != ' ' {
 			return r.syntaxError(6+sp+3, "status code is not three digits")
 		}
+		if rest[0] == '0' {
+			return r.syntaxError(6+sp, "status code below 100")
+		}
 		for _, c := range rest[3:] {
 			if !isUTF8TextByte(c) {
 				return r.syntaxError(6+sp, "control character in comment")

@@ -96,6 +96,7 @@ func TestReaderErrors(t *testing.T) {
 		{"no method", "MSRP abcd \r\n", Limits{}, isSyntax, false},
 		{"two-digit code", "MSRP abcd 20 OK\r\n", Limits{}, isSyntax, false},
 		{"four-digit code", "MSRP abcd 2000\r\n", Limits{}, isSyntax, false},
+		{"code 000 (found by FuzzReader)", "MSRP abcd 000 x\r\n", Limits{}, isSyntax, false},
 		{"bare LF start line", "MSRP abcd SEND\n", Limits{}, isSyntax, false},
 		{"start line too long", "MSRP abcd SEND" + strings.Repeat("X", 100), Limits{MaxStartLine: 50}, is(ErrStartLineTooLong), false},
 		{"headers too large", "MSRP abcd SEND\r\nTo-Path: " + strings.Repeat("x", 200) + "\r\n", Limits{MaxHeaderBytes: 100}, is(ErrHeaderTooLarge), false},

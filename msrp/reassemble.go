@@ -97,8 +97,13 @@ func (r *Reassembler) Add(m *Message) (body []byte, complete bool, err error) {
 	if br.Total != Unknown && p.total == Unknown {
 		p.total = br.Total
 	}
-	if flag == FlagEnd && (p.total == Unknown || to >= p.total) {
-		p.total = to // the "$" chunk defines the length (RFC 4975 §7.3.1)
+	// The "$" chunk defines the length (RFC 4975 §7.3.1), also against a
+	// declared total (RFC 4975 §11.4 labels its 10-octet last chunk
+	// 138-148/148). Only a "$" on a chunk starting at byte 1 whose declared
+	// total is larger is read as "more follows": that is the first chunk of
+	// RFC 7701 §9.5, whose "$" is an error of the example.
+	if flag == FlagEnd && (p.total == Unknown || br.Start > 1 || to >= p.total) {
+		p.total = to
 	}
 	if p.total != Unknown && to > p.total {
 		delete(r.parts, id)

@@ -24,17 +24,25 @@ func (m *Message) AppendHead(dst []byte) []byte {
 		}
 	}
 	dst = append(dst, "\r\n"...)
-	dst = m.appendFields(dst, func(name string) bool { return isName(name, HeaderToPath) }, 1)
-	dst = m.appendFields(dst, func(name string) bool { return isName(name, HeaderFromPath) }, 1)
-	dst = m.appendFields(dst, func(name string) bool {
-		return !isName(name, HeaderToPath) && !isName(name, HeaderFromPath) && !isMIMEHeader(name)
-	}, -1)
-	dst = m.appendFields(dst, func(name string) bool {
-		return isMIMEHeader(name) && !isName(name, HeaderContentType)
-	}, -1)
-	ct, hasBody := m.Header.Lookup(HeaderContentType)
-	if hasBody {
-		dst = appendField(dst, HeaderContentType, ct)
+	// Place fields by index, so that nothing is lost even when a message
+	// read from the wire repeats a header.
+	h := m.Header
+	to, from, ct := h.index(HeaderToPath), h.index(HeaderFromPath), h.index(HeaderContentType)
+	for _, i := range [2]int{to, from} {
+		if i >= 0 {
+			dst = appendField(dst, canonicalName(h[i].Name), h[i].Value)
+		}
+	}
+	for pass := range 2 {
+		for i, f := range h {
+			if i == to || i == from || i == ct || isMIMEHeader(f.Name) != (pass == 1) {
+				continue
+			}
+			dst = appendField(dst, canonicalName(f.Name), f.Value)
+		}
+	}
+	if ct >= 0 {
+		dst = appendField(dst, HeaderContentType, h[ct].Value)
 		dst = append(dst, "\r\n"...)
 	}
 	return dst
@@ -42,20 +50,6 @@ func (m *Message) AppendHead(dst []byte) []byte {
 
 func isName(name, want string) bool {
 	return len(name) == len(want) && (name == want || hasPrefixFold(name, want))
-}
-
-// appendFields appends up to limit (-1: all) fields whose name passes keep.
-func (m *Message) appendFields(dst []byte, keep func(string) bool, limit int) []byte {
-	for _, f := range m.Header {
-		if limit == 0 {
-			break
-		}
-		if keep(f.Name) {
-			dst = appendField(dst, canonicalName(f.Name), f.Value)
-			limit--
-		}
-	}
-	return dst
 }
 
 func appendField(dst []byte, name, value string) []byte {
