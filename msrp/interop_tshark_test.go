@@ -1,0 +1,232 @@
+package msrp_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/msrp/msrptest"
+)
+
+// TestTsharkDecodesWriterOutput writes a capture of messages produced by our
+// Writer (requests, responses, REPORT, NICKNAME, bodiless and chunked SENDs,
+// fan-out Envelopes, several PDUs pipelined in one TCP segment) and has
+// Wireshark's MSRP dissector decode it. Every PDU must be recognised with
+// the start line and end-line we wrote, and tshark must report no malformed
+// packet and no expert warning or error.
+//
+// Each PDU travels in its own TCP segment: Wireshark 4.0's MSRP dissector
+// decodes only the first PDU of a segment that carries several (observed
+// with our pipelined frames, whose bytes decode fine one per segment).
+//
+// tshark comes from the Debian package (.ci/run installs it). Without it the
+// test fails in CI (CI set) and is skipped on a developer machine.
+func TestTsharkDecodesWriterOutput(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("tshark is not installed; .ci/run must install it (apt-get install tshark)")
+		}
+		t.Skip("tshark not installed (apt-get install tshark); CI runs this test")
+	}
+	client := msrp.MustParseURI("msrp://client.example.com:40000/cli9sess;tcp")
+	server := msrp.MustParseURI("msrp://chat.example.com:2855/srv7sess;tcp")
+
+	type pdu struct {
+		fromClient bool
+		wire       []byte
+		start, end string // start line and end-line as written
+	}
+	var pdus []pdu
+	addWire := func(fromClient bool, wire []byte) {
+		lines := strings.Split(string(wire), "\r\n")
+		pdus = append(pdus, pdu{fromClient, wire, lines[0], lines[len(lines)-2]})
+	}
+	add := func(fromClient bool, m *msrp.Message) { addWire(fromClient, m.Bytes()) }
+
+	bind := msrptest.Bodiless(server, client)
+	add(true, bind)
+	add(false, bind.Response(msrp.StatusOK, ""))
+	cpim := msrptest.CPIM("sip:alice@example.com", "sip:room@chat.example.com", "Hello, room!")
+	send := msrptest.Send(server, client, "message/cpim", cpim, msrptest.WithHeader(msrp.HeaderSuccessReport, "yes"))
+	add(true, send)
+	add(false, send.Response(msrp.StatusOK, ""))
+	add(false, msrptest.Report(client, server, send.MessageID(), 200, msrp.ByteRange{Start: 1, End: int64(len(cpim)), Total: int64(len(cpim))}))
+	nick := msrptest.Nickname(server, client, "Alice the great")
+	add(true, nick)
+	add(false, nick.Response(msrp.StatusNicknameInUse, ""))
+
+	// a 5000-octet message in interruptible chunks
+	big := bytes.Repeat([]byte("0123456789"), 500)
+	c := msrp.NewChunker(big, 2500)
+	mid := msrp.NewMessageID()
+	for {
+		r, data, flag, ok := c.Next()
+		if !ok {
+			break
+		}
+		m := &msrp.Message{TID: msrp.NewTID(), Method: msrp.MethodSEND, Flag: flag, Body: data, Header: msrp.Header{
+			{Name: msrp.HeaderToPath, Value: server.String()}, {Name: msrp.HeaderFromPath, Value: client.String()},
+			{Name: msrp.HeaderMessageID, Value: mid}, {Name: msrp.HeaderByteRange, Value: r.String()},
+			{Name: msrp.HeaderContentType, Value: "text/plain"}}}
+		add(true, m)
+		add(false, m.Response(msrp.StatusOK, ""))
+	}
+	// fan-out copies framed with Envelope, as the switch sends them
+	env := msrp.Envelope{ToPath: client.String(), FromPath: server.String(), MessageID: msrp.NewMessageID(),
+		FailureReport: "partial", ContentType: "message/cpim"}
+	var ids msrp.IDSource
+	for _, flag := range []byte{'+', '$'} {
+		_, f := env.AppendFrame(nil, &ids, msrp.ByteRange{Start: 1, End: msrp.Unknown, Total: msrp.Unknown}, flag)
+		addWire(false, slices.Concat(f.Head, cpim, f.End))
+	}
+
+	var segs []segment
+	for _, p := range pdus {
+		segs = append(segs, segment{fromClient: p.fromClient, data: p.wire})
+	}
+
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "msrp.pcap")
+	if err := os.WriteFile(pcap, buildPcap(segs), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out := runTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp", "-Y", "msrp",
+		"-T", "fields", "-E", "separator=|", "-E", "aggregator=;",
+		"-e", "msrp.request.line", "-e", "msrp.response.line", "-e", "msrp.end.line")
+	var got, want []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		f := strings.Split(line, "|")
+		if len(f) != 3 {
+			t.Fatalf("unexpected tshark line %q", line)
+		}
+		got = append(got, f[0]+f[1]+" … "+f[2])
+	}
+	for _, p := range pdus {
+		want = append(want, p.start+" … "+p.end)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("tshark decoded\n%s\nwe wrote\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	bad := runTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp",
+		"-Y", "_ws.malformed || _ws.expert.severity >= warning", "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message")
+	if strings.TrimSpace(bad) != "" {
+		t.Errorf("tshark reports malformed packets or expert warnings:\n%s", bad)
+	}
+}
+
+func runTshark(t *testing.T, tshark string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(tshark, args...)
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+type segment struct {
+	fromClient bool
+	data       []byte
+}
+
+// buildPcap writes a classic pcap (LINKTYPE_RAW: IPv4 packets) holding a TCP
+// handshake between 127.0.0.1:40000 and 127.0.0.2:2855 followed by the
+// segments, with correct sequence numbers and checksums.
+func buildPcap(segs []segment) []byte {
+	le := binary.LittleEndian
+	var out []byte
+	out = le.AppendUint32(out, 0xa1b2c3d4)
+	out = le.AppendUint16(out, 2)
+	out = le.AppendUint16(out, 4)
+	out = le.AppendUint32(out, 0)
+	out = le.AppendUint32(out, 0)
+	out = le.AppendUint32(out, 262144)
+	out = le.AppendUint32(out, 101) // LINKTYPE_RAW
+	cli, srv := [4]byte{127, 0, 0, 1}, [4]byte{127, 0, 0, 2}
+	seqC, seqS := uint32(1000), uint32(5000)
+	n := 0
+	packet := func(fromClient bool, flags byte, data []byte) {
+		src, dst, sp, dp, seq, ack := cli, srv, uint16(40000), uint16(2855), seqC, seqS
+		if !fromClient {
+			src, dst, sp, dp, seq, ack = srv, cli, 2855, 40000, seqS, seqC
+		}
+		pkt := ipv4TCP(src, dst, sp, dp, seq, ack, flags, data)
+		n++
+		out = le.AppendUint32(out, uint32(1700000000+n))
+		out = le.AppendUint32(out, 0)
+		out = le.AppendUint32(out, uint32(len(pkt)))
+		out = le.AppendUint32(out, uint32(len(pkt)))
+		out = append(out, pkt...)
+		adv := uint32(len(data))
+		if flags&0x02 != 0 { // SYN counts as one
+			adv++
+		}
+		if fromClient {
+			seqC += adv
+		} else {
+			seqS += adv
+		}
+	}
+	const syn, ackF, psh = 0x02, 0x10, 0x08
+	packet(true, syn, nil)
+	packet(false, syn|ackF, nil)
+	packet(true, ackF, nil)
+	for _, s := range segs {
+		packet(s.fromClient, psh|ackF, s.data)
+	}
+	return out
+}
+
+func ipv4TCP(src, dst [4]byte, sp, dp uint16, seq, ack uint32, flags byte, data []byte) []byte {
+	be := binary.BigEndian
+	tcp := make([]byte, 20, 20+len(data))
+	be.PutUint16(tcp[0:], sp)
+	be.PutUint16(tcp[2:], dp)
+	be.PutUint32(tcp[4:], seq)
+	if flags&0x10 != 0 {
+		be.PutUint32(tcp[8:], ack)
+	}
+	tcp[12] = 5 << 4
+	tcp[13] = flags
+	be.PutUint16(tcp[14:], 65535)
+	tcp = append(tcp, data...)
+	pseudo := slices.Concat(src[:], dst[:], []byte{0, 6, byte(len(tcp) >> 8), byte(len(tcp))})
+	be.PutUint16(tcp[16:], checksum(slices.Concat(pseudo, tcp)))
+
+	ip := make([]byte, 20)
+	ip[0] = 0x45
+	be.PutUint16(ip[2:], uint16(20+len(tcp)))
+	be.PutUint16(ip[6:], 0x4000) // don't fragment
+	ip[8] = 64
+	ip[9] = 6
+	copy(ip[12:], src[:])
+	copy(ip[16:], dst[:])
+	be.PutUint16(ip[10:], checksum(ip))
+	return append(ip, tcp...)
+}
+
+func checksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
