@@ -1,6 +1,7 @@
 package msrp
 
 import (
+	"strconv"
 	"strings"
 )
 
@@ -264,6 +265,32 @@ func (m *Message) Response(code int, comment string) *Message {
 		Code:    code,
 		Comment: comment,
 		Header:  Header{{HeaderToPath, from}, {HeaderFromPath, to}},
+	}
+}
+
+// Report builds a REPORT about request m (RFC 4975 §7.1.2, §7.1.3) with a
+// new transaction id tid, the status code and comment ("" means
+// StatusText(code)) and the Byte-Range of the bytes it covers. It goes to the
+// request's whole From-Path, from the rightmost URI of its To-Path, and
+// carries the request's Message-ID and no Success-/Failure-Report.
+func (m *Message) Report(tid string, code int, comment string, r ByteRange) *Message {
+	if comment == "" {
+		comment = StatusText(code)
+	}
+	to := strings.Trim(m.Header.Get(HeaderToPath), " \t")
+	if i := strings.LastIndexAny(to, " \t"); i >= 0 {
+		to = to[i+1:]
+	}
+	return &Message{
+		TID:    tid,
+		Method: MethodREPORT,
+		Header: Header{
+			{HeaderToPath, strings.Trim(m.Header.Get(HeaderFromPath), " \t")},
+			{HeaderFromPath, to},
+			{HeaderMessageID, m.MessageID()},
+			{HeaderByteRange, r.String()},
+			{HeaderStatus, statusNamespaceNone + " " + strconv.Itoa(code) + " " + comment},
+		},
 	}
 }
 

@@ -130,3 +130,16 @@ func TestBodyContainsEndLine(t *testing.T) {
 		t.Error("BodyContainsEndLine")
 	}
 }
+
+// TestReportMatchesRFC builds the success REPORT of RFC 4975 §11.6 from its SEND.
+func TestReportMatchesRFC(t *testing.T) {
+	send := readOne(t, readGolden(t, "rfc4975/11.6-send.msrp"))
+	want := readGolden(t, "rfc4975/11.6-report.msrp")
+	rep := send.Report("dkei38sd", StatusOK, "", ByteRange{1, 106, 106})
+	if got := rep.Bytes(); string(got) != string(want) {
+		t.Fatalf("got\n%q\nwant\n%q", got, want)
+	}
+	if err := rep.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
