@@ -1,0 +1,53 @@
+package room
+
+import "fmt"
+
+// DeletePolicy says when a room is deleted (RFC 7701 §4.1 item 4, §5.3).
+type DeletePolicy uint8
+
+const (
+	DeleteWhenLastLeaves    DeletePolicy = iota // default for ad hoc rooms
+	DeleteWhenCreatorLeaves                     // the room ends with its creator
+	DeleteNever                                 // configured rooms: deleted out of band only
+)
+
+func (d DeletePolicy) String() string {
+	switch d {
+	case DeleteWhenCreatorLeaves:
+		return "creator-leaves"
+	case DeleteNever:
+		return "never"
+	}
+	return "last-leaves"
+}
+
+// ParseDeletePolicy parses "last-leaves", "creator-leaves" or "never".
+func ParseDeletePolicy(s string) (DeletePolicy, error) {
+	switch s {
+	case "last-leaves":
+		return DeleteWhenLastLeaves, nil
+	case "creator-leaves":
+		return DeleteWhenCreatorLeaves, nil
+	case "never":
+		return DeleteNever, nil
+	}
+	return 0, fmt.Errorf("room: unknown deletion policy %q", s)
+}
+
+// Policy is the configuration of one room.
+type Policy struct {
+	Subject            string
+	DeleteWhen         DeletePolicy
+	Nicknames          bool     // NICKNAME allowed: advertised as the "nickname" chatroom token
+	PrivateMessages    bool     // advertised as the "private-messages" chatroom token
+	AcceptWrappedTypes []string // the answer's a=accept-wrapped-types
+	MaxParticipants    int      // 0: unlimited
+}
+
+// Mode says which rooms exist.
+type Mode uint8
+
+const (
+	ModeAdHoc      Mode = iota // the first INVITE to a room URI creates the room
+	ModeConfigured             // only configured rooms exist; others are 404
+)

@@ -1,0 +1,172 @@
+package room
+
+import (
+	"errors"
+	"sync"
+)
+
+// Errors of Join, each with the SIP answer the focus gives.
+var (
+	ErrNoSuchRoom   = errors.New("room: no such room")           // 404
+	ErrRoomFull     = errors.New("room: room is full")           // 486
+	ErrTooManyRooms = errors.New("room: room limit reached")     // 503
+	ErrRoomDeleted  = errors.New("room: room is being deleted")  // 404
+	ErrAlreadyIn    = errors.New("room: participant already in") // programming error
+)
+
+// Participant is one participant's presence in one room: one SIP dialog
+// and one MSRP session (RFC 7701 §4). The same user on two devices is two
+// Participants with the same URI.
+type Participant struct {
+	ID    string // unique in the registry: the MSRP session-id
+	URI   string // the identity the participant is known by (From URI, or its anonymous URI)
+	Caps  Caps   // its a=chatroom capabilities
+	Value any    // the caller's handle (the focus keeps its dialog here)
+}
+
+// Caps are a participant's chat-room capabilities from its SDP (RFC 7701 §8).
+type Caps struct {
+	ChatroomAware   bool // offered a=chatroom at all
+	Nicknames       bool
+	PrivateMessages bool
+}
+
+// Room is a chat room. Its fields other than through Registry methods are
+// read-only after creation.
+type Room struct {
+	Name       string
+	Policy     Policy
+	Configured bool
+
+	creator string // participant ID of the creator, for DeleteWhenCreatorLeaves
+	members map[string]*Participant
+	deleted bool
+}
+
+// PolicySource returns the policy of a room and whether it is configured; ok
+// is false for a room that is neither configured nor allowed ad hoc.
+type PolicySource func(name string) (p Policy, configured bool, ok bool)
+
+// Registry holds the rooms.
+type Registry struct {
+	mu       sync.Mutex
+	rooms    map[string]*Room
+	policy   PolicySource
+	maxRooms int
+}
+
+// NewRegistry returns a registry whose rooms get their policy from policy.
+// maxRooms ≤ 0 means no limit.
+func NewRegistry(policy PolicySource, maxRooms int) *Registry {
+	return &Registry{rooms: make(map[string]*Room), policy: policy, maxRooms: maxRooms}
+}
+
+// Lookup returns the room, creating nothing; for OPTIONS and SUBSCRIBE.
+// A configured room exists even when empty.
+func (r *Registry) Lookup(name string) (Policy, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rm, ok := r.rooms[name]; ok && !rm.deleted {
+		return rm.Policy, true
+	}
+	p, configured, ok := r.policy(name)
+	return p, ok && configured
+}
+
+// Exists reports whether an INVITE to name could join a room (existing,
+// configured, or creatable ad hoc).
+func (r *Registry) Exists(name string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rm, ok := r.rooms[name]; ok && !rm.deleted {
+		return true
+	}
+	_, _, ok := r.policy(name)
+	return ok
+}
+
+// Join adds p to the room called name, creating the room if its policy
+// allows. It returns the room.
+func (r *Registry) Join(name string, p *Participant) (*Room, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[name]
+	if ok && rm.deleted {
+		return nil, ErrRoomDeleted
+	}
+	if !ok {
+		pol, configured, allowed := r.policy(name)
+		if !allowed {
+			return nil, ErrNoSuchRoom
+		}
+		if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
+			return nil, ErrTooManyRooms
+		}
+		rm = &Room{Name: name, Policy: pol, Configured: configured, members: make(map[string]*Participant)}
+		r.rooms[name] = rm
+	}
+	if _, dup := rm.members[p.ID]; dup {
+		return nil, ErrAlreadyIn
+	}
+	if rm.Policy.MaxParticipants > 0 && len(rm.members) >= rm.Policy.MaxParticipants {
+		return nil, ErrRoomFull
+	}
+	if len(rm.members) == 0 && rm.creator == "" {
+		rm.creator = p.ID
+	}
+	rm.members[p.ID] = p
+	return rm, nil
+}
+
+// Leave removes the participant with the given ID. When the room's
+// deletion policy says the room ends now, Leave deletes it and returns the
+// participants still in it, whom the caller must disconnect (BYE).
+func (r *Registry) Leave(rm *Room, id string) (deleted bool, evict []*Participant) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := rm.members[id]; !ok {
+		return false, nil
+	}
+	delete(rm.members, id)
+	switch {
+	case rm.deleted:
+		return false, nil
+	case rm.Policy.DeleteWhen == DeleteNever:
+		return false, nil
+	case rm.Policy.DeleteWhen == DeleteWhenCreatorLeaves && id == rm.creator,
+		len(rm.members) == 0:
+		rm.deleted = true
+		delete(r.rooms, rm.Name)
+		for _, m := range rm.members {
+			evict = append(evict, m)
+		}
+		return true, evict
+	}
+	return false, nil
+}
+
+// Members returns a snapshot of the room's participants.
+func (r *Registry) Members(rm *Room) []*Participant {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]*Participant, 0, len(rm.members))
+	for _, m := range rm.members {
+		out = append(out, m)
+	}
+	return out
+}
+
+// Len returns the number of rooms.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.rooms)
+}
+
+// Get returns a live room by name.
+func (r *Registry) Get(name string) (*Room, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok := r.rooms[name]
+	return rm, ok && !rm.deleted
+}
