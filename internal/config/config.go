@@ -1,0 +1,160 @@
+package config
+
+import "log/slog"
+
+// Config is parleyd's whole configuration. Every field has a TOML key (the
+// toml tag); tables group the keys by concern. Default returns the values
+// used for keys that neither the file nor a flag sets.
+type Config struct {
+	Server ServerConfig `toml:"server"`
+	SIP    SIPConfig    `toml:"sip"`
+	MSRP   MSRPConfig   `toml:"msrp"`
+	Rooms  RoomsConfig  `toml:"rooms"`
+	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
+	Log    LogConfig    `toml:"log"`
+
+	// rooms indexes Room by name; filled by Load, Parse and FromArgs once
+	// the configuration is valid, nil otherwise (FindRoom then scans).
+	rooms map[string]int
+}
+
+// ServerConfig is the [server] table.
+type ServerConfig struct {
+	// Host is the public host name or IP address put in the SIP and MSRP
+	// URIs the server hands out (sip:<room>@<host>, msrp://<host>:<port>/…).
+	Host string `toml:"host"`
+	// ShutdownTimeout bounds a graceful shutdown (BYE to every participant).
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+}
+
+// SIPConfig is the [sip] table. An address is host:port as accepted by
+// net.Listen; port 0 picks a free port; "" disables the transport.
+type SIPConfig struct {
+	UDP string `toml:"udp"`
+	TCP string `toml:"tcp"`
+}
+
+// MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.
+type MSRPConfig struct {
+	Listen         string   `toml:"listen"`           // TCP host:port; port 0 picks a free port
+	BindTimeout    Duration `toml:"bind_timeout"`     // an unbound session's dialog is ended after this
+	MaxChunk       ByteSize `toml:"max_chunk"`        // largest body of one chunk
+	MaxMessage     ByteSize `toml:"max_message"`      // largest whole message (413 above)
+	MaxHeaderBytes ByteSize `toml:"max_header_bytes"` // start line + header section
+	MaxPending     ByteSize `toml:"max_pending"`      // outbound queue cap per connection
+	WriteTimeout   Duration `toml:"write_timeout"`    // deadline of one batched write
+	ChunkTimeout   Duration `toml:"chunk_timeout"`    // RFC 7701 §6.1 chunk reception timer
+}
+
+// RoomMode says which rooms exist.
+type RoomMode string
+
+// Room modes.
+const (
+	ModeAdhoc      RoomMode = "adhoc"      // the first INVITE to a room creates it
+	ModeConfigured RoomMode = "configured" // only [[room]] entries exist; others get 404
+)
+
+// RoomsConfig is the [rooms] table: room-wide limits and the policy of
+// every room a [[room]] entry does not override.
+type RoomsConfig struct {
+	Mode     RoomMode `toml:"mode"`
+	MaxRooms int      `toml:"max_rooms"`
+	Policy            // the policy keys sit directly in [rooms]
+}
+
+// RoomConfig is one [[room]] entry: a configured room and the policy keys
+// it overrides.
+type RoomConfig struct {
+	// Name is the user part of the room's URI, sip:<name>@<server.host>.
+	Name string `toml:"name"`
+	// Subject is the room's subject, shown to participants.
+	Subject        string `toml:"subject"`
+	PolicyOverride        // the override keys sit directly in [[room]]
+}
+
+// LogConfig is the [log] table.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn or error
+	Format string `toml:"format"` // text or json
+	Trace  bool   `toml:"trace"`  // log raw SIP and MSRP traffic at debug level
+}
+
+// Log levels and formats.
+const (
+	LevelDebug = "debug"
+	LevelInfo  = "info"
+	LevelWarn  = "warn"
+	LevelError = "error"
+
+	FormatText = "text"
+	FormatJSON = "json"
+)
+
+// SlogLevel returns Level as a slog.Level; an unknown level (which
+// Validate rejects) is slog.LevelInfo.
+func (l LogConfig) SlogLevel() slog.Level {
+	switch l.Level {
+	case LevelDebug:
+		return slog.LevelDebug
+	case LevelWarn:
+		return slog.LevelWarn
+	case LevelError:
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}
+
+// FindRoom returns the [[room]] entry called name, or nil. Names compare
+// exactly, as the user parts of SIP URIs do (RFC 3261 §19.1.4). A Config
+// returned by Load, Parse or FromArgs answers from an index; treat it as
+// read-only.
+func (c *Config) FindRoom(name string) *RoomConfig {
+	if c.rooms != nil {
+		i, ok := c.rooms[name]
+		if !ok {
+			return nil
+		}
+		if i < len(c.Room) && c.Room[i].Name == name {
+			return &c.Room[i]
+		}
+	}
+	for i := range c.Room {
+		if c.Room[i].Name == name {
+			return &c.Room[i]
+		}
+	}
+	return nil
+}
+
+// index builds the room index FindRoom uses. Called on a valid
+// configuration only, before it is shared.
+func (c *Config) index() {
+	if len(c.Room) == 0 {
+		c.rooms = nil
+		return
+	}
+	c.rooms = make(map[string]int, len(c.Room))
+	for i, r := range c.Room {
+		c.rooms[r.Name] = i
+	}
+}
+
+// MSRPLimits are the size limits of the MSRP switch, in the units the msrp
+// package and the relay use.
+type MSRPLimits struct {
+	MaxHeaderBytes int   // msrp.Limits.MaxHeaderBytes
+	MaxChunk       int   // msrp.Limits.MaxChunk
+	MaxMessage     int64 // largest message, all chunks together (413 above)
+	MaxPending     int64 // bytes queued for one connection before it is closed
+}
+
+// MSRPLimits returns the [msrp] size limits.
+func (c *Config) MSRPLimits() MSRPLimits {
+	return MSRPLimits{
+		MaxHeaderBytes: int(c.MSRP.MaxHeaderBytes),
+		MaxChunk:       int(c.MSRP.MaxChunk),
+		MaxMessage:     int64(c.MSRP.MaxMessage),
+		MaxPending:     int64(c.MSRP.MaxPending),
+	}
+}

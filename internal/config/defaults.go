@@ -1,0 +1,66 @@
+package config
+
+import (
+	_ "embed"
+	"time"
+)
+
+// defaultTOML is the commented default configuration printed by
+// parleyd -print-config. A test keeps it equal to Default.
+//
+//go:embed default.toml
+var defaultTOML []byte
+
+// DefaultTOML returns the commented default configuration file: every key
+// with its default value and what it means.
+func DefaultTOML() []byte { return append([]byte(nil), defaultTOML...) }
+
+// Default returns the default configuration: a server on the loopback
+// interface, ad hoc rooms, no configured room. It is the only place where
+// default values live; each call returns a fresh Config.
+func Default() *Config {
+	return &Config{
+		Server: ServerConfig{
+			Host:            "127.0.0.1",
+			ShutdownTimeout: Duration(10 * time.Second),
+		},
+		SIP: SIPConfig{
+			UDP: "127.0.0.1:5060",
+			TCP: "127.0.0.1:5060",
+		},
+		MSRP: MSRPConfig{
+			Listen:         "127.0.0.1:2855",
+			BindTimeout:    Duration(30 * time.Second),
+			MaxChunk:       1 * MiB,
+			MaxMessage:     4 * MiB,
+			MaxHeaderBytes: 16 * KiB,
+			MaxPending:     4 * MiB,
+			WriteTimeout:   Duration(10 * time.Second),
+			ChunkTimeout:   Duration(540 * time.Second),
+		},
+		Rooms: RoomsConfig{
+			Mode:     ModeAdhoc,
+			MaxRooms: 10000,
+			Policy: Policy{
+				DeleteWhen:         DeleteLastLeaves,
+				MaxParticipants:    1000,
+				Nicknames:          true,
+				NicknameScope:      ScopeRoom,
+				MaxNicknameBytes:   MaxNicknameBytes,
+				ReservedNicknames:  []string{},
+				NicknameQuarantine: 0,
+				PrivateMessages:    true,
+				AcceptWrappedTypes: []string{"text/plain", "*"},
+				SystemMessages:     true,
+			},
+		},
+		Log: LogConfig{
+			Level:  LevelInfo,
+			Format: FormatText,
+			Trace:  false,
+		},
+	}
+}
+
+// MaxNicknameBytes is the longest nickname RFC 7701 §7.1 allows, in octets.
+const MaxNicknameBytes = 1023

@@ -1,0 +1,92 @@
+package config
+
+import "slices"
+
+// DeleteWhen says when a room is deleted (RFC 7701 §4.1, §5.3).
+type DeleteWhen string
+
+// Deletion policies.
+const (
+	DeleteLastLeaves    DeleteWhen = "last-leaves"    // when its last participant leaves
+	DeleteCreatorLeaves DeleteWhen = "creator-leaves" // when the participant who created it leaves
+	DeleteNever         DeleteWhen = "never"          // only by configuration
+)
+
+// NicknameScope is where a nickname must be unique (RFC 7701 §7).
+type NicknameScope string
+
+// Nickname scopes.
+const (
+	ScopeRoom  NicknameScope = "room"  // unique in the room (RFC 7701 minimum)
+	ScopeFocus NicknameScope = "focus" // unique across all rooms of this focus (draft-niemi-00)
+)
+
+// Policy is the policy of one room: the RFC 7701 §4.1 attributes parley
+// implements. [rooms] holds the default; a [[room]] entry may override any
+// key.
+type Policy struct {
+	DeleteWhen         DeleteWhen    `toml:"delete_when"`
+	MaxParticipants    int           `toml:"max_participants"`
+	Nicknames          bool          `toml:"nicknames"`           // NICKNAME allowed (403 when not)
+	NicknameScope      NicknameScope `toml:"nickname_scope"`      // where nicknames are unique
+	MaxNicknameBytes   int           `toml:"max_nickname_bytes"`  // longest nickname, UTF-8 octets (≤ 1023)
+	ReservedNicknames  []string      `toml:"reserved_nicknames"`  // nobody may take these (425)
+	NicknameQuarantine Duration      `toml:"nickname_quarantine"` // a released nickname stays its holder's this long
+	PrivateMessages    bool          `toml:"private_messages"`    // private messages allowed (403 when not)
+	AcceptWrappedTypes []string      `toml:"accept_wrapped_types"`
+	SystemMessages     bool          `toml:"system_messages"` // join/leave/congestion notices from the room URI
+}
+
+// PolicyOverride is the part of a [[room]] entry that overrides [rooms]:
+// one pointer per Policy field, nil when the entry does not set the key.
+// A list override replaces the default list; it is not appended to it.
+type PolicyOverride struct {
+	DeleteWhen         *DeleteWhen    `toml:"delete_when"`
+	MaxParticipants    *int           `toml:"max_participants"`
+	Nicknames          *bool          `toml:"nicknames"`
+	NicknameScope      *NicknameScope `toml:"nickname_scope"`
+	MaxNicknameBytes   *int           `toml:"max_nickname_bytes"`
+	ReservedNicknames  *[]string      `toml:"reserved_nicknames"`
+	NicknameQuarantine *Duration      `toml:"nickname_quarantine"`
+	PrivateMessages    *bool          `toml:"private_messages"`
+	AcceptWrappedTypes *[]string      `toml:"accept_wrapped_types"`
+	SystemMessages     *bool          `toml:"system_messages"`
+}
+
+// Apply returns p with o's set fields replacing p's.
+func (o *PolicyOverride) Apply(p Policy) Policy {
+	set(&p.DeleteWhen, o.DeleteWhen)
+	set(&p.MaxParticipants, o.MaxParticipants)
+	set(&p.Nicknames, o.Nicknames)
+	set(&p.NicknameScope, o.NicknameScope)
+	set(&p.MaxNicknameBytes, o.MaxNicknameBytes)
+	set(&p.ReservedNicknames, o.ReservedNicknames)
+	set(&p.NicknameQuarantine, o.NicknameQuarantine)
+	set(&p.PrivateMessages, o.PrivateMessages)
+	set(&p.AcceptWrappedTypes, o.AcceptWrappedTypes)
+	set(&p.SystemMessages, o.SystemMessages)
+	return p
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// RoomPolicy returns the policy of the room called name and whether a
+// [[room]] entry configures it. A configured room starts from [rooms] with
+// delete_when = "never" and applies its overrides; any other room gets the
+// [rooms] policy (in mode "configured" such a room does not exist: 404).
+// The returned lists are copies.
+func (c *Config) RoomPolicy(name string) (Policy, bool) {
+	p := c.Rooms.Policy
+	r := c.FindRoom(name)
+	if r != nil {
+		p.DeleteWhen = DeleteNever
+		p = r.Apply(p)
+	}
+	p.ReservedNicknames = slices.Clone(p.ReservedNicknames)
+	p.AcceptWrappedTypes = slices.Clone(p.AcceptWrappedTypes)
+	return p, r != nil
+}

@@ -1,0 +1,283 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// maxSize bounds every [msrp] size: the relay allocates up to
+// max_header_bytes + max_chunk per connection, and queues up to
+// max_pending.
+const maxSize = 1 * GiB
+
+// maxRoomName bounds the length of a room name, in bytes.
+const maxRoomName = 255
+
+// Validate checks c and returns every problem at once, as Errors (with key
+// paths but no positions; Load and FromArgs add those), or nil.
+func (c *Config) Validate() error { return c.validate().err() }
+
+func (c *Config) validate() Errors {
+	var es Errors
+
+	if err := checkHost(c.Server.Host, false); err != nil {
+		es.add("server.host", err)
+	}
+	positive(&es, "server.shutdown_timeout", c.Server.ShutdownTimeout)
+
+	checkAddr(&es, "sip.udp", c.SIP.UDP, true)
+	checkAddr(&es, "sip.tcp", c.SIP.TCP, true)
+	if c.SIP.UDP == "" && c.SIP.TCP == "" {
+		es.addf("sip", "no SIP transport: set sip.udp, sip.tcp or both")
+	}
+
+	m := &c.MSRP
+	checkAddr(&es, "msrp.listen", m.Listen, false)
+	if sameListener(m.Listen, c.SIP.TCP) {
+		es.addf("msrp.listen", fmt.Sprintf("%q is also sip.tcp; SIP and MSRP need their own TCP ports", m.Listen))
+	}
+	positive(&es, "msrp.bind_timeout", m.BindTimeout)
+	checkSize(&es, "msrp.max_chunk", m.MaxChunk)
+	checkSize(&es, "msrp.max_message", m.MaxMessage)
+	checkSize(&es, "msrp.max_header_bytes", m.MaxHeaderBytes)
+	checkSize(&es, "msrp.max_pending", m.MaxPending)
+	if m.MaxChunk > 0 && m.MaxMessage > 0 && m.MaxMessage < m.MaxChunk {
+		es.addf("msrp.max_message", fmt.Sprintf("%v is less than msrp.max_chunk (%v)", m.MaxMessage, m.MaxChunk))
+	}
+	if m.MaxChunk > 0 && m.MaxPending > 0 && m.MaxPending < m.MaxChunk {
+		es.addf("msrp.max_pending", fmt.Sprintf("%v is less than msrp.max_chunk (%v): one chunk would close the connection", m.MaxPending, m.MaxChunk))
+	}
+	positive(&es, "msrp.write_timeout", m.WriteTimeout)
+	positive(&es, "msrp.chunk_timeout", m.ChunkTimeout)
+
+	oneOf(&es, "rooms.mode", c.Rooms.Mode, ModeAdhoc, ModeConfigured)
+	if c.Rooms.Mode == ModeConfigured && len(c.Room) == 0 {
+		es.addf("rooms.mode", `"configured" needs at least one [[room]]`)
+	}
+	if c.Rooms.MaxRooms < 1 {
+		es.addf("rooms.max_rooms", fmt.Sprintf("must be at least 1, found %d", c.Rooms.MaxRooms))
+	} else if len(c.Room) > c.Rooms.MaxRooms {
+		es.addf("rooms.max_rooms", fmt.Sprintf("%d rooms are configured, more than max_rooms (%d)", len(c.Room), c.Rooms.MaxRooms))
+	}
+	checkPolicy(&es, "rooms", c.Rooms.Policy)
+
+	seen := make(map[string]int, len(c.Room))
+	for i := range c.Room {
+		r := &c.Room[i]
+		p := fmt.Sprintf("room[%d]", i)
+		if err := checkRoomName(r.Name); err != nil {
+			es.add(p+".name", err)
+		} else if j, dup := seen[r.Name]; dup {
+			es.addf(p+".name", fmt.Sprintf("room %q is already configured by room[%d]", r.Name, j))
+		} else {
+			seen[r.Name] = i
+		}
+		if err := checkText(r.Subject); err != nil {
+			es.add(p+".subject", err)
+		}
+		// The default policy is valid and checkPolicy checks each key on
+		// its own, so every error here is in a key the room overrides.
+		checkPolicy(&es, p, r.Apply(Default().Rooms.Policy))
+	}
+
+	oneOf(&es, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
+	oneOf(&es, "log.format", c.Log.Format, FormatText, FormatJSON)
+	return es
+}
+
+// checkPolicy checks each key of a room policy on its own.
+func checkPolicy(es *Errors, prefix string, p Policy) {
+	key := func(k string) string { return prefix + "." + k }
+	oneOf(es, key("delete_when"), p.DeleteWhen, DeleteLastLeaves, DeleteCreatorLeaves, DeleteNever)
+	if p.MaxParticipants < 1 {
+		es.addf(key("max_participants"), fmt.Sprintf("must be at least 1, found %d", p.MaxParticipants))
+	}
+	oneOf(es, key("nickname_scope"), p.NicknameScope, ScopeRoom, ScopeFocus)
+	if p.MaxNicknameBytes < 1 || p.MaxNicknameBytes > MaxNicknameBytes {
+		es.addf(key("max_nickname_bytes"), fmt.Sprintf("must be between 1 and %d (RFC 7701 §7.1), found %d", MaxNicknameBytes, p.MaxNicknameBytes))
+	}
+	for i, n := range p.ReservedNicknames {
+		k := fmt.Sprintf("%s[%d]", key("reserved_nicknames"), i)
+		switch {
+		case n == "":
+			es.addf(k, "empty nickname")
+		case len(n) > MaxNicknameBytes:
+			es.addf(k, fmt.Sprintf("longer than %d bytes", MaxNicknameBytes))
+		default:
+			if err := checkText(n); err != nil {
+				es.add(k, err)
+			}
+		}
+	}
+	if p.NicknameQuarantine < 0 {
+		es.addf(key("nickname_quarantine"), fmt.Sprintf("must not be negative, found %v", p.NicknameQuarantine))
+	}
+	for i, t := range p.AcceptWrappedTypes {
+		if !isMediaRange(t) {
+			es.addf(fmt.Sprintf("%s[%d]", key("accept_wrapped_types"), i),
+				fmt.Sprintf(`%q is not a media type: want "type/subtype", "type/*" or "*"`, t))
+		}
+	}
+}
+
+func oneOf[T ~string](es *Errors, key string, v T, allowed ...T) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	quoted := make([]string, len(allowed))
+	for i, a := range allowed {
+		quoted[i] = strconv.Quote(string(a))
+	}
+	es.addf(key, fmt.Sprintf("must be one of %s; found %q", strings.Join(quoted, ", "), v))
+}
+
+func positive(es *Errors, key string, d Duration) {
+	if d <= 0 {
+		es.addf(key, fmt.Sprintf("must be positive, found %v", d))
+	}
+}
+
+func checkSize(es *Errors, key string, s ByteSize) {
+	if s < 1 || s > maxSize {
+		es.addf(key, fmt.Sprintf("must be between 1 and %v bytes, found %d", maxSize, int64(s)))
+	}
+}
+
+// checkAddr checks a listen address: host:port with a numeric port (0: any
+// free port) and a host that is empty (every interface), an IP address or
+// a host name. "" is accepted when optional (the listener is disabled).
+func checkAddr(es *Errors, key, addr string, optional bool) {
+	if addr == "" {
+		if !optional {
+			es.addf(key, "must be set")
+		}
+		return
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		es.addf(key, fmt.Sprintf("invalid address %q: want host:port, such as \"127.0.0.1:5060\" or \":0\"", addr))
+		return
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		es.addf(key, fmt.Sprintf("invalid port %q in %q: want 0 to 65535 (0: any free port)", port, addr))
+	}
+	if host != "" {
+		if err := checkHost(host, true); err != nil {
+			es.add(key, err)
+		}
+	}
+}
+
+// sameListener reports whether two TCP listen addresses certainly collide:
+// the same host and the same fixed port.
+func sameListener(a, b string) bool {
+	ha, pa, err1 := net.SplitHostPort(a)
+	hb, pb, err2 := net.SplitHostPort(b)
+	return err1 == nil && err2 == nil && pa == pb && pa != "0" && (ha == hb || isWildcard(ha) || isWildcard(hb))
+}
+
+func isWildcard(host string) bool { return host == "" || host == "0.0.0.0" || host == "::" }
+
+// checkHost accepts an IP address (IPv6 with or without brackets) or a
+// host name as RFC 3261 §25.1 defines it: dot-separated labels of letters,
+// digits and inner hyphens, the last one starting with a letter. Only a
+// listen address may be 0.0.0.0 or ::; clients cannot reach those.
+func checkHost(h string, listen bool) error {
+	if h == "" {
+		return fmt.Errorf("must be set")
+	}
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")); err == nil {
+		if ip.IsUnspecified() && !listen {
+			return fmt.Errorf("%q is not an address clients can reach", h)
+		}
+		return nil
+	}
+	bad := fmt.Errorf("%q is neither an IP address nor a host name", h)
+	if len(h) > 253 {
+		return bad
+	}
+	labels := strings.Split(h, ".")
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return bad
+		}
+		for i := 0; i < len(l); i++ {
+			if !isAlnum(l[i]) && l[i] != '-' {
+				return bad
+			}
+		}
+	}
+	if top := labels[len(labels)-1]; !isAlpha(top[0]) {
+		return bad
+	}
+	return nil
+}
+
+// checkRoomName accepts a SIP URI user part (RFC 3261 §25.1):
+// 1*( unreserved / escaped / user-unreserved ).
+func checkRoomName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("must be set")
+	case len(name) > maxRoomName:
+		return fmt.Errorf("longer than %d bytes", maxRoomName)
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case isAlnum(c), strings.IndexByte("-_.!~*'()&=+$,;?/", c) >= 0:
+		case c == '%' && i+2 < len(name) && isHex(name[i+1]) && isHex(name[i+2]):
+			i += 2
+		default:
+			return fmt.Errorf("%q is not a valid SIP user part: letters, digits, -_.!~*'()&=+$,;?/ and %%XX escapes only", name)
+		}
+	}
+	return nil
+}
+
+// checkText accepts valid UTF-8 without control characters.
+func checkText(s string) error {
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%q is not valid UTF-8", s)
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		return fmt.Errorf("%q contains a control character", s)
+	}
+	return nil
+}
+
+// isMediaRange accepts "*", "type/*" and "type/subtype" with RFC 2045
+// tokens, as a=accept-wrapped-types does (RFC 4975 §8.6).
+func isMediaRange(s string) bool {
+	if s == "*" {
+		return true
+	}
+	typ, sub, ok := strings.Cut(s, "/")
+	return ok && isToken(typ) && (sub == "*" || isToken(sub))
+}
+
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isAlnum(c byte) bool { return isAlpha(c) || '0' <= c && c <= '9' }
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
