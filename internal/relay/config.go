@@ -1,0 +1,65 @@
+package relay
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/parley-im/parley/msrp"
+)
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultAddr            = "127.0.0.1:2855"
+	DefaultBindTimeout     = 30 * time.Second
+	DefaultMaxPendingBytes = 4 << 20
+	DefaultWriteTimeout    = 10 * time.Second
+)
+
+// Config configures a Server. The zero value is usable; withDefaults fills
+// the zero fields, in this one place.
+type Config struct {
+	// Addr is the TCP address to listen on (default DefaultAddr). Port 0
+	// picks a free port; Server.Addr reports it after Listen.
+	Addr string
+	// Host is the host part of the MSRP URIs the server hands out. Empty
+	// means the listener's IP address, which must then not be unspecified
+	// (0.0.0.0 or ::): Listen fails rather than advertise it.
+	Host string
+	// BindTimeout bounds the time from NewSession to the peer's first
+	// request for the session (CloseBindTimeout), and the time a new
+	// connection may stay without binding any session (default 30 s).
+	BindTimeout time.Duration
+	// MaxPendingBytes caps each connection's queued, not yet written output;
+	// going over it closes the connection with CloseSlowConsumer (default 4 MiB).
+	MaxPendingBytes int
+	// WriteTimeout is the deadline for writing one batch of queued output;
+	// missing it closes the connection with CloseWriteTimeout (default 10 s).
+	WriteTimeout time.Duration
+	// Limits bound what each connection's msrp.Reader accepts (zero fields:
+	// msrp.DefaultLimits).
+	Limits msrp.Limits
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// Trace logs every MSRP message read and every batch written, raw, at
+	// debug level (also switchable at run time with Server.SetTrace).
+	Trace bool
+}
+
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.BindTimeout <= 0 {
+		c.BindTimeout = DefaultBindTimeout
+	}
+	if c.MaxPendingBytes <= 0 {
+		c.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

@@ -1,0 +1,292 @@
+package relay
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/parley-im/parley/msrp"
+)
+
+// connState is the life cycle of a connection's output side.
+type connState uint8
+
+const (
+	stateOpen     connState = iota
+	stateDraining           // closing: the writer flushes the queue, then closes the socket
+	stateClosed             // socket closed
+)
+
+// conn is one accepted MSRP connection: a read loop (readLoop, this file)
+// and a bounded outbound queue with an on-demand writer (queue.go).
+type conn struct {
+	srv *Server
+	id  uint64
+	nc  net.Conn
+	log *slog.Logger
+
+	// Guarded by srv.mu.
+	sessions  map[*Session]struct{} // sessions bound to this connection
+	everBound bool                  // a session has been bound (the bind deadline is cleared)
+	retired   bool                  // its last session was closed by Session.Close: bind nothing new
+
+	mu      sync.Mutex // tier 2: guards the fields below; never held during I/O
+	q       [][]byte   // queued output, in order
+	spare   [][]byte   // the previous batch's backing array, for reuse
+	pending int        // bytes queued or being written
+	writing bool       // a writer goroutine is running
+	state   connState
+	reason  CloseReason   // set when state leaves stateOpen
+	ids     msrp.IDSource // transaction ids for requests sent without one
+
+	wbuf net.Buffers // owned by the running writer: the batch being written
+}
+
+func newConn(s *Server, id uint64, nc net.Conn) *conn {
+	return &conn{
+		srv:      s,
+		id:       id,
+		nc:       nc,
+		log:      s.log.With(slog.Uint64("conn_id", id)),
+		sessions: make(map[*Session]struct{}),
+	}
+}
+
+// readLoop is the connection's one read goroutine: it reads messages,
+// dispatches them synchronously (which keeps each session's order), and on
+// a fatal error closes the connection and ends its sessions.
+func (c *conn) readLoop() {
+	r := msrp.NewReader(c.nc, c.srv.cfg.Limits)
+	var reason CloseReason
+	var cause error
+	for {
+		m, err := r.ReadMessage()
+		if err == nil {
+			c.traceMessage("msrp read", m)
+			c.handle(m)
+			continue
+		}
+		var me *msrp.MessageError
+		if errors.As(err, &me) {
+			c.traceMessage("msrp read (rejected)", me.Msg)
+			c.handleMessageError(me)
+			continue
+		}
+		reason, cause = c.readErrorReason(err), err
+		break
+	}
+	c.close(reason, cause)
+	c.finish()
+}
+
+// readErrorReason classifies an error that ends the read loop.
+func (c *conn) readErrorReason(err error) CloseReason {
+	var se *msrp.SyntaxError
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return ClosePeer
+	case errors.As(err, &se), errors.Is(err, msrp.ErrStartLineTooLong), errors.Is(err, msrp.ErrHeaderTooLarge):
+		return CloseProtocolError
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		// Only the bind deadline is ever set on reads.
+		return CloseBindTimeout
+	}
+	return CloseReadError // also net.ErrClosed: then close keeps the first reason
+}
+
+// finish ends every session still bound to the closed connection and
+// forgets the connection. It runs on the read goroutine, after the last
+// dispatch, so SessionEnded is the last Handler call for these sessions.
+func (c *conn) finish() {
+	reason := c.closeReason()
+	srv := c.srv
+	srv.mu.Lock()
+	ended := make([]*Session, 0, len(c.sessions))
+	for sess := range c.sessions {
+		if srv.endLocked(sess) {
+			ended = append(ended, sess)
+		}
+	}
+	delete(srv.conns, c)
+	srv.mu.Unlock()
+	for _, sess := range ended {
+		srv.sessionEnded(sess, reason)
+	}
+}
+
+// handle dispatches one well-formed message.
+func (c *conn) handle(m *msrp.Message) {
+	if !m.IsRequest() {
+		if sess := c.responseSession(m); sess != nil {
+			c.srv.h.HandleResponse(sess, m)
+		}
+		return
+	}
+	sess, code := c.route(m)
+	if code != 0 {
+		c.respond(m, code)
+		return
+	}
+	if sess == nil {
+		return
+	}
+	if err := m.Validate(); err != nil {
+		c.log.Debug("msrp invalid request", "session", sess.id, "tid", m.TID, "err", err)
+		c.respond(m, msrp.StatusBadRequest)
+		return
+	}
+	switch {
+	case m.Method == msrp.MethodREPORT:
+		c.srv.h.HandleRequest(sess, m) // never answered (RFC 4975 §7.1.2)
+	case m.Method == msrp.MethodSEND && !m.HasBody():
+		c.respond(m, msrp.StatusOK) // binding or keepalive: never passed on
+	default:
+		if code := c.srv.h.HandleRequest(sess, m); code != 0 {
+			c.respond(m, code)
+		}
+	}
+}
+
+// handleMessageError answers a request that was framed but could not be
+// accepted (RFC 4975: 413 for an oversized chunk, 400 for malformed
+// headers), when its session can be identified; the stream goes on.
+func (c *conn) handleMessageError(me *msrp.MessageError) {
+	m := me.Msg
+	if !m.IsRequest() {
+		return
+	}
+	code := msrp.StatusBadRequest
+	if errors.Is(me.Err, msrp.ErrChunkTooLarge) {
+		code = msrp.StatusStopSending
+	}
+	if !m.WantsResponse(code) {
+		return
+	}
+	c.log.Debug("msrp rejected request", "tid", m.TID, "code", code, "err", me.Err)
+	sess, rc := c.route(m)
+	switch {
+	case rc != 0:
+		c.respond(m, rc)
+	case sess != nil:
+		c.respond(m, code)
+	}
+}
+
+// route finds the session request m is for and binds it to this connection
+// if it is unbound (RFC 4975 §5.4, SPEC §14A.1). It returns the session, or
+// the status code to answer with: 400 when To-Path or From-Path is missing
+// or malformed, 481 when the rightmost To-Path URI names no session of ours
+// or the rightmost From-Path URI is not the session's peer, 506 when the
+// session is bound to another connection. (nil, 0) means "drop": the
+// connection is retiring.
+func (c *conn) route(m *msrp.Message) (*Session, int) {
+	target, err := m.TargetURI()
+	if err != nil {
+		return nil, msrp.StatusBadRequest
+	}
+	source, err := m.SourceURI()
+	if err != nil {
+		return nil, msrp.StatusBadRequest
+	}
+	srv := c.srv
+	srv.mu.RLock()
+	sess := srv.sessions[target.SessionID]
+	retired := c.retired
+	srv.mu.RUnlock()
+	if sess == nil || !sess.local.Equal(target) || !sess.peerPath[len(sess.peerPath)-1].Equal(source) {
+		return nil, msrp.StatusSessionDoesNotExist
+	}
+	switch bound := sess.conn.Load(); {
+	case retired:
+		return nil, 0
+	case bound == c:
+		return sess, 0
+	case bound != nil:
+		return nil, msrp.StatusSessionAlreadyInUse
+	}
+
+	srv.mu.Lock()
+	switch bound := sess.conn.Load(); {
+	case sess.ended.Load():
+		srv.mu.Unlock()
+		return nil, msrp.StatusSessionDoesNotExist
+	case c.retired:
+		srv.mu.Unlock()
+		return nil, 0
+	case bound == c:
+		srv.mu.Unlock()
+		return sess, 0
+	case bound != nil:
+		srv.mu.Unlock()
+		return nil, msrp.StatusSessionAlreadyInUse
+	}
+	sess.conn.Store(c)
+	sess.timer.Stop()
+	c.sessions[sess] = struct{}{}
+	first := !c.everBound
+	c.everBound = true
+	srv.mu.Unlock()
+
+	if first {
+		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
+			c.log.Debug("msrp clear read deadline", "err", err)
+		}
+	}
+	srv.stats.sessionsBound.Add(1)
+	c.log.Debug("msrp session bound", "session", sess.id)
+	srv.h.SessionBound(sess)
+	return sess, 0
+}
+
+// responseSession returns the bound session a response from the peer is
+// for, or nil: a response for anything else is dropped.
+func (c *conn) responseSession(m *msrp.Message) *Session {
+	target, err := m.TargetURI()
+	if err != nil {
+		return nil
+	}
+	c.srv.mu.RLock()
+	sess := c.srv.sessions[target.SessionID]
+	c.srv.mu.RUnlock()
+	if sess == nil || sess.conn.Load() != c || !sess.local.Equal(target) {
+		return nil
+	}
+	return sess
+}
+
+// respond queues the response to request m with code, if m wants one
+// (Failure-Report, never to a REPORT). Responses go out on the connection
+// the request came in on (RFC 4975 §7.2), in order with other output.
+func (c *conn) respond(m *msrp.Message, code int) {
+	if !m.WantsResponse(code) {
+		return
+	}
+	r := m.Response(code, "")
+	// A request without a usable To-Path still gets its 400: answer from
+	// this server's URI. Without a From-Path there is no To-Path to give.
+	if r.Header[1].Value == "" {
+		r.Header[1].Value = c.srv.baseURI()
+	}
+	if r.Header[0].Value == "" {
+		r.Header = r.Header[1:]
+	}
+	if err := c.enqueue(r.AppendTo(make([]byte, 0, wireSize(r)))); err != nil {
+		c.log.Debug("msrp response not sent", "tid", m.TID, "code", code, "err", err)
+	}
+}
+
+// baseURI is this server's URI without a session-id.
+func (s *Server) baseURI() string {
+	return msrp.URI{Host: s.host, Port: s.port, Transport: "tcp"}.String()
+}
+
+// traceMessage logs m raw when tracing is on.
+func (c *conn) traceMessage(what string, m *msrp.Message) {
+	if c.srv.tracing() {
+		c.log.Debug(what, "raw", string(m.AppendTo(nil)))
+	}
+}

@@ -1,0 +1,23 @@
+package relay
+
+import "errors"
+
+// Sentinel errors, checked with errors.Is.
+var (
+	// ErrServerClosed: the server has been shut down (Serve's return value
+	// after Shutdown; NewSession and the write path after Shutdown began).
+	ErrServerClosed = errors.New("relay: server closed")
+	// ErrNotListening: NewSession or Serve before a successful Listen.
+	ErrNotListening = errors.New("relay: not listening")
+	// ErrNotBound: the session has no connection yet (RFC 4975 §5.4: the
+	// passive side cannot send before the peer's first request binds one).
+	ErrNotBound = errors.New("relay: session not bound")
+	// ErrSessionClosed: the session has ended.
+	ErrSessionClosed = errors.New("relay: session closed")
+	// ErrConnClosed: the session's connection is closed or closing.
+	ErrConnClosed = errors.New("relay: connection closed")
+	// ErrSlowConsumer: this write would have taken the connection's pending
+	// output over Config.MaxPendingBytes; the connection has been closed
+	// with CloseSlowConsumer.
+	ErrSlowConsumer = errors.New("relay: slow consumer")
+)

@@ -1,0 +1,203 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+)
+
+// enqueue appends bufs to the outbound queue as one unit and makes sure a
+// writer runs. It never blocks on I/O and is safe from any goroutine. Going
+// over Config.MaxPendingBytes closes the connection (CloseSlowConsumer) and
+// drops everything queued, as ergo's sendq and nats's max_pending do: a
+// slow participant must never slow the room (RFC 7701 §6.4).
+func (c *conn) enqueue(bufs ...[]byte) error {
+	n := 0
+	for _, b := range bufs {
+		n += len(b)
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return fmt.Errorf("relay: conn %d: %w", c.id, ErrConnClosed)
+	}
+	if c.pending+n > c.srv.cfg.MaxPendingBytes {
+		pending := c.pending
+		c.mu.Unlock()
+		c.close(CloseSlowConsumer, fmt.Errorf("%d bytes pending, %d more over the cap of %d", pending, n, c.srv.cfg.MaxPendingBytes))
+		return fmt.Errorf("relay: conn %d: %w", c.id, ErrSlowConsumer)
+	}
+	for _, b := range bufs {
+		if len(b) > 0 {
+			c.q = append(c.q, b)
+		}
+	}
+	c.pending += n
+	start := !c.writing && len(c.q) > 0
+	if start {
+		c.writing = true
+	}
+	c.mu.Unlock()
+
+	if start && !c.startWriter() {
+		c.mu.Lock()
+		c.writing = false
+		c.mu.Unlock()
+		return ErrServerClosed // Shutdown closes the connection
+	}
+	return nil
+}
+
+// startWriter starts writeLoop on a goroutine tracked like goFunc's, but
+// without goFunc's closures: a writer starts for every burst of output.
+func (c *conn) startWriter() bool {
+	if !c.srv.enter() {
+		return false
+	}
+	go c.runWriter()
+	return true
+}
+
+func (c *conn) runWriter() {
+	defer c.srv.wg.Done()
+	c.writeLoop()
+}
+
+// writeLoop is the connection's writer: at most one runs (c.writing), it is
+// started by enqueue when the queue becomes non-empty, and it returns when
+// the queue is empty or the connection closes. Each round takes the whole
+// queue as one batch and writes it with one net.Buffers.WriteTo (writev)
+// under a write deadline, without holding c.mu.
+func (c *conn) writeLoop() {
+	for {
+		c.mu.Lock()
+		if c.state == stateClosed || len(c.q) == 0 {
+			c.writing = false
+			drained := c.state == stateDraining
+			if drained {
+				c.state = stateClosed
+			}
+			c.mu.Unlock()
+			if drained {
+				c.nc.Close()
+			}
+			return
+		}
+		batch := c.q
+		c.q, c.spare = c.spare[:0], nil
+		c.mu.Unlock()
+
+		n, err := c.writeBatch(batch)
+
+		c.mu.Lock()
+		if c.state != stateClosed { // close reset pending
+			c.pending -= int(n)
+		}
+		clear(batch)
+		if c.spare == nil {
+			c.spare = batch[:0]
+		}
+		if err != nil {
+			c.writing = false
+		}
+		c.mu.Unlock()
+		if err != nil {
+			reason := CloseWriteError
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				reason = CloseWriteTimeout
+			}
+			c.close(reason, err) // keeps an earlier reason, e.g. after net.ErrClosed
+			return
+		}
+	}
+}
+
+// writeBatch writes batch under the per-batch write deadline.
+func (c *conn) writeBatch(batch [][]byte) (int64, error) {
+	if c.srv.tracing() {
+		var raw []byte
+		for _, b := range batch {
+			raw = append(raw, b...)
+		}
+		c.log.Debug("msrp write", "bytes", len(raw), "raw", string(raw))
+	}
+	if err := c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
+		return 0, err
+	}
+	c.wbuf = batch
+	return c.wbuf.WriteTo(c.nc) // consumes c.wbuf (a copy of the slice header), not batch's length
+}
+
+// close closes the connection with reason; the first reason recorded wins
+// and is counted and logged once. CloseNormal lets a running writer flush
+// the queue first (stateDraining; bounded by the write deadline); any other
+// reason, or a second close, closes the socket at once; a slow consumer's
+// socket is aborted (RST) so that the kernel drops its unsent data. The
+// read loop then fails and ends the connection's sessions.
+func (c *conn) close(reason CloseReason, cause error) {
+	c.mu.Lock()
+	first := c.state == stateOpen
+	switch {
+	case c.state == stateClosed, c.state == stateDraining && reason == CloseNormal:
+		c.mu.Unlock()
+		return
+	case first:
+		c.reason = reason
+		if reason == CloseNormal && c.writing {
+			c.state = stateDraining
+			c.mu.Unlock()
+			c.srv.stats.connClosed(reason)
+			c.logClose(reason, cause)
+			return
+		}
+	}
+	c.state = stateClosed
+	clear(c.q)
+	c.q, c.pending = nil, 0
+	reason = c.reason
+	c.mu.Unlock()
+	if first {
+		// Counted before the socket closes: whoever sees the close (the
+		// read loop, the peer) then sees the count.
+		c.srv.stats.connClosed(reason)
+	}
+	if reason == CloseSlowConsumer || reason == CloseWriteTimeout {
+		// Abort (RST): drop what the kernel still holds for a peer that
+		// does not read, instead of trickling it out after the close.
+		if tc, ok := c.nc.(*net.TCPConn); ok {
+			tc.SetLinger(0)
+		}
+	}
+	c.nc.Close()
+	if first {
+		c.logClose(reason, cause)
+	}
+}
+
+func (c *conn) logClose(reason CloseReason, cause error) {
+	if cause != nil && (errors.Is(cause, net.ErrClosed) || reason == ClosePeer) {
+		cause = nil // not news
+	}
+	if cause != nil {
+		c.log.Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String(), "err", cause)
+	} else {
+		c.log.Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String())
+	}
+}
+
+// closeReason returns the reason the connection was closed with.
+func (c *conn) closeReason() CloseReason {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// newTID draws a transaction id from the connection's IDSource.
+func (c *conn) newTID() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ids.TID()
+}

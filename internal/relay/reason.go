@@ -1,0 +1,69 @@
+package relay
+
+import "log/slog"
+
+// CloseReason says why a connection was closed or a session ended. Every
+// close carries exactly one reason: the first one recorded wins, so a
+// connection closed for a slow consumer does not later count as a read error
+// when its read loop notices the closed socket.
+type CloseReason uint8
+
+const (
+	// CloseNormal: the session was closed by the focus (Session.Close after a
+	// BYE); a connection is closed with it when its last session goes.
+	CloseNormal CloseReason = iota
+	// ClosePeer: the peer closed the connection (EOF, also in mid-message).
+	ClosePeer
+	// CloseReadError: reading failed (connection reset and the like).
+	CloseReadError
+	// CloseProtocolError: the byte stream could not be framed (bad start
+	// line, header section or start line over the limits); it cannot be
+	// answered, so the connection is closed.
+	CloseProtocolError
+	// CloseSlowConsumer: the connection's pending output went over
+	// Config.MaxPendingBytes.
+	CloseSlowConsumer
+	// CloseWriteTimeout: a write batch missed Config.WriteTimeout.
+	CloseWriteTimeout
+	// CloseWriteError: writing failed for another reason.
+	CloseWriteError
+	// CloseBindTimeout: a session was not bound by a request of its peer
+	// within Config.BindTimeout, or a connection bound no session in that time.
+	CloseBindTimeout
+	// CloseShutdown: the server is shutting down.
+	CloseShutdown
+
+	numCloseReasons = iota
+)
+
+var closeReasonNames = [numCloseReasons]string{
+	CloseNormal:        "normal",
+	ClosePeer:          "peer",
+	CloseReadError:     "read-error",
+	CloseProtocolError: "protocol-error",
+	CloseSlowConsumer:  "slow-consumer",
+	CloseWriteTimeout:  "write-timeout",
+	CloseWriteError:    "write-error",
+	CloseBindTimeout:   "bind-timeout",
+	CloseShutdown:      "shutdown",
+}
+
+func (r CloseReason) String() string {
+	if int(r) < len(closeReasonNames) {
+		return closeReasonNames[r]
+	}
+	return "unknown"
+}
+
+// level is the log level of a close for this reason: routine ends are
+// debug, lost peers info, and closes that point at overload or a broken
+// peer are warnings.
+func (r CloseReason) level() slog.Level {
+	switch r {
+	case CloseNormal, ClosePeer, CloseShutdown:
+		return slog.LevelDebug
+	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}

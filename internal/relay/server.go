@@ -1,0 +1,342 @@
+package relay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/msrp"
+)
+
+// Accept back-off on temporary errors (EMFILE and the like), as net/http.
+const (
+	acceptMinDelay = 5 * time.Millisecond
+	acceptMaxDelay = time.Second
+)
+
+// Server is the MSRP switch's listener: it accepts TCP connections, binds
+// them to the sessions the focus created with NewSession, answers what the
+// relay layer answers itself, and hands the rest to its Handler.
+type Server struct {
+	cfg   Config
+	h     Handler
+	log   *slog.Logger
+	trace atomic.Bool
+	stats counters
+
+	connIDs atomic.Uint64
+	quit    chan struct{} // closed when Shutdown begins
+	wg      sync.WaitGroup
+
+	// mu (tier 1) guards the fields below, every Session's conn/ended/timer
+	// fields, and every conn's sessions/everBound/retired fields. Lookups
+	// take the read lock; binding and ending take the write lock. go() takes
+	// the read lock to refuse new goroutines once shutdown is set.
+	mu       sync.RWMutex
+	ln       net.Listener
+	host     string // Host of our URIs, fixed by Listen
+	port     int
+	serving  bool
+	shutdown bool
+	sessions map[string]*Session // by session-id, until the session ends
+	conns    map[*conn]struct{}  // until the connection's read loop ends
+}
+
+// New returns a Server with cfg (zero fields take the defaults) and h (nil
+// means NopHandler). Call Listen, then Serve.
+func New(cfg Config, h Handler) *Server {
+	cfg = cfg.withDefaults()
+	if h == nil {
+		h = NopHandler{}
+	}
+	s := &Server{
+		cfg:      cfg,
+		h:        h,
+		log:      cfg.Logger,
+		quit:     make(chan struct{}),
+		sessions: make(map[string]*Session),
+		conns:    make(map[*conn]struct{}),
+	}
+	s.trace.Store(cfg.Trace)
+	return s
+}
+
+// SetTrace switches the raw MSRP trace (see Config.Trace) on or off.
+func (s *Server) SetTrace(on bool) { s.trace.Store(on) }
+
+func (s *Server) tracing() bool {
+	return s.trace.Load() && s.log.Enabled(context.Background(), slog.LevelDebug)
+}
+
+// Listen binds the listener, so that Addr and NewSession work before Serve.
+func (s *Server) Listen() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.shutdown:
+		return ErrServerClosed
+	case s.ln != nil:
+		return errors.New("relay: already listening")
+	}
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("relay: listen: %w", err)
+	}
+	ta, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		ln.Close()
+		return fmt.Errorf("relay: listener address %v is not TCP", ln.Addr())
+	}
+	host := s.cfg.Host
+	if host == "" {
+		if ta.IP.IsUnspecified() {
+			ln.Close()
+			return fmt.Errorf("relay: listening on %v: set Config.Host to the address peers should use", ta)
+		}
+		host = ta.IP.String()
+	}
+	s.ln, s.host, s.port = ln, host, ta.Port
+	s.log.Info("msrp listening", "addr", ta.String(), "host", host)
+	return nil
+}
+
+// Addr returns the listener's address, nil before Listen.
+func (s *Server) Addr() net.Addr {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.ln == nil {
+		return nil
+	}
+	return s.ln.Addr()
+}
+
+// Serve accepts connections until ctx ends (it returns ctx.Err() and closes
+// the listener; open connections stay until Shutdown) or Shutdown is called
+// (it returns ErrServerClosed). It calls Listen first if needed. Temporary
+// accept errors are retried with an exponential back-off.
+func (s *Server) Serve(ctx context.Context) error {
+	if s.Addr() == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	ln, shutdown, serving := s.ln, s.shutdown, s.serving
+	s.serving = true
+	s.mu.Unlock()
+	switch {
+	case shutdown:
+		return ErrServerClosed
+	case serving:
+		return errors.New("relay: Serve called twice")
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err == nil {
+			delay = 0
+			s.startConn(nc)
+			continue
+		}
+		if s.isShutdown() {
+			return ErrServerClosed
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var te interface{ Temporary() bool }
+		if !errors.As(err, &te) || !te.Temporary() {
+			return fmt.Errorf("relay: accept: %w", err)
+		}
+		delay = min(max(2*delay, acceptMinDelay), acceptMaxDelay)
+		s.log.Warn("msrp accept error; retrying", "err", err, "delay", delay)
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.quit:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.shutdown
+}
+
+// startConn registers an accepted connection and starts its read loop.
+func (s *Server) startConn(nc net.Conn) {
+	s.stats.connsAccepted.Add(1)
+	c := newConn(s, s.connIDs.Add(1), nc)
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		nc.Close()
+		s.stats.connClosed(CloseShutdown)
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	// A connection must bind a session within BindTimeout; the read loop
+	// clears the deadline at the first bind.
+	if err := nc.SetReadDeadline(time.Now().Add(s.cfg.BindTimeout)); err != nil {
+		c.log.Debug("msrp set read deadline", "err", err)
+	}
+	c.log.Debug("msrp connection accepted", "remote", nc.RemoteAddr().String())
+	if !s.goFunc(c.readLoop) {
+		// Shutdown began after registration: it closes c; the read loop
+		// that would unregister it never runs.
+		c.close(CloseShutdown, nil)
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}
+}
+
+// goFunc runs f on a new goroutine tracked by the WaitGroup that Shutdown
+// waits for; it refuses (false) once Shutdown has begun. Every goroutine the
+// relay starts goes through here.
+func (s *Server) goFunc(f func()) bool {
+	if !s.enter() {
+		return false
+	}
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// enter registers running work (a goroutine, a timer callback) with the
+// WaitGroup unless Shutdown has begun. The Add happens under the read lock,
+// and Shutdown sets the flag under the write lock before it Waits, so no
+// Add can race with the Wait. The caller must call s.wg.Done.
+func (s *Server) enter() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.shutdown {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// Shutdown stops the server: it closes the listener, ends every unbound
+// session and closes every connection with CloseShutdown (the connections'
+// read loops then end their sessions with CloseShutdown), and waits for every
+// goroutine the server started. It returns ctx.Err() if ctx ends first; the
+// goroutines still finish later, as their sockets are closed. Shutdown is
+// idempotent: a second call waits again.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.shutdown
+	s.shutdown = true
+	ln := s.ln
+	var unbound []*Session
+	var conns []*conn
+	if first {
+		close(s.quit)
+		for _, sess := range s.sessions {
+			if sess.conn.Load() == nil && s.endLocked(sess) {
+				unbound = append(unbound, sess)
+			}
+		}
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+	}
+	s.mu.Unlock()
+
+	if first {
+		s.log.Info("msrp shutting down", "conns", len(conns), "unbound_sessions", len(unbound))
+		if ln != nil {
+			ln.Close()
+		}
+		for _, sess := range unbound {
+			s.sessionEnded(sess, CloseShutdown)
+		}
+		for _, c := range conns {
+			c.close(CloseShutdown, nil)
+		}
+	}
+
+	done := make(chan struct{})
+	go func() { // not tracked: it is the waiter, and ends with the WaitGroup
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("relay: shutdown: %w", ctx.Err())
+	}
+}
+
+// NewSession allocates a session for a participant whose MSRP path (from
+// its SDP a=path) is peerPath, with data attached for the caller; the
+// session waits for its peer's first request to bind it, at most
+// Config.BindTimeout. It fails with ErrNotListening before Listen and with
+// ErrServerClosed after Shutdown began.
+func (s *Server) NewSession(peerPath []msrp.URI, data any) (*Session, error) {
+	if len(peerPath) == 0 {
+		return nil, errors.New("relay: new session: empty peer path")
+	}
+	sess := &Session{srv: s, data: data, peerPath: append([]msrp.URI(nil), peerPath...)}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.shutdown:
+		return nil, ErrServerClosed
+	case s.ln == nil:
+		return nil, ErrNotListening
+	}
+	for {
+		sess.id = msrp.NewSessionID()
+		if _, dup := s.sessions[sess.id]; !dup {
+			break
+		}
+	}
+	sess.local = msrp.URI{Host: s.host, Port: s.port, SessionID: sess.id, Transport: "tcp"}
+	sess.localStr = sess.local.String()
+	s.sessions[sess.id] = sess
+	sess.timer = time.AfterFunc(s.cfg.BindTimeout, sess.bindExpired)
+	s.stats.sessionsCreated.Add(1)
+	s.log.Debug("msrp session created", "session", sess.id, "peer", peerPath[len(peerPath)-1].String())
+	return sess, nil
+}
+
+// endLocked removes sess from the tables and stops its timer. It reports
+// false if sess had already ended. s.mu must be held for writing.
+func (s *Server) endLocked(sess *Session) bool {
+	if sess.ended.Load() {
+		return false
+	}
+	sess.ended.Store(true)
+	delete(s.sessions, sess.id)
+	if sess.timer != nil {
+		sess.timer.Stop()
+	}
+	if c := sess.conn.Load(); c != nil {
+		delete(c.sessions, sess)
+	}
+	return true
+}
+
+// sessionEnded counts, logs and reports an end the Handler did not ask for.
+// No lock may be held.
+func (s *Server) sessionEnded(sess *Session, reason CloseReason) {
+	s.stats.sessionEnded(reason)
+	s.log.Debug("msrp session ended", "session", sess.id, "reason", reason.String())
+	s.h.SessionEnded(sess, reason)
+}

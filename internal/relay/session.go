@@ -1,0 +1,143 @@
+package relay
+
+import (
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/msrp"
+)
+
+// Session is one MSRP session of the switch: our URI, the participant's
+// path, and the connection the participant's first request bound it to.
+// Its methods are safe for concurrent use.
+type Session struct {
+	srv      *Server
+	id       string
+	local    msrp.URI
+	localStr string
+	peerPath []msrp.URI
+	data     any
+
+	// Written under srv.mu (write lock); read without it.
+	conn  atomic.Pointer[conn] // nil until bound; kept after the end
+	ended atomic.Bool
+	timer *time.Timer // bind timer; guarded by srv.mu
+}
+
+// ID returns the session-id (the last segment of LocalURI's path).
+func (s *Session) ID() string { return s.id }
+
+// LocalURI returns our URI for this session: msrp://<Host>:<port>/<id>;tcp,
+// the a=path of the SDP answer and the From-Path of what we send.
+func (s *Session) LocalURI() msrp.URI { return s.local }
+
+// PeerPath returns the participant's path as given to NewSession; its
+// rightmost URI is the participant. The slice must not be modified.
+func (s *Session) PeerPath() []msrp.URI { return s.peerPath }
+
+// Data returns the value given to NewSession.
+func (s *Session) Data() any { return s.data }
+
+// Bound reports whether the session is bound to a connection and has not ended.
+func (s *Session) Bound() bool { return s.conn.Load() != nil && !s.ended.Load() }
+
+// Ended reports whether the session has ended.
+func (s *Session) Ended() bool { return s.ended.Load() }
+
+// String identifies the session in logs.
+func (s *Session) String() string { return "msrp session " + s.id }
+
+// Close ends the session: it leaves the session table (requests for it are
+// answered 481 from now on) and, when no other session uses its connection,
+// the connection is closed too (after writing what is queued, for
+// CloseNormal). The Handler's SessionEnded is NOT called for it. Close is
+// idempotent; a session that has already ended is left alone.
+func (s *Session) Close(reason CloseReason) {
+	srv := s.srv
+	srv.mu.Lock()
+	c := s.conn.Load()
+	if !srv.endLocked(s) {
+		srv.mu.Unlock()
+		return
+	}
+	last := c != nil && len(c.sessions) == 0
+	if last {
+		c.retired = true // no new session may bind to it
+	}
+	srv.mu.Unlock()
+
+	srv.stats.sessionEnded(reason)
+	srv.log.Debug("msrp session closed", "session", s.id, "reason", reason.String())
+	if last {
+		c.close(reason, nil)
+	}
+}
+
+// Send queues m (a request or a response) on the session's connection
+// without blocking; m is serialised now and may be reused when Send
+// returns. A request with an empty TID gets a fresh transaction id, stored
+// in m.TID. It fails with ErrSessionClosed, ErrNotBound, ErrConnClosed or
+// ErrSlowConsumer (which closes the connection).
+func (s *Session) Send(m *msrp.Message) error {
+	c, err := s.writable()
+	if err != nil {
+		return err
+	}
+	if m.IsRequest() && m.TID == "" {
+		m.TID = c.newTID()
+	}
+	return c.enqueue(m.AppendTo(make([]byte, 0, wireSize(m))))
+}
+
+// wireSize is an upper bound of len(m.Bytes()), so that serialising m
+// allocates once.
+func wireSize(m *msrp.Message) int {
+	n := 64 + 2*len(m.TID) + len(m.Method) + len(m.Comment) + len(m.Body)
+	for _, f := range m.Header {
+		n += len(f.Name) + len(f.Value) + 4
+	}
+	return n
+}
+
+// Enqueue queues pre-framed bytes on the session's connection without
+// blocking, to be written in order as one unit (no other output is
+// interleaved between them): for instance a Frame's Head, a body shared by
+// every recipient, and the Frame's End. The queue takes ownership of the
+// slices: they must stay unmodified from now on (they are written later,
+// by another goroutine, possibly never if the connection closes first).
+// Errors as for Send.
+func (s *Session) Enqueue(bufs ...[]byte) error {
+	c, err := s.writable()
+	if err != nil {
+		return err
+	}
+	return c.enqueue(bufs...)
+}
+
+func (s *Session) writable() (*conn, error) {
+	if s.ended.Load() {
+		return nil, fmt.Errorf("relay: %s: %w", s.id, ErrSessionClosed)
+	}
+	c := s.conn.Load()
+	if c == nil {
+		return nil, fmt.Errorf("relay: %s: %w", s.id, ErrNotBound)
+	}
+	return c, nil
+}
+
+// bindExpired runs on the bind timer's goroutine.
+func (s *Session) bindExpired() {
+	srv := s.srv
+	if !srv.enter() {
+		return // Shutdown ends the session
+	}
+	defer srv.wg.Done()
+	srv.mu.Lock()
+	if s.conn.Load() != nil || !srv.endLocked(s) {
+		srv.mu.Unlock()
+		return
+	}
+	srv.mu.Unlock()
+	srv.sessionEnded(s, CloseBindTimeout)
+}

@@ -1,0 +1,54 @@
+package relay
+
+import "sync/atomic"
+
+// Stats is a snapshot of the server's counters. The arrays are indexed by
+// CloseReason: st.ConnsClosed[relay.CloseSlowConsumer].
+type Stats struct {
+	ConnsAccepted   uint64 // connections accepted
+	ConnsOpen       int    // connections currently open (or closing)
+	SessionsCreated uint64 // NewSession calls that succeeded
+	SessionsBound   uint64 // sessions bound by their peer's first request
+	SessionsOpen    int    // sessions not yet ended
+
+	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
+	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
+}
+
+// counters are the server's live counters, updated without locks.
+type counters struct {
+	connsAccepted   atomic.Uint64
+	sessionsCreated atomic.Uint64
+	sessionsBound   atomic.Uint64
+	connsClosed     [numCloseReasons]atomic.Uint64
+	sessionsEnded   [numCloseReasons]atomic.Uint64
+}
+
+func (c *counters) connClosed(r CloseReason) {
+	if int(r) < numCloseReasons {
+		c.connsClosed[r].Add(1)
+	}
+}
+
+func (c *counters) sessionEnded(r CloseReason) {
+	if int(r) < numCloseReasons {
+		c.sessionsEnded[r].Add(1)
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats {
+	var st Stats
+	st.ConnsAccepted = s.stats.connsAccepted.Load()
+	st.SessionsCreated = s.stats.sessionsCreated.Load()
+	st.SessionsBound = s.stats.sessionsBound.Load()
+	for i := range numCloseReasons {
+		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
+		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()
+	}
+	s.mu.RLock()
+	st.ConnsOpen = len(s.conns)
+	st.SessionsOpen = len(s.sessions)
+	s.mu.RUnlock()
+	return st
+}
