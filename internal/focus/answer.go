@@ -1,0 +1,103 @@
+package focus
+
+import (
+	"errors"
+	"net/netip"
+	"strconv"
+
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/sdp"
+)
+
+// offerInfo is what the focus takes from a participant's SDP offer.
+type offerInfo struct {
+	index    int // the accepted MSRP m-line
+	path     []msrp.URI
+	caps     room.Caps
+	wrapped  sdp.FormatList // the participant's accept-wrapped-types (nil: none)
+	hasWrapd bool
+}
+
+var errNoChatStream = errors.New("no MSRP stream that accepts message/cpim")
+
+// pickMSRP chooses the first usable MSRP m-line of the offer: TCP/MSRP,
+// valid path and accept-types, and accept-types allowing message/cpim (RFC
+// 7701 §5.2). TLS streams are not offered by parley yet and are declined.
+func pickMSRP(offer *sdp.Session) (offerInfo, error) {
+	var firstErr error
+	for i, m := range offer.Media {
+		if !m.IsMSRP() || m.Port == 0 || m.IsSecureMSRP() {
+			continue
+		}
+		if err := sdp.ValidateMSRP(m); err != nil {
+			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		at, _ := m.AcceptTypes()
+		if !at.Accepts("message/cpim") {
+			firstErr = cmpErr(firstErr, errNoChatStream)
+			continue
+		}
+		path, _ := m.Path()
+		info := offerInfo{index: i, path: path}
+		if cr, ok := m.Chatroom(); ok {
+			info.caps = room.Caps{ChatroomAware: true, Nicknames: cr.Nickname, PrivateMessages: cr.PrivateMessages}
+		}
+		info.wrapped, info.hasWrapd, _ = m.AcceptWrappedTypes()
+		return info, nil
+	}
+	if firstErr == nil {
+		firstErr = errNoChatStream
+	}
+	return offerInfo{}, firstErr
+}
+
+func cmpErr(old, err error) error {
+	if old != nil {
+		return old
+	}
+	return err
+}
+
+// buildAnswer answers offer: the chosen MSRP m-line gets our path, accept-
+// types message/cpim only (RFC 7701 §5.2), the room's accept-wrapped-types,
+// a=setup:passive (RFC 6135: the participant connects to the switch) and
+// a=chatroom with the room's capabilities; every other m-line is rejected
+// with port 0 (RFC 3264 §6).
+func (f *Focus) buildAnswer(offer *sdp.Session, info offerInfo, local msrp.URI, pol room.Policy, sessID, version uint64) []byte {
+	origin := sdp.Origin{
+		Username: "parley", SessionID: strconv.FormatUint(sessID, 10), SessionVersion: strconv.FormatUint(version, 10),
+		NetType: "IN", AddrType: addrType(f.cfg.Host), Address: f.cfg.Host,
+	}
+	conn := &sdp.Connection{NetType: "IN", AddrType: addrType(f.cfg.Host), Address: f.cfg.Host}
+	ans := sdp.NewAnswer(offer, origin, conn, func(i int, _ *sdp.Media) *sdp.Media {
+		if i != info.index {
+			return nil
+		}
+		m := sdp.NewMSRPMedia([]msrp.URI{local})
+		m.SetAcceptTypes(sdp.FormatList{{Type: "message", Subtype: "cpim"}})
+		if len(pol.AcceptWrappedTypes) > 0 {
+			var wl sdp.FormatList
+			for _, t := range pol.AcceptWrappedTypes {
+				if l, err := sdp.ParseFormatList(t); err == nil {
+					wl = append(wl, l...)
+				}
+			}
+			if len(wl) > 0 {
+				m.SetAcceptWrappedTypes(wl)
+			}
+		}
+		m.SetSetup(sdp.SetupPassive)
+		m.SetChatroom(sdp.Chatroom{Nickname: pol.Nicknames, PrivateMessages: pol.PrivateMessages})
+		return m
+	})
+	return ans.Marshal()
+}
+
+func addrType(host string) string {
+	if a, err := netip.ParseAddr(host); err == nil && a.Is6() {
+		return "IP6"
+	}
+	return "IP4"
+}

@@ -1,0 +1,167 @@
+package focus
+
+import (
+	"sync"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// dialogState is where a dialog is in its life.
+type dialogState uint8
+
+const (
+	stateAccepted   dialogState = iota // 2xx sent, ACK not yet received
+	stateConfirmed                     // ACK received
+	stateTerminated                    // BYE sent or received, or the session failed
+)
+
+// dialogKey identifies a dialog at the focus (RFC 3261 §12): Call-ID,
+// local tag (ours, in To) and remote tag (the participant's, in From).
+type dialogKey struct {
+	callID, localTag, remoteTag string
+}
+
+// dialog is one participant's SIP dialog with the focus.
+type dialog struct {
+	key dialogKey
+
+	// Immutable after creation.
+	roomName  string
+	transport string         // "UDP", "TCP", …: in-dialog requests use the same
+	source    string         // where the INVITE came from: in-dialog requests go there
+	local     sip.ToHeader   // our side as in our 2xx's To (room URI + our tag)
+	remote    sip.FromHeader // the participant's From (its URI + tag)
+	identity  string         // the participant's URI, kept for the switch's From check
+	routeSet  []string       // Record-Route values, in order (RFC 3261 §12.1.1)
+
+	mu          sync.Mutex // guards everything below
+	state       dialogState
+	remoteCSeq  uint32              // highest CSeq seen from the participant
+	localCSeq   uint32              // our CSeq for requests we send
+	unacked     map[uint32]struct{} // CSeqs of 2xx-answered INVITEs awaiting ACK
+	acked       chan struct{}       // closed on the first ACK
+	inviting    bool                // a re-INVITE is being processed
+	target      sip.Uri             // remote target: the participant's Contact
+	sdpSessID   uint64              // o= session-id of our answers
+	sdpVersion  uint64              // o= version of our last answer
+	answer      []byte              // our last SDP answer
+	peerPath    []msrp.URI
+	session     Session
+	room        *room.Room
+	participant *room.Participant
+}
+
+// ack records an ACK for the INVITE with the given CSeq. It reports whether
+// the ACK belonged to this dialog's outstanding 2xx.
+func (d *dialog) ack(cseq uint32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if _, ok := d.unacked[cseq]; !ok {
+		return false
+	}
+	delete(d.unacked, cseq)
+	if d.state == stateAccepted {
+		d.state = stateConfirmed
+	}
+	select {
+	case <-d.acked:
+	default:
+		close(d.acked)
+	}
+	return true
+}
+
+// terminate moves the dialog to its end; it reports whether this call did it.
+func (d *dialog) terminate() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == stateTerminated {
+		return false
+	}
+	d.state = stateTerminated
+	return true
+}
+
+func (d *dialog) terminated() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.state == stateTerminated
+}
+
+// checkCSeq applies RFC 3261 §12.2.2 to a request other than ACK/CANCEL: a
+// CSeq lower than one already seen is out of order (answer 500). Requests
+// may arrive out of order from sipgo's goroutines, but a participant's
+// requests carry increasing CSeqs, so a lower one is a genuine error or a
+// stale retransmission.
+func (d *dialog) checkCSeq(n uint32) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n < d.remoteCSeq {
+		return false
+	}
+	d.remoteCSeq = n
+	return true
+}
+
+func (d *dialog) nextLocalCSeq() uint32 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.localCSeq++
+	return d.localCSeq
+}
+
+// dialogTable holds the live dialogs.
+type dialogTable struct {
+	mu sync.Mutex
+	m  map[dialogKey]*dialog
+}
+
+func (t *dialogTable) put(d *dialog) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = make(map[dialogKey]*dialog)
+	}
+	t.m[d.key] = d
+}
+
+func (t *dialogTable) get(k dialogKey) *dialog {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.m[k]
+}
+
+func (t *dialogTable) remove(d *dialog) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.m[d.key] == d {
+		delete(t.m, d.key)
+	}
+}
+
+func (t *dialogTable) all() []*dialog {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]*dialog, 0, len(t.m))
+	for _, d := range t.m {
+		out = append(out, d)
+	}
+	return out
+}
+
+// keyOf returns the dialog key of an in-dialog request received by the focus.
+func keyOf(req *sip.Request) (dialogKey, bool) {
+	from, to, cid := req.From(), req.To(), req.CallID()
+	if from == nil || to == nil || cid == nil {
+		return dialogKey{}, false
+	}
+	lt, ok1 := to.Params.Get("tag")
+	rt, ok2 := from.Params.Get("tag")
+	if !ok1 || !ok2 || lt == "" {
+		return dialogKey{}, false
+	}
+	return dialogKey{callID: cid.Value(), localTag: lt, remoteTag: rt}, true
+}

@@ -1,0 +1,247 @@
+package focus
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// Session is the MSRP side of one participant, as the switch provides it.
+type Session interface {
+	ID() string
+	LocalURI() msrp.URI
+	// Close ends the session at the focus's request (BYE received, room
+	// deleted, shutdown). The switch does not report it back through
+	// Focus.SessionEnded.
+	Close()
+}
+
+// Switch allocates MSRP sessions (internal/relay, adapted by the server).
+type Switch interface {
+	// OpenSession registers an unbound session for a participant whose
+	// MSRP path is peerPath. The handle comes back in SessionEnded.
+	OpenSession(peerPath []msrp.URI, handle any) (Session, error)
+}
+
+// Config configures a Focus.
+type Config struct {
+	Host   string         // public host name in our URIs and SDP
+	Ports  map[string]int // SIP listening port per transport ("UDP", "TCP"), for Contact
+	Rooms  *room.Registry
+	Switch Switch
+	Logger *slog.Logger
+	// ByeTimeout bounds each BYE the focus sends (default 5 s).
+	ByeTimeout time.Duration
+
+	// beforeAnswer, when set (tests only), runs after the INVITE was
+	// accepted and before the 2xx is sent.
+	beforeAnswer func()
+}
+
+// Focus is the conference focus. Create it with New and attach it to a
+// sipgo server with Register.
+type Focus struct {
+	cfg     Config
+	log     *slog.Logger
+	client  *sipgo.Client
+	dialogs dialogTable
+
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup // BYE goroutines
+}
+
+// New returns a Focus. client sends the focus's own requests (BYE) through
+// the same user agent as the server, so they leave from our listening sockets.
+func New(cfg Config, client *sipgo.Client) *Focus {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ByeTimeout <= 0 {
+		cfg.ByeTimeout = 5 * time.Second
+	}
+	return &Focus{cfg: cfg, log: cfg.Logger, client: client}
+}
+
+// Register installs the focus's request handlers on srv.
+func (f *Focus) Register(srv *sipgo.Server) {
+	srv.OnInvite(f.onInvite)
+	srv.OnAck(f.onAck)
+	srv.OnBye(f.onBye)
+	srv.OnOptions(f.onOptions)
+	srv.OnCancel(f.onCancel)
+	srv.OnNoRoute(f.onNoRoute)
+}
+
+// Dialogs returns the number of live (not terminated) dialogs.
+func (f *Focus) Dialogs() int {
+	n := 0
+	for _, d := range f.dialogs.all() {
+		if !d.terminated() {
+			n++
+		}
+	}
+	return n
+}
+
+// SessionEnded is called by the switch when a participant's MSRP session
+// ends on its own (never bound in time, connection dropped, slow consumer):
+// the focus leaves the room for the participant and sends BYE.
+func (f *Focus) SessionEnded(handle any, reason string) {
+	d, ok := handle.(*dialog)
+	if !ok {
+		return
+	}
+	f.log.Info("MSRP session ended; sending BYE", "room", d.roomName, "participant", d.identity, "reason", reason)
+	f.end(d, false)
+}
+
+// end terminates d: removes it, leaves the room (evicting others when the
+// room is deleted), closes the MSRP session when the focus initiated the
+// end, and sends BYE unless the participant already did.
+func (f *Focus) end(d *dialog, byParticipant bool) {
+	if !d.terminate() {
+		return
+	}
+	d.mu.Lock()
+	sess, rm, p := d.session, d.room, d.participant
+	d.mu.Unlock()
+	if byParticipant {
+		f.dialogs.remove(d)
+		if sess != nil {
+			sess.Close()
+		}
+	} else {
+		// The dialog stays in the table until our BYE is done, so that a
+		// late ACK still confirms it (we wait for it before sending BYE)
+		// and a crossing BYE from the participant still gets its 200.
+		f.sendBye(d)
+	}
+	if rm != nil && p != nil {
+		deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
+		if deleted {
+			f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
+		}
+		for _, other := range evict {
+			if od, ok := other.Value.(*dialog); ok {
+				f.endByFocus(od)
+			}
+		}
+	}
+}
+
+// endByFocus ends a dialog from the focus's side: BYE and close its session.
+func (f *Focus) endByFocus(d *dialog) {
+	d.mu.Lock()
+	sess := d.session
+	d.mu.Unlock()
+	if sess != nil {
+		sess.Close()
+	}
+	f.end(d, false)
+}
+
+// Shutdown sends BYE to every participant and waits for the answers,
+// bounded by ctx. It is idempotent.
+func (f *Focus) Shutdown(ctx context.Context) error {
+	f.mu.Lock()
+	already := f.closed
+	f.closed = true
+	f.mu.Unlock()
+	if !already {
+		for _, d := range f.dialogs.all() {
+			f.endByFocus(d)
+		}
+	}
+	done := make(chan struct{})
+	go func() { f.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (f *Focus) shuttingDown() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.closed
+}
+
+// goBye runs fn on a goroutine tracked for Shutdown.
+func (f *Focus) goBye(fn func()) {
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		fn()
+	}()
+}
+
+func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {
+	k, ok := keyOf(req)
+	if !ok {
+		return
+	}
+	d := f.dialogs.get(k)
+	if d == nil {
+		return // ACK after BYE, or for a dialog we never made: ACKs get no answer
+	}
+	if cseq := req.CSeq(); cseq != nil {
+		d.ack(cseq.SeqNo)
+	}
+}
+
+func (f *Focus) onBye(req *sip.Request, tx sip.ServerTransaction) {
+	k, ok := keyOf(req)
+	var d *dialog
+	if ok {
+		d = f.dialogs.get(k)
+	}
+	if d == nil {
+		f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return
+	}
+	if cseq := req.CSeq(); cseq != nil && !d.checkCSeq(cseq.SeqNo) {
+		f.respond(tx, req, 500, "CSeq Out of Order")
+		return
+	}
+	// Leave the room and close the MSRP session before answering, so that
+	// whoever sees the 200 sees the participant gone.
+	f.end(d, true)
+	f.respond(tx, req, 200, "OK")
+	f.log.Info("participant left", "room", d.roomName, "participant", d.identity)
+}
+
+// onCancel sees only CANCELs that matched no pending INVITE (sipgo answers
+// the others itself, 200 to the CANCEL and 487 to the INVITE).
+func (f *Focus) onCancel(req *sip.Request, tx sip.ServerTransaction) {
+	f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+}
+
+func (f *Focus) onNoRoute(req *sip.Request, tx sip.ServerTransaction) {
+	res := sip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	f.send(tx, res)
+}
+
+func (f *Focus) respond(tx sip.ServerTransaction, req *sip.Request, code int, reason string) {
+	f.send(tx, sip.NewResponseFromRequest(req, code, reason, nil))
+}
+
+func (f *Focus) send(tx sip.ServerTransaction, res *sip.Response) {
+	if tx == nil {
+		return
+	}
+	if err := tx.Respond(res); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
+		f.log.Debug("responding failed", "status", res.StatusCode, "error", err)
+	}
+}

@@ -1,0 +1,39 @@
+package focus
+
+import (
+	"strings"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+const (
+	allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
+	acceptTypes  = "application/sdp"
+)
+
+// roomContact is our Contact for a room: the room URI at our address for
+// the request's transport, with the isfocus feature tag (RFC 4579 §4.2).
+func (f *Focus) roomContact(roomName, transport string) *sip.ContactHeader {
+	u := sip.Uri{Scheme: "sip", User: roomName, Host: f.cfg.Host, Port: f.cfg.Ports[strings.ToUpper(transport)]}
+	if t := strings.ToLower(transport); t != "" && t != "udp" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", t)
+	}
+	c := &sip.ContactHeader{Address: u, Params: sip.NewParams()}
+	c.Params.Add("isfocus", "")
+	return c
+}
+
+// addFocusHeaders adds what a focus advertises on 2xx to INVITE and OPTIONS
+// (RFC 4579 §3.1, §4.3): Allow, Accept, Allow-Events: conference, Supported.
+func addFocusHeaders(res *sip.Response) {
+	res.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
+	res.AppendHeader(sip.NewHeader("Allow-Events", "conference"))
+	res.AppendHeader(sip.NewHeader("Supported", ""))
+}
+
+// warning builds a Warning header (RFC 3261 §20.43) with code 399.
+func (f *Focus) warning(text string) sip.Header {
+	return sip.NewHeader("Warning", `399 `+f.cfg.Host+` "`+strings.ReplaceAll(text, `"`, `'`)+`"`)
+}
