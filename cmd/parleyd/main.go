@@ -1,0 +1,59 @@
+// Command parleyd is the parley chat server: a SIP conference focus and an
+// MSRP switch (RFC 7701). With no arguments it starts with embedded
+// defaults: SIP on UDP and TCP 127.0.0.1:5060, MSRP on 127.0.0.1:2855, ad
+// hoc rooms. See -h, and -print-config for every setting.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cfg, action, err := config.FromArgs(args, stdout, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2
+	case action != config.Run:
+		return 0
+	}
+	log := newLogger(cfg.Log, stderr)
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "parleyd: %v\n", err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := srv.Run(ctx); err != nil {
+		log.Error("shutdown incomplete", "error", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+	if c.Trace {
+		opts.Level = slog.LevelDebug // the raw trace is logged at debug level
+	}
+	if c.Format == config.FormatJSON {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,189 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+
+	"github.com/emiago/sipgo"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/focus"
+	"github.com/parley-im/parley/internal/relay"
+	"github.com/parley-im/parley/internal/room"
+)
+
+// Addrs are the addresses parleyd listens on ("" when disabled).
+type Addrs struct {
+	SIPUDP, SIPTCP, MSRP string
+}
+
+// Server is a running parleyd.
+type Server struct {
+	cfg   *config.Config
+	log   *slog.Logger
+	ua    *sipgo.UserAgent
+	sip   *sipgo.Server
+	focus *focus.Focus
+	relay *relay.Server
+	rooms *room.Registry
+	udp   net.PacketConn
+	tcp   net.Listener
+	addrs Addrs
+
+	wg           sync.WaitGroup // SIP and MSRP serve loops
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// New builds the server and binds its listeners.
+func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.closeListeners()
+		}
+	}()
+	trace := cfg.Log.Trace
+	if cfg.SIP.UDP != "" {
+		c, err := net.ListenPacket("udp", cfg.SIP.UDP)
+		if err != nil {
+			return nil, fmt.Errorf("SIP UDP listener: %w", err)
+		}
+		if trace {
+			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
+		}
+		s.udp, s.addrs.SIPUDP = c, c.LocalAddr().String()
+	}
+	if cfg.SIP.TCP != "" {
+		l, err := net.Listen("tcp", cfg.SIP.TCP)
+		if err != nil {
+			return nil, fmt.Errorf("SIP TCP listener: %w", err)
+		}
+		if trace {
+			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TCP")}
+		}
+		s.tcp, s.addrs.SIPTCP = l, l.Addr().String()
+	}
+
+	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms)
+	lim := cfg.MSRPLimits()
+	s.relay = relay.New(relay.Config{
+		Addr:            cfg.MSRP.Listen,
+		Host:            cfg.Server.Host,
+		BindTimeout:     cfg.MSRP.BindTimeout.Std(),
+		MaxPendingBytes: int(lim.MaxPending),
+		WriteTimeout:    cfg.MSRP.WriteTimeout.Std(),
+		Limits:          msrpLimits(lim),
+		Logger:          log.With("component", "relay"),
+		Trace:           trace,
+	}, &switchHandler{s: s})
+	if err := s.relay.Listen(); err != nil {
+		return nil, fmt.Errorf("MSRP listener: %w", err)
+	}
+	s.addrs.MSRP = s.relay.Addr().String()
+
+	sipLog := log.With("component", "sip")
+	s.ua, err = focus.NewUA(cfg.Server.Host, sipLog)
+	if err != nil {
+		return nil, err
+	}
+	s.sip, err = sipgo.NewServer(s.ua, sipgo.WithServerLogger(sipLog))
+	if err != nil {
+		return nil, err
+	}
+	client, err := sipgo.NewClient(s.ua, sipgo.WithClientHostname(cfg.Server.Host), sipgo.WithClientLogger(sipLog))
+	if err != nil {
+		return nil, err
+	}
+	ports := map[string]int{}
+	if s.udp != nil {
+		ports["UDP"] = s.udp.LocalAddr().(*net.UDPAddr).Port
+	}
+	if s.tcp != nil {
+		ports["TCP"] = s.tcp.Addr().(*net.TCPAddr).Port
+	}
+	s.focus = focus.New(focus.Config{
+		Host:   cfg.Server.Host,
+		Ports:  ports,
+		Rooms:  s.rooms,
+		Switch: switchAdapter{s.relay},
+		Logger: log.With("component", "focus"),
+	}, client)
+	s.focus.Register(s.sip)
+	return s, nil
+}
+
+// Addrs returns the bound addresses.
+func (s *Server) Addrs() Addrs { return s.addrs }
+
+// Run serves until ctx ends, then shuts down within the configured
+// shutdown timeout.
+func (s *Server) Run(ctx context.Context) error {
+	s.serve()
+	s.log.Info("parleyd listening", "sip_udp", s.addrs.SIPUDP, "sip_tcp", s.addrs.SIPTCP, "msrp", s.addrs.MSRP,
+		"host", s.cfg.Server.Host, "rooms", string(s.cfg.Rooms.Mode))
+	<-ctx.Done()
+	s.log.Info("shutting down", "timeout", s.cfg.Server.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.ShutdownTimeout.Std())
+	defer cancel()
+	return s.Shutdown(sctx)
+}
+
+// serve starts the serve loops.
+func (s *Server) serve() {
+	if s.udp != nil {
+		s.wg.Go(func() { _ = s.sip.ServeUDP(s.udp) })
+	}
+	if s.tcp != nil {
+		s.wg.Go(func() { _ = s.sip.ServeTCP(s.tcp) })
+	}
+	s.wg.Go(func() {
+		if err := s.relay.Serve(context.Background()); err != nil && !errors.Is(err, relay.ErrServerClosed) {
+			s.log.Error("MSRP listener stopped", "error", err)
+		}
+	})
+}
+
+// Start serves in the background: for tests and embedding.
+func (s *Server) Start() { s.serve() }
+
+// Shutdown ends every dialog with BYE, closes the switch and the SIP side,
+// and waits for the serve loops, bounded by ctx. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() {
+		var errs []error
+		if err := s.focus.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("focus: %w", err))
+		}
+		if err := s.relay.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("relay: %w", err))
+		}
+		s.closeListeners()
+		s.ua.Close()
+		done := make(chan struct{})
+		go func() { s.wg.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			errs = append(errs, ctx.Err())
+		}
+		s.shutdownErr = errors.Join(errs...)
+	})
+	return s.shutdownErr
+}
+
+func (s *Server) closeListeners() {
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	if s.tcp != nil {
+		s.tcp.Close()
+	}
+}
