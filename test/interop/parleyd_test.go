@@ -1,0 +1,194 @@
+package interop
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// needTool finds a third-party tool, failing in CI and skipping elsewhere.
+func needTool(t *testing.T, name, pkg string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed; .ci/run must install the Debian package %s", name, pkg)
+		}
+		t.Skipf("%s not installed (apt-get install %s); CI runs this test", name, pkg)
+	}
+	return p
+}
+
+// moduleRoot is the repository root (two levels up from test/interop).
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Dir(filepath.Dir(wd))
+}
+
+// buildParleyd compiles cmd/parleyd into a temporary directory.
+func buildParleyd(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "parleyd")
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/parleyd")
+	cmd.Dir = moduleRoot(t)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// daemon is a running parleyd.
+type daemon struct {
+	cmd    *exec.Cmd
+	log    *syncBuffer
+	sipUDP string
+	sipTCP string
+	msrp   string
+	done   chan error
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var listening = regexp.MustCompile(`msg="parleyd listening" sip_udp=(\S+) sip_tcp=(\S+) msrp=(\S+)`)
+
+// startParleyd starts bin on random loopback ports and waits for the line
+// that says where it listens.
+func startParleyd(t *testing.T, bin string, extra ...string) *daemon {
+	t.Helper()
+	args := append([]string{"-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-msrp", "127.0.0.1:0"}, extra...)
+	cmd := exec.Command(bin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, log: &syncBuffer{}, done: make(chan error, 1)}
+	found := make(chan []string, 1)
+	go func() { // reads parleyd's log until it exits
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(d.log, line)
+			if m := listening.FindStringSubmatch(line); m != nil {
+				found <- m
+			}
+		}
+		io.Copy(io.Discard, stderr)
+		d.done <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+		}
+	})
+	select {
+	case m := <-found:
+		d.sipUDP, d.sipTCP, d.msrp = m[1], m[2], m[3]
+	case err := <-d.done:
+		t.Fatalf("parleyd exited before listening: %v\n%s", err, d.log.String())
+	case <-time.After(20 * time.Second):
+		t.Fatalf("parleyd did not report its addresses:\n%s", d.log.String())
+	}
+	return d
+}
+
+// stop sends SIGTERM and expects a clean exit within the shutdown timeout.
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Fatalf("parleyd exited with %v\n%s", err, d.log.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("parleyd did not stop on SIGTERM\n%s", d.log.String())
+	}
+	if !strings.Contains(d.log.String(), `msg=stopped`) {
+		t.Errorf("parleyd did not log a clean stop:\n%s", d.log.String())
+	}
+}
+
+// runSipp runs a scenario against addr and requires every call to succeed
+// (sipp exits 0 only then).
+func runSipp(t *testing.T, sipp, transport, addr string, args ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	scenario := filepath.Join(moduleRoot(t), "test", "sipp", "join.xml")
+	full := append([]string{"-sf", scenario, "-t", transport, "-i", "127.0.0.1", "-nostdin",
+		"-timeout", "60s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
+	full = append(full, addr)
+	cmd := exec.CommandContext(ctx, sipp, full...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		errs, _ := os.ReadFile(filepath.Join(dir, "errors.log"))
+		t.Fatalf("sipp %s failed: %v\n%s\nerrors:\n%.4000s", transport, err, lastLines(string(out), 30), errs)
+	}
+	return string(out)
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// successful extracts sipp's cumulative successful-call count.
+var successfulRe = regexp.MustCompile(`Successful call\s+\|\s+\d+\s+\|\s+(\d+)`)
+
+// TestSippJoinLeave: sipp joins a room of the real parleyd binary over UDP
+// and over TCP (INVITE with an MSRP offer → 200 from a focus with a=path and
+// a=chatroom → ACK → BYE), and parleyd then stops cleanly on SIGTERM.
+func TestSippJoinLeave(t *testing.T) {
+	sipp := needTool(t, "sipp", "sip-tester")
+	d := startParleyd(t, buildParleyd(t))
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		out := runSipp(t, sipp, tc.transport, tc.addr, "-s", "chatroom22", "-m", "25", "-r", "50")
+		m := successfulRe.FindAllStringSubmatch(out, -1)
+		if len(m) == 0 || m[len(m)-1][1] != "25" {
+			t.Errorf("sipp over %s: want 25 successful calls:\n%s", tc.transport, lastLines(out, 30))
+		}
+	}
+	if strings.Contains(d.log.String(), "level=ERROR") {
+		t.Errorf("parleyd logged errors:\n%s", d.log.String())
+	}
+	d.stop(t)
+}
