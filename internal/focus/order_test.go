@@ -8,6 +8,7 @@ import (
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/sdp"
 )
@@ -245,4 +246,40 @@ func TestShutdownByes(t *testing.T) {
 	if r := p.do(p.withSDP(p.request(sip.INVITE, "big", ""), offerFor("x"))); r.StatusCode != 503 {
 		t.Fatalf("INVITE after shutdown: %d", r.StatusCode)
 	}
+}
+
+// TestCreatorLeavesDeletesRoom: with the creator-leaves policy (RFC 7701
+// §4.1 item 4), the creator's BYE deletes the room and the focus ends every
+// other participant's dialog with BYE.
+func TestCreatorLeavesDeletesRoom(t *testing.T) {
+	e := newEnv(t, func(string) (room.Policy, bool, bool) {
+		return room.Policy{DeleteWhen: room.DeleteWhenCreatorLeaves}, false, true
+	})
+	creator := newPeer(t, e, "UDP", "creator")
+	res := creator.join("owned")
+	other := newPeer(t, e, "TCP", "guest")
+	other.join("owned")
+	third := newPeer(t, e, "UDP", "guest2")
+	third.join("owned")
+	if r := creator.bye(res); r.StatusCode != 200 {
+		t.Fatalf("creator BYE: %d", r.StatusCode)
+	}
+	for _, p := range []*peer{other, third} {
+		select {
+		case <-p.byes:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s got no BYE after the creator left", p.user)
+		}
+	}
+	if _, ok := e.rooms.Get("owned"); ok {
+		t.Fatal("room survives its creator")
+	}
+	eventually(t, "all sessions closed", func() bool {
+		for _, s := range e.sw.sessions() {
+			if !s.isClosed() {
+				return false
+			}
+		}
+		return true
+	})
 }
