@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 )
@@ -32,6 +34,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	log := newLogger(cfg.Log, stderr)
+	// sipgo logs a few events through its package-level logger; the process
+	// owns that global, so route it to ours.
+	sip.SetDefaultLogger(log.With("component", "sipgo"))
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "parleyd: %v\n", err)
