@@ -10,9 +10,20 @@ import (
 // sendBye sends BYE on d from a goroutine tracked for Shutdown (RFC 3261
 // §15.1.1). It first waits, bounded, for the ACK of our 2xx: a UAS must not
 // send BYE on a dialog before the ACK arrives or the transaction times out.
-func (f *Focus) sendBye(d *dialog) {
+// When the BYE transaction is over it closes d's MSRP session if asked.
+func (f *Focus) sendBye(d *dialog, closeSession bool) {
 	f.goBye(func() {
 		defer f.dialogs.remove(d)
+		if closeSession {
+			defer func() {
+				d.mu.Lock()
+				sess := d.session
+				d.mu.Unlock()
+				if sess != nil {
+					sess.Close()
+				}
+			}()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.ByeTimeout)
 		defer cancel()
 		select {

@@ -101,13 +101,15 @@ func (f *Focus) SessionEnded(handle any, reason string) {
 		return
 	}
 	f.log.Info("MSRP session ended; sending BYE", "room", d.roomName, "participant", d.identity, "reason", reason)
-	f.end(d, false)
+	f.end(d, false, false)
 }
 
 // end terminates d: removes it, leaves the room (evicting others when the
-// room is deleted), closes the MSRP session when the focus initiated the
-// end, and sends BYE unless the participant already did.
-func (f *Focus) end(d *dialog, byParticipant bool) {
+// room is deleted), and sends BYE unless the participant already did. The
+// MSRP session is closed at once when the participant left, after our BYE
+// when closeSession is set (the focus ends the dialog: shutdown, room
+// deleted), and not at all when the switch reported it ended.
+func (f *Focus) end(d *dialog, byParticipant, closeSession bool) {
 	if !d.terminate() {
 		return
 	}
@@ -123,7 +125,7 @@ func (f *Focus) end(d *dialog, byParticipant bool) {
 		// The dialog stays in the table until our BYE is done, so that a
 		// late ACK still confirms it (we wait for it before sending BYE)
 		// and a crossing BYE from the participant still gets its 200.
-		f.sendBye(d)
+		f.sendBye(d, closeSession)
 	}
 	if rm != nil && p != nil {
 		deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
@@ -138,16 +140,9 @@ func (f *Focus) end(d *dialog, byParticipant bool) {
 	}
 }
 
-// endByFocus ends a dialog from the focus's side: BYE and close its session.
-func (f *Focus) endByFocus(d *dialog) {
-	d.mu.Lock()
-	sess := d.session
-	d.mu.Unlock()
-	if sess != nil {
-		sess.Close()
-	}
-	f.end(d, false)
-}
+// endByFocus ends a dialog from the focus's side: BYE first, so the
+// participant learns why, then its MSRP session closes.
+func (f *Focus) endByFocus(d *dialog) { f.end(d, false, true) }
 
 // Shutdown sends BYE to every participant and waits for the answers,
 // bounded by ctx. It is idempotent.
@@ -216,7 +211,7 @@ func (f *Focus) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	// Leave the room and close the MSRP session before answering, so that
 	// whoever sees the 200 sees the participant gone.
-	f.end(d, true)
+	f.end(d, true, true)
 	f.respond(tx, req, 200, "OK")
 	f.log.Info("participant left", "room", d.roomName, "participant", d.identity)
 }
