@@ -1,0 +1,139 @@
+package client
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/sdp"
+)
+
+// Defaults of the Options fields left zero.
+const (
+	DefaultTransport = "tcp"
+	DefaultLocalAddr = "127.0.0.1:0"
+	DefaultTimeout   = 10 * time.Second
+)
+
+// defaultAcceptWrappedTypes is what we accept inside message/cpim when
+// Options.AcceptWrappedTypes is nil (RFC 7701 §5.2 recommends text/plain).
+var defaultAcceptWrappedTypes = []string{"text/plain", "*"}
+
+// lostGrace is how long a Session whose MSRP connection was closed by the
+// peer waits for the focus's BYE before it calls the connection lost and
+// sends its own BYE. parleyd closes the connection first and sends BYE right
+// after, so on that path the end is reported as ErrEndedByFocus.
+const lostGrace = time.Second
+
+// Options configure Join. Only From is required.
+type Options struct {
+	// From is the participant's SIP URI, e.g. "sip:alice@example.com".
+	From string
+	// DisplayName goes in the From header; optional.
+	DisplayName string
+	// Transport is the SIP transport, "udp" or "tcp" (case-insensitive).
+	// Empty: the room URI's transport parameter, else DefaultTransport.
+	Transport string
+	// LocalAddr is the host:port our SIP user agent listens on, to receive
+	// the focus's in-dialog requests (BYE). Default DefaultLocalAddr. Its
+	// host, when not a wildcard, is also the address in our Contact, c= and
+	// a=path; with a wildcard the address that routes to the room is used.
+	LocalAddr string
+	// Chatroom is what we declare in a=chatroom (RFC 7701 §8). nil means
+	// both capabilities, "a=chatroom:nickname private-messages"; a pointer
+	// to the zero value declares a bare "a=chatroom" (chat-room aware,
+	// neither capability).
+	Chatroom *sdp.Chatroom
+	// AcceptWrappedTypes is our a=accept-wrapped-types, each entry a
+	// format-list ("text/plain", "text/*", "*"). nil means
+	// ["text/plain", "*"]; an empty non-nil slice omits the attribute.
+	AcceptWrappedTypes []string
+	// Logger receives the library's and sipgo's logs; nil discards them.
+	Logger *slog.Logger
+	// Timeout bounds each SIP transaction, the MSRP connect and the MSRP
+	// bind (default DefaultTimeout). The caller's context bounds Join and
+	// Leave as a whole.
+	Timeout time.Duration
+
+	// lostGrace overrides lostGrace (white-box tests only).
+	lostGrace time.Duration
+}
+
+// settings is Options checked and completed.
+type settings struct {
+	from      sip.Uri
+	display   string
+	transport string // "UDP" or "TCP", as sipgo spells it
+	localAddr string
+	chatroom  sdp.Chatroom
+	wrapped   sdp.FormatList
+	log       *slog.Logger
+	timeout   time.Duration
+	lostGrace time.Duration
+}
+
+// errOptions wraps every Options validation error.
+var errOptions = errors.New("client: invalid options")
+
+// resolve checks o and fills in the defaults. room supplies the transport
+// when o.Transport is empty.
+func (o Options) resolve(room sip.Uri) (settings, error) {
+	c := settings{display: o.DisplayName, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace}
+	if o.From == "" {
+		return c, fmt.Errorf("%w: From is required", errOptions)
+	}
+	if err := sip.ParseUri(o.From, &c.from); err != nil || (c.from.Scheme != "sip" && c.from.Scheme != "sips") || c.from.Host == "" {
+		return c, fmt.Errorf("%w: From %q is not a SIP URI", errOptions, o.From)
+	}
+	t := o.Transport
+	if t == "" {
+		t, _ = room.UriParams.Get("transport")
+	}
+	if t == "" {
+		t = DefaultTransport
+	}
+	switch strings.ToLower(t) {
+	case "udp":
+		c.transport = "UDP"
+	case "tcp":
+		c.transport = "TCP"
+	default:
+		return c, fmt.Errorf("%w: transport %q (want udp or tcp)", errOptions, t)
+	}
+	if c.localAddr == "" {
+		c.localAddr = DefaultLocalAddr
+	}
+	if _, _, err := net.SplitHostPort(c.localAddr); err != nil {
+		return c, fmt.Errorf("%w: LocalAddr: %v", errOptions, err)
+	}
+	c.chatroom = sdp.Chatroom{Nickname: true, PrivateMessages: true}
+	if o.Chatroom != nil {
+		c.chatroom = *o.Chatroom
+	}
+	wrapped := o.AcceptWrappedTypes
+	if wrapped == nil {
+		wrapped = defaultAcceptWrappedTypes
+	}
+	for _, w := range wrapped {
+		l, err := sdp.ParseFormatList(w)
+		if err != nil {
+			return c, fmt.Errorf("%w: AcceptWrappedTypes: %v", errOptions, err)
+		}
+		c.wrapped = append(c.wrapped, l...)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.lostGrace <= 0 {
+		c.lostGrace = min(lostGrace, c.timeout)
+	}
+	return c, nil
+}

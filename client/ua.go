@@ -1,0 +1,250 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+)
+
+// agent is a Session's SIP user agent: a sipgo UserAgent with a server on
+// our own listener (the focus's BYE arrives there, or on the TCP connection
+// we opened) and a client for our requests. Every Session has its own, so
+// closing it can never disturb another Session.
+type agent struct {
+	ua        *sipgo.UserAgent
+	client    *sipgo.Client
+	transport string // "UDP" or "TCP"
+	host      string // our address in Contact, Via, c= and a=path
+	port      int    // our listening port
+	listener  io.Closer
+	laddr     string // the listener's address as sipgo's pool keys it
+	timeout   time.Duration
+	serve     func() error  // the serve loop, run by start
+	served    chan struct{} // closed when the serve goroutine has returned
+	started   bool
+	stopping  atomic.Bool // set by stop: what is read from now on is dropped
+	stopOnce  sync.Once
+}
+
+// newAgent listens on c.localAddr and prepares the user agent; start
+// serves. dest is the room's host:port, used to pick our address when the
+// listen host is a wildcard. register installs the request handlers.
+func newAgent(ctx context.Context, c *settings, dest string, register func(*sipgo.Server)) (*agent, error) {
+	a := &agent{transport: c.transport, served: make(chan struct{})}
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgent("parley"),
+		sipgo.WithUserAgentHostname(c.from.Host),
+		sipgo.WithUserAgentTransportLayerOptions(
+			sip.WithTransportLayerLogger(c.log),
+			sip.WithTransportLayerReadFilter(a.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(c.log)),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("client: SIP user agent: %w", err)
+	}
+	a.ua = ua
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(c.log))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("client: SIP server: %w", err)
+	}
+	register(srv)
+
+	var (
+		laddr net.Addr
+		serve func() error
+	)
+	if c.transport == "UDP" {
+		pc, err := net.ListenPacket("udp", c.localAddr)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("client: SIP listener: %w", err)
+		}
+		a.listener, laddr = pc, pc.LocalAddr()
+		serve = func() error { return srv.ServeUDP(pc) }
+	} else {
+		l, err := net.Listen("tcp", c.localAddr)
+		if err != nil {
+			ua.Close()
+			return nil, fmt.Errorf("client: SIP listener: %w", err)
+		}
+		a.listener, laddr = l, l.Addr()
+		serve = func() error { return srv.ServeTCP(l) }
+	}
+	ip, port := addrIPPort(laddr)
+	a.port = port
+	a.host = localHost(ctx, ip, dest)
+
+	opts := []sipgo.ClientOption{
+		sipgo.WithClientHostname(a.host),
+		sipgo.WithClientPort(a.port),
+		sipgo.WithClientLogger(c.log),
+	}
+	if c.transport == "UDP" {
+		// Send from the listening socket, so that the focus's responses and
+		// in-dialog requests come back to it (Via = Contact = source).
+		opts = append(opts, sipgo.WithClientConnectionAddr(laddr.String()))
+	}
+	a.client, err = sipgo.NewClient(ua, opts...)
+	if err != nil {
+		a.listener.Close()
+		ua.Close()
+		return nil, fmt.Errorf("client: SIP client: %w", err)
+	}
+	a.serve, a.laddr, a.timeout = serve, laddr.String(), c.timeout
+	return a, nil
+}
+
+// start runs the serve goroutine: from now on the handlers may be called.
+// On error the agent is stopped.
+func (a *agent) start() error {
+	a.started = true
+	go func() {
+		defer close(a.served)
+		_ = a.serve() // returns when stop closes the listener
+	}()
+	if a.transport == "UDP" {
+		if err := a.waitUDPServing(a.laddr, a.timeout); err != nil {
+			a.stop()
+			return err
+		}
+	}
+	return nil
+}
+
+// waitUDPServing waits until sipgo has put our UDP listener in its
+// connection pool. Requests sent with a forced local address look the
+// socket up there; before ServeUDP registers it, sipgo would try to bind a
+// second socket to the same address and fail. Registration happens right
+// after the serve goroutine starts, so this loop runs once or twice.
+func (a *agent) waitUDPServing(key string, timeout time.Duration) error {
+	pool := a.ua.TransportLayer().Pool("udp")
+	deadline := time.Now().Add(timeout)
+	for {
+		if c := pool.Get(key); c != nil {
+			c.TryClose() // undo Get's reference; a listener is never closed by it
+			return nil
+		}
+		select {
+		case <-a.served:
+			return errors.New("client: SIP listener stopped")
+		case <-time.After(time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%w: SIP listener not serving", ErrTimeout)
+		}
+	}
+}
+
+// readFilter drops what sipgo reads once stop has begun. A request handled
+// after the user agent closed would make sipgo open a new connection for
+// its response, with a reader goroutine nobody would end.
+func (a *agent) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+	if a.stopping.Load() {
+		return nil, nil
+	}
+	return data, nil
+}
+
+// errStopped: the agent is stopping and sends nothing more.
+var errStopped = errors.New("client: SIP user agent stopped")
+
+// write sends a request outside any transaction (an ACK). Nothing is sent
+// once stop has begun: for UDP sipgo would bind a new socket to our closed
+// address, with a reader goroutine nobody would end.
+func (a *agent) write(req *sip.Request) error {
+	if a.stopping.Load() {
+		return errStopped
+	}
+	return a.client.WriteRequest(req)
+}
+
+// contact is our Contact header for user.
+func (a *agent) contact(user string) *sip.ContactHeader {
+	u := sip.Uri{Scheme: "sip", User: user, Host: a.host, Port: a.port}
+	if a.transport != "UDP" {
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "tcp")
+	}
+	return &sip.ContactHeader{Address: u}
+}
+
+// do sends a non-INVITE request and waits for its final response, bounded
+// by ctx (which the caller bounds by Timeout).
+func (a *agent) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
+	if a.stopping.Load() {
+		return nil, errStopped
+	}
+	tx, err := a.client.TransactionRequest(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, errors.New("transaction ended without a response")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// stop closes the listener, waits for the serve goroutine, then closes the
+// user agent: its transactions, its connections (the TCP connection to the
+// focus) and so their reader goroutines. Idempotent.
+func (a *agent) stop() {
+	a.stopOnce.Do(func() {
+		a.stopping.Store(true)
+		a.listener.Close()
+		if a.started {
+			<-a.served // no connection can be accepted after this
+		}
+		a.ua.Close()
+	})
+}
+
+// addrIPPort splits a listener address.
+func addrIPPort(addr net.Addr) (net.IP, int) {
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		return a.IP, a.Port
+	case *net.TCPAddr:
+		return a.IP, a.Port
+	}
+	return nil, 0
+}
+
+// localHost is the address we advertise: the listen IP, or for a wildcard
+// listener the local address the system routes dest from (a UDP "dial"
+// sends nothing). Loopback is the last resort.
+func localHost(ctx context.Context, ip net.IP, dest string) string {
+	if ip != nil && !ip.IsUnspecified() {
+		return ip.String()
+	}
+	var d net.Dialer
+	if c, err := d.DialContext(ctx, "udp", dest); err == nil {
+		defer c.Close()
+		if la, ok := c.LocalAddr().(*net.UDPAddr); ok {
+			return la.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}
