@@ -142,14 +142,14 @@ func (d *daemon) stop(t *testing.T) {
 	}
 }
 
-// runSipp runs a scenario against addr and requires every call to succeed
-// (sipp exits 0 only then).
-func runSipp(t *testing.T, sipp, transport, addr string, args ...string) string {
+// runSipp runs a scenario of test/sipp against addr and requires every call
+// to succeed (sipp exits 0 only then).
+func runSipp(t *testing.T, sipp, scenarioFile, transport, addr string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	scenario := filepath.Join(moduleRoot(t), "test", "sipp", "join.xml")
+	scenario := filepath.Join(moduleRoot(t), "test", "sipp", scenarioFile)
 	full := append([]string{"-sf", scenario, "-t", transport, "-i", "127.0.0.1", "-nostdin",
 		"-timeout", "60s", "-timeout_error", "-trace_err", "-error_file", filepath.Join(dir, "errors.log")}, args...)
 	full = append(full, addr)
@@ -181,7 +181,7 @@ func TestSippJoinLeave(t *testing.T) {
 	sipp := needTool(t, "sipp", "sip-tester")
 	d := startParleyd(t, buildParleyd(t))
 	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
-		out := runSipp(t, sipp, tc.transport, tc.addr, "-s", "chatroom22", "-m", "25", "-r", "50")
+		out := runSipp(t, sipp, "join.xml", tc.transport, tc.addr, "-s", "chatroom22", "-m", "25", "-r", "50")
 		m := successfulRe.FindAllStringSubmatch(out, -1)
 		if len(m) == 0 || m[len(m)-1][1] != "25" {
 			t.Errorf("sipp over %s: want 25 successful calls:\n%s", tc.transport, lastLines(out, 30))
@@ -189,6 +189,29 @@ func TestSippJoinLeave(t *testing.T) {
 	}
 	if strings.Contains(d.log.String(), "level=ERROR") {
 		t.Errorf("parleyd logged errors:\n%s", d.log.String())
+	}
+	d.stop(t)
+}
+
+// TestSippUnboundSessionTimesOut: sipp joins but never connects to the MSRP
+// switch; when the bind timer (here 300 ms) expires the focus ends each
+// dialog with BYE, which the scenario requires and answers.
+func TestSippUnboundSessionTimesOut(t *testing.T) {
+	sipp := needTool(t, "sipp", "sip-tester")
+	conf := filepath.Join(t.TempDir(), "parleyd.toml")
+	if err := os.WriteFile(conf, []byte("[msrp]\nbind_timeout = \"300ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startParleyd(t, buildParleyd(t), "-config", conf)
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		out := runSipp(t, sipp, "join-unbound.xml", tc.transport, tc.addr, "-s", "quiet", "-m", "5", "-r", "20")
+		m := successfulRe.FindAllStringSubmatch(out, -1)
+		if len(m) == 0 || m[len(m)-1][1] != "5" {
+			t.Errorf("sipp over %s: want 5 successful calls:\n%s", tc.transport, lastLines(out, 30))
+		}
+	}
+	if n := strings.Count(d.log.String(), "reason=bind-timeout"); n != 10 {
+		t.Errorf("parleyd logged %d bind timeouts, want 10:\n%s", n, d.log.String())
 	}
 	d.stop(t)
 }
