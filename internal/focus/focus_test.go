@@ -77,11 +77,17 @@ func TestJoinAndLeave(t *testing.T) {
 }
 
 func TestInviteErrors(t *testing.T) {
+	for _, tr := range []string{"UDP", "TCP"} {
+		t.Run(tr, func(t *testing.T) { testInviteErrors(t, tr) })
+	}
+}
+
+func testInviteErrors(t *testing.T, transport string) {
 	configured := func(name string) (room.Policy, bool, bool) {
 		return room.Policy{}, name == "lobby", name == "lobby"
 	}
 	e := newEnv(t, configured)
-	p := newPeer(t, e, "UDP", "bob")
+	p := newPeer(t, e, transport, "bob")
 	noCPIM := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7 TCP/MSRP *\r\na=accept-types:text/plain\r\na=path:msrp://127.0.0.1:7/abc;tcp\r\n"
 	audioOnly := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\n"
 	cases := []struct {
@@ -123,15 +129,19 @@ func TestInviteErrors(t *testing.T) {
 }
 
 func TestOptions(t *testing.T) {
-	e := newEnv(t, nil)
-	p := newPeer(t, e, "TCP", "carol")
-	res := p.do(p.request(sip.OPTIONS, "anyroom", ""))
-	if res.StatusCode != 200 || res.Contact() == nil || !res.Contact().Params.Has("isfocus") {
-		t.Fatalf("OPTIONS: %d, Contact %v", res.StatusCode, res.Contact())
-	}
-	for _, name := range []string{"Allow", "Accept", "Allow-Events"} {
-		if res.GetHeader(name) == nil {
-			t.Errorf("OPTIONS 200 lacks %s", name)
-		}
+	for _, tr := range []string{"UDP", "TCP"} {
+		t.Run(tr, func(t *testing.T) {
+			e := newEnv(t, nil)
+			p := newPeer(t, e, tr, "carol")
+			res := p.do(p.request(sip.OPTIONS, "anyroom", ""))
+			if res.StatusCode != 200 || res.Contact() == nil || !res.Contact().Params.Has("isfocus") {
+				t.Fatalf("OPTIONS: %d, Contact %v", res.StatusCode, res.Contact())
+			}
+			for _, name := range []string{"Allow", "Accept", "Allow-Events"} {
+				if res.GetHeader(name) == nil {
+					t.Errorf("OPTIONS 200 lacks %s", name)
+				}
+			}
+		})
 	}
 }

@@ -133,6 +133,12 @@ func TestStaleCSeq(t *testing.T) {
 // TestCancelBeforeAnswer: CANCEL while the focus is still working on the
 // INVITE → 487, and the room and session are rolled back.
 func TestCancelBeforeAnswer(t *testing.T) {
+	for _, tr := range []string{"UDP", "TCP"} {
+		t.Run(tr, func(t *testing.T) { testCancelBeforeAnswer(t, tr) })
+	}
+}
+
+func testCancelBeforeAnswer(t *testing.T, transport string) {
 	release := make(chan struct{})
 	reached := make(chan struct{}, 1)
 	e := newEnv(t, nil, func(c *Config) {
@@ -141,7 +147,7 @@ func TestCancelBeforeAnswer(t *testing.T) {
 			<-release
 		}
 	})
-	p := newPeer(t, e, "UDP", "hal")
+	p := newPeer(t, e, transport, "hal")
 	inv := p.withSDP(p.request(sip.INVITE, "r5", ""), offerFor("s5"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
