@@ -19,11 +19,15 @@ type offerInfo struct {
 	hasWrapd bool
 }
 
-var errNoChatStream = errors.New("no MSRP stream that accepts message/cpim")
+var (
+	errNoChatStream = errors.New("no MSRP stream that accepts message/cpim")
+	errPassive      = errors.New("a=setup:passive is not supported: the participant must connect to the switch (RFC 6135)")
+)
 
 // pickMSRP chooses the first usable MSRP m-line of the offer: TCP/MSRP,
-// valid path and accept-types, and accept-types allowing message/cpim (RFC
-// 7701 §5.2). TLS streams are not offered by parley yet and are declined.
+// valid path and accept-types, accept-types allowing message/cpim (RFC 7701
+// §5.2), and a setup that lets the participant connect (active, actpass or
+// none). TLS streams are not supported by parley yet and are declined.
 func pickMSRP(offer *sdp.Session) (offerInfo, error) {
 	var firstErr error
 	for i, m := range offer.Media {
@@ -32,6 +36,12 @@ func pickMSRP(offer *sdp.Session) (offerInfo, error) {
 		}
 		if err := sdp.ValidateMSRP(m); err != nil {
 			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		if m.Setup().Effective() == sdp.SetupPassive {
+			// Both sides passive would leave nobody to connect; RFC 6135
+			// §4.2.2 forbids offering passive anyway.
+			firstErr = cmpErr(firstErr, errPassive)
 			continue
 		}
 		at, _ := m.AcceptTypes()

@@ -39,30 +39,50 @@ type dialog struct {
 
 	mu          sync.Mutex // guards everything below
 	state       dialogState
-	remoteCSeq  uint32              // highest CSeq seen from the participant
-	localCSeq   uint32              // our CSeq for requests we send
-	unacked     map[uint32]struct{} // CSeqs of 2xx-answered INVITEs awaiting ACK
-	acked       chan struct{}       // closed on the first ACK
-	inviting    bool                // a re-INVITE is being processed
-	target      sip.Uri             // remote target: the participant's Contact
-	sdpSessID   uint64              // o= session-id of our answers
-	sdpVersion  uint64              // o= version of our last answer
-	answer      []byte              // our last SDP answer
+	remoteCSeq  uint32        // highest CSeq seen from the participant
+	localCSeq   uint32        // our CSeq for requests we send
+	answered    uint32        // CSeq of the latest INVITE we answered 2xx
+	pendingAck  uint32        // CSeq whose 2xx awaits its ACK (0: none)
+	ackNow      chan struct{} // closed when pendingAck's ACK arrives
+	acked       chan struct{} // closed on the first ACK
+	ackGivenUp  bool          // no ACK within 64·T1: a BYE need not wait for one
+	inviting    bool          // a re-INVITE is being processed
+	target      sip.Uri       // remote target: the participant's Contact
+	sdpSessID   uint64        // o= session-id of our answers
+	sdpVersion  uint64        // o= version of our last answer
+	answer      []byte        // our last SDP answer
 	peerPath    []msrp.URI
 	session     Session
 	room        *room.Room
 	participant *room.Participant
 }
 
-// ack records an ACK for the INVITE with the given CSeq. It reports whether
-// the ACK belonged to this dialog's outstanding 2xx.
+// expectAck records a 2xx sent for the INVITE with CSeq cseq and returns the
+// channel closed when its ACK arrives. Only the latest 2xx awaits its ACK:
+// the state a dialog keeps does not grow with the number of re-INVITEs.
+func (d *dialog) expectAck(cseq uint32) <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.pendingAck != 0 {
+		close(d.ackNow) // superseded: the newer 2xx carries on
+	}
+	d.answered, d.pendingAck, d.ackNow = cseq, cseq, make(chan struct{})
+	return d.ackNow
+}
+
+// ack records an ACK with the given CSeq. An ACK for any INVITE we answered
+// confirms the dialog (a late ACK of the initial INVITE after a re-INVITE
+// included); the one for the latest 2xx also stops its retransmission.
 func (d *dialog) ack(cseq uint32) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if _, ok := d.unacked[cseq]; !ok {
+	if cseq == 0 || cseq > d.answered {
 		return false
 	}
-	delete(d.unacked, cseq)
+	if cseq == d.pendingAck {
+		d.pendingAck = 0
+		close(d.ackNow)
+	}
 	if d.state == stateAccepted {
 		d.state = stateConfirmed
 	}

@@ -11,9 +11,11 @@
 // order and answers each request by the state it finds.
 //
 // Goroutines: sipgo's per-request handler goroutines call into Focus; the
-// Focus itself starts one goroutine per BYE it sends (tracked in Focus.wg,
-// each bounded by a timeout), and none otherwise.
+// Focus itself starts, through goTracked (Shutdown waits for them), one
+// goroutine per 2xx awaiting its ACK (retransmitting it over UDP; ends on
+// the ACK, after 64·T1, or at Shutdown) and one per BYE it sends (bounded
+// by twice ByeTimeout).
 //
-// Lock order: Focus.mu (the dialog table) → dialog.mu. No lock is held
-// while calling sipgo, the room registry or the switch.
+// Lock order: Focus.mu (shutdown flags) → dialogTable.mu → dialog.mu. No
+// lock is held while calling sipgo, the room registry or the switch.
 package focus

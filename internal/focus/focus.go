@@ -38,8 +38,13 @@ type Config struct {
 	Rooms  *room.Registry
 	Switch Switch
 	Logger *slog.Logger
-	// ByeTimeout bounds each BYE the focus sends (default 5 s).
+	// ByeTimeout bounds the wait for the ACK before a BYE, and then the BYE
+	// transaction itself (default 5 s each).
 	ByeTimeout time.Duration
+	// T1 is RFC 3261's round-trip estimate (default 500 ms): a 2xx to
+	// INVITE is retransmitted over UDP from T1 doubling up to 4 s, and a
+	// dialog whose 2xx gets no ACK within 64·T1 is ended with BYE.
+	T1 time.Duration
 
 	// beforeAnswer, when set (tests only), runs after the INVITE was
 	// accepted and before the 2xx is sent.
@@ -54,9 +59,11 @@ type Focus struct {
 	client  *sipgo.Client
 	dialogs dialogTable
 
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup // BYE goroutines
+	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
+	closed      bool           // Shutdown has begun: no new dialogs
+	stopTracked bool           // Shutdown is waiting: no new tracked goroutines
+	done        chan struct{}  // closed when Shutdown begins
+	wg          sync.WaitGroup // tracked goroutines: BYE senders, ACK waiters
 }
 
 // New returns a Focus. client sends the focus's own requests (BYE) through
@@ -68,7 +75,10 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 	if cfg.ByeTimeout <= 0 {
 		cfg.ByeTimeout = 5 * time.Second
 	}
-	return &Focus{cfg: cfg, log: cfg.Logger, client: client}
+	if cfg.T1 <= 0 {
+		cfg.T1 = sip.T1
+	}
+	return &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{})}
 }
 
 // Register installs the focus's request handlers on srv.
@@ -94,10 +104,18 @@ func (f *Focus) Dialogs() int {
 
 // SessionEnded is called by the switch when a participant's MSRP session
 // ends on its own (never bound in time, connection dropped, slow consumer):
-// the focus leaves the room for the participant and sends BYE.
-func (f *Focus) SessionEnded(handle any, reason string) {
+// the focus leaves the room for the participant and sends BYE. A report
+// about a session the dialog no longer uses (a re-INVITE moved it) is
+// ignored.
+func (f *Focus) SessionEnded(handle any, sessionID, reason string) {
 	d, ok := handle.(*dialog)
 	if !ok {
+		return
+	}
+	d.mu.Lock()
+	current := d.session != nil && d.session.ID() == sessionID
+	d.mu.Unlock()
+	if !current {
 		return
 	}
 	f.log.Info("MSRP session ended; sending BYE", "room", d.roomName, "participant", d.identity, "reason", reason)
@@ -127,15 +145,22 @@ func (f *Focus) end(d *dialog, byParticipant, closeSession bool) {
 		// and a crossing BYE from the participant still gets its 200.
 		f.sendBye(d, closeSession)
 	}
-	if rm != nil && p != nil {
-		deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
-		if deleted {
-			f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
-		}
-		for _, other := range evict {
-			if od, ok := other.Value.(*dialog); ok {
-				f.endByFocus(od)
-			}
+	f.leaveRoom(rm, p)
+}
+
+// leaveRoom removes p from rm and, when that deletes the room, ends the
+// dialogs of everyone still in it with BYE.
+func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
+	if rm == nil || p == nil {
+		return
+	}
+	deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
+	if deleted {
+		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
+	}
+	for _, other := range evict {
+		if od, ok := other.Value.(*dialog); ok {
+			f.endByFocus(od)
 		}
 	}
 }
@@ -145,16 +170,21 @@ func (f *Focus) end(d *dialog, byParticipant, closeSession bool) {
 func (f *Focus) endByFocus(d *dialog) { f.end(d, false, true) }
 
 // Shutdown sends BYE to every participant and waits for the answers,
-// bounded by ctx. It is idempotent.
+// bounded by ctx. It is idempotent. An INVITE still being processed when it
+// begins is refused (503) rather than admitted behind its back.
 func (f *Focus) Shutdown(ctx context.Context) error {
 	f.mu.Lock()
 	already := f.closed
 	f.closed = true
 	f.mu.Unlock()
 	if !already {
+		close(f.done)
 		for _, d := range f.dialogs.all() {
 			f.endByFocus(d)
 		}
+		f.mu.Lock()
+		f.stopTracked = true
+		f.mu.Unlock()
 	}
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
@@ -172,13 +202,34 @@ func (f *Focus) shuttingDown() bool {
 	return f.closed
 }
 
-// goBye runs fn on a goroutine tracked for Shutdown.
-func (f *Focus) goBye(fn func()) {
+// admit puts a new dialog in the table unless Shutdown has begun. Under
+// f.mu, so that Shutdown's snapshot of the table sees every admitted dialog.
+func (f *Focus) admit(d *dialog) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return false
+	}
+	f.dialogs.put(d)
+	return true
+}
+
+// goTracked runs fn on a goroutine Shutdown waits for. Once Shutdown is
+// waiting it starts nothing and reports false (a late report from the
+// switch cannot add to a WaitGroup already being waited on).
+func (f *Focus) goTracked(fn func()) bool {
+	f.mu.Lock()
+	if f.stopTracked {
+		f.mu.Unlock()
+		return false
+	}
 	f.wg.Add(1)
+	f.mu.Unlock()
 	go func() {
 		defer f.wg.Done()
 		fn()
 	}()
+	return true
 }
 
 func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {

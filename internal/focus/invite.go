@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -67,7 +68,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	var canceled atomic.Bool
-	tx.OnCancel(func(*sip.Request) { canceled.Store(true) })
+	if !tx.OnCancel(func(*sip.Request) { canceled.Store(true) }) {
+		return // already canceled or terminated: sipgo has answered
+	}
 	f.send(tx, sip.NewResponseFromRequest(req, 100, "Trying", nil))
 
 	offer, info, errRes := f.parseOffer(req)
@@ -92,7 +95,6 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		state:      stateAccepted,
 		remoteCSeq: cseq.SeqNo,
 		localCSeq:  randUint32() & 0x7fffffff,
-		unacked:    map[uint32]struct{}{cseq.SeqNo: {}},
 		acked:      make(chan struct{}),
 		target:     contact.Address,
 		peerPath:   info.path,
@@ -103,8 +105,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	sess, err := f.cfg.Switch.OpenSession(info.path, d)
 	if err != nil {
-		f.log.Error("opening an MSRP session failed", "error", err)
-		f.respond(tx, req, 500, "Server Internal Error")
+		f.sessionError(tx, req, err)
 		return
 	}
 	p := &room.Participant{ID: sess.ID(), URI: d.identity, Caps: info.caps, Value: d}
@@ -117,12 +118,8 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	sessID := uint64(randUint32())
 	answer := f.buildAnswer(offer, info, sess.LocalURI(), rm.Policy, sessID, 1)
-	res := sip.NewResponseFromRequest(req, 200, "OK", answer)
-	res.AppendHeader(f.roomContact(roomName, d.transport))
-	addFocusHeaders(res)
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	to := res.To()
-	tag, _ := to.Params.Get("tag")
+	res := f.answerResponse(req, d.roomName, d.transport, answer)
+	tag, _ := res.To().Params.Get("tag")
 	remoteTag, _ := from.Params.Get("tag")
 
 	// The switch already holds d (as the session's handle) and may report
@@ -130,24 +127,51 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d.mu.Lock()
 	d.session, d.room, d.participant = sess, rm, p
 	d.sdpSessID, d.sdpVersion, d.answer = sessID, 1, answer
-	d.local = *to
+	d.local = *res.To()
 	d.key = dialogKey{callID: req.CallID().Value(), localTag: tag, remoteTag: remoteTag}
 	d.mu.Unlock()
 
 	if f.cfg.beforeAnswer != nil {
 		f.cfg.beforeAnswer()
 	}
-	f.dialogs.put(d) // before the 2xx: its ACK or BYE may come at once
+	// Before the 2xx, since its ACK or BYE may come at once; refused once
+	// Shutdown has begun, so every admitted dialog gets Shutdown's BYE.
+	if !f.admit(d) {
+		f.rollback(d)
+		f.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
 	if canceled.Load() {
 		f.rollback(d)
 		return
 	}
+	acked := d.expectAck(cseq.SeqNo) // before the 2xx: its ACK may come at once
 	if err := tx.Respond(res); err != nil {
 		f.log.Info("INVITE ended before the answer", "room", roomName, "error", err)
 		f.rollback(d)
 		return
 	}
+	f.awaitAck(d, res, acked)
 	f.log.Info("participant joined", "room", roomName, "participant", d.identity, "session", sess.ID(), "transport", d.transport)
+}
+
+// answerResponse builds a 2xx to an INVITE carrying our SDP answer.
+func (f *Focus) answerResponse(req *sip.Request, roomName, transport string, answer []byte) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 200, "OK", answer)
+	res.AppendHeader(f.roomContact(roomName, transport))
+	addFocusHeaders(res)
+	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
+	return res
+}
+
+// sessionError answers an INVITE whose MSRP session could not be opened.
+func (f *Focus) sessionError(tx sip.ServerTransaction, req *sip.Request, err error) {
+	if f.shuttingDown() {
+		f.respond(tx, req, 503, "Service Unavailable")
+		return
+	}
+	f.log.Error("opening an MSRP session failed", "error", err)
+	f.respond(tx, req, 500, "Server Internal Error")
 }
 
 // rollback undoes an INVITE that was canceled or could not be answered.
@@ -160,7 +184,7 @@ func (f *Focus) rollback(d *dialog) {
 	sess, rm, p := d.session, d.room, d.participant
 	d.mu.Unlock()
 	sess.Close()
-	f.cfg.Rooms.Leave(rm, p.ID)
+	f.leaveRoom(rm, p)
 }
 
 func joinError(err error) (int, string) {
@@ -174,9 +198,7 @@ func joinError(err error) (int, string) {
 	}
 }
 
-// onReInvite answers an INVITE inside a dialog (RFC 3261 §14.2). The MSRP
-// session is kept unless the offer changes the participant's path; then
-// the participant gets a new session (and must connect to it).
+// onReInvite answers an INVITE inside a dialog (RFC 3261 §14.2).
 func (f *Focus) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	k, ok := keyOf(req)
 	var d *dialog
@@ -205,12 +227,28 @@ func (f *Focus) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	f.send(tx, sip.NewResponseFromRequest(req, 100, "Trying", nil))
 	// The flag is cleared before the final response goes out: RFC 3261
 	// §14.2 refuses only a re-INVITE that overlaps one still unanswered.
-	f.send(tx, f.reInvite(req, d, cseq.SeqNo))
+	res, old := f.reInvite(req, d, cseq.SeqNo)
+	if res.StatusCode == 200 {
+		acked := d.expectAck(cseq.SeqNo) // before the 2xx: its ACK may come at once
+		f.send(tx, res)
+		f.awaitAck(d, res, acked)
+	} else {
+		f.send(tx, res)
+	}
+	if old != nil {
+		// Closed after the 200, so that a participant moving its session
+		// to a connection it already has is not cut off meanwhile.
+		old.Close()
+	}
 }
 
-// reInvite processes a re-INVITE and returns its final response. A failed
-// re-INVITE leaves the session as it was (RFC 3261 §14.2).
-func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) *sip.Response {
+// reInvite processes a re-INVITE and returns its final response and, when
+// the offer moved the MSRP session, the old session to close. The answer is
+// built from the new offer (its m-lines decide the answer's, RFC 3264 §8);
+// the session is kept unless the offer changes the participant's path, and
+// the o= version goes up only when the answer changes. A failed re-INVITE
+// leaves everything as it was (RFC 3261 §14.2).
+func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Response, Session) {
 	defer func() {
 		d.mu.Lock()
 		d.inviting = false
@@ -218,39 +256,47 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) *sip.Response
 	}()
 	offer, info, errRes := f.parseOffer(req)
 	if errRes != nil {
-		return errRes
+		return errRes, nil
 	}
 	d.mu.Lock()
+	changed := !msrp.PathEqual(info.path, d.peerPath)
+	sess, pol := d.session, d.room.Policy
+	d.mu.Unlock()
+
+	var old Session
+	if changed {
+		moved, err := f.cfg.Switch.OpenSession(info.path, d)
+		if err != nil {
+			code, reason := 500, "Server Internal Error"
+			if f.shuttingDown() {
+				code, reason = 503, "Service Unavailable"
+			}
+			return sip.NewResponseFromRequest(req, code, reason, nil), nil
+		}
+		old, sess = sess, moved
+	}
+	d.mu.Lock()
+	if d.state == stateTerminated { // a BYE or the switch ended the dialog meanwhile
+		d.mu.Unlock()
+		if old != nil {
+			sess.Close()
+		}
+		return sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil), nil
+	}
 	if c := req.Contact(); c != nil {
 		d.target = c.Address
 	}
-	changed := !msrp.PathEqual(info.path, d.peerPath)
-	old, pol := d.session, d.room.Policy
-	d.mu.Unlock()
-
-	if changed {
-		sess, err := f.cfg.Switch.OpenSession(info.path, d)
-		if err != nil {
-			return sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
-		}
-		d.mu.Lock()
-		d.session, d.peerPath = sess, info.path
+	answer := f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
+	if !bytes.Equal(answer, d.answer) {
 		d.sdpVersion++ // same o= session-id, next version (RFC 4566 §5.2)
-		d.answer = f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
-		d.mu.Unlock()
-		old.Close()
+		answer = f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
+	}
+	d.session, d.peerPath, d.answer = sess, info.path, answer
+	d.mu.Unlock()
+	if old != nil {
 		f.log.Info("re-INVITE moved the MSRP session", "room", d.roomName, "participant", d.identity, "session", sess.ID())
 	}
-	d.mu.Lock()
-	answer := d.answer
-	d.unacked[cseq] = struct{}{}
-	d.mu.Unlock()
-
-	res := sip.NewResponseFromRequest(req, 200, "OK", answer)
-	res.AppendHeader(f.roomContact(d.roomName, d.transport))
-	addFocusHeaders(res)
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	return res
+	return f.answerResponse(req, d.roomName, d.transport, answer), old
 }
 
 func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {

@@ -33,7 +33,7 @@ func (h *switchHandler) SessionBound(sess *relay.Session) {
 }
 
 func (h *switchHandler) SessionEnded(sess *relay.Session, reason relay.CloseReason) {
-	h.s.focus.SessionEnded(sess.Data(), reason.String())
+	h.s.focus.SessionEnded(sess.Data(), sess.ID(), reason.String())
 }
 
 // HandleRequest answers the requests of bound sessions. Relaying SEND and
