@@ -6,4 +6,7 @@
 // Concurrency: a Registry is safe for concurrent use. Its one mutex
 // (Registry.mu) guards every room and participant it holds; callers never
 // receive a lock, only snapshots (Members) and decisions (Join, Leave).
+// Nicknames (RFC 7701 §7 with RFC 8266 comparison) has its own leaf mutex.
+// Route is a pure function over a snapshot of the members: it decides who
+// gets a SEND, or which status refuses it (SPEC §14 item 4 order).
 package room

@@ -1,0 +1,53 @@
+package room
+
+import (
+	"fmt"
+	"testing"
+)
+
+// bigRoom returns n chat-room-aware members with private messages, every
+// tenth on a second device of the previous member's URI.
+func bigRoom(n int) []*Participant {
+	ms := make([]*Participant, n)
+	for i := range ms {
+		u := i
+		if i%10 == 9 {
+			u = i - 1
+		}
+		ms[i] = member(fmt.Sprintf("s%d", i), fmt.Sprintf("sip:user%d@example.com", u), true, true)
+	}
+	return ms
+}
+
+func BenchmarkRoute(b *testing.B) {
+	members := bigRoom(100)
+	sender := members[0]
+	textOnly := func(_ *Participant, mt string) bool { return mt == "text/plain" }
+	regular := []string{roomURI}
+	private := []string{members[98].URI}
+	b.Run("regular", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Route(members, roomURI, sender, sender.URI, regular, "text/plain", RoutePolicy{Accepts: textOnly})
+		}
+	})
+	b.Run("regular-append", func(b *testing.B) {
+		b.ReportAllocs()
+		buf := make([]*Participant, 0, len(members))
+		for b.Loop() {
+			buf = RouteAppend(buf, members, roomURI, sender, sender.URI, regular, "text/plain", RoutePolicy{Accepts: textOnly}).Recipients
+		}
+	})
+	b.Run("private", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Route(members, roomURI, sender, sender.URI, private, "text/plain", RoutePolicy{PrivateMessages: true})
+		}
+	})
+	b.Run("refused-404", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			Route(members, roomURI, sender, sender.URI, []string{"sip:nobody@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true})
+		}
+	})
+}

@@ -1,0 +1,157 @@
+package room
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+const roomURI = "sip:chat@conf.example.com"
+
+// accepts is a test predicate: a session admits the media ranges listed
+// for its ID ("*", "type/*", "type/subtype"); unlisted sessions admit all.
+func accepts(ranges map[string][]string) func(*Participant, string) bool {
+	return func(p *Participant, mt string) bool {
+		rs, ok := ranges[p.ID]
+		if !ok {
+			return true
+		}
+		typ, _, _ := strings.Cut(mt, "/")
+		for _, r := range rs {
+			if r == "*" || strings.EqualFold(r, mt) || strings.EqualFold(r, typ+"/*") {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+func member(id, uri string, aware, private bool) *Participant {
+	return &Participant{ID: id, URI: uri, Caps: Caps{ChatroomAware: aware, PrivateMessages: private}}
+}
+
+var (
+	alice1 = member("alice1", "sip:alice@example.com", true, true)
+	alice2 = member("alice2", "sip:alice@example.com;transport=tls", true, true) // alice's other device
+	bob    = member("bob", "sip:bob@example.com", true, true)
+	carol  = member("carol", "sip:carol@example.com", true, false) // a=chatroom without private-messages
+	dave   = member("dave", "sip:dave@example.com", false, true)   // conference-unaware (inconsistent caps on purpose)
+	erin   = member("erin", "sip:erin@example.com", true, true)    // accept-wrapped-types: text/plain
+	frank1 = member("frank1", "sip:frank@example.com", true, false)
+	frank2 = member("frank2", "sip:frank@example.com", true, true)
+	roster = []*Participant{alice1, alice2, bob, carol, dave, erin, frank1, frank2}
+)
+
+func ids(ps []*Participant) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.ID
+	}
+	return strings.Join(s, ",")
+}
+
+func TestRoute(t *testing.T) {
+	onlyText := accepts(map[string][]string{"erin": {"text/plain"}})
+	all := RoutePolicy{PrivateMessages: true, Accepts: onlyText}
+	noPrivate := RoutePolicy{Accepts: onlyText}
+	for _, tc := range []struct {
+		name    string
+		sender  *Participant
+		from    string
+		to      []string
+		ct      string
+		pol     RoutePolicy
+		code    int
+		private bool
+		want    string // recipient IDs
+		reason  string
+	}{
+		// regular messages
+		{"regular", alice1, "sip:alice@example.com", []string{roomURI}, "text/plain", all, 0, false, "bob,carol,dave,erin,frank1,frank2", reasonRegular},
+		{"regular, copied to the sender's other devices", alice1, "sip:alice@example.com", []string{roomURI}, "text/plain", RoutePolicy{CopyToSenderDevices: true}, 0, false, "alice2,bob,carol,dave,erin,frank1,frank2", reasonRegular},
+		{"regular, To with transport param", bob, "sip:bob@example.com", []string{roomURI + ";transport=tcp"}, "text/plain", all, 0, false, "alice1,alice2,carol,dave,erin,frank1,frank2", reasonRegular},
+		{"regular, From with transport param", alice2, "sip:alice@example.com", []string{roomURI}, "text/plain", all, 0, false, "bob,carol,dave,erin,frank1,frank2", reasonRegular},
+		{"regular, wrapped type filtered", bob, "sip:bob@example.com", []string{roomURI}, "image/png", all, 0, false, "alice1,alice2,carol,dave,frank1,frank2", reasonRegular},
+		{"regular in a room without private", bob, "sip:bob@example.com", []string{roomURI}, "text/plain", noPrivate, 0, false, "alice1,alice2,carol,dave,erin,frank1,frank2", reasonRegular},
+		// From (403) beats everything
+		{"From is another member", alice1, "sip:bob@example.com", []string{roomURI}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		{"From empty", alice1, "", []string{roomURI}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		{"From user case differs", alice1, "sip:Alice@example.com", []string{roomURI}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		{"From wrong and two To", alice1, "sip:mallory@example.com", []string{roomURI, "sip:bob@example.com"}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		{"From wrong and To unknown", alice1, "sip:mallory@example.com", []string{"sip:nobody@example.com"}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		{"nil sender", nil, "sip:alice@example.com", []string{roomURI}, "text/plain", all, 403, false, "", reasonFromNotSender},
+		// number of To (403) beats 404/403/428
+		{"no To", alice1, "sip:alice@example.com", nil, "text/plain", all, 403, false, "", reasonToCount},
+		{"two To", alice1, "sip:alice@example.com", []string{"sip:bob@example.com", "sip:erin@example.com"}, "text/plain", all, 403, false, "", reasonToCount},
+		{"two To, one unknown", alice1, "sip:alice@example.com", []string{"sip:bob@example.com", "sip:nobody@example.com"}, "text/plain", all, 403, false, "", reasonToCount},
+		{"two To, room URI twice", alice1, "sip:alice@example.com", []string{roomURI, roomURI}, "text/plain", all, 403, false, "", reasonToCount},
+		// private messages
+		{"private", alice1, "sip:alice@example.com", []string{"sip:bob@example.com"}, "text/plain", all, 0, true, "bob", reasonPrivate},
+		{"private, host case", alice1, "sip:alice@example.com", []string{"sip:bob@EXAMPLE.COM"}, "text/plain", all, 0, true, "bob", reasonPrivate},
+		{"private to every session", bob, "sip:bob@example.com", []string{"sip:alice@example.com"}, "text/plain", all, 0, true, "alice1,alice2", reasonPrivate},
+		{"private to own other device", alice1, "sip:alice@example.com", []string{"sip:alice@example.com"}, "text/plain", all, 0, true, "alice2", reasonPrivate},
+		{"private, capable sessions only", bob, "sip:bob@example.com", []string{"sip:frank@example.com"}, "text/plain", all, 0, true, "frank2", reasonPrivate},
+		{"private, wrapped type filtered", bob, "sip:bob@example.com", []string{"sip:erin@example.com"}, "image/png", all, 0, true, "", reasonPrivate},
+		{"private, unknown recipient", alice1, "sip:alice@example.com", []string{"sip:nobody@example.com"}, "text/plain", all, 404, true, "", reasonNotMember},
+		{"private, user case differs", alice1, "sip:alice@example.com", []string{"sip:BOB@example.com"}, "text/plain", all, 404, true, "", reasonNotMember},
+		{"private, not a URI", alice1, "sip:alice@example.com", []string{"bob"}, "text/plain", all, 404, true, "", reasonNotMember},
+		{"404 beats room policy 403", alice1, "sip:alice@example.com", []string{"sip:nobody@example.com"}, "text/plain", noPrivate, 404, true, "", reasonNotMember},
+		{"room disallows private", alice1, "sip:alice@example.com", []string{"sip:bob@example.com"}, "text/plain", noPrivate, 403, true, "", reasonNoPrivate},
+		{"room policy 403 beats 428", alice1, "sip:alice@example.com", []string{"sip:carol@example.com"}, "text/plain", noPrivate, 403, true, "", reasonNoPrivate},
+		{"recipient without private-messages", alice1, "sip:alice@example.com", []string{"sip:carol@example.com"}, "text/plain", all, 428, true, "", reasonNotCapable},
+		{"conference-unaware recipient", alice1, "sip:alice@example.com", []string{"sip:dave@example.com"}, "text/plain", all, 428, true, "", reasonNotCapable},
+		{"428 beats wrapped-type filtering", alice1, "sip:alice@example.com", []string{"sip:carol@example.com"}, "image/png", all, 428, true, "", reasonNotCapable},
+		// draft-niemi-00 multiple recipients
+		{"multiple private", carol, "sip:carol@example.com", []string{"sip:bob@example.com", "sip:alice@example.com", "sip:bob@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 0, true, "alice1,alice2,bob", reasonPrivate},
+		{"multiple private, one unknown", carol, "sip:carol@example.com", []string{"sip:bob@example.com", "sip:nobody@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 404, true, "", reasonNotMember},
+		{"multiple private, one incapable", bob, "sip:bob@example.com", []string{"sip:alice@example.com", "sip:carol@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 428, true, "", reasonNotCapable},
+		{"multiple private, room disallows", bob, "sip:bob@example.com", []string{"sip:alice@example.com", "sip:erin@example.com"}, "text/plain", RoutePolicy{MultiplePrivate: true}, 403, true, "", reasonNoPrivate},
+		{"multiple private, room URI among them", bob, "sip:bob@example.com", []string{"sip:alice@example.com", roomURI}, "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 403, true, "", reasonToMixed},
+		{"multiple private, too many To", bob, "sip:bob@example.com", slices.Repeat([]string{"sip:alice@example.com"}, 65), "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 403, false, "", reasonToCount},
+		{"multiple private, 64 To", bob, "sip:bob@example.com", slices.Repeat([]string{"sip:alice@example.com"}, 64), "text/plain", RoutePolicy{PrivateMessages: true, MultiplePrivate: true}, 0, true, "alice1,alice2", reasonPrivate},
+		{"multiple private, single To is regular", bob, "sip:bob@example.com", []string{roomURI}, "text/plain", RoutePolicy{MultiplePrivate: true}, 0, false, "alice1,alice2,carol,dave,erin,frank1,frank2", reasonRegular},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Route(roster, roomURI, tc.sender, tc.from, tc.to, tc.ct, tc.pol)
+			if d.Code != tc.code || d.Private != tc.private || ids(d.Recipients) != tc.want || d.Reason != tc.reason {
+				t.Fatalf("got %d private=%v [%s] %q; want %d private=%v [%s] %q",
+					d.Code, d.Private, ids(d.Recipients), d.Reason, tc.code, tc.private, tc.want, tc.reason)
+			}
+			if d.Code != 0 && d.Recipients != nil {
+				t.Fatal("recipients on a refusal")
+			}
+		})
+	}
+}
+
+func TestRouteAppendReusesBuffer(t *testing.T) {
+	buf := make([]*Participant, 3, 16)
+	d := RouteAppend(buf, roster, roomURI, bob, bob.URI, []string{roomURI}, "text/plain", RoutePolicy{})
+	if len(d.Recipients) != len(roster)-1 || &d.Recipients[0] != &buf[:1][0] || slices.Contains(d.Recipients, bob) {
+		t.Fatalf("%s", ids(d.Recipients))
+	}
+}
+
+func TestRouteAllocations(t *testing.T) {
+	members := bigRoom(100)
+	sender := members[0]
+	buf := make([]*Participant, 0, 100)
+	for _, tc := range []struct {
+		name string
+		max  float64
+		f    func()
+	}{
+		{"regular", 1, func() { Route(members, roomURI, sender, sender.URI, []string{roomURI}, "text/plain", RoutePolicy{}) }},
+		{"private", 1, func() {
+			Route(members, roomURI, sender, sender.URI, []string{members[50].URI}, "text/plain", RoutePolicy{PrivateMessages: true})
+		}},
+		{"refused", 0, func() { Route(members, roomURI, sender, "sip:x@y", []string{roomURI}, "text/plain", RoutePolicy{}) }},
+		{"append", 0, func() {
+			RouteAppend(buf, members, roomURI, sender, sender.URI, []string{roomURI}, "text/plain", RoutePolicy{})
+		}},
+	} {
+		if n := testing.AllocsPerRun(100, tc.f); n > tc.max {
+			t.Errorf("%s: %v allocations, want ≤ %v", tc.name, n, tc.max)
+		}
+	}
+}
