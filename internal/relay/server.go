@@ -76,13 +76,12 @@ func (s *Server) tracing() bool {
 // Listen binds the listener, so that Addr and NewSession work before Serve.
 func (s *Server) Listen() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	switch {
-	case s.shutdown:
-		return ErrServerClosed
-	case s.ln != nil:
-		return errors.New("relay: already listening")
+	err := s.listenable()
+	s.mu.Unlock()
+	if err != nil {
+		return err
 	}
+	// net.Listen and logging happen outside s.mu (no I/O under a lock).
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("relay: listen: %w", err)
@@ -100,8 +99,26 @@ func (s *Server) Listen() error {
 		}
 		host = ta.IP.String()
 	}
+	s.mu.Lock()
+	if err := s.listenable(); err != nil { // Shutdown or another Listen raced us
+		s.mu.Unlock()
+		ln.Close()
+		return err
+	}
 	s.ln, s.host, s.port = ln, host, ta.Port
+	s.mu.Unlock()
 	s.log.Info("msrp listening", "addr", ta.String(), "host", host)
+	return nil
+}
+
+// listenable reports why Listen may not proceed. s.mu must be held.
+func (s *Server) listenable() error {
+	switch {
+	case s.shutdown:
+		return ErrServerClosed
+	case s.ln != nil:
+		return errors.New("relay: already listening")
+	}
 	return nil
 }
 
@@ -293,25 +310,29 @@ func (s *Server) NewSession(peerPath []msrp.URI, data any) (*Session, error) {
 		return nil, errors.New("relay: new session: empty peer path")
 	}
 	sess := &Session{srv: s, data: data, peerPath: append([]msrp.URI(nil), peerPath...)}
+	id := msrp.NewSessionID() // ≥ 80 random bits: a collision is retried below
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	switch {
 	case s.shutdown:
+		s.mu.Unlock()
 		return nil, ErrServerClosed
 	case s.ln == nil:
+		s.mu.Unlock()
 		return nil, ErrNotListening
 	}
 	for {
-		sess.id = msrp.NewSessionID()
-		if _, dup := s.sessions[sess.id]; !dup {
+		if _, dup := s.sessions[id]; !dup {
 			break
 		}
+		id = msrp.NewSessionID()
 	}
+	sess.id = id
 	sess.local = msrp.URI{Host: s.host, Port: s.port, SessionID: sess.id, Transport: "tcp"}
 	sess.localStr = sess.local.String()
 	s.sessions[sess.id] = sess
 	sess.timer = time.AfterFunc(s.cfg.BindTimeout, sess.bindExpired)
 	s.stats.sessionsCreated.Add(1)
+	s.mu.Unlock()
 	s.log.Debug("msrp session created", "session", sess.id, "peer", peerPath[len(peerPath)-1].String())
 	return sess, nil
 }

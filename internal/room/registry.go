@@ -18,7 +18,7 @@ var (
 // and one MSRP session (RFC 7701 §4). The same user on two devices is two
 // Participants with the same URI.
 type Participant struct {
-	ID    string // unique in the registry: the MSRP session-id
+	ID    string // unique in the registry: the MSRP session-id the participant joined with (a re-INVITE may move the session; the focus's dialog knows the current one)
 	URI   string // the identity the participant is known by (From URI, or its anonymous URI)
 	Caps  Caps   // its a=chatroom capabilities
 	Value any    // the caller's handle (the focus keeps its dialog here)

@@ -48,6 +48,9 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	defer func() {
 		if err != nil {
 			s.closeListeners()
+			if s.relay != nil {
+				s.relay.Shutdown(context.Background()) // closes the MSRP listener
+			}
 		}
 	}()
 	trace := cfg.Log.Trace
