@@ -35,8 +35,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := newLogger(cfg.Log, stderr)
 	// sipgo logs a few events through its package-level logger; the process
-	// owns that global, so route it to ours.
-	sip.SetDefaultLogger(log.With("component", "sipgo"))
+	// owns that global, so route it to ours, rate-limited like the rest of
+	// sipgo's logs.
+	sip.SetDefaultLogger(server.SIPGoLogger(log))
 	srv, err := server.New(cfg, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "parleyd: %v\n", err)

@@ -92,7 +92,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	}
 	s.addrs.MSRP = s.relay.Addr().String()
 
-	sipLog := log.With("component", "sip")
+	sipLog := SIPGoLogger(log)
 	s.ua, err = focus.NewUA(cfg.Server.Host, sipLog)
 	if err != nil {
 		return nil, err

@@ -1,0 +1,77 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// rateLimited wraps the handler that receives sipgo's logs. sipgo logs
+// every unparseable datagram or stray response, some at ERROR with the raw
+// payload, so a remote peer could otherwise make parleyd write without
+// bound. At most burst records pass per interval; the rest are counted,
+// and the next record to pass is preceded by a summary of how many were
+// suppressed. It starts no goroutine. Handlers derived with WithAttrs and
+// WithGroup share the same budget.
+type rateLimited struct {
+	next  slog.Handler
+	state *rateState
+}
+
+type rateState struct {
+	mu         sync.Mutex
+	interval   time.Duration
+	burst      int
+	now        func() time.Time
+	window     time.Time // start of the current interval
+	passed     int       // records passed in this interval
+	suppressed int       // records dropped since the last summary
+}
+
+func newRateLimited(next slog.Handler, burst int, interval time.Duration) *rateLimited {
+	return &rateLimited{next: next, state: &rateState{interval: interval, burst: burst, now: time.Now}}
+}
+
+func (h *rateLimited) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
+
+func (h *rateLimited) Handle(ctx context.Context, r slog.Record) error {
+	st := h.state
+	st.mu.Lock()
+	now := st.now()
+	if now.Sub(st.window) >= st.interval {
+		st.window, st.passed = now, 0
+	}
+	if st.passed >= st.burst {
+		st.suppressed++
+		st.mu.Unlock()
+		return nil
+	}
+	st.passed++
+	dropped := st.suppressed
+	st.suppressed = 0
+	st.mu.Unlock()
+	if dropped > 0 {
+		sum := slog.NewRecord(now, slog.LevelWarn, "log records suppressed by rate limit", 0)
+		sum.AddAttrs(slog.Int("suppressed", dropped))
+		if err := h.next.Handle(ctx, sum); err != nil {
+			return err
+		}
+	}
+	return h.next.Handle(ctx, r)
+}
+
+func (h *rateLimited) WithAttrs(as []slog.Attr) slog.Handler {
+	return &rateLimited{next: h.next.WithAttrs(as), state: h.state}
+}
+
+func (h *rateLimited) WithGroup(name string) slog.Handler {
+	return &rateLimited{next: h.next.WithGroup(name), state: h.state}
+}
+
+// SIPGoLogger returns the logger to give sipgo (its components, and its
+// package-level default in cmd/parleyd): log's handler behind a rate limit
+// of 50 records a second.
+func SIPGoLogger(log *slog.Logger) *slog.Logger {
+	return slog.New(newRateLimited(log.Handler(), 50, time.Second)).With("component", "sip")
+}
