@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parley-im/parley/internal/room"
@@ -158,23 +157,7 @@ func testCancelBeforeAnswer(t *testing.T, transport string) {
 	}
 	defer tx.Terminate()
 	<-reached
-	// CANCEL (RFC 3261 §9.1): same Request-URI, Call-ID, From, To, CSeq
-	// number and top Via as the INVITE.
-	cancelReq := sip.NewRequest(sip.CANCEL, inv.Recipient)
-	cancelReq.AppendHeader(sip.HeaderClone(inv.Via()))
-	for _, name := range []string{"From", "To", "Call-ID"} {
-		cancelReq.AppendHeader(sip.HeaderClone(inv.GetHeader(name)))
-	}
-	cancelReq.AppendHeader(&sip.CSeqHeader{SeqNo: inv.CSeq().SeqNo, MethodName: sip.CANCEL})
-	mf := sip.MaxForwardsHeader(70)
-	cancelReq.AppendHeader(&mf)
-	cancelReq.SetBody(nil)
-	cancelReq.SetTransport(p.transport)
-	cancelReq.SetDestination(p.focusAddr)
-	keep := func(*sipgo.Client, *sip.Request) error { return nil }
-	if r, err := p.client.Do(ctx, cancelReq, keep); err != nil || r.StatusCode != 200 {
-		t.Fatalf("CANCEL: %v %v", r, err)
-	}
+	p.cancel(ctx, inv)
 	var final *sip.Response
 	for final == nil {
 		select {
