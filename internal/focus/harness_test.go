@@ -278,3 +278,31 @@ func eventually(t *testing.T, what string, cond func() bool) {
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 var quiet = slog.New(slog.DiscardHandler)
+
+// startInvite sends an INVITE to roomName in a client transaction without
+// waiting for its answer (for tests that hold the focus in beforeAnswer).
+func (p *peer) startInvite(ctx context.Context, roomName, sid string) (*sip.Request, sip.ClientTransaction) {
+	p.t.Helper()
+	inv := p.withSDP(p.request(sip.INVITE, roomName, ""), offerFor(sid))
+	tx, err := p.client.TransactionRequest(ctx, inv)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(tx.Terminate)
+	return inv, tx
+}
+
+// finalResponse waits for tx's final response.
+func finalResponse(t *testing.T, ctx context.Context, tx sip.ClientTransaction) *sip.Response {
+	t.Helper()
+	for {
+		select {
+		case r := <-tx.Responses():
+			if r.StatusCode >= 200 {
+				return r
+			}
+		case <-ctx.Done():
+			t.Fatal("no final response")
+		}
+	}
+}

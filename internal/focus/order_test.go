@@ -148,27 +148,12 @@ func testCancelBeforeAnswer(t *testing.T, transport string) {
 		}
 	})
 	p := newPeer(t, e, transport, "hal")
-	inv := p.withSDP(p.request(sip.INVITE, "r5", ""), offerFor("s5"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tx, err := p.client.TransactionRequest(ctx, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Terminate()
+	inv, tx := p.startInvite(ctx, "r5", "s5")
 	<-reached
 	p.cancel(ctx, inv)
-	var final *sip.Response
-	for final == nil {
-		select {
-		case r := <-tx.Responses():
-			if r.StatusCode >= 200 {
-				final = r
-			}
-		case <-ctx.Done():
-			t.Fatal("no final response")
-		}
-	}
+	final := finalResponse(t, ctx, tx)
 	close(release)
 	if final.StatusCode != 487 {
 		t.Fatalf("canceled INVITE: %d", final.StatusCode)

@@ -203,14 +203,9 @@ func TestRegressRollbackEvicts(t *testing.T) {
 		}
 	})
 	a := newPeer(t, e, "TCP", "creator")
-	inv := a.withSDP(a.request(sip.INVITE, "rx", ""), offerFor("sa"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tx, err := a.client.TransactionRequest(ctx, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Terminate()
+	inv, _ := a.startInvite(ctx, "rx", "sa")
 	<-reached // the creator is in the room, not answered yet
 	b := newPeer(t, e, "TCP", "guest")
 	b.join("rx")
@@ -233,30 +228,15 @@ func TestRegressShutdownFencesInFlightInvite(t *testing.T) {
 		c.beforeAnswer = func() { reached <- struct{}{}; <-release }
 	})
 	p := newPeer(t, e, "TCP", "late")
-	inv := p.withSDP(p.request(sip.INVITE, "rs", ""), offerFor("sl"))
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	tx, err := p.client.TransactionRequest(ctx, inv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Terminate()
+	_, tx := p.startInvite(ctx, "rs", "sl")
 	<-reached
 	if err := e.focus.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
 	close(release)
-	var final *sip.Response
-	for final == nil {
-		select {
-		case r := <-tx.Responses():
-			if r.StatusCode >= 200 {
-				final = r
-			}
-		case <-ctx.Done():
-			t.Fatal("no final response")
-		}
-	}
+	final := finalResponse(t, ctx, tx)
 	if final.StatusCode != 503 || e.focus.Dialogs() != 0 {
 		t.Fatalf("INVITE in flight at shutdown: %d, %d live dialogs", final.StatusCode, e.focus.Dialogs())
 	}
