@@ -120,6 +120,11 @@ type Envelope struct {
 	FailureReport string // "yes", "no", "partial", or "" to omit
 	ContentType   string // "" for a bodiless SEND
 	Extra         Header // further fields, written before Content-Type
+	// TIDPrefix starts every transaction id AppendFrame draws (the random
+	// part follows), so that a response can be traced back to what the
+	// frame belongs to. It must be ALPHANUM followed by ident characters,
+	// at most 32-TIDLength octets (an ident is at most 32); "" for none.
+	TIDPrefix string
 }
 
 // Frame is one framed chunk: write net.Buffers{Head, body, End}. Head, End
@@ -137,6 +142,7 @@ func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byt
 	start := len(dst)
 	dst = append(dst, "MSRP "...)
 	tidAt := len(dst)
+	dst = append(dst, e.TIDPrefix...)
 	dst = ids.AppendID(dst, TIDLength)
 	tidEnd := len(dst)
 	dst = append(dst, " SEND\r\n"...)

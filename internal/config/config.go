@@ -36,14 +36,15 @@ type SIPConfig struct {
 
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.
 type MSRPConfig struct {
-	Listen         string   `toml:"listen"`           // TCP host:port; port 0 picks a free port
-	BindTimeout    Duration `toml:"bind_timeout"`     // an unbound session's dialog is ended after this
-	MaxChunk       ByteSize `toml:"max_chunk"`        // largest body of one chunk
-	MaxMessage     ByteSize `toml:"max_message"`      // largest whole message (413 above)
-	MaxHeaderBytes ByteSize `toml:"max_header_bytes"` // start line + header section
-	MaxPending     ByteSize `toml:"max_pending"`      // outbound queue cap per connection
-	WriteTimeout   Duration `toml:"write_timeout"`    // deadline of one batched write
-	ChunkTimeout   Duration `toml:"chunk_timeout"`    // RFC 7701 §6.1 chunk reception timer
+	Listen            string   `toml:"listen"`             // TCP host:port; port 0 picks a free port
+	BindTimeout       Duration `toml:"bind_timeout"`       // an unbound session's dialog is ended after this
+	MaxChunk          ByteSize `toml:"max_chunk"`          // largest body of one chunk
+	MaxMessage        ByteSize `toml:"max_message"`        // largest whole message (413 above)
+	MaxHeaderBytes    ByteSize `toml:"max_header_bytes"`   // start line + header section
+	MaxPending        ByteSize `toml:"max_pending"`        // outbound queue cap per connection
+	WriteTimeout      Duration `toml:"write_timeout"`      // deadline of one batched write
+	ChunkTimeout      Duration `toml:"chunk_timeout"`      // RFC 7701 §6.1 chunk reception timer
+	CongestionTimeout Duration `toml:"congestion_timeout"` // a connection congested this long is closed (RFC 7701 §6.4)
 }
 
 // RoomMode says which rooms exist.

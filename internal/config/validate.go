@@ -54,6 +54,7 @@ func (c *Config) validate() Errors {
 	}
 	positive(&es, "msrp.write_timeout", m.WriteTimeout)
 	positive(&es, "msrp.chunk_timeout", m.ChunkTimeout)
+	positive(&es, "msrp.congestion_timeout", m.CongestionTimeout)
 
 	oneOf(&es, "rooms.mode", c.Rooms.Mode, ModeAdhoc, ModeConfigured)
 	if c.Rooms.Mode == ModeConfigured && len(c.Room) == 0 {

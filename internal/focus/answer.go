@@ -17,6 +17,8 @@ type offerInfo struct {
 	caps     room.Caps
 	wrapped  sdp.FormatList // the participant's accept-wrapped-types (nil: none)
 	hasWrapd bool
+	accept   sdp.FormatList // its accept-types
+	maxSize  int64          // its a=max-size; 0: none
 }
 
 var (
@@ -55,6 +57,10 @@ func pickMSRP(offer *sdp.Session) (offerInfo, error) {
 			info.caps = room.Caps{ChatroomAware: true, Nicknames: cr.Nickname, PrivateMessages: cr.PrivateMessages}
 		}
 		info.wrapped, info.hasWrapd, _ = m.AcceptWrappedTypes()
+		info.accept = at
+		if n, ok, err := m.MaxSize(); ok && err == nil && n > 0 {
+			info.maxSize = n
+		}
 		return info, nil
 	}
 	if firstErr == nil {

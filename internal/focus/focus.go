@@ -31,12 +31,25 @@ type Switch interface {
 	OpenSession(peerPath []msrp.URI, handle any) (Session, error)
 }
 
+// Roster hears who joins and leaves which room: the MSRP switch (routing,
+// nicknames, notices) and, later, the conference event package. Its methods
+// are called without focus locks held and must not block.
+type Roster interface {
+	// Joined: p was admitted to rm (before the 2xx is sent; its MSRP
+	// session may bind right after).
+	Joined(rm *room.Room, p *room.Participant)
+	// Left: p left rm (BYE, session ended, eviction, shutdown, or an INVITE
+	// rolled back). Called once per Joined.
+	Left(rm *room.Room, p *room.Participant)
+}
+
 // Config configures a Focus.
 type Config struct {
 	Host   string         // public host name in our URIs and SDP
 	Ports  map[string]int // SIP listening port per transport ("UDP", "TCP"), for Contact
 	Rooms  *room.Registry
 	Switch Switch
+	Roster Roster // optional
 	Logger *slog.Logger
 	// ByeTimeout bounds the wait for the ACK before a BYE, and then the BYE
 	// transaction itself (default 5 s each).
@@ -102,6 +115,22 @@ func (f *Focus) Dialogs() int {
 	return n
 }
 
+// Member returns the room and participant of the dialog whose handle the
+// switch holds (the handle given to Switch.OpenSession), or nils when the
+// dialog has none (yet, or any more).
+func (f *Focus) Member(handle any) (*room.Room, *room.Participant) {
+	d, ok := handle.(*dialog)
+	if !ok {
+		return nil, nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.state == stateTerminated {
+		return nil, nil
+	}
+	return d.room, d.participant
+}
+
 // SessionEnded is called by the switch when a participant's MSRP session
 // ends on its own (never bound in time, connection dropped, slow consumer):
 // the focus leaves the room for the participant and sends BYE. A report
@@ -155,6 +184,9 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 		return
 	}
 	deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
+	if f.cfg.Roster != nil {
+		f.cfg.Roster.Left(rm, p)
+	}
 	if deleted {
 		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
 	}

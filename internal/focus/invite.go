@@ -108,7 +108,13 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		f.sessionError(tx, req, err)
 		return
 	}
-	p := &room.Participant{ID: sess.ID(), URI: d.identity, Caps: info.caps, Value: d}
+	p := &room.Participant{
+		ID: sess.ID(), URI: d.identity, Signalled: d.identity, RoomURI: bareURI(req.Recipient), Caps: info.caps, Value: d,
+		AcceptTypes: info.accept, Wrapped: info.wrapped, HasWrapped: info.hasWrapd, MaxSize: info.maxSize,
+	}
+	if wantsAnonymity(req) {
+		p.Anonymous, p.URI = true, f.anonymousURI()
+	}
 	rm, err := f.cfg.Rooms.Join(roomName, p)
 	if err != nil {
 		sess.Close()
@@ -130,6 +136,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d.local = *res.To()
 	d.key = dialogKey{callID: req.CallID().Value(), localTag: tag, remoteTag: remoteTag}
 	d.mu.Unlock()
+	if f.cfg.Roster != nil {
+		f.cfg.Roster.Joined(rm, p)
+	}
 
 	if f.cfg.beforeAnswer != nil {
 		f.cfg.beforeAnswer()

@@ -9,10 +9,11 @@ import (
 
 // Defaults for the zero fields of Config.
 const (
-	DefaultAddr            = "127.0.0.1:2855"
-	DefaultBindTimeout     = 30 * time.Second
-	DefaultMaxPendingBytes = 4 << 20
-	DefaultWriteTimeout    = 10 * time.Second
+	DefaultAddr              = "127.0.0.1:2855"
+	DefaultBindTimeout       = 30 * time.Second
+	DefaultMaxPendingBytes   = 4 << 20
+	DefaultWriteTimeout      = 10 * time.Second
+	DefaultCongestionTimeout = 60 * time.Second
 )
 
 // Config configures a Server. The zero value is usable; withDefaults fills
@@ -32,6 +33,14 @@ type Config struct {
 	// MaxPendingBytes caps each connection's queued, not yet written output;
 	// going over it closes the connection with CloseSlowConsumer (default 4 MiB).
 	MaxPendingBytes int
+	// CongestedBytes is the pending output above which a connection is
+	// congested (RFC 7701 §6.4): Session.Offer drops what it is given
+	// (ErrCongested) until the queue drains to half of it. Default 80 % of
+	// MaxPendingBytes, as RFC 7701 §6.4 suggests.
+	CongestedBytes int
+	// CongestionTimeout is how long a connection may stay congested before
+	// it is closed with CloseCongested (default 60 s).
+	CongestionTimeout time.Duration
 	// WriteTimeout is the deadline for writing one batch of queued output;
 	// missing it closes the connection with CloseWriteTimeout (default 10 s).
 	WriteTimeout time.Duration
@@ -54,6 +63,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxPendingBytes <= 0 {
 		c.MaxPendingBytes = DefaultMaxPendingBytes
+	}
+	if c.CongestedBytes <= 0 || c.CongestedBytes > c.MaxPendingBytes {
+		c.CongestedBytes = c.MaxPendingBytes / 5 * 4
+	}
+	if c.CongestionTimeout <= 0 {
+		c.CongestionTimeout = DefaultCongestionTimeout
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout

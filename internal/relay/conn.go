@@ -43,6 +43,10 @@ type conn struct {
 	reason  CloseReason   // set when state leaves stateOpen
 	ids     msrp.IDSource // transaction ids for requests sent without one
 
+	congested  bool        // pending went over CongestedBytes; cleared at half of it
+	congestion *time.Timer // closes the connection if congestion lasts; nil when none
+	episode    uint64      // counts congestion episodes, so a stale timer does nothing
+
 	wbuf net.Buffers // owned by the running writer: the batch being written
 }
 

@@ -20,4 +20,7 @@ var (
 	// output over Config.MaxPendingBytes; the connection has been closed
 	// with CloseSlowConsumer.
 	ErrSlowConsumer = errors.New("relay: slow consumer")
+	// ErrCongested: Session.Offer dropped its data because the connection
+	// is congested (RFC 7701 §6.4); nothing was queued, the connection stays.
+	ErrCongested = errors.New("relay: congested")
 )

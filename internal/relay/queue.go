@@ -15,11 +15,27 @@ import (
 // drops everything queued, as ergo's sendq and nats's max_pending do: a
 // slow participant must never slow the room (RFC 7701 §6.4).
 func (c *conn) enqueue(bufs ...[]byte) error {
+	return c.push(false, bufs)
+}
+
+// offer is enqueue for droppable output (Session.Offer): refused with
+// ErrCongested while the connection is congested.
+func (c *conn) offer(bufs ...[]byte) error {
+	return c.push(true, bufs)
+}
+
+func (c *conn) push(droppable bool, bufs [][]byte) error {
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
 	}
 	c.mu.Lock()
+	if droppable && c.state == stateOpen && (c.congested || c.pending+n > c.srv.cfg.CongestedBytes) {
+		c.congestLocked()
+		c.mu.Unlock()
+		c.srv.stats.offersDropped.Add(1)
+		return fmt.Errorf("relay: conn %d: %w", c.id, ErrCongested)
+	}
 	if c.state != stateOpen {
 		c.mu.Unlock()
 		return fmt.Errorf("relay: conn %d: %w", c.id, ErrConnClosed)
@@ -96,6 +112,9 @@ func (c *conn) writeLoop() {
 		if c.state != stateClosed { // close reset pending
 			c.pending -= int(n)
 		}
+		if c.congested && c.pending <= c.srv.cfg.CongestedBytes/2 {
+			c.uncongestLocked()
+		}
 		clear(batch)
 		if c.spare == nil {
 			c.spare = batch[:0]
@@ -112,6 +131,47 @@ func (c *conn) writeLoop() {
 			c.close(reason, err) // keeps an earlier reason, e.g. after net.ErrClosed
 			return
 		}
+	}
+}
+
+// congestLocked marks the connection congested and arms the congestion
+// timer, once per episode. c.mu is held.
+func (c *conn) congestLocked() {
+	if c.congested {
+		return
+	}
+	c.congested = true
+	c.episode++
+	episode := c.episode
+	c.srv.stats.congested.Add(1)
+	c.log.Info("msrp connection congested", "pending", c.pending)
+	c.congestion = time.AfterFunc(c.srv.cfg.CongestionTimeout, func() { c.congestionExpired(episode) })
+}
+
+// uncongestLocked ends a congestion episode. c.mu is held.
+func (c *conn) uncongestLocked() {
+	c.congested = false
+	if c.congestion != nil {
+		c.congestion.Stop()
+		c.congestion = nil
+	}
+	c.log.Debug("msrp connection no longer congested", "pending", c.pending)
+}
+
+// congestionExpired runs on the congestion timer's goroutine: a connection
+// still congested in the same episode is closed (RFC 7701 §6.4). (A timer
+// that fired while its episode was ending finds a newer episode, or none.)
+func (c *conn) congestionExpired(episode uint64) {
+	if !c.srv.enter() {
+		return // Shutdown closes the connection
+	}
+	defer c.srv.wg.Done()
+	c.mu.Lock()
+	still := c.congested && c.episode == episode && c.state == stateOpen
+	pending := c.pending
+	c.mu.Unlock()
+	if still {
+		c.close(CloseCongested, fmt.Errorf("congested for %s, %d bytes pending", c.srv.cfg.CongestionTimeout, pending))
 	}
 }
 
@@ -157,6 +217,10 @@ func (c *conn) close(reason CloseReason, cause error) {
 	c.state = stateClosed
 	clear(c.q)
 	c.q, c.pending = nil, 0
+	if c.congestion != nil {
+		c.congestion.Stop()
+		c.congestion = nil
+	}
 	reason = c.reason
 	c.mu.Unlock()
 	if first {
@@ -164,7 +228,7 @@ func (c *conn) close(reason CloseReason, cause error) {
 		// read loop, the peer) then sees the count.
 		c.srv.stats.connClosed(reason)
 	}
-	if reason == CloseSlowConsumer || reason == CloseWriteTimeout {
+	if reason == CloseSlowConsumer || reason == CloseWriteTimeout || reason == CloseCongested {
 		// Abort (RST): drop what the kernel still holds for a peer that
 		// does not read, instead of trickling it out after the close.
 		if tc, ok := c.nc.(*net.TCPConn); ok {

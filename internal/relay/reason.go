@@ -32,6 +32,9 @@ const (
 	CloseBindTimeout
 	// CloseShutdown: the server is shutting down.
 	CloseShutdown
+	// CloseCongested: the connection stayed congested (pending output over
+	// Config.CongestedBytes) for Config.CongestionTimeout (RFC 7701 §6.4).
+	CloseCongested
 
 	numCloseReasons = iota
 )
@@ -46,6 +49,7 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseWriteError:    "write-error",
 	CloseBindTimeout:   "bind-timeout",
 	CloseShutdown:      "shutdown",
+	CloseCongested:     "congested",
 }
 
 func (r CloseReason) String() string {
@@ -62,7 +66,7 @@ func (r CloseReason) level() slog.Level {
 	switch r {
 	case CloseNormal, ClosePeer, CloseShutdown:
 		return slog.LevelDebug
-	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError:
+	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

@@ -115,6 +115,31 @@ func (s *Session) Enqueue(bufs ...[]byte) error {
 	return c.enqueue(bufs...)
 }
 
+// Offer is Enqueue for what may be dropped: regular chat messages and
+// notices (RFC 7701 §6.4). When the session's connection is congested, or
+// these bytes would take its pending output over Config.CongestedBytes,
+// nothing is queued and Offer returns an error wrapping ErrCongested; the
+// connection stays open, and is closed with CloseCongested if it is still
+// congested after Config.CongestionTimeout. Other errors as for Send.
+func (s *Session) Offer(bufs ...[]byte) error {
+	c, err := s.writable()
+	if err != nil {
+		return err
+	}
+	return c.offer(bufs...)
+}
+
+// Congested reports whether the session's connection is congested.
+func (s *Session) Congested() bool {
+	c := s.conn.Load()
+	if c == nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.congested
+}
+
 func (s *Session) writable() (*conn, error) {
 	if s.ended.Load() {
 		return nil, fmt.Errorf("relay: %s: %w", s.id, ErrSessionClosed)

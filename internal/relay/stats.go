@@ -10,6 +10,8 @@ type Stats struct {
 	SessionsCreated uint64 // NewSession calls that succeeded
 	SessionsBound   uint64 // sessions bound by their peer's first request
 	SessionsOpen    int    // sessions not yet ended
+	Congested       uint64 // times a connection became congested
+	OffersDropped   uint64 // Session.Offer calls dropped for congestion
 
 	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
 	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
@@ -20,6 +22,8 @@ type counters struct {
 	connsAccepted   atomic.Uint64
 	sessionsCreated atomic.Uint64
 	sessionsBound   atomic.Uint64
+	congested       atomic.Uint64
+	offersDropped   atomic.Uint64
 	connsClosed     [numCloseReasons]atomic.Uint64
 	sessionsEnded   [numCloseReasons]atomic.Uint64
 }
@@ -42,6 +46,8 @@ func (s *Server) Stats() Stats {
 	st.ConnsAccepted = s.stats.connsAccepted.Load()
 	st.SessionsCreated = s.stats.sessionsCreated.Load()
 	st.SessionsBound = s.stats.sessionsBound.Load()
+	st.Congested = s.stats.congested.Load()
+	st.OffersDropped = s.stats.offersDropped.Load()
 	for i := range numCloseReasons {
 		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
 		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()

@@ -42,6 +42,10 @@ type Policy struct {
 	PrivateMessages    bool     // advertised as the "private-messages" chatroom token
 	AcceptWrappedTypes []string // the answer's a=accept-wrapped-types
 	MaxParticipants    int      // 0: unlimited
+
+	Nick           NickPolicy // nickname rules; Nick.Allowed mirrors Nicknames
+	SystemMessages bool       // the room sends its own notices (joins, leaves, congestion) as CPIM from the room URI
+	MaxMessage     int64      // largest message the switch relays, in octets (413 above it); 0: unlimited
 }
 
 // Mode says which rooms exist.

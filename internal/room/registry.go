@@ -3,6 +3,8 @@ package room
 import (
 	"errors"
 	"sync"
+
+	"github.com/parley-im/parley/sdp"
 )
 
 // Errors of Join, each with the SIP answer the focus gives.
@@ -19,9 +21,34 @@ var (
 // Participants with the same URI.
 type Participant struct {
 	ID    string // unique in the registry: the MSRP session-id the participant joined with (a re-INVITE may move the session; the focus's dialog knows the current one)
-	URI   string // the identity the participant is known by (From URI, or its anonymous URI)
+	URI   string // the identity the participant is known by in the room (its From URI, or its anonymous URI)
 	Caps  Caps   // its a=chatroom capabilities
 	Value any    // the caller's handle (the focus keeps its dialog here)
+
+	// Anonymous: the participant asked for privacy (RFC 3323 Privacy, or an
+	// anonymous From); URI is then a switch-allocated anonymous URI and
+	// Signalled its own From URI, which nothing sent to others may reveal
+	// (RFC 7701 §5.2, §6.1).
+	Anonymous bool
+	Signalled string // the From URI of its INVITE (equal to URI unless Anonymous)
+	RoomURI   string // the room's URI as this participant addressed it (its INVITE's Request-URI, without parameters)
+
+	// What its SDP said it accepts (RFC 4975 §8.6; RFC 7701 §6.1).
+	AcceptTypes sdp.FormatList // its a=accept-types
+	Wrapped     sdp.FormatList // its a=accept-wrapped-types
+	HasWrapped  bool           // the offer had a=accept-wrapped-types
+	MaxSize     int64          // its a=max-size; 0: none
+}
+
+// AcceptsWrapped reports whether mediaType may be sent to p inside
+// message/cpim: unknown (true) when its offer had no accept-wrapped-types,
+// else when accept-wrapped-types or accept-types admit it (RFC 4975 §8.6:
+// the types of accept-types may be wrapped as well).
+func (p *Participant) AcceptsWrapped(mediaType string) bool {
+	if !p.HasWrapped {
+		return true
+	}
+	return p.Wrapped.Accepts(mediaType) || p.AcceptTypes.Accepts(mediaType)
 }
 
 // Caps are a participant's chat-room capabilities from its SDP (RFC 7701 §8).

@@ -14,6 +14,7 @@ import (
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/switchboard"
 )
 
 // Addrs are the addresses parleyd listens on ("" when disabled).
@@ -29,6 +30,7 @@ type Server struct {
 	sip   *sipgo.Server
 	focus *focus.Focus
 	relay *relay.Server
+	sw    *switchboard.Switch
 	rooms *room.Registry
 	udp   net.PacketConn
 	tcp   net.Listener
@@ -76,17 +78,27 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	}
 
 	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms)
+	s.sw = switchboard.New(switchboard.Config{
+		// s.focus is set below, before any session can bind.
+		Resolve: func(handle any) (*room.Room, *room.Participant) { return s.focus.Member(handle) },
+		Ended: func(handle any, sessionID string, reason relay.CloseReason) {
+			s.focus.SessionEnded(handle, sessionID, reason.String())
+		},
+		ChunkTimeout: cfg.MSRP.ChunkTimeout.Std(),
+		Logger:       log.With("component", "switch"),
+	})
 	lim := cfg.MSRPLimits()
 	s.relay = relay.New(relay.Config{
-		Addr:            cfg.MSRP.Listen,
-		Host:            cfg.Server.Host,
-		BindTimeout:     cfg.MSRP.BindTimeout.Std(),
-		MaxPendingBytes: int(lim.MaxPending),
-		WriteTimeout:    cfg.MSRP.WriteTimeout.Std(),
-		Limits:          msrpLimits(lim),
-		Logger:          log.With("component", "relay"),
-		Trace:           trace,
-	}, &switchHandler{s: s})
+		Addr:              cfg.MSRP.Listen,
+		Host:              cfg.Server.Host,
+		BindTimeout:       cfg.MSRP.BindTimeout.Std(),
+		MaxPendingBytes:   int(lim.MaxPending),
+		CongestionTimeout: cfg.MSRP.CongestionTimeout.Std(),
+		WriteTimeout:      cfg.MSRP.WriteTimeout.Std(),
+		Limits:            msrpLimits(lim),
+		Logger:            log.With("component", "relay"),
+		Trace:             trace,
+	}, s.sw)
 	if err := s.relay.Listen(); err != nil {
 		return nil, fmt.Errorf("MSRP listener: %w", err)
 	}
@@ -117,6 +129,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		Ports:  ports,
 		Rooms:  s.rooms,
 		Switch: switchAdapter{s.relay},
+		Roster: s.sw,
 		Logger: log.With("component", "focus"),
 	}, client)
 	s.focus.Register(s.sip)
@@ -168,6 +181,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.relay.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("relay: %w", err))
 		}
+		s.sw.Close()
 		s.closeListeners()
 		s.ua.Close()
 		done := make(chan struct{})

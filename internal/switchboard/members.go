@@ -1,0 +1,221 @@
+package switchboard
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/parley-im/parley/internal/relay"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// Attachment is the Data of every relay session the focus opens: the
+// focus's handle, and the switch's link once the session is bound. The
+// server's Switch adapter wraps the handle with NewAttachment.
+type Attachment struct {
+	Handle any
+	link   atomic.Pointer[link]
+}
+
+// NewAttachment wraps a focus handle for relay.Server.NewSession.
+func NewAttachment(handle any) *Attachment { return &Attachment{Handle: handle} }
+
+// HandleOf returns the focus handle of a relay session's Data.
+func HandleOf(data any) any {
+	if a, ok := data.(*Attachment); ok {
+		return a.Handle
+	}
+	return data
+}
+
+func attachment(sess *relay.Session) *Attachment {
+	a, _ := sess.Data().(*Attachment)
+	return a
+}
+
+// link is one bound MSRP session of a member. A re-INVITE that moves the
+// session gives the member a new link; the old one stops receiving.
+type link struct {
+	sess     *relay.Session
+	m        *member
+	toPath   string // the participant's path: To-Path of what we send it
+	fromPath string // our session URI: From-Path of what we send it
+
+	// Owned by the session's read goroutine (the sender side of fan-out).
+	ids   msrp.IDSource
+	rcpts []*room.Participant // Route's scratch
+
+	mu      sync.Mutex           // guards inbound
+	inbound map[string]*transfer // chunked messages this session is sending, by its Message-ID
+}
+
+// member is one participant of one room, as the switch sees it.
+type member struct {
+	p         *room.Participant
+	rs        *roomState
+	link      atomic.Pointer[link] // the current bound session; nil before binding and after leaving
+	announced atomic.Bool          // its join notice went out (so a leave notice will too)
+	warned    atomic.Bool          // it has been told that messages to it are being dropped
+	left      atomic.Bool
+}
+
+// roomState is the switch's view of a room: a copy-on-write snapshot of its
+// members, read without locks on the message path.
+type roomState struct {
+	rm   *room.Room
+	mu   sync.Mutex // serialises snapshot updates
+	snap atomic.Pointer[snapshot]
+}
+
+// snapshot is an immutable member list.
+type snapshot struct {
+	parts []*room.Participant
+	mem   map[*room.Participant]*member
+}
+
+var emptySnapshot = &snapshot{mem: map[*room.Participant]*member{}}
+
+func (rs *roomState) members() *snapshot {
+	if sn := rs.snap.Load(); sn != nil {
+		return sn
+	}
+	return emptySnapshot
+}
+
+// add publishes a snapshot with m added.
+func (rs *roomState) add(m *member) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	old := rs.members()
+	sn := &snapshot{parts: make([]*room.Participant, 0, len(old.parts)+1), mem: make(map[*room.Participant]*member, len(old.mem)+1)}
+	sn.parts = append(sn.parts, old.parts...)
+	sn.parts = append(sn.parts, m.p)
+	for p, x := range old.mem {
+		sn.mem[p] = x
+	}
+	sn.mem[m.p] = m
+	rs.snap.Store(sn)
+}
+
+// remove publishes a snapshot without p and returns its member and how
+// many remain.
+func (rs *roomState) remove(p *room.Participant) (*member, int) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	old := rs.members()
+	m := old.mem[p]
+	if m == nil {
+		return nil, len(old.parts)
+	}
+	sn := &snapshot{parts: make([]*room.Participant, 0, len(old.parts)), mem: make(map[*room.Participant]*member, len(old.mem))}
+	for _, q := range old.parts {
+		if q != p {
+			sn.parts = append(sn.parts, q)
+		}
+	}
+	for q, x := range old.mem {
+		if q != p {
+			sn.mem[q] = x
+		}
+	}
+	rs.snap.Store(sn)
+	return m, len(sn.parts)
+}
+
+// Joined implements focus.Roster: p may now be routed to (once bound).
+func (s *Switch) Joined(rm *room.Room, p *room.Participant) {
+	s.mu.Lock()
+	rs := s.rooms[rm]
+	if rs == nil {
+		rs = &roomState{rm: rm}
+		s.rooms[rm] = rs
+	}
+	rs.add(&member{p: p, rs: rs})
+	s.mu.Unlock()
+}
+
+// Left implements focus.Roster: p is gone. Its nickname is released, the
+// chunked messages it was sending are aborted, and the others are told.
+func (s *Switch) Left(rm *room.Room, p *room.Participant) {
+	s.mu.Lock()
+	rs := s.rooms[rm]
+	var m *member
+	if rs != nil {
+		var left int
+		m, left = rs.remove(p)
+		if left == 0 {
+			delete(s.rooms, rm)
+		}
+	}
+	s.mu.Unlock()
+	s.nicks.Release(p, s.cfg.Now())
+	if m == nil {
+		return
+	}
+	m.left.Store(true)
+	if l := m.link.Swap(nil); l != nil {
+		s.abortInbound(l, "sender left")
+	}
+	if m.announced.Load() {
+		s.noticeLeft(rs, m)
+	}
+}
+
+// SessionBound implements relay.Handler: the session's participant can
+// now send and receive. The first binding of a participant announces it.
+func (s *Switch) SessionBound(sess *relay.Session) {
+	a := attachment(sess)
+	if a == nil {
+		return
+	}
+	rm, p := s.cfg.Resolve(a.Handle)
+	if rm == nil || p == nil {
+		return
+	}
+	s.mu.Lock()
+	rs := s.rooms[rm]
+	s.mu.Unlock()
+	if rs == nil {
+		return
+	}
+	m := rs.members().mem[p]
+	if m == nil {
+		return
+	}
+	l := &link{
+		sess:     sess,
+		m:        m,
+		toPath:   msrp.FormatPath(sess.PeerPath()),
+		fromPath: sess.LocalURI().String(),
+	}
+	a.link.Store(l)
+	if old := m.link.Swap(l); old != nil {
+		s.abortInbound(old, "session moved")
+	}
+	if m.left.Load() {
+		// Left ran meanwhile: it may have missed this link.
+		m.link.CompareAndSwap(l, nil)
+		return
+	}
+	if !m.announced.Swap(true) {
+		s.noticeJoined(rs, m)
+	}
+}
+
+// SessionEnded implements relay.Handler: the session ended on its own
+// (connection lost, slow consumer, bind timeout...). Its chunked messages
+// are aborted and the focus ends the dialog (BYE), which makes the
+// participant leave.
+func (s *Switch) SessionEnded(sess *relay.Session, reason relay.CloseReason) {
+	a := attachment(sess)
+	if a == nil {
+		return
+	}
+	if l := a.link.Load(); l != nil {
+		l.m.link.CompareAndSwap(l, nil)
+		s.abortInbound(l, "session ended: "+reason.String())
+	}
+	if s.cfg.Ended != nil {
+		s.cfg.Ended(a.Handle, sess.ID(), reason)
+	}
+}

@@ -1,0 +1,126 @@
+package switchboard
+
+import (
+	"bytes"
+
+	"github.com/parley-im/parley/cpim"
+	"github.com/parley-im/parley/msrp"
+)
+
+// System messages (issue 4 item 7): CPIM messages from the room's URI to the
+// room's URI (SPEC §13 row 6), text/plain, sent only when the room's policy
+// has SystemMessages. Each recipient gets the room URI as it addressed the
+// room, so that its client recognises the sender.
+
+const noticeType = "text/plain;charset=utf-8"
+
+// noticeJoined tells the others that m joined.
+func (s *Switch) noticeJoined(rs *roomState, m *member) {
+	s.noticeRoom(rs, m, m.p.URI+" joined the room")
+}
+
+// noticeLeft tells the others that m left.
+func (s *Switch) noticeLeft(rs *roomState, m *member) {
+	s.noticeRoom(rs, m, m.p.URI+" left the room")
+}
+
+// noticeCongested tells m, once per congestion episode, that regular
+// messages to it are being dropped (RFC 7701 §6.4). It is queued past the
+// congestion mark (it is small; the hard cap still applies).
+func (s *Switch) noticeCongested(m *member) {
+	if !m.rs.rm.Policy.SystemMessages {
+		return
+	}
+	rl := m.link.Load()
+	if rl == nil {
+		return
+	}
+	s.log.Info("participant congested: dropping regular messages to it", "room", m.rs.rm.Name, "session", rl.sess.ID())
+	body := s.noticeBody(m.p.RoomURI, "Your connection is not keeping up: messages to you are being discarded (RFC 7701 §6.4).")
+	if s.sendNotice(rl, body, false) == nil {
+		s.stats.notices.Add(1)
+	}
+}
+
+// noticeRoom sends text to every member of rs but skip.
+func (s *Switch) noticeRoom(rs *roomState, skip *member, text string) {
+	if !rs.rm.Policy.SystemMessages {
+		return
+	}
+	bodies := map[string][]byte{} // by room URI as the recipient knows it
+	for _, m := range rs.members().mem {
+		if m == skip {
+			continue
+		}
+		rl := m.link.Load()
+		if rl == nil {
+			continue
+		}
+		body, ok := bodies[m.p.RoomURI]
+		if !ok {
+			body = s.noticeBody(m.p.RoomURI, text)
+			bodies[m.p.RoomURI] = body
+		}
+		err := s.sendNotice(rl, body, true)
+		if err == nil {
+			s.stats.notices.Add(1)
+		}
+	}
+}
+
+// noticeBody builds the CPIM body of a notice.
+func (s *Switch) noticeBody(roomURI, text string) []byte {
+	room := cpim.Address{URI: roomURI}
+	cm := cpim.New(room, []cpim.Address{room}, noticeType, []byte(text))
+	cm.SetDateTime(s.cfg.Now())
+	return cm.Bytes()
+}
+
+// sendNotice queues one notice to rl: droppable like a regular message,
+// or not (the congestion notice).
+func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
+	env := msrp.Envelope{
+		ToPath: rl.toPath, FromPath: rl.fromPath,
+		FailureReport: copyFailureReport, ContentType: cpimType,
+	}
+	s.idMu.Lock()
+	env.MessageID = s.ids.MessageID()
+	_, f := env.AppendFrame(nil, &s.ids, msrp.ByteRange{Start: 1, End: int64(len(body)), Total: int64(len(body))}, msrp.FlagEnd)
+	s.idMu.Unlock()
+	if droppable {
+		return rl.sess.Offer(f.Head, body, f.End)
+	}
+	return rl.sess.Enqueue(f.Head, body, f.End)
+}
+
+// rewriteFrom replaces the CPIM From header of body (an anonymous sender's
+// own identity) with its anonymous URI, display name dropped: the only
+// change the switch makes to a message (RFC 7701 §6.1 forbids changes; its
+// §5.2 and §11 forbid revealing the AOR, which wins). It returns the new
+// body and how many octets longer it is.
+func rewriteFrom(body []byte, anon string) ([]byte, int) {
+	for at := 0; at < len(body); {
+		eol := bytes.IndexByte(body[at:], '\n')
+		if eol < 0 {
+			break
+		}
+		line := body[at : at+eol+1]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break // end of the CPIM message headers
+		}
+		if bytes.HasPrefix(line, []byte("From:")) {
+			crlf := "\n"
+			if bytes.HasSuffix(line, []byte("\r\n")) {
+				crlf = "\r\n"
+			}
+			repl := "From: <" + anon + ">" + crlf
+			out := make([]byte, 0, len(body)-len(line)+len(repl))
+			out = append(out, body[:at]...)
+			out = append(out, repl...)
+			out = append(out, body[at+len(line):]...)
+			return out, len(out) - len(body)
+		}
+		at += eol + 1
+	}
+	return body, 0
+}

@@ -1,0 +1,400 @@
+package switchboard
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/parley-im/parley/cpim"
+	"github.com/parley-im/parley/internal/relay"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// Report model of the copies the switch sends (SPEC §14 item 6): no success
+// reports, and responses only for failures, so that a recipient's 200s do
+// not double the traffic while its 413 still stops its copy.
+const copyFailureReport = "partial"
+
+const cpimType = "message/cpim"
+
+// HandleRequest implements relay.Handler (SPEC §14A.1).
+func (s *Switch) HandleRequest(sess *relay.Session, msg *msrp.Message) int {
+	if msg.Method == msrp.MethodREPORT {
+		return 0 // recipients' reports are consumed, never forwarded (RFC 7701 §6.3)
+	}
+	var l *link
+	if a := attachment(sess); a != nil {
+		l = a.link.Load()
+	}
+	if l == nil || l.m.left.Load() {
+		s.stats.refused.Add(1)
+		return msrp.StatusSessionDoesNotExist // not (or no longer) a participant
+	}
+	var code int
+	switch msg.Method {
+	case msrp.MethodSEND:
+		code = s.send(l, msg)
+	case msrp.MethodNICKNAME:
+		code = s.nickname(l, msg)
+	default:
+		code = msrp.StatusMethodNotUnderstood
+	}
+	if code >= 300 {
+		s.stats.refused.Add(1)
+	}
+	return code
+}
+
+// send handles a SEND with content (SPEC §14A.2): a chunk of a message in
+// progress follows its message; a first chunk is checked and routed.
+func (s *Switch) send(l *link, msg *msrp.Message) int {
+	br, ok, err := msg.ByteRange()
+	if err != nil {
+		return msrp.StatusBadRequest
+	}
+	if !ok {
+		br = msrp.ByteRange{Start: 1, End: msrp.Unknown, Total: msrp.Unknown}
+	}
+	flag := msg.EndFlag()
+	mid := msg.MessageID()
+	if tr := l.inboundGet(mid); tr != nil {
+		return s.nextChunk(l, tr, msg, br, flag)
+	}
+	if br.Start != 1 {
+		if flag == msrp.FlagAbort {
+			return msrp.StatusOK // nothing of it was relayed
+		}
+		// A chunk of a message the switch does not track: refused earlier,
+		// aborted by the chunk timer, or sent out of order. RFC 4975 §7.3.1:
+		// 413 tells the sender to stop sending the message.
+		return msrp.StatusStopSending
+	}
+	if sdpBaseType(msg.ContentType()) != cpimType {
+		return msrp.StatusUnsupportedMedia // RFC 7701 §6.3
+	}
+	pol := &l.m.rs.rm.Policy
+	if pol.MaxMessage > 0 && br.Total > pol.MaxMessage {
+		return msrp.StatusStopSending
+	}
+	if flag == msrp.FlagAbort {
+		return msrp.StatusOK
+	}
+	s.stats.chunks.Add(1)
+	if _, complete := cpim.IsComplete(msg.Body); !complete {
+		if flag != msrp.FlagContinue {
+			return msrp.StatusBadRequest // the whole message, and its CPIM headers are cut short
+		}
+		if len(msg.Body) > maxPendingHeader {
+			return msrp.StatusStopSending
+		}
+		// RFC 7701 §9.5: the CPIM headers go on in the next chunk; hold
+		// what came (a copy: msg aliases the read buffer) until they end.
+		tr := s.newTransfer(l, mid)
+		tr.head = append(make([]byte, 0, 2*len(msg.Body)), msg.Body...)
+		tr.total = br.Total
+		l.inboundPut(mid, tr)
+		s.transfers.put(tr)
+		tr.arm(s)
+		return msrp.StatusOK
+	}
+	body := append(make([]byte, 0, len(msg.Body)), msg.Body...)
+	return s.route(l, msg, br, flag, body, nil)
+}
+
+// route decides where a message goes once its CPIM headers are complete in
+// body (a copy the switch owns: the first len(body) octets of the message)
+// and sends the first chunk. tr is the transfer that buffered the headers,
+// or nil. msg is the chunk that completed them.
+func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte, body []byte, tr *transfer) int {
+	code, dec, rewrite := s.decide(l, body)
+	if code != 0 {
+		if tr != nil {
+			s.dropTransfer(l, tr)
+		}
+		return code
+	}
+	rcpts := dec.Recipients
+	total := br.Total
+	if total != msrp.Unknown {
+		var tooBig bool
+		rcpts, tooBig = fitSize(rcpts, total, dec.Private)
+		if tooBig {
+			if tr != nil {
+				s.dropTransfer(l, tr)
+			}
+			return msrp.StatusStopSending
+		}
+	}
+	received := int64(len(body))
+	delta := 0
+	if rewrite != "" {
+		body, delta = rewriteFrom(body, rewrite)
+	}
+	outTotal := total
+	if outTotal != msrp.Unknown {
+		outTotal += int64(delta)
+	}
+	last := flag != msrp.FlagContinue
+	snap := l.m.rs.members()
+	out := outgoing{
+		mid:     l.ids.MessageID(),
+		private: dec.Private,
+		br:      msrp.ByteRange{Start: 1, End: int64(len(body)), Total: outTotal},
+		flag:    flag,
+		body:    body,
+	}
+	s.stats.messages.Add(1)
+	if last {
+		if tr != nil {
+			s.dropTransfer(l, tr)
+		}
+		s.deliverAll(l, snap, rcpts, &out)
+		s.accepted(l, msg, received)
+		return 0
+	}
+	if tr == nil {
+		tr = s.newTransfer(l, msg.MessageID())
+		l.inboundPut(tr.senderMID, tr)
+		s.transfers.put(tr)
+	}
+	tr.mu.Lock()
+	if tr.done { // the chunk timer fired meanwhile
+		tr.mu.Unlock()
+		return msrp.StatusStopSending
+	}
+	tr.head = nil
+	tr.routed = true
+	tr.private = dec.Private
+	tr.mid = out.mid
+	tr.delta = int64(delta)
+	tr.total = total
+	tr.received = received
+	tr.rcpts = make([]rcpt, 0, len(rcpts))
+	for _, p := range rcpts {
+		if m := snap.mem[p]; m != nil {
+			if rl := m.link.Load(); rl != nil {
+				tr.rcpts = append(tr.rcpts, rcpt{m: m, l: rl})
+			}
+		}
+	}
+	out.prefix = tr.key + "."
+	s.deliverTransfer(l, tr, &out)
+	tr.mu.Unlock()
+	tr.arm(s)
+	return msrp.StatusOK
+}
+
+// decide parses the CPIM headers at the start of body and routes the
+// message (SPEC §14 item 4). It returns the status to refuse with (0: go
+// on), Route's decision, and for an anonymous sender who wrote its own
+// identity in CPIM From, the anonymous URI to put there instead.
+func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewrite string) {
+	cm, err := cpim.Parse(body)
+	if err != nil {
+		return msrp.StatusBadRequest, dec, ""
+	}
+	from, err := cm.From()
+	if err != nil {
+		return msrp.StatusForbidden, dec, "" // no single valid From (RFC 7701 §6.3)
+	}
+	tos, err := cm.To()
+	if err != nil || len(tos) == 0 {
+		return msrp.StatusForbidden, dec, ""
+	}
+	sender := l.m.p
+	fromURI := from.URI
+	if sender.Anonymous {
+		// Its anonymous URI, or the identity it signalled (which must not
+		// reach the others: the switch writes the anonymous URI instead).
+		switch {
+		case cpim.URIEqual(fromURI, sender.URI):
+		case cpim.URIEqual(fromURI, sender.Signalled):
+			fromURI, rewrite = sender.URI, sender.URI
+		default:
+			return msrp.StatusForbidden, dec, ""
+		}
+	}
+	var toBuf [4]string
+	to := toBuf[:0]
+	for _, a := range tos {
+		to = append(to, a.URI)
+	}
+	rs := l.m.rs
+	roomURI := sender.RoomURI
+	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) && isRoomURI(to[0], rs.rm.Name, roomURI) {
+		roomURI = to[0] // the room under another of its URIs (another port or transport)
+	}
+	pol := room.RoutePolicy{
+		PrivateMessages: rs.rm.Policy.PrivateMessages,
+		Accepts:         (*room.Participant).AcceptsWrapped,
+	}
+	dec = room.RouteAppend(l.rcpts, rs.members().parts, roomURI, sender, fromURI, to, cm.ContentType(), pol)
+	if dec.Recipients != nil {
+		l.rcpts = dec.Recipients[:0]
+	}
+	return dec.Code, dec, rewrite
+}
+
+// fitSize drops the recipients whose a=max-size is below a message of
+// total octets; for a private message that refuses it instead (413).
+func fitSize(rcpts []*room.Participant, total int64, private bool) ([]*room.Participant, bool) {
+	kept := rcpts[:0]
+	for _, p := range rcpts {
+		if p.MaxSize > 0 && total > p.MaxSize {
+			if private {
+				return rcpts, true
+			}
+			continue
+		}
+		kept = append(kept, p)
+	}
+	clear(rcpts[len(kept):])
+	return kept, false
+}
+
+// outgoing is one chunk as it goes to every recipient.
+type outgoing struct {
+	mid     string // Message-ID of the copies
+	prefix  string // transaction id prefix ("" unless chunked)
+	private bool
+	br      msrp.ByteRange
+	flag    byte
+	body    []byte // shared by every copy; never modified
+}
+
+// frameSize estimates one recipient's envelope, to size the shared buffer.
+func frameSize(rl *link, out *outgoing) int {
+	return 160 + len(rl.toPath) + len(rl.fromPath) + len(out.mid) + len(out.prefix) + 2*msrp.TIDLength
+}
+
+// deliverAll sends a one-chunk message to its recipients: one frame buffer
+// for every envelope, the body shared.
+func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, out *outgoing) {
+	var dst []byte
+	for _, p := range rcpts {
+		m := snap.mem[p]
+		if m == nil {
+			continue
+		}
+		rl := m.link.Load()
+		if rl == nil {
+			continue
+		}
+		if dst == nil {
+			dst = make([]byte, 0, len(rcpts)*frameSize(rl, out))
+		}
+		var err error
+		dst, err = s.deliver(l, m, rl, out, dst)
+		s.delivered(m, err)
+	}
+}
+
+// deliver frames out for recipient rl and queues it.
+func (s *Switch) deliver(l *link, m *member, rl *link, out *outgoing, dst []byte) ([]byte, error) {
+	env := msrp.Envelope{
+		ToPath:        rl.toPath,
+		FromPath:      rl.fromPath,
+		MessageID:     out.mid,
+		FailureReport: copyFailureReport,
+		ContentType:   cpimType,
+		TIDPrefix:     out.prefix,
+	}
+	var f msrp.Frame
+	dst, f = env.AppendFrame(dst, &l.ids, out.br, out.flag)
+	var err error
+	if out.private {
+		err = rl.sess.Enqueue(f.Head, out.body, f.End)
+	} else {
+		err = rl.sess.Offer(f.Head, out.body, f.End)
+	}
+	return dst, err
+}
+
+// delivered counts a copy and handles its failure: a congested recipient
+// is told, once per episode, that messages to it are being dropped.
+func (s *Switch) delivered(m *member, err error) {
+	switch {
+	case err == nil:
+		s.stats.deliveries.Add(1)
+		if m.warned.Load() {
+			m.warned.Store(false)
+		}
+	case errors.Is(err, relay.ErrCongested):
+		s.stats.dropped.Add(1)
+		if !m.warned.Swap(true) {
+			s.noticeCongested(m)
+		}
+	}
+}
+
+// accepted answers the sender's last chunk and sends its success REPORT
+// when it asked for one (RFC 7701 §6.3, SPEC §14 item 5: the switch is the
+// receiving endpoint). The response is sent here, before the REPORT.
+// n is the size of the whole message as the sender numbered it.
+func (s *Switch) accepted(l *link, msg *msrp.Message, n int64) {
+	if msg.WantsResponse(msrp.StatusOK) {
+		if err := l.sess.Send(msg.Response(msrp.StatusOK, "")); err != nil {
+			return
+		}
+	}
+	if sr, _ := msg.SuccessReport(); sr {
+		rep := msg.Report(l.ids.TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n})
+		if err := l.sess.Send(rep); err != nil {
+			s.log.Debug("success report not sent", "session", l.sess.ID(), "err", err)
+		}
+	}
+}
+
+// sdpBaseType is the lower-cased media type of a Content-Type value,
+// without parameters.
+func sdpBaseType(v string) string {
+	if i := strings.IndexByte(v, ';'); i >= 0 {
+		v = v[:i]
+	}
+	v = strings.TrimSpace(v)
+	if len(v) == len(cpimType) && strings.EqualFold(v, cpimType) {
+		return cpimType
+	}
+	return strings.ToLower(v)
+}
+
+// isRoomURI reports whether u names the room called name at the host of
+// known (the room's URI as the sender addressed it), with any port or
+// parameters: sip:name@host[:port][;params].
+func isRoomURI(u, name, known string) bool {
+	user, host, ok := userHost(u)
+	if !ok || user != name {
+		return false
+	}
+	_, khost, ok := userHost(known)
+	return ok && strings.EqualFold(host, khost)
+}
+
+// userHost splits sip:user@host[:port][;...] (or sips:) into user and host.
+func userHost(u string) (user, host string, ok bool) {
+	i := strings.IndexByte(u, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	if scheme := u[:i]; !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
+		return "", "", false
+	}
+	rest := u[i+1:]
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return "", "", false
+	}
+	user, host = rest[:at], rest[at+1:]
+	if j := strings.IndexAny(host, ";?"); j >= 0 {
+		host = host[:j]
+	}
+	if strings.HasPrefix(host, "[") {
+		if j := strings.IndexByte(host, ']'); j >= 0 {
+			return user, host[:j+1], true
+		}
+	}
+	if j := strings.IndexByte(host, ':'); j >= 0 {
+		host = host[:j]
+	}
+	return user, host, true
+}

@@ -1,0 +1,140 @@
+package switchboard
+
+import (
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/parley-im/parley/internal/relay"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// DefaultChunkTimeout is RFC 7701 §6.1's suggestion for the chunk reception
+// timer: "on the order of a normal TCP timeout (i.e., around 540 seconds)".
+const DefaultChunkTimeout = 540 * time.Second
+
+// maxPendingHeader bounds how many octets of a chunked message the switch
+// buffers while waiting for the end of its CPIM headers (SPEC §14A.2
+// "sanity-limit size"); a message whose headers do not fit is refused 413.
+const maxPendingHeader = 16 << 10
+
+// Config configures a Switch.
+type Config struct {
+	// Resolve returns the room and participant of a session's handle (the
+	// focus's Member), or nils when the dialog is gone.
+	Resolve func(handle any) (*room.Room, *room.Participant)
+	// Ended reports a session that ended on its own (relay.Handler's
+	// SessionEnded) to the focus, which then sends BYE.
+	Ended func(handle any, sessionID string, reason relay.CloseReason)
+	// ChunkTimeout: a chunked message whose next chunk does not arrive in
+	// this time is aborted (RFC 7701 §6.1; default DefaultChunkTimeout).
+	ChunkTimeout time.Duration
+	// Nicknames holds the nicknames; nil makes a new table.
+	Nicknames *room.Nicknames
+	// Now is the clock of nickname quarantine and CPIM DateTime (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Switch is the MSRP switch's chat logic. Create it with New; it implements
+// relay.Handler and focus.Roster.
+type Switch struct {
+	cfg   Config
+	log   *slog.Logger
+	nicks *room.Nicknames
+
+	mu     sync.Mutex // guards rooms and closed; taken before roomState.mu
+	rooms  map[*room.Room]*roomState
+	closed bool
+
+	transfers transferTable // chunked messages in progress, by key
+
+	idMu sync.Mutex    // guards ids
+	ids  msrp.IDSource // for what is sent outside a read goroutine (notices, aborts by timer)
+
+	stats counters
+}
+
+// Stats are the switch's counters.
+type Stats struct {
+	Messages         uint64 // SENDs (messages, not chunks) accepted for distribution
+	Chunks           uint64 // chunks accepted (first and later)
+	Deliveries       uint64 // chunk copies queued to recipients
+	DroppedCongested uint64 // copies of regular messages dropped for a congested recipient
+	Refused          uint64 // SENDs and NICKNAMEs answered with an error
+	Aborted          uint64 // chunked messages aborted (sender's '#', timer, sender gone, 413)
+	Notices          uint64 // system messages queued
+}
+
+type counters struct {
+	messages, chunks, deliveries, dropped, refused, aborted, notices atomic.Uint64
+}
+
+// New returns a Switch.
+func New(cfg Config) *Switch {
+	if cfg.ChunkTimeout <= 0 {
+		cfg.ChunkTimeout = DefaultChunkTimeout
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Resolve == nil {
+		cfg.Resolve = func(any) (*room.Room, *room.Participant) { return nil, nil }
+	}
+	nicks := cfg.Nicknames
+	if nicks == nil {
+		nicks = room.NewNicknames()
+	}
+	return &Switch{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		nicks:     nicks,
+		rooms:     make(map[*room.Room]*roomState),
+		transfers: transferTable{m: make(map[string]*transfer)},
+	}
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Switch) Stats() Stats {
+	return Stats{
+		Messages:         s.stats.messages.Load(),
+		Chunks:           s.stats.chunks.Load(),
+		Deliveries:       s.stats.deliveries.Load(),
+		DroppedCongested: s.stats.dropped.Load(),
+		Refused:          s.stats.refused.Load(),
+		Aborted:          s.stats.aborted.Load(),
+		Notices:          s.stats.notices.Load(),
+	}
+}
+
+// Nicknames returns the nickname table (for the conference event package).
+func (s *Switch) Nicknames() *room.Nicknames { return s.nicks }
+
+// Close stops every chunk timer; chunked messages in progress are dropped
+// without aborts (their connections are closing). Idempotent.
+func (s *Switch) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	for _, tr := range s.transfers.all() {
+		tr.stopTimer()
+	}
+}
+
+// newTID draws a transaction id for a request sent off any read goroutine.
+func (s *Switch) newTID() string {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	return s.ids.TID()
+}
+
+func (s *Switch) newMessageID() string {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	return s.ids.MessageID()
+}
