@@ -29,6 +29,7 @@ type dialog struct {
 	roomDest  string  // host:port the INVITE goes to
 	contact   *sip.ContactHeader
 	transport string
+	privacy   bool // add "Privacy: id" to the INVITE
 	inviteSeq uint32
 
 	mu        sync.Mutex // guards the fields below, learnt from the 2xx
@@ -49,6 +50,7 @@ func newDialog(c *settings, room sip.Uri, a *agent) *dialog {
 		roomDest:  hostPort(room),
 		contact:   a.contact(c.from.User),
 		transport: c.transport,
+		privacy:   c.privacy,
 		inviteSeq: seq,
 		cseq:      seq,
 	}
@@ -76,11 +78,15 @@ func (d *dialog) base(method sip.RequestMethod, target sip.Uri, remoteTag string
 	return req
 }
 
-// invite builds the INVITE carrying the SDP offer.
+// invite builds the INVITE carrying the SDP offer, with "Privacy: id"
+// when Options.Privacy asks for it.
 func (d *dialog) invite(offer []byte) *sip.Request {
 	req := d.base(sip.INVITE, *d.room.Clone(), "", d.inviteSeq, d.roomDest)
 	req.AppendHeader(d.contact.Clone())
 	req.AppendHeader(sip.NewHeader("Allow", allowMethods))
+	if d.privacy {
+		req.AppendHeader(sip.NewHeader("Privacy", "id")) // RFC 3323 §4.2, RFC 3325 §9.3
+	}
 	req.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 	req.SetBody(offer)
 	return req

@@ -2,15 +2,60 @@
 // CLI, the integration tests, the load tool, later the web gateway) to take
 // part in RFC 7701 chat rooms.
 //
-// This version joins and leaves. Join sends an INVITE with an SDP offer
-// (m=message 9 TCP/MSRP *, a=accept-types:message/cpim,
-// a=accept-wrapped-types, a=path with a fresh session-id, a=setup:active,
-// a=chatroom), ACKs the 2xx, checks the answer (isfocus, an MSRP path,
-// message/cpim), connects to the first URI of the focus's path and binds the
-// session with a bodiless SEND (RFC 4975 §5.4, RFC 6135). Session.Leave
-// sends BYE. A Session also ends when the focus sends BYE (Err is
-// ErrEndedByFocus) or when the MSRP connection is lost (ErrConnectionLost;
-// the Session sends BYE).
+// # Joining and leaving
+//
+// Join sends an INVITE with an SDP offer (m=message 9 TCP/MSRP *,
+// a=accept-types:message/cpim, a=accept-wrapped-types, a=path with a fresh
+// session-id, a=setup:active, a=chatroom), ACKs the 2xx, checks the answer
+// (isfocus, an MSRP path, message/cpim), connects to the first URI of the
+// focus's path and binds the session with a bodiless SEND (RFC 4975 §5.4,
+// RFC 6135). Session.Leave sends BYE. A Session also ends when the focus
+// sends BYE (Err is ErrEndedByFocus) or when the MSRP connection is lost
+// (ErrConnectionLost; the Session sends BYE).
+//
+// Options.Privacy adds "Privacy: id" (RFC 3323, RFC 3325) to the INVITE:
+// the room then shows the participant under an anonymous URI. From stays
+// as given; for an anonymous From as well, set From to
+// "sip:anonymous@anonymous.invalid" yourself.
+//
+// # Chatting
+//
+// Session.Send sends text to the room; Session.SendPrivate to one
+// participant; Session.SendMessage is the general form (recipients, content
+// type). Each is an MSRP SEND of a message/cpim object (RFC 3862) with
+// From <Options.From>, To <room URI> (or the recipient), DateTime and the
+// content, cut in chunks of at most 2048 octets when larger, and each
+// waits for the switch's 200 to every chunk. Session.SetNickname sends
+// NICKNAME (RFC 7701 §7) and waits for its answer. A refusal comes back as
+// an error wrapping *msrp.StatusError:
+//
+//	var se *msrp.StatusError
+//	if errors.As(err, &se) && se.Code == msrp.StatusNicknameInUse { … }
+//
+// What the focus's a=chatroom does not allow (private-messages, nickname)
+// is refused locally with ErrPrivateMessagesNotAllowed or
+// ErrNicknamesNotAllowed, as sipsimple does; once the Session has ended
+// every method returns ErrSessionEnded. These methods are safe for
+// concurrent use: requests are correlated with their responses by
+// transaction id, and a waiter is removed however its wait ends.
+//
+// Session.Messages is a channel of the messages received: each incoming
+// SEND is answered (200; 415 when not message/cpim; 400 when its CPIM does
+// not parse; 413 over Options.MaxMessageSize), chunks are reassembled by
+// Message-ID (a "#" chunk drops its message), and every complete message
+// is delivered as a Message, with Private set when its CPIM To is not the
+// room URI (RFC 7701 §6.2) and System when its From is the room URI. The
+// channel is buffered (Options.MessageBuffer) and the read loop never
+// waits for the application: a message that finds it full is dropped and
+// counted by Session.Dropped. The channel is closed right after Done, so
+// a range over it ends once the Session has ended and Err is final.
+//
+// Rooms are compared by URI (cpim.URIEqual) with the room URI given to
+// Join: when other participants name the room differently (another host
+// name, or a port on one side only), their regular messages are taken for
+// private ones.
+//
+// # Internals
 //
 // Each Session has its own sipgo user agent, listening on
 // Options.LocalAddr, so that it can receive the focus's BYE; the dialog
@@ -27,8 +72,12 @@
 //	(handlers, timers,                                 its connections (the TCP one to the focus) and so
 //	connection readers)                                their readers
 //
+// Send, SendMessage, SendPrivate and SetNickname run on their caller's
+// goroutine and start none.
+//
 // The ending of a Session (finish: close the MSRP connection, end the
-// INVITE transaction, stop the user agent, set Err, close Done) runs exactly
+// INVITE transaction, stop the user agent, set Err, close Done, close the
+// Messages channel) runs exactly
 // once, on the goroutine that moved the state away from joining or active
 // under Session.mu:
 //
@@ -47,12 +96,18 @@
 //
 // Session.mu guards the state, Err and the focus-BYE flag; dialog.mu the
 // dialog fields learnt from the 2xx; msrpConn.writeMu one write on the MSRP
-// connection. None is held while another is taken, or during I/O (writeMu
-// excepted: it exists to serialise writes, which have a deadline).
+// connection; msrpConn.idMu its IDSource; msrpConn.pendMu the map of
+// requests awaiting a response. None is held while another is taken, or
+// during I/O (writeMu excepted: it exists to serialise writes, which have a
+// deadline).
 //
-// # Later issues
+// # Requests and responses
 //
-// Sending CPIM messages, a channel of received ones and NICKNAME plug into
-// msrpConn: onSend (incoming SENDs), write and its IDSource (outgoing
-// requests), and the read loop's response dispatch (today only the bind's).
+// msrpConn.do writes a request's chunks in order, each with a fresh
+// transaction id registered in msrpConn.pending before the write; the read
+// loop hands each response to its waiter (a buffered channel, so it never
+// blocks) and drops responses nobody waits for. Incoming SENDs go to
+// Session.handleSend on the read loop, which reassembles (Session.in, read
+// goroutine only) and delivers without blocking. Session.msgs is sent on
+// only by the read goroutine and closed by finish after it has stopped.
 package client

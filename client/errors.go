@@ -26,6 +26,30 @@ var (
 	ErrBadAnswer = errors.New("client: unusable SDP answer")
 )
 
+// Errors of Send, SendMessage, SendPrivate and SetNickname besides an
+// *msrp.StatusError (the switch's non-200 answer), ctx's error, ErrTimeout
+// (no answer within Options.Timeout) and ErrConnectionLost (the connection
+// closed before the answer). These four are returned without anything
+// being sent, as is msrp.ErrMalformedNickname.
+var (
+	// ErrSessionEnded: the Session had ended (or was ending) when the
+	// method was called. A request in flight when the Session ends fails
+	// with ErrConnectionLost instead: its answer can no longer arrive.
+	ErrSessionEnded = errors.New("client: session ended")
+	// ErrPrivateMessagesNotAllowed: the focus's a=chatroom lacks
+	// private-messages (RFC 7701 §6.2, §8), so a private message is not
+	// sent; the switch would refuse it with 403.
+	ErrPrivateMessagesNotAllowed = errors.New("client: the room does not allow private messages")
+	// ErrNicknamesNotAllowed: the focus's a=chatroom lacks nickname
+	// (RFC 7701 §7.1, §8), so NICKNAME is not sent; the switch would
+	// refuse it with 403.
+	ErrNicknamesNotAllowed = errors.New("client: the room does not allow nicknames")
+	// ErrInvalidMessage: an Outgoing that cannot be sent as it is (a
+	// recipient URI or content type that cannot go in a CPIM header, a
+	// private message addressed to the room itself).
+	ErrInvalidMessage = errors.New("client: invalid message")
+)
+
 // SIPError is a final non-2xx response to one of our SIP requests: the
 // INVITE of Join (404 no such room, 486 room full, 488 offer refused…) or
 // the BYE of Leave.

@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/msrp"
 )
 
 // Join a room, look at what the focus said, leave.
@@ -38,6 +40,56 @@ func Example() {
 	// Output:
 	// focus: true nicknames: true private messages: true
 	// ended: <nil>
+}
+
+// Chat: print what arrives on one goroutine, pick a nickname and send.
+func ExampleSession_Send() {
+	ctx := context.Background()
+	s, err := client.Join(ctx, "sip:lobby@chat.example.com", client.Options{From: "sip:alice@example.com"})
+	if err != nil {
+		fmt.Println("join:", err)
+		return
+	}
+	defer s.Leave(ctx)
+
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for m := range s.Messages() { // closed when the Session ends
+			switch {
+			case m.System:
+				fmt.Printf("* %s\n", m.Body)
+			case m.Private:
+				fmt.Printf("[private] %s: %s\n", m.From, m.Body)
+			default:
+				fmt.Printf("%s: %s\n", m.From, m.Body)
+			}
+		}
+		if n := s.Dropped(); n > 0 {
+			fmt.Println(n, "messages dropped: we read too slowly")
+		}
+	}()
+
+	var se *msrp.StatusError
+	switch err := s.SetNickname(ctx, "alice"); {
+	case errors.As(err, &se) && se.Code == msrp.StatusNicknameInUse:
+		fmt.Println("the nickname is taken")
+	case errors.Is(err, client.ErrNicknamesNotAllowed):
+		fmt.Println("no nicknames in this room")
+	}
+	if err := s.Send(ctx, "Hello, everyone!"); err != nil {
+		fmt.Println("send:", err)
+	}
+	switch err := s.SendPrivate(ctx, "sip:bob@example.com", "psst"); {
+	case errors.Is(err, client.ErrPrivateMessagesNotAllowed):
+		fmt.Println("no private messages in this room")
+	case errors.As(err, &se) && se.Code == msrp.StatusRecipientNotFound:
+		fmt.Println("bob is not in the room")
+	}
+
+	time.Sleep(time.Minute) // chat a while
+	s.Leave(ctx)
+	<-printed
 }
 
 // exampleServer starts parleyd with its defaults on free loopback ports and

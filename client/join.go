@@ -44,6 +44,8 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		log:      cfg.log.With("room", roomURI),
 		focusBye: make(chan struct{}),
 		done:     make(chan struct{}),
+		msgs:     make(chan Message, cfg.msgBuffer),
+		in:       incoming{reasm: msrp.NewReassembler(cfg.maxMessage), held: make(map[string]uint64)},
 	}
 	a, err := newAgent(ctx, &s.cfg, hostPort(room), s.register)
 	if err != nil {
@@ -111,6 +113,7 @@ func (s *Session) establish(ctx context.Context, res *sip.Response) error {
 		return err
 	}
 	s.conn = newMSRPConn(nc, s.local, ans.path, &s.cfg, s.log)
+	s.conn.onSend = s.handleSend
 	s.conn.start(s.connEnded)
 	return s.conn.bind(ctx, s.focusBye)
 }

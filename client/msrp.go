@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strconv"
 	"sync"
@@ -23,22 +24,35 @@ type msrpConn struct {
 	local   msrp.URI      // our URI: From-Path of our requests
 	toPath  string        // the focus's whole path: To-Path of our requests
 
-	writeMu sync.Mutex     // one message on the wire at a time
-	ids     msrp.IDSource  // guarded by writeMu (issue 4: TIDs of outgoing SENDs)
-	bindTID string         // immutable once the reader runs
-	bindRes chan bindReply // the response to the bind SEND; buffered 1
+	maxChunk int // the Reader's MaxChunk: the largest message we accept
+
+	writeMu sync.Mutex // one message on the wire at a time
+
+	idMu sync.Mutex
+	ids  msrp.IDSource // guarded by idMu: TIDs and Message-IDs of our requests
+
+	pendMu  sync.Mutex
+	pending map[string]chan<- reply // guarded by pendMu: TID of a request we sent → its waiter
 
 	// onSend handles a SEND addressed to us and returns the status code to
-	// answer it with. Issue 4 delivers CPIM messages from here.
+	// answer it with. It runs on the read goroutine and must not block.
 	onSend func(*msrp.Message) int
 
 	closeOnce sync.Once
 	done      chan struct{} // closed when the read goroutine stops reading
 }
 
-type bindReply struct {
+// reply is a response to one of our requests, as handed to its waiter.
+type reply struct {
 	code    int
 	comment string
+}
+
+func (r reply) err() *msrp.StatusError {
+	if r.code == msrp.StatusOK {
+		return nil
+	}
+	return &msrp.StatusError{Code: r.code, Comment: r.comment}
 }
 
 // dialMSRP opens the TCP connection to the first URI of the focus's path
@@ -62,12 +76,135 @@ func dialMSRP(ctx context.Context, first msrp.URI, timeout time.Duration) (net.C
 func newMSRPConn(nc net.Conn, local msrp.URI, remote []msrp.URI, c *settings, log *slog.Logger) *msrpConn {
 	m := &msrpConn{
 		nc: nc, log: log, timeout: c.timeout, local: local, toPath: msrp.FormatPath(remote),
-		bindRes: make(chan bindReply, 1),
-		onSend:  func(*msrp.Message) int { return msrp.StatusOK },
-		done:    make(chan struct{}),
+		maxChunk: int(min(c.maxMessage, math.MaxInt32)),
+		pending:  make(map[string]chan<- reply),
+		onSend:   func(*msrp.Message) int { return msrp.StatusOK },
+		done:     make(chan struct{}),
 	}
-	m.bindTID = m.ids.TID()
 	return m
+}
+
+// messageID returns a fresh Message-ID.
+func (c *msrpConn) messageID() string {
+	c.idMu.Lock()
+	defer c.idMu.Unlock()
+	return c.ids.MessageID()
+}
+
+// await draws a transaction id for a request carrying body and registers
+// ch as the waiter of its response (ch must have room for it). The id is
+// not in use by another pending request, and the body does not contain its
+// end-line (RFC 4975 §7.1). The caller calls forget when it stops waiting.
+func (c *msrpConn) await(body []byte, ch chan<- reply) string {
+	for {
+		c.idMu.Lock()
+		tid := c.ids.TID()
+		c.idMu.Unlock()
+		if msrp.BodyContainsEndLine(body, tid) {
+			continue
+		}
+		c.pendMu.Lock()
+		_, taken := c.pending[tid]
+		if !taken {
+			c.pending[tid] = ch
+		}
+		c.pendMu.Unlock()
+		if !taken {
+			return tid
+		}
+	}
+}
+
+// forget removes the waiter of tid, if still registered.
+func (c *msrpConn) forget(tid string) {
+	c.pendMu.Lock()
+	delete(c.pending, tid)
+	c.pendMu.Unlock()
+}
+
+// dispatch hands a response to the waiter of its transaction. A response
+// nobody waits for (a duplicate, or one arriving after its request timed
+// out) is dropped.
+func (c *msrpConn) dispatch(m *msrp.Message) {
+	c.pendMu.Lock()
+	ch, ok := c.pending[m.TID]
+	delete(c.pending, m.TID)
+	c.pendMu.Unlock()
+	if !ok {
+		c.log.Debug("MSRP response to no pending request", "tid", m.TID, "code", m.Code)
+		return
+	}
+	select {
+	case ch <- reply{m.Code, m.Comment}:
+	default: // cannot happen: each waiter has room for all its responses
+	}
+}
+
+// do sends reqs in order, each as its own transaction with a fresh
+// transaction id, and waits for the response to every one of them: nil
+// when all are 200, else an error wrapping the first *msrp.StatusError.
+// A failure answered before the last request is written stops the sending
+// (after a 413 no further chunk may be sent, RFC 4975 §7.1.1). The wait is
+// bounded by ctx and, from the last write on, by the Timeout; it ends with
+// ErrConnectionLost when the connection closes. Waiters are removed on
+// every return.
+func (c *msrpConn) do(ctx context.Context, method string, reqs []*msrp.Message) error {
+	ch := make(chan reply, len(reqs))
+	tids := make([]string, 0, len(reqs))
+	defer func() {
+		for _, tid := range tids {
+			c.forget(tid)
+		}
+	}()
+	got := 0
+	// take reads every response already in; a non-200 is the result.
+	take := func() error {
+		for {
+			select {
+			case r := <-ch:
+				got++
+				if se := r.err(); se != nil {
+					return fmt.Errorf("client: %s: %w", method, se)
+				}
+			default:
+				return nil
+			}
+		}
+	}
+	for _, req := range reqs {
+		if err := take(); err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("client: %s: %w", method, err)
+		}
+		req.TID = c.await(req.Body, ch)
+		tids = append(tids, req.TID)
+		if err := c.write(req); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrConnectionLost, method, err)
+		}
+	}
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	for got < len(reqs) {
+		select {
+		case r := <-ch:
+			got++
+			if se := r.err(); se != nil {
+				return fmt.Errorf("client: %s: %w", method, se)
+			}
+		case <-c.done:
+			if err := take(); err != nil || got == len(reqs) {
+				return err // the responses made it in before the close
+			}
+			return fmt.Errorf("%w: %s not answered", ErrConnectionLost, method)
+		case <-ctx.Done():
+			return fmt.Errorf("client: %s: %w", method, ctx.Err())
+		case <-t.C:
+			return fmt.Errorf("%w: no response to %s", ErrTimeout, method)
+		}
+	}
+	return nil
 }
 
 // start runs the read goroutine. When it stops reading (EOF, a read or
@@ -86,17 +223,20 @@ func (c *msrpConn) start(onEnd func(error)) {
 func (c *msrpConn) bind(ctx context.Context, abort <-chan struct{}) error {
 	t := time.NewTimer(c.timeout)
 	defer t.Stop()
-	req := &msrp.Message{TID: c.bindTID, Method: msrp.MethodSEND, Header: msrp.Header{
+	req := &msrp.Message{Method: msrp.MethodSEND, Header: msrp.Header{
 		{Name: msrp.HeaderToPath, Value: c.toPath},
 		{Name: msrp.HeaderFromPath, Value: c.local.String()},
-		{Name: msrp.HeaderMessageID, Value: msrp.NewMessageID()},
+		{Name: msrp.HeaderMessageID, Value: c.messageID()},
 		{Name: msrp.HeaderByteRange, Value: "1-0/0"},
 	}}
+	res := make(chan reply, 1)
+	req.TID = c.await(nil, res)
+	defer c.forget(req.TID)
 	if err := c.write(req); err != nil {
 		return fmt.Errorf("%w: bind: %w", ErrConnectionLost, err)
 	}
 	select {
-	case r := <-c.bindRes:
+	case r := <-res:
 		if r.code < 200 || r.code > 299 {
 			return fmt.Errorf("client: MSRP bind: %w", &msrp.StatusError{Code: r.code, Comment: r.comment})
 		}
@@ -113,9 +253,9 @@ func (c *msrpConn) bind(ctx context.Context, abort <-chan struct{}) error {
 }
 
 // readLoop reads until the connection fails. Requests are answered here;
-// responses other than the bind's are ignored (we send nothing else yet).
+// responses go to the waiters of their transactions.
 func (c *msrpConn) readLoop() error {
-	r := msrp.NewReader(c.nc, msrp.Limits{})
+	r := msrp.NewReader(c.nc, msrp.Limits{MaxChunk: c.maxChunk})
 	for {
 		m, err := r.ReadMessage()
 		var me *msrp.MessageError
@@ -126,11 +266,8 @@ func (c *msrpConn) readLoop() error {
 			return err
 		case m.IsRequest():
 			c.handleRequest(m)
-		case m.TID == c.bindTID:
-			select {
-			case c.bindRes <- bindReply{m.Code, m.Comment}:
-			default: // a duplicate; the first one counts
-			}
+		default:
+			c.dispatch(m)
 		}
 	}
 }
@@ -141,7 +278,7 @@ func (c *msrpConn) readLoop() error {
 // honoured (msrp.Message.WantsResponse).
 func (c *msrpConn) handleRequest(m *msrp.Message) {
 	if m.Method == msrp.MethodREPORT {
-		return // RFC 4975 §7.1.2; issue 4 may look at delivery reports here
+		return // never answered (RFC 4975 §7.1.2); we ask for no success REPORTs and take failures from responses
 	}
 	var code int
 	target, err := m.TargetURI()

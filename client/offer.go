@@ -11,8 +11,8 @@ import (
 	"github.com/parley-im/parley/sdp"
 )
 
-// cpim is the one type a chat room accepts at the top level (RFC 7701 §5.2).
-const cpim = "message/cpim"
+// cpimType is the one type a chat room accepts at the top level (RFC 7701 §5.2).
+const cpimType = "message/cpim"
 
 // activePort is the m-line and path port of an endpoint that only
 // connects (a=setup:active): the discard port (RFC 6135 §4.2.2).
@@ -83,8 +83,8 @@ func parseAnswer(res *sip.Response) (answer, error) {
 	if err != nil {
 		return a, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
-	if !at.Accepts(cpim) {
-		return a, fmt.Errorf("%w: accept-types %q lacks %s", ErrBadAnswer, at.String(), cpim)
+	if !at.Accepts(cpimType) {
+		return a, fmt.Errorf("%w: accept-types %q lacks %s", ErrBadAnswer, at.String(), cpimType)
 	}
 	if setup := m.Setup().Effective(); setup != sdp.SetupPassive && setup != sdp.SetupNone {
 		return a, fmt.Errorf("%w: a=setup:%s, but we offered active", ErrBadAnswer, setup)

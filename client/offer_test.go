@@ -118,6 +118,8 @@ func TestOptionsErrors(t *testing.T) {
 		{From: "sip:a@example.com", Transport: "sctp"},
 		{From: "sip:a@example.com", LocalAddr: "nowhere"},
 		{From: "sip:a@example.com", AcceptWrappedTypes: []string{"text/"}},
+		{From: "sip:a>b@example.com"}, // cannot be a CPIM From
+		{From: "sip:a b@example.com"}, // nor this
 	} {
 		if _, err := o.resolve(room); !errors.Is(err, errOptions) {
 			t.Errorf("resolve(%+v) = %v, want an options error", o, err)
@@ -129,5 +131,19 @@ func TestOptionsErrors(t *testing.T) {
 	c, err := Options{From: "sip:a@example.com"}.resolve(sip.Uri{Scheme: "sip", Host: "h", UriParams: sip.HeaderParams{{K: "transport", V: "udp"}}})
 	if err != nil || c.transport != "UDP" {
 		t.Errorf("transport from the room URI: %q, %v", c.transport, err)
+	}
+}
+
+func TestOptionsDefaults(t *testing.T) {
+	c, err := Options{From: "sip:a@example.com"}.resolve(sip.Uri{Scheme: "sip", Host: "h"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.msgBuffer != DefaultMessageBuffer || c.maxMessage != DefaultMaxMessageSize || c.privacy || c.fromURI != "sip:a@example.com" {
+		t.Errorf("settings %+v", c)
+	}
+	c, err = Options{From: "sip:a@example.com", MessageBuffer: 3, MaxMessageSize: 4096, Privacy: true}.resolve(sip.Uri{Scheme: "sip", Host: "h"})
+	if err != nil || c.msgBuffer != 3 || c.maxMessage != 4096 || !c.privacy {
+		t.Errorf("settings %+v, %v", c, err)
 	}
 }

@@ -18,6 +18,10 @@ const (
 	DefaultTransport = "tcp"
 	DefaultLocalAddr = "127.0.0.1:0"
 	DefaultTimeout   = 10 * time.Second
+	// DefaultMessageBuffer is the capacity of the Messages channel.
+	DefaultMessageBuffer = 1024
+	// DefaultMaxMessageSize is the largest message we receive (1 MiB).
+	DefaultMaxMessageSize = 1 << 20
 )
 
 // defaultAcceptWrappedTypes is what we accept inside message/cpim when
@@ -56,9 +60,31 @@ type Options struct {
 	// Logger receives the library's and sipgo's logs; nil discards them.
 	Logger *slog.Logger
 	// Timeout bounds each SIP transaction, the MSRP connect and the MSRP
-	// bind (default DefaultTimeout). The caller's context bounds Join and
-	// Leave as a whole.
+	// bind, each MSRP write, and the wait for the switch's responses to a
+	// Send or SetNickname after its last request was written (default
+	// DefaultTimeout). The caller's context bounds Join, Leave, Send and
+	// SetNickname as a whole.
 	Timeout time.Duration
+
+	// Privacy adds "Privacy: id" (RFC 3323 §4.2, RFC 3325 §9.3) to the
+	// INVITE: the participant asks the room not to reveal its identity to
+	// the other participants. The focus then gives it an anonymous URI,
+	// shown to the others, and the switch puts that URI in the CPIM From of
+	// the participant's messages; the Session itself keeps sending From as
+	// given. The From header stays as given too: the focus needs a routable
+	// identity. To hide the identity from the focus as well, set From to
+	// "sip:anonymous@anonymous.invalid" and DisplayName to "Anonymous"
+	// (RFC 3323 §4.1.1.3) yourself, with or without Privacy.
+	Privacy bool
+	// MessageBuffer is the capacity of the channel Session.Messages returns
+	// (default DefaultMessageBuffer). When it is full, incoming messages
+	// are dropped and counted (Session.Dropped): the MSRP read loop never
+	// waits for the application.
+	MessageBuffer int
+	// MaxMessageSize is the largest message, in octets of its CPIM body,
+	// that we accept from the switch (default DefaultMaxMessageSize). A
+	// larger one is refused with 413 and dropped.
+	MaxMessageSize int64
 
 	// lostGrace overrides lostGrace (white-box tests only).
 	lostGrace time.Duration
@@ -67,6 +93,7 @@ type Options struct {
 // settings is Options checked and completed.
 type settings struct {
 	from      sip.Uri
+	fromURI   string // Options.From as given: our CPIM From
 	display   string
 	transport string // "UDP" or "TCP", as sipgo spells it
 	localAddr string
@@ -75,6 +102,10 @@ type settings struct {
 	log       *slog.Logger
 	timeout   time.Duration
 	lostGrace time.Duration
+
+	privacy    bool
+	msgBuffer  int
+	maxMessage int64
 }
 
 // errOptions wraps every Options validation error.
@@ -83,12 +114,16 @@ var errOptions = errors.New("client: invalid options")
 // resolve checks o and fills in the defaults. room supplies the transport
 // when o.Transport is empty.
 func (o Options) resolve(room sip.Uri) (settings, error) {
-	c := settings{display: o.DisplayName, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace}
+	c := settings{display: o.DisplayName, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace,
+		fromURI: o.From, privacy: o.Privacy, msgBuffer: o.MessageBuffer, maxMessage: o.MaxMessageSize}
 	if o.From == "" {
 		return c, fmt.Errorf("%w: From is required", errOptions)
 	}
 	if err := sip.ParseUri(o.From, &c.from); err != nil || (c.from.Scheme != "sip" && c.from.Scheme != "sips") || c.from.Host == "" {
 		return c, fmt.Errorf("%w: From %q is not a SIP URI", errOptions, o.From)
+	}
+	if !cpimURI(o.From) {
+		return c, fmt.Errorf("%w: From %q cannot go in a CPIM From header", errOptions, o.From)
 	}
 	t := o.Transport
 	if t == "" {
@@ -131,6 +166,12 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 	}
 	if c.timeout <= 0 {
 		c.timeout = DefaultTimeout
+	}
+	if c.msgBuffer <= 0 {
+		c.msgBuffer = DefaultMessageBuffer
+	}
+	if c.maxMessage <= 0 {
+		c.maxMessage = DefaultMaxMessageSize
 	}
 	if c.lostGrace <= 0 {
 		c.lostGrace = min(lostGrace, c.timeout)

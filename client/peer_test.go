@@ -13,7 +13,7 @@ import (
 // does not show: it answers an INVITE with 100 Trying, then with 200 and
 // answerSDP if that is set; a CANCEL with 200, then the INVITE with
 // finalCode (487, or 200 to play a 2xx crossing the CANCEL); a BYE with
-// 200. It records the method of every request.
+// 200. It records the method of every request, and the first INVITEs.
 // With no transaction layer there is nothing in flight once the expected
 // requests have been read, so stopping it is deterministic.
 type rawFocus struct {
@@ -21,14 +21,15 @@ type rawFocus struct {
 	finalCode int
 	answerSDP string
 	methods   chan sip.RequestMethod
-	invite    *sip.Request // the pending INVITE; used by the reading goroutine only
+	invites   chan *sip.Request // every INVITE read (the first few)
+	invite    *sip.Request      // the pending INVITE; used by the reading goroutine only
 	close     func()
 	wg        sync.WaitGroup
 }
 
 func newRawFocus(t *testing.T, transport string, finalCode int, answerSDP string) *rawFocus {
 	t.Helper()
-	p := &rawFocus{finalCode: finalCode, answerSDP: answerSDP, methods: make(chan sip.RequestMethod, 16)}
+	p := &rawFocus{finalCode: finalCode, answerSDP: answerSDP, methods: make(chan sip.RequestMethod, 16), invites: make(chan *sip.Request, 4)}
 	if transport == "udp" {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
@@ -114,6 +115,10 @@ func (p *rawFocus) handle(m sip.Message, send func([]byte)) {
 	switch req.Method {
 	case sip.INVITE:
 		p.invite = req
+		select {
+		case p.invites <- req:
+		default:
+		}
 		reply(req, 100, "Trying")
 		if p.answerSDP != "" {
 			reply(req, 200, "OK")

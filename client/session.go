@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -44,6 +45,12 @@ type Session struct {
 	conn     *msrpConn             // nil until the MSRP connection is open
 	inviteTx sip.ClientTransaction // kept to re-ACK a retransmitted 2xx; ended by finish
 
+	// The receiving side: in is used by the MSRP read goroutine only; msgs
+	// is sent on by it and closed by finish, after Done.
+	in      incoming
+	msgs    chan Message
+	dropped atomic.Uint64
+
 	mu       sync.Mutex // guards state, err, byFocus
 	state    state
 	err      error
@@ -79,7 +86,8 @@ func (s *Session) RemotePath() []msrp.URI { return slices.Clone(s.answer.path) }
 
 // Done returns a channel closed when the Session has ended, for any reason:
 // Leave, a BYE from the focus, or the MSRP connection lost. By then every
-// goroutine of the Session has stopped or is returning.
+// goroutine of the Session has stopped or is returning. The Messages
+// channel is closed right after it.
 func (s *Session) Done() <-chan struct{} { return s.done }
 
 // Err returns why the Session ended: nil while it runs and after Leave,
@@ -208,10 +216,13 @@ func (s *Session) endedByFocus() bool {
 	return s.byFocus
 }
 
-// finish releases everything and closes Done. It runs exactly once, on the
-// goroutine that owns the ending (see doc.go), and does no network waits:
-// closing the MSRP connection ends the read goroutine, closing the SIP
-// listener ends the serve goroutine, closing the user agent ends sipgo's.
+// finish releases everything and closes Done, then the Messages channel
+// (the read goroutine, its only sender, has stopped). It runs exactly once,
+// on the goroutine that owns the ending (see doc.go), and does no network
+// waits: closing the MSRP connection ends the read goroutine, closing the
+// SIP listener ends the serve goroutine, closing the user agent ends
+// sipgo's. Requests in flight (Send, SetNickname) see the connection's
+// done channel closed and return.
 func (s *Session) finish(err error) {
 	if s.conn != nil {
 		s.conn.close()
@@ -225,6 +236,7 @@ func (s *Session) finish(err error) {
 	s.state, s.err = stEnded, err
 	s.mu.Unlock()
 	close(s.done)
+	close(s.msgs)
 }
 
 func respond(log *slog.Logger, tx sip.ServerTransaction, res *sip.Response) {
