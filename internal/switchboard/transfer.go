@@ -304,6 +304,8 @@ func (s *Switch) HandleResponse(sess *relay.Session, msg *msrp.Message) {
 	if tr == nil {
 		return
 	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
 	for j := range tr.rcpts {
 		r := &tr.rcpts[j]
 		if r.l.sess == sess {
