@@ -61,7 +61,7 @@ func (s *Session) Send(ctx context.Context, text string) error {
 // a=chatroom lacks private-messages, and with ErrInvalidMessage when to is
 // the room URI. See SendMessage.
 func (s *Session) SendPrivate(ctx context.Context, to string, text string) error {
-	if cpim.URIEqual(to, s.room) {
+	if s.isRoom(to) {
 		return fmt.Errorf("%w: a private message to the room itself", ErrInvalidMessage)
 	}
 	return s.SendMessage(ctx, Outgoing{To: []string{to}, Body: []byte(text)})
@@ -107,7 +107,7 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 			return fmt.Errorf("%w: recipient %q", ErrInvalidMessage, u)
 		}
 		addrs[i] = cpim.Address{URI: u}
-		if !cpim.URIEqual(u, s.room) {
+		if !s.isRoom(u) {
 			private = true
 		}
 	}
@@ -303,7 +303,7 @@ func (s *Session) parseIncoming(body []byte, messageID string) (Message, error) 
 		FromDisplay: from.DisplayName,
 		To:          make([]string, len(to)),
 		Private:     true,
-		System:      cpim.URIEqual(from.URI, s.room),
+		System:      s.isRoom(from.URI),
 		ContentType: c.ContentType(),
 		Body:        c.Body,
 		MessageID:   messageID,
@@ -311,7 +311,7 @@ func (s *Session) parseIncoming(body []byte, messageID string) (Message, error) 
 	}
 	for i, a := range to {
 		msg.To[i] = a.URI
-		if cpim.URIEqual(a.URI, s.room) {
+		if s.isRoom(a.URI) {
 			msg.Private = false
 		}
 	}
@@ -344,4 +344,45 @@ func validContentType(ct string) bool {
 func isCPIM(ct string) bool {
 	t, _, _ := strings.Cut(ct, ";")
 	return strings.EqualFold(strings.TrimSpace(t), cpimType)
+}
+
+// isRoom reports whether u names the room we joined: equal as a SIP URI
+// (cpim.URIEqual), or the same user at the same host on another port. A
+// focus listening on several transports is one room under several ports
+// (parleyd's UDP and TCP ports may differ), and a regular message carries
+// the room URI as its sender dialled it (RFC 7701 §6.1: unmodified).
+func (s *Session) isRoom(u string) bool {
+	if cpim.URIEqual(u, s.room) {
+		return true
+	}
+	uu, uh, ok1 := sipUserHost(u)
+	ru, rh, ok2 := sipUserHost(s.room)
+	return ok1 && ok2 && uu == ru && strings.EqualFold(uh, rh)
+}
+
+// sipUserHost splits sip:user@host[:port][;...] (or sips:) into user and
+// host; ok is false for anything else.
+func sipUserHost(u string) (user, host string, ok bool) {
+	scheme, rest, found := strings.Cut(u, ":")
+	if !found || !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
+		return "", "", false
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at <= 0 {
+		return "", "", false
+	}
+	user, host = rest[:at], rest[at+1:]
+	if i := strings.IndexAny(host, ";?"); i >= 0 {
+		host = host[:i]
+	}
+	if strings.HasPrefix(host, "[") {
+		if i := strings.IndexByte(host, ']'); i >= 0 {
+			return user, host[:i+1], true
+		}
+		return "", "", false
+	}
+	if i := strings.IndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return user, host, host != ""
 }
