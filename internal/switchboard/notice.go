@@ -28,14 +28,14 @@ func (s *Switch) noticeLeft(rs *roomState, m *member) {
 // messages to it are being dropped (RFC 7701 §6.4). It is queued past the
 // congestion mark (it is small; the hard cap still applies).
 func (s *Switch) noticeCongested(m *member) {
-	if !m.rs.rm.Policy.SystemMessages {
-		return
-	}
 	rl := m.link.Load()
 	if rl == nil {
 		return
 	}
 	s.log.Info("participant congested: dropping regular messages to it", "room", m.rs.rm.Name, "session", rl.sess.ID())
+	if !m.rs.rm.Policy.SystemMessages {
+		return
+	}
 	body := s.noticeBody(m.p.RoomURI, "Your connection is not keeping up: messages to you are being discarded (RFC 7701 §6.4).")
 	if s.sendNotice(rl, body, false) == nil {
 		s.stats.notices.Add(1)
