@@ -2,7 +2,7 @@ package msrp_test
 
 import (
 	"bytes"
-	"encoding/binary"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/pcaptest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -87,14 +88,15 @@ func TestTsharkDecodesWriterOutput(t *testing.T) {
 		addWire(false, slices.Concat(f.Head, cpim, f.End))
 	}
 
-	var segs []segment
+	// a TCP handshake between 127.0.0.1:40000 and 127.0.0.2:2855, then
+	// one segment per PDU
+	capture := pcaptest.New()
+	conn := capture.TCP(netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.2:2855"), true)
 	for _, p := range pdus {
-		segs = append(segs, segment{fromClient: p.fromClient, data: p.wire})
+		conn.Send(p.fromClient, p.wire)
 	}
-
-	dir := t.TempDir()
-	pcap := filepath.Join(dir, "msrp.pcap")
-	if err := os.WriteFile(pcap, buildPcap(segs), 0o600); err != nil {
+	pcap := filepath.Join(t.TempDir(), "msrp.pcap")
+	if err := capture.WriteFile(pcap); err != nil {
 		t.Fatal(err)
 	}
 
@@ -134,99 +136,4 @@ func runTshark(t *testing.T, tshark string, args ...string) string {
 		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
 	}
 	return string(out)
-}
-
-type segment struct {
-	fromClient bool
-	data       []byte
-}
-
-// buildPcap writes a classic pcap (LINKTYPE_RAW: IPv4 packets) holding a TCP
-// handshake between 127.0.0.1:40000 and 127.0.0.2:2855 followed by the
-// segments, with correct sequence numbers and checksums.
-func buildPcap(segs []segment) []byte {
-	le := binary.LittleEndian
-	var out []byte
-	out = le.AppendUint32(out, 0xa1b2c3d4)
-	out = le.AppendUint16(out, 2)
-	out = le.AppendUint16(out, 4)
-	out = le.AppendUint32(out, 0)
-	out = le.AppendUint32(out, 0)
-	out = le.AppendUint32(out, 262144)
-	out = le.AppendUint32(out, 101) // LINKTYPE_RAW
-	cli, srv := [4]byte{127, 0, 0, 1}, [4]byte{127, 0, 0, 2}
-	seqC, seqS := uint32(1000), uint32(5000)
-	n := 0
-	packet := func(fromClient bool, flags byte, data []byte) {
-		src, dst, sp, dp, seq, ack := cli, srv, uint16(40000), uint16(2855), seqC, seqS
-		if !fromClient {
-			src, dst, sp, dp, seq, ack = srv, cli, 2855, 40000, seqS, seqC
-		}
-		pkt := ipv4TCP(src, dst, sp, dp, seq, ack, flags, data)
-		n++
-		out = le.AppendUint32(out, uint32(1700000000+n))
-		out = le.AppendUint32(out, 0)
-		out = le.AppendUint32(out, uint32(len(pkt)))
-		out = le.AppendUint32(out, uint32(len(pkt)))
-		out = append(out, pkt...)
-		adv := uint32(len(data))
-		if flags&0x02 != 0 { // SYN counts as one
-			adv++
-		}
-		if fromClient {
-			seqC += adv
-		} else {
-			seqS += adv
-		}
-	}
-	const syn, ackF, psh = 0x02, 0x10, 0x08
-	packet(true, syn, nil)
-	packet(false, syn|ackF, nil)
-	packet(true, ackF, nil)
-	for _, s := range segs {
-		packet(s.fromClient, psh|ackF, s.data)
-	}
-	return out
-}
-
-func ipv4TCP(src, dst [4]byte, sp, dp uint16, seq, ack uint32, flags byte, data []byte) []byte {
-	be := binary.BigEndian
-	tcp := make([]byte, 20, 20+len(data))
-	be.PutUint16(tcp[0:], sp)
-	be.PutUint16(tcp[2:], dp)
-	be.PutUint32(tcp[4:], seq)
-	if flags&0x10 != 0 {
-		be.PutUint32(tcp[8:], ack)
-	}
-	tcp[12] = 5 << 4
-	tcp[13] = flags
-	be.PutUint16(tcp[14:], 65535)
-	tcp = append(tcp, data...)
-	pseudo := slices.Concat(src[:], dst[:], []byte{0, 6, byte(len(tcp) >> 8), byte(len(tcp))})
-	be.PutUint16(tcp[16:], checksum(slices.Concat(pseudo, tcp)))
-
-	ip := make([]byte, 20)
-	ip[0] = 0x45
-	be.PutUint16(ip[2:], uint16(20+len(tcp)))
-	be.PutUint16(ip[6:], 0x4000) // don't fragment
-	ip[8] = 64
-	ip[9] = 6
-	copy(ip[12:], src[:])
-	copy(ip[16:], dst[:])
-	be.PutUint16(ip[10:], checksum(ip))
-	return append(ip, tcp...)
-}
-
-func checksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum>>16 != 0 {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
 }
