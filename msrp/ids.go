@@ -1,6 +1,9 @@
 package msrp
 
-import "crypto/rand"
+import (
+	crand "crypto/rand"
+	mrand "math/rand/v2"
+)
 
 // Identifier lengths in base-62 characters. Each character carries
 // log2(62) ≈ 5.95 bits, so:
@@ -19,6 +22,11 @@ const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 type IDSource struct {
 	pool [256]byte
 	n    int // unread bytes at the end of pool
+	// After the first pool (so that one-off ids cost no more than before),
+	// pools come from a ChaCha8 keyed from crypto/rand: a CSPRNG, as RFC
+	// 4975 §7.1 wants, without a getrandom per 256 octets.
+	rng   *mrand.ChaCha8
+	fills int
 }
 
 // randomChar returns one uniformly distributed alphabet character, using
@@ -26,7 +34,18 @@ type IDSource struct {
 func (s *IDSource) randomChar() byte {
 	for {
 		if s.n == 0 {
-			rand.Read(s.pool[:]) // never fails (crypto/rand, Go ≥ 1.24)
+			switch {
+			case s.rng != nil:
+				s.rng.Read(s.pool[:])
+			case s.fills == 0:
+				crand.Read(s.pool[:]) // never fails (crypto/rand, Go ≥ 1.24)
+				s.fills++
+			default:
+				var key [32]byte
+				crand.Read(key[:])
+				s.rng = mrand.NewChaCha8(key)
+				s.rng.Read(s.pool[:])
+			}
 			s.n = len(s.pool)
 		}
 		s.n--

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/parley-im/parley/cpim"
 	"github.com/parley-im/parley/sdp"
 )
 
@@ -38,6 +39,8 @@ type Participant struct {
 	Wrapped     sdp.FormatList // its a=accept-wrapped-types
 	HasWrapped  bool           // the offer had a=accept-wrapped-types
 	MaxSize     int64          // its a=max-size; 0: none
+
+	uriKey string // cpim.URIKey(URI), set by Registry.Join: a cheap "not the same URI" test for Route
 }
 
 // AcceptsWrapped reports whether mediaType may be sent to p inside
@@ -141,6 +144,7 @@ func (r *Registry) Join(name string, p *Participant) (*Room, error) {
 	if len(rm.members) == 0 && rm.creator == "" {
 		rm.creator = p.ID
 	}
+	p.uriKey = cpim.URIKey(p.URI)
 	rm.members[p.ID] = p
 	return rm, nil
 }

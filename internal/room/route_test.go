@@ -1,6 +1,8 @@
 package room
 
 import (
+	"github.com/parley-im/parley/cpim"
+
 	"slices"
 	"strings"
 	"testing"
@@ -26,8 +28,25 @@ func accepts(ranges map[string][]string) func(*Participant, string) bool {
 	}
 }
 
+// member builds a participant as Registry.Join leaves it (URI key set).
 func member(id, uri string, aware, private bool) *Participant {
-	return &Participant{ID: id, URI: uri, Caps: Caps{ChatroomAware: aware, PrivateMessages: private}}
+	return &Participant{ID: id, URI: uri, Caps: Caps{ChatroomAware: aware, PrivateMessages: private}, uriKey: cpim.URIKey(uri)}
+}
+
+// Participants built without Registry.Join (no URI key) route the same: the
+// key is only a shortcut.
+func TestRouteWithoutKeys(t *testing.T) {
+	bare := func(p *Participant) *Participant { q := *p; q.uriKey = ""; return &q }
+	a1, a2, b, f1, f2 := bare(alice1), bare(alice2), bare(bob), bare(frank1), bare(frank2)
+	members := []*Participant{a1, a2, b, f1, f2}
+	d := Route(members, roomURI, a1, "sip:alice@example.com", []string{roomURI}, "text/plain", RoutePolicy{})
+	if got := ids(d.Recipients); d.Code != 0 || got != "bob,frank1,frank2" {
+		t.Errorf("regular: code %d, recipients %s", d.Code, got)
+	}
+	d = Route(members, roomURI, b, "sip:bob@example.com", []string{"sip:frank@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true})
+	if got := ids(d.Recipients); d.Code != 0 || got != "frank2" {
+		t.Errorf("private: code %d, recipients %s", d.Code, got)
+	}
 }
 
 var (
@@ -142,7 +161,8 @@ func TestRouteAllocations(t *testing.T) {
 		f    func()
 	}{
 		{"regular", 1, func() { Route(members, roomURI, sender, sender.URI, []string{roomURI}, "text/plain", RoutePolicy{}) }},
-		{"private", 1, func() {
+		{"private", 2, func() { // the recipients, and the URI key of the To
+
 			Route(members, roomURI, sender, sender.URI, []string{members[50].URI}, "text/plain", RoutePolicy{PrivateMessages: true})
 		}},
 		{"refused", 0, func() { Route(members, roomURI, sender, "sip:x@y", []string{roomURI}, "text/plain", RoutePolicy{}) }},
