@@ -43,6 +43,8 @@ type conn struct {
 	reason  CloseReason   // set when state leaves stateOpen
 	ids     msrp.IDSource // transaction ids for requests sent without one
 
+	arena []byte // copies of queued frame heads and end-lines (Session.EnqueueFrame)
+
 	congested  bool        // pending went over CongestedBytes; cleared at half of it
 	congestion *time.Timer // closes the connection if congestion lasts; nil when none
 	episode    uint64      // counts congestion episodes, so a stale timer does nothing

@@ -15,16 +15,24 @@ import (
 // drops everything queued, as ergo's sendq and nats's max_pending do: a
 // slow participant must never slow the room (RFC 7701 §6.4).
 func (c *conn) enqueue(bufs ...[]byte) error {
-	return c.push(false, bufs)
+	return c.push(false, false, bufs)
 }
 
 // offer is enqueue for droppable output (Session.Offer): refused with
 // ErrCongested while the connection is congested.
 func (c *conn) offer(bufs ...[]byte) error {
-	return c.push(true, bufs)
+	return c.push(true, false, bufs)
 }
 
-func (c *conn) push(droppable bool, bufs [][]byte) error {
+// arenaSize is the size of the blocks frame heads and end-lines are copied
+// into (Session.EnqueueFrame): about 30 fan-out envelopes.
+const arenaSize = 16 << 10
+
+// push queues bufs as one unit. With frame set, bufs is head, body, end:
+// head and end are copied into the connection's arena (so the caller may
+// reuse its buffer, and what the queue holds is this connection's own
+// memory), the body is kept by reference.
+func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 	n := 0
 	for _, b := range bufs {
 		n += len(b)
@@ -34,7 +42,7 @@ func (c *conn) push(droppable bool, bufs [][]byte) error {
 		c.congestLocked()
 		c.mu.Unlock()
 		c.srv.stats.offersDropped.Add(1)
-		return fmt.Errorf("relay: conn %d: %w", c.id, ErrCongested)
+		return ErrCongested // not wrapped: returned for every dropped copy, it must not allocate
 	}
 	if c.state != stateOpen {
 		c.mu.Unlock()
@@ -46,9 +54,18 @@ func (c *conn) push(droppable bool, bufs [][]byte) error {
 		c.close(CloseSlowConsumer, fmt.Errorf("%d bytes pending, %d more over the cap of %d", pending, n, c.srv.cfg.MaxPendingBytes))
 		return fmt.Errorf("relay: conn %d: %w", c.id, ErrSlowConsumer)
 	}
-	for _, b := range bufs {
-		if len(b) > 0 {
-			c.q = append(c.q, b)
+	if frame {
+		head, end := c.copyToArena(bufs[0]), c.copyToArena(bufs[2])
+		c.q = append(c.q, head)
+		if len(bufs[1]) > 0 {
+			c.q = append(c.q, bufs[1])
+		}
+		c.q = append(c.q, end)
+	} else {
+		for _, b := range bufs {
+			if len(b) > 0 {
+				c.q = append(c.q, b)
+			}
 		}
 	}
 	c.pending += n
@@ -65,6 +82,19 @@ func (c *conn) push(droppable bool, bufs [][]byte) error {
 		return ErrServerClosed // Shutdown closes the connection
 	}
 	return nil
+}
+
+// copyToArena copies b into the arena and returns the copy. Appending
+// within the arena's capacity never moves what earlier copies alias; a full
+// arena is replaced (the old one lives as long as the queue refers to it).
+// c.mu is held.
+func (c *conn) copyToArena(b []byte) []byte {
+	if cap(c.arena)-len(c.arena) < len(b) {
+		c.arena = make([]byte, 0, max(arenaSize, len(b)))
+	}
+	start := len(c.arena)
+	c.arena = append(c.arena, b...)
+	return c.arena[start:len(c.arena):len(c.arena)]
 }
 
 // startWriter starts writeLoop on a goroutine tracked like goFunc's, but
@@ -114,6 +144,10 @@ func (c *conn) writeLoop() {
 		}
 		if c.congested && c.pending <= c.srv.cfg.CongestedBytes/2 {
 			c.uncongestLocked()
+		}
+		if len(c.q) == 0 {
+			// Nothing queued refers to the arena any more: reuse it.
+			c.arena = c.arena[:0]
 		}
 		clear(batch)
 		if c.spare == nil {

@@ -129,6 +129,29 @@ func (s *Session) Offer(bufs ...[]byte) error {
 	return c.offer(bufs...)
 }
 
+// EnqueueFrame is Enqueue for one framed chunk: head and end (an
+// msrp.Frame's) are copied, so the caller may reuse their buffer at once;
+// body is kept by reference and must stay unmodified. Fan-out frames every
+// recipient's envelope into one scratch buffer this way, and what each
+// connection's queue holds is its own memory, counted by MaxPendingBytes.
+func (s *Session) EnqueueFrame(head, body, end []byte) error {
+	c, err := s.writable()
+	if err != nil {
+		return err
+	}
+	return c.push(false, true, [][]byte{head, body, end})
+}
+
+// OfferFrame is Offer for one framed chunk, copying head and end as
+// EnqueueFrame does.
+func (s *Session) OfferFrame(head, body, end []byte) error {
+	c, err := s.writable()
+	if err != nil {
+		return err
+	}
+	return c.push(true, true, [][]byte{head, body, end})
+}
+
 // Congested reports whether the session's connection is congested.
 func (s *Session) Congested() bool {
 	c := s.conn.Load()

@@ -42,8 +42,9 @@ type link struct {
 	fromPath string // our session URI: From-Path of what we send it
 
 	// Owned by the session's read goroutine (the sender side of fan-out).
-	ids   msrp.IDSource
-	rcpts []*room.Participant // Route's scratch
+	ids     msrp.IDSource
+	rcpts   []*room.Participant // Route's scratch
+	scratch []byte              // envelopes are framed here, then copied by the relay
 
 	mu      sync.Mutex           // guards inbound
 	inbound map[string]*transfer // chunked messages this session is sending, by its Message-ID

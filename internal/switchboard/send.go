@@ -262,15 +262,10 @@ type outgoing struct {
 	body    []byte // shared by every copy; never modified
 }
 
-// frameSize estimates one recipient's envelope, to size the shared buffer.
-func frameSize(rl *link, out *outgoing) int {
-	return 160 + len(rl.toPath) + len(rl.fromPath) + len(out.mid) + len(out.prefix) + 2*msrp.TIDLength
-}
-
-// deliverAll sends a one-chunk message to its recipients: one frame buffer
-// for every envelope, the body shared.
+// deliverAll sends a one-chunk message to its recipients. Each envelope is
+// framed into the sender's scratch buffer and copied by the relay into the
+// recipient's own queue; the body is shared.
 func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, out *outgoing) {
-	var dst []byte
 	for _, p := range rcpts {
 		m := snap.mem[p]
 		if m == nil {
@@ -280,17 +275,12 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 		if rl == nil {
 			continue
 		}
-		if dst == nil {
-			dst = make([]byte, 0, len(rcpts)*frameSize(rl, out))
-		}
-		var err error
-		dst, err = s.deliver(l, m, rl, out, dst)
-		s.delivered(m, err)
+		s.delivered(m, s.deliver(l, rl, out))
 	}
 }
 
-// deliver frames out for recipient rl and queues it.
-func (s *Switch) deliver(l *link, m *member, rl *link, out *outgoing, dst []byte) ([]byte, error) {
+// deliver frames out for recipient rl in l's scratch buffer and queues it.
+func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 	env := msrp.Envelope{
 		ToPath:        rl.toPath,
 		FromPath:      rl.fromPath,
@@ -300,14 +290,11 @@ func (s *Switch) deliver(l *link, m *member, rl *link, out *outgoing, dst []byte
 		TIDPrefix:     out.prefix,
 	}
 	var f msrp.Frame
-	dst, f = env.AppendFrame(dst, &l.ids, out.br, out.flag)
-	var err error
+	l.scratch, f = env.AppendFrame(l.scratch[:0], &l.ids, out.br, out.flag)
 	if out.private {
-		err = rl.sess.Enqueue(f.Head, out.body, f.End)
-	} else {
-		err = rl.sess.Offer(f.Head, out.body, f.End)
+		return rl.sess.EnqueueFrame(f.Head, out.body, f.End)
 	}
-	return dst, err
+	return rl.sess.OfferFrame(f.Head, out.body, f.End)
 }
 
 // delivered counts a copy and handles its failure: a congested recipient

@@ -191,7 +191,6 @@ func (s *Switch) gather(l *link, tr *transfer, msg *msrp.Message, br msrp.ByteRa
 // deliverTransfer sends a chunk to the transfer's recipients that have not
 // stopped. tr.mu is held.
 func (s *Switch) deliverTransfer(l *link, tr *transfer, out *outgoing) {
-	var dst []byte
 	for i := range tr.rcpts {
 		r := &tr.rcpts[i]
 		if r.stopped.Load() {
@@ -201,11 +200,7 @@ func (s *Switch) deliverTransfer(l *link, tr *transfer, out *outgoing) {
 			r.stopped.Store(true)
 			continue
 		}
-		if dst == nil {
-			dst = make([]byte, 0, (len(tr.rcpts)-i)*frameSize(r.l, out))
-		}
-		var err error
-		dst, err = s.deliver(l, r.m, r.l, out, dst)
+		err := s.deliver(l, r.l, out)
 		s.delivered(r.m, err)
 		if err != nil {
 			r.stopped.Store(true)
@@ -250,9 +245,8 @@ func (s *Switch) sendAbort(rl *link, mid, key string, sent int64) {
 		FailureReport: copyFailureReport, ContentType: cpimType, TIDPrefix: key + ".",
 	}
 	s.idMu.Lock()
-	buf, f := env.AppendFrame(nil, &s.ids, msrp.ByteRange{Start: sent + 1, End: sent, Total: msrp.Unknown}, msrp.FlagAbort)
+	_, f := env.AppendFrame(nil, &s.ids, msrp.ByteRange{Start: sent + 1, End: sent, Total: msrp.Unknown}, msrp.FlagAbort)
 	s.idMu.Unlock()
-	_ = buf
 	_ = rl.sess.Enqueue(f.Head, f.End)
 }
 
