@@ -3,8 +3,6 @@ package msrp_test
 import (
 	"bytes"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -29,13 +27,7 @@ import (
 // tshark comes from the Debian package (.ci/run installs it). Without it the
 // test fails in CI (CI set) and is skipped on a developer machine.
 func TestTsharkDecodesWriterOutput(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run must install it (apt-get install tshark)")
-		}
-		t.Skip("tshark not installed (apt-get install tshark); CI runs this test")
-	}
+	tshark := pcaptest.Tshark(t)
 	client := msrp.MustParseURI("msrp://client.example.com:40000/cli9sess;tcp")
 	server := msrp.MustParseURI("msrp://chat.example.com:2855/srv7sess;tcp")
 
@@ -100,7 +92,7 @@ func TestTsharkDecodesWriterOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := runTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp", "-Y", "msrp",
+	out := pcaptest.RunTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp", "-Y", "msrp",
 		"-T", "fields", "-E", "separator=|", "-E", "aggregator=;",
 		"-e", "msrp.request.line", "-e", "msrp.response.line", "-e", "msrp.end.line")
 	var got, want []string
@@ -118,22 +110,9 @@ func TestTsharkDecodesWriterOutput(t *testing.T) {
 		t.Errorf("tshark decoded\n%s\nwe wrote\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 
-	bad := runTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp",
+	bad := pcaptest.RunTshark(t, tshark, "-r", pcap, "-d", "tcp.port==2855,msrp",
 		"-Y", "_ws.malformed || _ws.expert.severity >= warning", "-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message")
 	if strings.TrimSpace(bad) != "" {
 		t.Errorf("tshark reports malformed packets or expert warnings:\n%s", bad)
 	}
-}
-
-func runTshark(t *testing.T, tshark string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(tshark, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
-	return string(out)
 }

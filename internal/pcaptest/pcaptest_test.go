@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net/netip"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -174,13 +172,7 @@ func TestNotIPv4(t *testing.T) {
 // stream cut in segments and reports nothing at warning level or above.
 // Without tshark the test fails in CI (CI set) and is skipped elsewhere.
 func TestTsharkReadsCapture(t *testing.T) {
-	tshark, err := exec.LookPath("tshark")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("tshark is not installed; .ci/run must install it (apt-get install tshark)")
-		}
-		t.Skip("tshark not installed (apt-get install tshark); CI runs this test")
-	}
+	tshark := Tshark(t)
 	c := New()
 	s := c.TCP(netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.2:8080"), true)
 	s.MSS = 100
@@ -197,15 +189,7 @@ func TestTsharkReadsCapture(t *testing.T) {
 		t.Helper()
 		args = append([]string{"-r", pcap, "-o", "ip.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
 			"-o", "udp.check_checksum:TRUE"}, args...)
-		cmd := exec.Command(tshark, args...)
-		cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-		}
-		return strings.TrimSpace(string(out))
+		return strings.TrimSpace(RunTshark(t, tshark, args...))
 	}
 	out := run("-T", "fields", "-E", "separator=|", "-e", "http.request.method", "-e", "http.response.code",
 		"-e", "http.file_data", "-e", "dns.qry.name")

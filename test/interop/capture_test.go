@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/pcaptest"
 )
 
 // liveCapture is a dumpcap capturing on the loopback interface into a
@@ -248,11 +249,11 @@ func TestCaptureDecodesInTshark(t *testing.T) {
 	args := []string{"-r", pcap, "-o", "tcp.desegment_tcp_streams:TRUE",
 		"-d", fmt.Sprintf("tcp.port==%d,msrp", msrpPort),
 		"-d", fmt.Sprintf("udp.port==%d,sip", udpPort), "-d", fmt.Sprintf("tcp.port==%d,sip", tcpPort)}
-	summary = runTshark(t, tshark, args...)
-	frames := readFrames(t, runTshark(t, tshark, slices.Concat(args, fieldArgs())...))
+	summary = pcaptest.RunTshark(t, tshark, args...)
+	frames := readFrames(t, pcaptest.RunTshark(t, tshark, slices.Concat(args, fieldArgs())...))
 	checkSIP(t, frames, udpPort, tcpPort, msrpPort)
 	checkMSRP(t, frames, msrpPort)
-	if bad := runTshark(t, tshark, slices.Concat(args, []string{"-Y", "_ws.malformed || _ws.expert.severity >= warning",
+	if bad := pcaptest.RunTshark(t, tshark, slices.Concat(args, []string{"-Y", "_ws.malformed || _ws.expert.severity >= warning",
 		"-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"})...); strings.TrimSpace(bad) != "" {
 		t.Errorf("tshark reports malformed packets or expert warnings (frame, messages):\n%s", bad)
 	}
@@ -581,19 +582,4 @@ func checkMSRP(t *testing.T, frames []frame, msrpPort uint16) {
 	}
 	t.Logf("MSRP PDUs in the TCP payload: %v; shown by the dissector: %v; %d of %d PDUs follow another in their segment, which Wireshark's MSRP dissector does not show",
 		count, dissected, hidden, len(pdus))
-}
-
-// runTshark runs tshark with a clean profile and returns its standard
-// output.
-func runTshark(t *testing.T, tshark string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(tshark, args...)
-	cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("tshark %v: %v\n%s", args, err, stderr.String())
-	}
-	return string(out)
 }
