@@ -2,8 +2,8 @@ package relay
 
 import "github.com/parley-im/parley/msrp"
 
-// Handler is what the MSRP switch calls into: the focus and, from issue 4
-// on, the room's message routing. No method is called with a relay lock
+// Handler is what the relay calls into: in parleyd, the switch's chat logic
+// (internal/switchboard), which tells the focus about sessions that end. No method is called with a relay lock
 // held, and none may block: a Handler that waits (on a socket, a channel
 // without room, a lock held across I/O) stalls a connection's read loop, and
 // during Shutdown it delays Shutdown until its context ends. A Handler may

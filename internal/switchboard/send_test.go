@@ -222,3 +222,18 @@ func TestLeaveStopsDelivery(t *testing.T) {
 	m := alice.say(cpimMsg("sip:alice@example.com", "sip:bob@example.com", "still there?"))
 	alice.ExpectResponse(m.TID, 404)
 }
+
+// RFC 4975 §12: a method the switch does not know is answered 501; a
+// REPORT from a participant is never answered nor forwarded.
+func TestUnknownMethodAndReport(t *testing.T) {
+	h := newHarness(t, defaultPolicy())
+	alice := h.join("chat", "sip:alice@example.com")
+	bob := h.join("chat", "sip:bob@example.com")
+	m := msrptest.Bodiless(alice.sw, alice.self)
+	m.Method = "FOO"
+	alice.Send(m)
+	alice.ExpectResponse(m.TID, 501)
+	alice.Send(msrptest.Report(alice.sw, alice.self, "abcd1234", 200, msrp.ByteRange{Start: 1, End: 5, Total: 5}))
+	alice.ExpectSilence(silence)
+	bob.ExpectSilence(silence)
+}
