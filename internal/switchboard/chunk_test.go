@@ -204,3 +204,22 @@ func TestMessageSizeLimits(t *testing.T) {
 	alice.ExpectResponse(m.TID, 413)
 	small.ExpectSilence(silence)
 }
+
+// RFC 7701 §9.5 as printed: the first chunk ends with '$' although its
+// Byte-Range declares more (1-*/174). The switch reads it as "more follows",
+// as msrp.Reassembler does, instead of refusing the cut-short CPIM headers.
+func TestChunkedRFC7701ExampleAsPrinted(t *testing.T) {
+	h := newHarness(t, defaultPolicy())
+	alice := h.join("chat", "sip:alice@example.com")
+	bob := h.join("chat", "sip:bob@example.com")
+	c1 := []byte("To: <sip:bob@example.com>\r\nFrom: <sip:alice@example.com>\r\n")
+	c2 := []byte("DateTime: 2009-03-02T15:02:31-03:00\r\nContent-Type: text/plain\r\n\r\nHello Bob")
+	total := len(c1) + len(c2)
+	m1 := msrptest.Send(alice.sw, alice.self, "message/cpim", c1, withRange("1-*/"+strconv.Itoa(total)), msrptest.WithFlag('$'))
+	m1.Header.Set(msrp.HeaderMessageID, "aft4to")
+	alice.Send(m1)
+	alice.ExpectResponse(m1.TID, 200)
+	m2 := alice.chunk("aft4to", c2, len(c1)+1, total, '$')
+	alice.ExpectResponse(m2.TID, 200)
+	bob.expectCopy(append(append([]byte{}, c1...), c2...))
+}

@@ -56,6 +56,12 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 		br = msrp.ByteRange{Start: 1, End: msrp.Unknown, Total: msrp.Unknown}
 	}
 	flag := msg.EndFlag()
+	if flag == msrp.FlagEnd && br.Total != msrp.Unknown && br.Start-1+int64(len(msg.Body)) < br.Total {
+		// A '$' short of the declared total: more follows. RFC 7701 §9.5
+		// prints its first chunk this way (SPEC §14 item 10), and
+		// msrp.Reassembler reads it so too; the copies get '+'.
+		flag = msrp.FlagContinue
+	}
 	mid := msg.MessageID()
 	if tr := l.inboundGet(mid); tr != nil {
 		return s.nextChunk(l, tr, msg, br, flag)
