@@ -346,43 +346,11 @@ func isCPIM(ct string) bool {
 	return strings.EqualFold(strings.TrimSpace(t), cpimType)
 }
 
-// isRoom reports whether u names the room we joined: equal as a SIP URI
-// (cpim.URIEqual), or the same user at the same host on another port. A
+// isRoom reports whether u names the room we joined: equal as a SIP URI, or
+// the same user at the same host on another port (cpim.SameUserHost). A
 // focus listening on several transports is one room under several ports
 // (parleyd's UDP and TCP ports may differ), and a regular message carries
 // the room URI as its sender dialled it (RFC 7701 §6.1: unmodified).
 func (s *Session) isRoom(u string) bool {
-	if cpim.URIEqual(u, s.room) {
-		return true
-	}
-	uu, uh, ok1 := sipUserHost(u)
-	ru, rh, ok2 := sipUserHost(s.room)
-	return ok1 && ok2 && uu == ru && strings.EqualFold(uh, rh)
-}
-
-// sipUserHost splits sip:user@host[:port][;...] (or sips:) into user and
-// host; ok is false for anything else.
-func sipUserHost(u string) (user, host string, ok bool) {
-	scheme, rest, found := strings.Cut(u, ":")
-	if !found || !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
-		return "", "", false
-	}
-	at := strings.LastIndexByte(rest, '@')
-	if at <= 0 {
-		return "", "", false
-	}
-	user, host = rest[:at], rest[at+1:]
-	if i := strings.IndexAny(host, ";?"); i >= 0 {
-		host = host[:i]
-	}
-	if strings.HasPrefix(host, "[") {
-		if i := strings.IndexByte(host, ']'); i >= 0 {
-			return user, host[:i+1], true
-		}
-		return "", "", false
-	}
-	if i := strings.IndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return user, host, host != ""
+	return cpim.URIEqual(u, s.room) || cpim.SameUserHost(u, s.room)
 }

@@ -36,6 +36,23 @@ import "strings"
 // only an identical string.
 func URIEqual(a, b string) bool { return a == b || uriEqual(a, b) }
 
+// SameUserHost reports whether a and b are sip or sips URIs naming the same
+// user at the same host, compared as URIEqual compares those parts, whatever
+// their schemes, ports, parameters and headers: one resource reachable under
+// several ports, such as a conference focus's room URI on its UDP and TCP
+// listeners. Anything else is never the same.
+func SameUserHost(a, b string) bool {
+	sa, ra, oka := splitScheme(a)
+	sb, rb, okb := splitScheme(b)
+	if !oka || !okb || !isSIPScheme(sa) || !isSIPScheme(sb) {
+		return false
+	}
+	ua, ub := splitSIP(ra), splitSIP(rb)
+	return ua.hasUser && ub.hasUser && unitsEqual(ua.userinfo, ub.userinfo, false) && equalFold(ua.host, ub.host)
+}
+
+func isSIPScheme(s string) bool { return equalFold(s, "sip") || equalFold(s, "sips") }
+
 // uriEqual is URIEqual without the shortcut for identical strings, so that
 // tests can check it is reflexive on its own.
 func uriEqual(a, b string) bool {

@@ -159,3 +159,28 @@ func TestURIKey(t *testing.T) {
 		}
 	}
 }
+
+func TestSameUserHost(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"sip:lobby@127.0.0.1:5060", "sip:lobby@127.0.0.1:5070", true},
+		{"sip:lobby@127.0.0.1", "sip:lobby@127.0.0.1:5060;transport=tcp", true},
+		{"sip:lobby@Chat.Example.com", "SIPS:lobby@chat.example.com", true},
+		{"sip:lob%62y@chat.example.com", "sip:lobby@chat.example.com", true},
+		{"sip:lobby@[::1]:5060", "sip:lobby@[::1]:5061", true},
+		{"sip:Lobby@chat.example.com", "sip:lobby@chat.example.com", false}, // the user part is case-sensitive
+		{"sip:lobby@chat.example.com", "sip:lobby@example.com", false},
+		{"sip:chat.example.com", "sip:chat.example.com", false}, // no user
+		{"im:lobby@chat.example.com", "sip:lobby@chat.example.com", false},
+		{"lobby@chat.example.com", "lobby@chat.example.com", false},
+	} {
+		if got := SameUserHost(tc.a, tc.b); got != tc.want {
+			t.Errorf("SameUserHost(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if got := SameUserHost(tc.b, tc.a); got != tc.want {
+			t.Errorf("SameUserHost(%q, %q) = %v, want %v (symmetry)", tc.b, tc.a, got, tc.want)
+		}
+	}
+}

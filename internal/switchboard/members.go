@@ -20,14 +20,6 @@ type Attachment struct {
 // NewAttachment wraps a focus handle for relay.Server.NewSession.
 func NewAttachment(handle any) *Attachment { return &Attachment{Handle: handle} }
 
-// HandleOf returns the focus handle of a relay session's Data.
-func HandleOf(data any) any {
-	if a, ok := data.(*Attachment); ok {
-		return a.Handle
-	}
-	return data
-}
-
 func attachment(sess *relay.Session) *Attachment {
 	a, _ := sess.Data().(*Attachment)
 	return a

@@ -2,12 +2,12 @@ package switchboard
 
 import (
 	"errors"
-	"strings"
 
 	"github.com/parley-im/parley/cpim"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/sdp"
 )
 
 // Report model of the copies the switch sends (SPEC §14 item 6): no success
@@ -75,7 +75,7 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 		// 413 tells the sender to stop sending the message.
 		return msrp.StatusStopSending
 	}
-	if sdpBaseType(msg.ContentType()) != cpimType {
+	if sdp.BaseMediaType(msg.ContentType()) != cpimType {
 		return msrp.StatusUnsupportedMedia // RFC 7701 §6.3
 	}
 	pol := &l.m.rs.rm.Policy
@@ -174,7 +174,6 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	tr.mid = out.mid
 	tr.delta = int64(delta)
 	tr.total = total
-	tr.received = received
 	tr.rcpts = make([]rcpt, 0, len(rcpts))
 	for _, p := range rcpts {
 		if m := snap.mem[p]; m != nil {
@@ -227,7 +226,7 @@ func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewr
 	}
 	rs := l.m.rs
 	roomURI := sender.RoomURI
-	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) && isRoomURI(to[0], rs.rm.Name, roomURI) {
+	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) && cpim.SameUserHost(to[0], roomURI) {
 		roomURI = to[0] // the room under another of its URIs (another port or transport)
 	}
 	pol := room.RoutePolicy{
@@ -336,58 +335,4 @@ func (s *Switch) accepted(l *link, msg *msrp.Message, n int64) {
 			s.log.Debug("success report not sent", "session", l.sess.ID(), "err", err)
 		}
 	}
-}
-
-// sdpBaseType is the lower-cased media type of a Content-Type value,
-// without parameters.
-func sdpBaseType(v string) string {
-	if i := strings.IndexByte(v, ';'); i >= 0 {
-		v = v[:i]
-	}
-	v = strings.TrimSpace(v)
-	if len(v) == len(cpimType) && strings.EqualFold(v, cpimType) {
-		return cpimType
-	}
-	return strings.ToLower(v)
-}
-
-// isRoomURI reports whether u names the room called name at the host of
-// known (the room's URI as the sender addressed it), with any port or
-// parameters: sip:name@host[:port][;params].
-func isRoomURI(u, name, known string) bool {
-	user, host, ok := userHost(u)
-	if !ok || user != name {
-		return false
-	}
-	_, khost, ok := userHost(known)
-	return ok && strings.EqualFold(host, khost)
-}
-
-// userHost splits sip:user@host[:port][;...] (or sips:) into user and host.
-func userHost(u string) (user, host string, ok bool) {
-	i := strings.IndexByte(u, ':')
-	if i < 0 {
-		return "", "", false
-	}
-	if scheme := u[:i]; !strings.EqualFold(scheme, "sip") && !strings.EqualFold(scheme, "sips") {
-		return "", "", false
-	}
-	rest := u[i+1:]
-	at := strings.LastIndexByte(rest, '@')
-	if at < 0 {
-		return "", "", false
-	}
-	user, host = rest[:at], rest[at+1:]
-	if j := strings.IndexAny(host, ";?"); j >= 0 {
-		host = host[:j]
-	}
-	if strings.HasPrefix(host, "[") {
-		if j := strings.IndexByte(host, ']'); j >= 0 {
-			return user, host[:j+1], true
-		}
-	}
-	if j := strings.IndexByte(host, ':'); j >= 0 {
-		host = host[:j]
-	}
-	return user, host, true
 }

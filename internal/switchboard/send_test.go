@@ -237,3 +237,18 @@ func TestUnknownMethodAndReport(t *testing.T) {
 	alice.ExpectSilence(silence)
 	bob.ExpectSilence(silence)
 }
+
+// The room under another of its ports (parleyd's UDP and TCP listeners) is
+// the room; the same user at another host is a stranger (404).
+func TestRoomURIOnAnotherPort(t *testing.T) {
+	h := newHarness(t, defaultPolicy())
+	alice := h.join("chat", "sip:alice@example.com")
+	bob := h.join("chat", "sip:bob@example.com")
+	body := cpimMsg("sip:alice@example.com", "sip:chat@"+testHost+":5070;transport=tcp", "via TCP")
+	m := alice.say(body)
+	alice.ExpectResponse(m.TID, 200)
+	bob.expectCopy(body)
+	m = alice.say(cpimMsg("sip:alice@example.com", "sip:chat@elsewhere.example.com", "?"))
+	alice.ExpectResponse(m.TID, 404)
+	bob.ExpectSilence(silence)
+}

@@ -125,16 +125,3 @@ func (s *Switch) Close() {
 		tr.stopTimer()
 	}
 }
-
-// newTID draws a transaction id for a request sent off any read goroutine.
-func (s *Switch) newTID() string {
-	s.idMu.Lock()
-	defer s.idMu.Unlock()
-	return s.ids.TID()
-}
-
-func (s *Switch) newMessageID() string {
-	s.idMu.Lock()
-	defer s.idMu.Unlock()
-	return s.ids.MessageID()
-}

@@ -20,19 +20,18 @@ type transfer struct {
 	sender    *link
 	senderMID string // the sender's Message-ID (key of sender.inbound)
 
-	mu       sync.Mutex // guards everything below; taken before a conn's lock
-	done     bool       // finished, aborted or dropped: nothing more goes out
-	head     []byte     // before routing: the message's first octets, until the CPIM headers end
-	routed   bool
-	private  bool
-	mid      string // Message-ID of the copies
-	delta    int64  // octets the CPIM From rewrite added (anonymous sender)
-	total    int64  // the sender's total, or msrp.Unknown
-	received int64  // highest octet received (sender's numbering)
-	sent     int64  // octets relayed so far (copies' numbering), for the abort chunk
-	rcpts    []rcpt
-	last     time.Time // when the latest chunk arrived
-	timer    *time.Timer
+	mu      sync.Mutex // guards everything below; taken before a conn's lock
+	done    bool       // finished, aborted or dropped: nothing more goes out
+	head    []byte     // before routing: the message's first octets, until the CPIM headers end
+	routed  bool
+	private bool
+	mid     string // Message-ID of the copies
+	delta   int64  // octets the CPIM From rewrite added (anonymous sender)
+	total   int64  // the sender's total, or msrp.Unknown
+	sent    int64  // octets relayed so far (copies' numbering), for the abort chunk
+	rcpts   []rcpt
+	last    time.Time // when the latest chunk arrived
+	timer   *time.Timer
 }
 
 // rcpt is one recipient session of a transfer.
@@ -119,7 +118,6 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 		return msrp.StatusOK
 	}
 	s.stats.chunks.Add(1)
-	tr.received = max(tr.received, end)
 	total := br.Total
 	if total == msrp.Unknown {
 		total = tr.total
