@@ -32,6 +32,11 @@ type ServerConfig struct {
 type SIPConfig struct {
 	UDP string `toml:"udp"`
 	TCP string `toml:"tcp"`
+
+	// The conference event package (RFC 4575, RFC 6665).
+	SubscriptionExpires    Duration `toml:"subscription_expires"`     // granted when a SUBSCRIBE asks for more or says nothing
+	MinSubscriptionExpires Duration `toml:"min_subscription_expires"` // shorter requests are answered 423
+	NotifyInterval         Duration `toml:"notify_interval"`          // least time between two NOTIFYs to one subscriber
 }
 
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.

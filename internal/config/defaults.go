@@ -25,8 +25,11 @@ func Default() *Config {
 			ShutdownTimeout: Duration(10 * time.Second),
 		},
 		SIP: SIPConfig{
-			UDP: "127.0.0.1:5060",
-			TCP: "127.0.0.1:5060",
+			UDP:                    "127.0.0.1:5060",
+			TCP:                    "127.0.0.1:5060",
+			SubscriptionExpires:    Duration(3600 * time.Second),
+			MinSubscriptionExpires: Duration(60 * time.Second),
+			NotifyInterval:         Duration(5 * time.Second),
 		},
 		MSRP: MSRPConfig{
 			Listen:            "127.0.0.1:2855",

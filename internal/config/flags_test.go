@@ -57,7 +57,7 @@ func TestFromArgsNoFile(t *testing.T) {
 		t.Fatalf("FromArgs = %v, %v", action, err)
 	}
 	want := Default()
-	want.SIP = SIPConfig{UDP: ":0", TCP: ":0"}
+	want.SIP.UDP, want.SIP.TCP = ":0", ":0"
 	want.MSRP.Listen = ":0"
 	want.Log.Level, want.Log.Trace = LevelDebug, true
 	if c.SIP != want.SIP || c.MSRP != want.MSRP || c.Log != want.Log || c.Server != want.Server {

@@ -93,7 +93,7 @@ func TestLoadValid(t *testing.T) {
 	}
 	want := Default()
 	want.Server = ServerConfig{Host: "chat.example.com", ShutdownTimeout: Duration(3 * time.Second)}
-	want.SIP = SIPConfig{UDP: "", TCP: "0.0.0.0:0"}
+	want.SIP.UDP, want.SIP.TCP = "", "0.0.0.0:0"
 	want.MSRP.Listen = ":0"
 	want.MSRP.MaxChunk = 2 * MiB
 	want.MSRP.MaxMessage = 8 * MiB

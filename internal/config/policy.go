@@ -33,6 +33,7 @@ type Policy struct {
 	ReservedNicknames  []string      `toml:"reserved_nicknames"`  // nobody may take these (425)
 	NicknameQuarantine Duration      `toml:"nickname_quarantine"` // a released nickname stays its holder's this long
 	PrivateMessages    bool          `toml:"private_messages"`    // private messages allowed (403 when not)
+	MultiplePrivate    bool          `toml:"multiple_private"`    // draft-niemi-00: one private message to several participants (To and cc)
 	AcceptWrappedTypes []string      `toml:"accept_wrapped_types"`
 	SystemMessages     bool          `toml:"system_messages"` // join/leave/congestion notices from the room URI
 }
@@ -49,6 +50,7 @@ type PolicyOverride struct {
 	ReservedNicknames  *[]string      `toml:"reserved_nicknames"`
 	NicknameQuarantine *Duration      `toml:"nickname_quarantine"`
 	PrivateMessages    *bool          `toml:"private_messages"`
+	MultiplePrivate    *bool          `toml:"multiple_private"`
 	AcceptWrappedTypes *[]string      `toml:"accept_wrapped_types"`
 	SystemMessages     *bool          `toml:"system_messages"`
 }
@@ -63,6 +65,7 @@ func (o *PolicyOverride) Apply(p Policy) Policy {
 	set(&p.ReservedNicknames, o.ReservedNicknames)
 	set(&p.NicknameQuarantine, o.NicknameQuarantine)
 	set(&p.PrivateMessages, o.PrivateMessages)
+	set(&p.MultiplePrivate, o.MultiplePrivate)
 	set(&p.AcceptWrappedTypes, o.AcceptWrappedTypes)
 	set(&p.SystemMessages, o.SystemMessages)
 	return p

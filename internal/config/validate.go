@@ -35,6 +35,12 @@ func (c *Config) validate() Errors {
 	if c.SIP.UDP == "" && c.SIP.TCP == "" {
 		es.addf("sip", "no SIP transport: set sip.udp, sip.tcp or both")
 	}
+	positive(&es, "sip.subscription_expires", c.SIP.SubscriptionExpires)
+	positive(&es, "sip.min_subscription_expires", c.SIP.MinSubscriptionExpires)
+	if c.SIP.MinSubscriptionExpires > c.SIP.SubscriptionExpires {
+		es.addf("sip.min_subscription_expires", fmt.Sprintf("%v is more than sip.subscription_expires (%v)", c.SIP.MinSubscriptionExpires, c.SIP.SubscriptionExpires))
+	}
+	positive(&es, "sip.notify_interval", c.SIP.NotifyInterval)
 
 	m := &c.MSRP
 	checkAddr(&es, "msrp.listen", m.Listen, false)

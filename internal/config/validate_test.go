@@ -31,6 +31,10 @@ func TestValidate(t *testing.T) {
 		{"port too big", func(c *Config) { c.SIP.TCP = "127.0.0.1:65536" }, []string{"sip.tcp"}},
 		{"port by name", func(c *Config) { c.SIP.TCP = "127.0.0.1:sip" }, []string{"sip.tcp"}},
 		{"bad listen host", func(c *Config) { c.SIP.UDP = "not_a_host:5060" }, []string{"sip.udp"}},
+		{"zero subscription durations", func(c *Config) {
+			c.SIP.SubscriptionExpires, c.SIP.MinSubscriptionExpires, c.SIP.NotifyInterval = 0, -1, 0
+		}, []string{"sip.subscription_expires", "sip.min_subscription_expires", "sip.notify_interval"}},
+		{"min over max expires", func(c *Config) { c.SIP.MinSubscriptionExpires = Duration(2 * time.Hour) }, []string{"sip.min_subscription_expires"}},
 		{"no MSRP", func(c *Config) { c.MSRP.Listen = "" }, []string{"msrp.listen"}},
 		{"MSRP on SIP TCP port", func(c *Config) { c.MSRP.Listen = ":5060" }, []string{"msrp.listen"}},
 		{"MSRP on SIP UDP port", func(c *Config) { c.MSRP.Listen = "127.0.0.1:5060"; c.SIP.TCP = "" }, nil},

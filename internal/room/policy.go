@@ -40,6 +40,7 @@ type Policy struct {
 	DeleteWhen         DeletePolicy
 	Nicknames          bool     // NICKNAME allowed: advertised as the "nickname" chatroom token
 	PrivateMessages    bool     // advertised as the "private-messages" chatroom token
+	MultiplePrivate    bool     // draft-niemi-00 §4.2: a private message may name several participants (CPIM To and cc)
 	AcceptWrappedTypes []string // the answer's a=accept-wrapped-types
 	MaxParticipants    int      // 0: unlimited
 

@@ -37,6 +37,7 @@ func policySource(cfg *config.Config) room.PolicySource {
 		rp := room.Policy{
 			Nicknames:          p.Nicknames,
 			PrivateMessages:    p.PrivateMessages,
+			MultiplePrivate:    p.MultiplePrivate,
 			AcceptWrappedTypes: p.AcceptWrappedTypes,
 			MaxParticipants:    p.MaxParticipants,
 			SystemMessages:     p.SystemMessages,

@@ -27,6 +27,7 @@ nickname_scope = "focus"
 max_nickname_bytes = 16
 nickname_quarantine = "5m"
 private_messages = false
+multiple_private = true
 system_messages = true
 `))
 	if err != nil {
@@ -43,7 +44,7 @@ system_messages = true
 		p.Nick.Quarantine != want.Quarantine || len(p.Nick.Reserved) != 1 || p.Nick.Reserved[0] != "admin" {
 		t.Errorf("strict nick policy = %+v, want %+v", p.Nick, want)
 	}
-	if p.PrivateMessages || !p.SystemMessages || p.MaxMessage != 65536 || p.DeleteWhen != room.DeleteNever {
+	if p.PrivateMessages || !p.MultiplePrivate || !p.SystemMessages || p.MaxMessage != 65536 || p.DeleteWhen != room.DeleteNever {
 		t.Errorf("strict policy = %+v", p)
 	}
 
@@ -51,7 +52,7 @@ system_messages = true
 	if !ok || configured {
 		t.Fatalf("adhoc: configured %v ok %v", configured, ok)
 	}
-	if p.Nick.Scope != room.ScopeRoom || !p.PrivateMessages || p.SystemMessages || p.MaxMessage != 65536 {
+	if p.Nick.Scope != room.ScopeRoom || !p.PrivateMessages || p.MultiplePrivate || p.SystemMessages || p.MaxMessage != 65536 {
 		t.Errorf("adhoc policy = %+v", p)
 	}
 }

@@ -250,3 +250,6 @@ func mustFormats(s string) sdp.FormatList {
 }
 
 func cpimMsg(from, to, text string) []byte { return msrptest.CPIM(from, to, text) }
+
+// unaware is a conference-unaware participant: its offer had no a=chatroom.
+func unaware(p *room.Participant) { p.Caps = room.Caps{} }

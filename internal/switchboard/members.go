@@ -190,8 +190,14 @@ func (s *Switch) SessionBound(sess *relay.Session) {
 		m.link.CompareAndSwap(l, nil)
 		return
 	}
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Bound(rm, p)
+	}
 	if !m.announced.Swap(true) {
 		s.noticeJoined(rs, m)
+		if !p.Caps.ChatroomAware {
+			s.noticeRoster(rs, m)
+		}
 	}
 }
 

@@ -29,6 +29,9 @@ func (s *Switch) nickname(l *link, msg *msrp.Message) int {
 	res := s.nicks.Request(rm.Name, l.m.p, nick, pol, s.cfg.Now())
 	if res.Code == msrp.StatusOK && res.Changed {
 		s.log.Debug("nickname changed", "room", rm.Name, "session", l.sess.ID(), "nickname", res.Nickname, "released", res.Released)
+		if s.cfg.Observer != nil {
+			s.cfg.Observer.NicknameChanged(rm, l.m.p, res.Nickname)
+		}
 	} else if res.Code != msrp.StatusOK {
 		s.log.Debug("nickname refused", "room", rm.Name, "session", l.sess.ID(), "code", res.Code, "reason", res.Reason)
 	}

@@ -2,6 +2,8 @@ package switchboard
 
 import (
 	"bytes"
+	"fmt"
+	"strings"
 
 	"github.com/parley-im/parley/cpim"
 	"github.com/parley-im/parley/msrp"
@@ -22,6 +24,47 @@ func (s *Switch) noticeJoined(rs *roomState, m *member) {
 // noticeLeft tells the others that m left.
 func (s *Switch) noticeLeft(rs *roomState, m *member) {
 	s.noticeRoom(rs, m, m.p.URI+" left the room")
+}
+
+// maxRosterNames bounds the names a roster notice lists.
+const maxRosterNames = 100
+
+// noticeRoster tells m, a conference-unaware participant (no a=chatroom: it
+// will not subscribe to the conference event package), who is in the room,
+// as a text message (SPEC §14 item 13).
+func (s *Switch) noticeRoster(rs *roomState, m *member) {
+	rl := m.link.Load()
+	if rl == nil || !rs.rm.Policy.SystemMessages {
+		return
+	}
+	var b strings.Builder
+	parts := rs.members().parts
+	others := 0
+	for _, p := range parts {
+		if p == m.p {
+			continue
+		}
+		if others == maxRosterNames {
+			fmt.Fprintf(&b, ", and %d more", len(parts)-1-others)
+			break
+		}
+		if others > 0 {
+			b.WriteString(", ")
+		}
+		others++
+		if nick := s.nicks.NicknameOf(p); nick != "" {
+			fmt.Fprintf(&b, "%s (%s)", nick, p.URI)
+		} else {
+			b.WriteString(p.URI)
+		}
+	}
+	text := "You joined " + rs.rm.Name + ". Nobody else is here."
+	if others > 0 {
+		text = "You joined " + rs.rm.Name + ". Also here: " + b.String() + "."
+	}
+	if s.sendNotice(rl, s.noticeBody(m.p.RoomURI, text), true) == nil {
+		s.stats.notices.Add(1)
+	}
 }
 
 // noticeCongested tells m, once per congestion episode, that regular

@@ -225,12 +225,25 @@ func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewr
 		to = append(to, a.URI)
 	}
 	rs := l.m.rs
+	multiple := rs.rm.Policy.MultiplePrivate
+	if multiple {
+		// draft-niemi-00 §4.2: cc names recipients too. RFC 7701 knows no
+		// cc: without the policy it is ignored, as any unknown header is.
+		ccs, err := cm.Cc()
+		if err != nil {
+			return msrp.StatusForbidden, dec, ""
+		}
+		for _, a := range ccs {
+			to = append(to, a.URI)
+		}
+	}
 	roomURI := sender.RoomURI
 	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) && cpim.SameUserHost(to[0], roomURI) {
 		roomURI = to[0] // the room under another of its URIs (another port or transport)
 	}
 	pol := room.RoutePolicy{
 		PrivateMessages: rs.rm.Policy.PrivateMessages,
+		MultiplePrivate: multiple,
 		Accepts:         (*room.Participant).AcceptsWrapped,
 	}
 	dec = room.RouteAppend(l.rcpts, rs.members().parts, roomURI, sender, fromURI, to, cm.ContentType(), pol)

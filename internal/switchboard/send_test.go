@@ -252,3 +252,44 @@ func TestRoomURIOnAnotherPort(t *testing.T) {
 	alice.ExpectResponse(m.TID, 404)
 	bob.ExpectSilence(silence)
 }
+
+// SPEC §14 item 13: a conference-unaware participant (no a=chatroom) will
+// not subscribe to the roster, so when it arrives the room tells it, as a
+// text message, who is there (nicknames with their URIs).
+func TestRosterNoticeForUnawareParticipant(t *testing.T) {
+	pol := defaultPolicy()
+	pol.SystemMessages = true
+	h := newHarness(t, pol)
+	alice := h.join("chat", "sip:alice@example.com")
+	alice.nick("Ally", 200)
+	carol := h.join("chat", "sip:carol@example.com")
+	alice.ExpectRequest(msrp.MethodSEND) // carol joined
+	old := h.joinUnbound("chat", "sip:old@example.com", unaware)
+	// Binding: the notice is queued as the session binds, so it may come
+	// before the bind's 200.
+	old.Peer = msrptest.Dial(t, h.relay.Addr().String(), old.self)
+	b := msrptest.Bodiless(old.sw, old.self)
+	old.Send(b)
+	var n *msrp.Message
+	for range 2 {
+		m := old.Expect()
+		if m.Method == msrp.MethodSEND {
+			n = m
+		} else if m.TID != b.TID || m.Code != msrp.StatusOK {
+			t.Fatalf("bind answered %d", m.Code)
+		}
+	}
+	for _, want := range []string{"From: <" + roomURI("chat") + ">", "Also here: Ally (sip:alice@example.com), sip:carol@example.com."} {
+		if n == nil || !bytes.Contains(n.Body, []byte(want)) {
+			t.Fatalf("roster notice lacks %q:\n%v", want, n)
+		}
+	}
+	old.ExpectSilence(silence)
+	// Chat-room-aware participants get only the join notice.
+	for _, pt := range []*party{alice, carol} {
+		if n := pt.ExpectRequest(msrp.MethodSEND); !bytes.Contains(n.Body, []byte("sip:old@example.com joined")) {
+			t.Errorf("join notice:\n%s", n.Body)
+		}
+		pt.ExpectSilence(silence)
+	}
+}

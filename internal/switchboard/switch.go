@@ -33,9 +33,22 @@ type Config struct {
 	ChunkTimeout time.Duration
 	// Nicknames holds the nicknames; nil makes a new table.
 	Nicknames *room.Nicknames
+	// Observer hears what the roster shows that the switch learns first
+	// (optional): sessions bound, nicknames changed.
+	Observer Observer
 	// Now is the clock of nickname quarantine and CPIM DateTime (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
+}
+
+// Observer hears the roster changes the switch sees: the conference event
+// package (internal/conference). Its methods are called without switch
+// locks held and must not block.
+type Observer interface {
+	// Bound: p's MSRP session is bound (its endpoint is connected).
+	Bound(rm *room.Room, p *room.Participant)
+	// NicknameChanged: p's nickname is now nick ("" when removed).
+	NicknameChanged(rm *room.Room, p *room.Participant, nick string)
 }
 
 // Switch is the MSRP switch's chat logic. Create it with New; it implements
