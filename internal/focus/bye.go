@@ -16,7 +16,7 @@ import (
 // table and, if asked, its MSRP session closes.
 func (f *Focus) sendBye(d *dialog, closeSession bool) {
 	finish := func() {
-		f.dialogs.remove(d)
+		f.dialogs.remove(d.key, d)
 		if closeSession {
 			d.mu.Lock()
 			sess := d.session
@@ -39,27 +39,8 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 			}
 			wait.Stop()
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.ByeTimeout)
-		defer cancel()
-		tx, err := f.client.TransactionRequest(ctx, f.buildBye(d), sipgo.ClientRequestAddVia)
-		if err != nil {
-			f.log.Info("sending BYE failed", "room", d.roomName, "participant", d.identity, "error", err)
-			return
-		}
-		defer tx.Terminate()
-		for {
-			select {
-			case res := <-tx.Responses():
-				if res.IsProvisional() {
-					continue
-				}
-				return
-			case <-tx.Done():
-				return
-			case <-ctx.Done():
-				f.log.Info("BYE unanswered", "room", d.roomName, "participant", d.identity)
-				return
-			}
+		if _, err := f.transact(f.buildBye(d), f.cfg.ByeTimeout); err != nil {
+			f.log.Info("BYE failed", "room", d.roomName, "participant", d.identity, "error", err)
 		}
 	})
 	if !started {
@@ -67,47 +48,95 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 	}
 }
 
-// byeDestination is where an in-dialog request goes: over UDP, back to the
-// address the INVITE came from (symmetric response routing, the usual way
-// through NATs); over TCP, on the participant's connection while it is
-// open, else to its Contact (the remote target, RFC 3261 §12.2.1.1).
-func (f *Focus) byeDestination(d *dialog) string {
-	if !sip.IsReliable(d.transport) {
-		return d.source
+// transact sends req in a client transaction and returns its final
+// response, or an error when sending failed or no final response came
+// within timeout (over UDP the transaction retransmits meanwhile).
+func (f *Focus) transact(req *sip.Request, timeout time.Duration) (*sip.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	tx, err := f.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
+	if err != nil {
+		return nil, err
 	}
-	if pool := f.client.TransportLayer().Pool(d.transport); pool != nil {
-		if c := pool.Get(d.source); c != nil {
+	defer tx.Terminate()
+	for {
+		select {
+		case res := <-tx.Responses():
+			if res.IsProvisional() {
+				continue
+			}
+			return res, nil
+		case <-tx.Done():
+			if err := tx.Err(); err != nil {
+				return nil, err
+			}
+			return nil, sip.ErrTransactionTerminated
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// hop is where a dialog's requests go: the transport and source address
+// of the request that created it.
+type hop struct {
+	transport string // "UDP", "TCP", …
+	source    string // host:port the creating request came from
+}
+
+// destination is where an in-dialog request goes: over UDP, back to the
+// address the dialog's first request came from (symmetric response
+// routing, the usual way through NATs); over TCP, on the peer's connection
+// while it is open, else to its Contact (the remote target, RFC 3261
+// §12.2.1.1).
+func (f *Focus) destination(p hop) string {
+	if !sip.IsReliable(p.transport) {
+		return p.source
+	}
+	if pool := f.client.TransportLayer().Pool(p.transport); pool != nil {
+		if c := pool.Get(p.source); c != nil {
 			c.Ref(-1)
-			return d.source
+			return p.source
 		}
 	}
 	return "" // resolved from the Request-URI, the Contact
 }
 
-// buildBye builds the BYE of dialog d, sent to the address the INVITE came
-// from, over the same transport. sipgo adds only the Via
-// (ClientRequestAddVia): the dialog layer fills in everything else.
+// inDialog builds a request of our side of a dialog (RFC 3261 §12.2.1.1):
+// Request-URI the remote target, From our side, To the peer's, the dialog's
+// Call-ID, our next CSeq, its route set; sent over the dialog's transport.
+// sipgo adds only the Via (ClientRequestAddVia).
+func (f *Focus) inDialog(method sip.RequestMethod, target sip.Uri, local sip.ToHeader, remote sip.FromHeader,
+	callID string, cseq uint32, routeSet []string, p hop) *sip.Request {
+	req := sip.NewRequest(method, target)
+	from := local.AsFrom()
+	to := remote.AsTo()
+	req.AppendHeader(&from)
+	req.AppendHeader(&to)
+	cid := sip.CallIDHeader(callID)
+	req.AppendHeader(&cid)
+	req.AppendHeader(&sip.CSeqHeader{SeqNo: cseq, MethodName: method})
+	mf := sip.MaxForwardsHeader(70)
+	req.AppendHeader(&mf)
+	for _, r := range routeSet {
+		req.AppendHeader(sip.NewHeader("Route", r))
+	}
+	req.SetTransport(p.transport)
+	if f.cfg.UDP != nil && !sip.IsReliable(p.transport) {
+		req.Laddr = sip.Addr{IP: f.cfg.UDP.IP, Port: f.cfg.UDP.Port}
+	}
+	if dest := f.destination(p); dest != "" {
+		req.SetDestination(dest)
+	}
+	return req
+}
+
+// buildBye builds the BYE of dialog d.
 func (f *Focus) buildBye(d *dialog) *sip.Request {
 	d.mu.Lock()
 	target, local, callID := d.target, d.local, d.key.callID
 	d.mu.Unlock()
-	bye := sip.NewRequest(sip.BYE, target)
-	from := local.AsFrom()
-	to := d.remote.AsTo()
-	bye.AppendHeader(&from)
-	bye.AppendHeader(&to)
-	cid := sip.CallIDHeader(callID)
-	bye.AppendHeader(&cid)
-	bye.AppendHeader(&sip.CSeqHeader{SeqNo: d.nextLocalCSeq(), MethodName: sip.BYE})
-	mf := sip.MaxForwardsHeader(70)
-	bye.AppendHeader(&mf)
-	for _, r := range d.routeSet {
-		bye.AppendHeader(sip.NewHeader("Route", r))
-	}
+	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, hop{d.transport, d.source})
 	bye.SetBody(nil) // Content-Length: 0, required on stream transports
-	bye.SetTransport(d.transport)
-	if dest := f.byeDestination(d); dest != "" {
-		bye.SetDestination(dest)
-	}
 	return bye
 }

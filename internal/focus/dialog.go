@@ -55,6 +55,8 @@ type dialog struct {
 	session     Session
 	room        *room.Room
 	participant *room.Participant
+
+	nick nickState // draft-niemi-00 nickname offer/answer (nickinfo.go); its own lock
 }
 
 // expectAck records a 2xx sent for the INVITE with CSeq cseq and returns the
@@ -133,43 +135,50 @@ func (d *dialog) nextLocalCSeq() uint32 {
 	return d.localCSeq
 }
 
-// dialogTable holds the live dialogs.
-type dialogTable struct {
+// table holds live dialogs (INVITE dialogs, subscriptions) by key.
+type table[V comparable] struct {
 	mu sync.Mutex
-	m  map[dialogKey]*dialog
+	m  map[dialogKey]V
 }
 
-func (t *dialogTable) put(d *dialog) {
+func (t *table[V]) put(k dialogKey, v V) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.m == nil {
-		t.m = make(map[dialogKey]*dialog)
+		t.m = make(map[dialogKey]V)
 	}
-	t.m[d.key] = d
+	t.m[k] = v
 }
 
-func (t *dialogTable) get(k dialogKey) *dialog {
+func (t *table[V]) get(k dialogKey) V {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.m[k]
 }
 
-func (t *dialogTable) remove(d *dialog) {
+// remove deletes k if it still maps to v.
+func (t *table[V]) remove(k dialogKey, v V) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.m[d.key] == d {
-		delete(t.m, d.key)
+	if t.m[k] == v {
+		delete(t.m, k)
 	}
 }
 
-func (t *dialogTable) all() []*dialog {
+func (t *table[V]) all() []V {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := make([]*dialog, 0, len(t.m))
-	for _, d := range t.m {
-		out = append(out, d)
+	out := make([]V, 0, len(t.m))
+	for _, v := range t.m {
+		out = append(out, v)
 	}
 	return out
+}
+
+func (t *table[V]) len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.m)
 }
 
 // keyOf returns the dialog key of an in-dialog request received by the focus.

@@ -16,6 +16,6 @@
 // the ACK, after 64·T1, or at Shutdown) and one per BYE it sends (bounded
 // by twice ByeTimeout).
 //
-// Lock order: Focus.mu (shutdown flags) → dialogTable.mu → dialog.mu. No
+// Lock order: Focus.mu (shutdown flags) → table.mu → dialog.mu. No
 // lock is held while calling sipgo, the room registry or the switch.
 package focus

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/internal/conference"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
 )
@@ -43,14 +45,42 @@ type Roster interface {
 	Left(rm *room.Room, p *room.Participant)
 }
 
+// RoomObserver hears that a room was deleted (its deletion policy, RFC 7701
+// §5.3): the conference event package ends its subscriptions. A Roster may
+// implement it.
+type RoomObserver interface {
+	RoomDeleted(rm *room.Room)
+}
+
 // Config configures a Focus.
 type Config struct {
-	Host   string         // public host name in our URIs and SDP
-	Ports  map[string]int // SIP listening port per transport ("UDP", "TCP"), for Contact
+	Host  string         // public host name in our URIs and SDP
+	Ports map[string]int // SIP listening port per transport ("UDP", "TCP"), for Contact
+	// UDP is the address of the SIP UDP listener: our requests over UDP
+	// (BYE, NOTIFY) leave from it, so that they come from the address the
+	// participant talks to (NATs, symmetric routing). Nil: sipgo opens a
+	// socket per request.
+	UDP    *net.UDPAddr
 	Rooms  *room.Registry
 	Switch Switch
-	Roster Roster // optional
-	Logger *slog.Logger
+	Roster Roster // optional; may also implement RoomObserver and NicknameObserver
+	// Nicknames is the nickname table the switch's NICKNAME uses, shared
+	// so that both see the same names: draft-niemi-00 nickname-info offers
+	// (nickinfo.go) take nicknames in it. Nil denies every offered
+	// nickname (reason "policy").
+	Nicknames *room.Nicknames
+	// Conference is the conference event package's notifier; nil answers
+	// SUBSCRIBE 405. The server makes the Focus its Sender.
+	Conference *conference.Notifier
+	// SubscriptionExpires is the longest subscription granted, and the
+	// one granted to a SUBSCRIBE without Expires (default 1 h, RFC 4575
+	// §4.1); MinSubscriptionExpires the shortest (default 60 s; shorter
+	// ones are 423). NotifyTimeout bounds one NOTIFY transaction (default
+	// 10 s): a subscriber that does not answer in time is dropped.
+	SubscriptionExpires    time.Duration
+	MinSubscriptionExpires time.Duration
+	NotifyTimeout          time.Duration
+	Logger                 *slog.Logger
 	// ByeTimeout bounds the wait for the ACK before a BYE, and then the BYE
 	// transaction itself (default 5 s each).
 	ByeTimeout time.Duration
@@ -62,6 +92,8 @@ type Config struct {
 	// beforeAnswer, when set (tests only), runs after the INVITE was
 	// accepted and before the 2xx is sent.
 	beforeAnswer func()
+	// afterNew, when set (tests only), is given the new Focus.
+	afterNew func(*Focus)
 }
 
 // Focus is the conference focus. Create it with New and attach it to a
@@ -70,7 +102,8 @@ type Focus struct {
 	cfg     Config
 	log     *slog.Logger
 	client  *sipgo.Client
-	dialogs dialogTable
+	dialogs table[*dialog]
+	subs    table[*subscription]
 
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
 	closed      bool           // Shutdown has begun: no new dialogs
@@ -91,7 +124,20 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 	if cfg.T1 <= 0 {
 		cfg.T1 = sip.T1
 	}
-	return &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{})}
+	if cfg.SubscriptionExpires <= 0 {
+		cfg.SubscriptionExpires = defaultSubscriptionExpires
+	}
+	if cfg.MinSubscriptionExpires <= 0 {
+		cfg.MinSubscriptionExpires = min(defaultMinSubscriptionExpires, cfg.SubscriptionExpires)
+	}
+	if cfg.NotifyTimeout <= 0 {
+		cfg.NotifyTimeout = defaultNotifyTimeout
+	}
+	f := &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{})}
+	if cfg.afterNew != nil {
+		cfg.afterNew(f)
+	}
+	return f
 }
 
 // Register installs the focus's request handlers on srv.
@@ -101,6 +147,9 @@ func (f *Focus) Register(srv *sipgo.Server) {
 	srv.OnBye(f.onBye)
 	srv.OnOptions(f.onOptions)
 	srv.OnCancel(f.onCancel)
+	srv.OnSubscribe(f.onSubscribe)
+	srv.OnInfo(f.onInfo)
+	srv.OnMessage(f.onMessage)
 	srv.OnNoRoute(f.onNoRoute)
 }
 
@@ -164,7 +213,7 @@ func (f *Focus) end(d *dialog, byParticipant, closeSession bool) {
 	sess, rm, p := d.session, d.room, d.participant
 	d.mu.Unlock()
 	if byParticipant {
-		f.dialogs.remove(d)
+		f.dialogs.remove(d.key, d)
 		if sess != nil {
 			sess.Close()
 		}
@@ -187,8 +236,14 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 	if f.cfg.Roster != nil {
 		f.cfg.Roster.Left(rm, p)
 	}
+	if f.cfg.Nicknames != nil {
+		f.cfg.Nicknames.Release(p, time.Now()) // after the switch's own release (its clock wins); a no-op then
+	}
 	if deleted {
 		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
+		if ro, ok := f.cfg.Roster.(RoomObserver); ok {
+			ro.RoomDeleted(rm)
+		}
 	}
 	for _, other := range evict {
 		if od, ok := other.Value.(*dialog); ok {
@@ -242,7 +297,7 @@ func (f *Focus) admit(d *dialog) bool {
 	if f.closed {
 		return false
 	}
-	f.dialogs.put(d)
+	f.dialogs.put(d.key, d)
 	return true
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,6 +99,7 @@ func newEnv(t *testing.T, policy room.PolicySource, opts ...envOpt) *env {
 	cfg := Config{
 		Host:       "127.0.0.1",
 		Ports:      map[string]int{"UDP": udp.LocalAddr().(*net.UDPAddr).Port, "TCP": tcp.Addr().(*net.TCPAddr).Port},
+		UDP:        udp.LocalAddr().(*net.UDPAddr),
 		Rooms:      e.rooms,
 		Switch:     e.sw,
 		ByeTimeout: 300 * time.Millisecond,
@@ -112,6 +114,9 @@ func newEnv(t *testing.T, policy room.PolicySource, opts ...envOpt) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
+		if cfg.Conference != nil {
+			cfg.Conference.Shutdown(ctx)
+		}
 		e.focus.Shutdown(ctx)
 		ua.Close()
 		udp.Close()
@@ -135,6 +140,9 @@ type peer struct {
 	cseq       uint32
 	byes       chan *sip.Request
 	respondBye int
+
+	notifies      chan *sip.Request
+	respondNotify atomic.Int32 // status answered to NOTIFYs (default 200)
 }
 
 func newPeer(t *testing.T, e *env, transport, user string) *peer {
@@ -145,7 +153,19 @@ func newPeer(t *testing.T, e *env, transport, user string) *peer {
 	}
 	srv, _ := sipgo.NewServer(ua, sipgo.WithServerLogger(quiet))
 	p := &peer{t: t, transport: transport, ua: ua, focusAddr: e.addr[transport], user: user,
-		tag: sip.GenerateTagN(10), callID: sip.GenerateTagN(20) + "@test", cseq: 1, byes: make(chan *sip.Request, 4), respondBye: 200}
+		tag: sip.GenerateTagN(10), callID: sip.GenerateTagN(20) + "@test", cseq: 1, byes: make(chan *sip.Request, 4), respondBye: 200,
+		notifies: make(chan *sip.Request, 64)}
+	p.respondNotify.Store(200)
+	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
+		code := int(p.respondNotify.Load())
+		tx.Respond(sip.NewResponseFromRequest(req, code, "OK", nil))
+		if code == 200 {
+			select {
+			case p.notifies <- req:
+			default:
+			}
+		}
+	})
 	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
 		p.byes <- req // recorded before the answer, which is what the focus waits for
 		tx.Respond(sip.NewResponseFromRequest(req, p.respondBye, "OK", nil))

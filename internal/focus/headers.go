@@ -7,8 +7,11 @@ import (
 )
 
 const (
-	allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS"
-	acceptTypes  = "application/sdp"
+	allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE, INFO, MESSAGE"
+	// acceptTypes: an INVITE carries SDP, alone or with a draft-niemi-00
+	// nickname offer in multipart/mixed; INFO and MESSAGE carry nickname
+	// offers (niemi-00 §4.3.2.1: Accept MUST list nickname-info+xml).
+	acceptTypes = "application/sdp, multipart/mixed, application/nickname-info+xml"
 )
 
 // roomContact is our Contact for a room: the room URI at our address for

@@ -5,11 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
-	"strings"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/confinfo"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/sdp"
@@ -23,38 +23,52 @@ func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 	f.onNewInvite(req, tx)
 }
 
-// parseOffer checks the body of an INVITE: 415 for a body that is not SDP,
-// 400 for unparseable SDP, 488 (with a Warning) when no MSRP stream can
-// carry the chat. On failure it returns the error response to send.
-func (f *Focus) parseOffer(req *sip.Request) (*sdp.Session, offerInfo, *sip.Response) {
-	ct := ""
-	if h := req.ContentType(); h != nil {
-		ct = strings.ToLower(strings.TrimSpace(strings.SplitN(h.Value(), ";", 2)[0]))
-	}
+// parseOffer checks the body of an INVITE: application/sdp, or
+// multipart/mixed with an application/sdp part and maybe a draft-niemi-00
+// nickname-info offer (splitInviteBody). 488 (with a Warning) without a
+// body, 400 (with a Warning) for a malformed multipart body, 415 for a body
+// without SDP, 400 for unparseable SDP or a nickname offer that does not
+// parse or is no valid offer, 488 (with a Warning) when no MSRP stream can
+// carry the chat. It returns the nickname offer, or nil when there is none.
+// On failure it returns the error response to send.
+func (f *Focus) parseOffer(req *sip.Request) (*sdp.Session, offerInfo, *confinfo.NicknameInfo, *sip.Response) {
 	body := req.Body()
-	switch {
-	case len(body) == 0:
+	if len(body) == 0 {
 		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
 		res.AppendHeader(f.warning("an SDP offer in the INVITE is required"))
-		return nil, offerInfo{}, res
-	case ct != "application/sdp":
+		return nil, offerInfo{}, nil, res
+	}
+	mt, params := contentType(req.ContentType())
+	parts, err := splitInviteBody(mt, params, body)
+	if err != nil {
+		res := sip.NewResponseFromRequest(req, 400, "Bad Multipart Body", nil)
+		res.AppendHeader(f.warning(err.Error()))
+		return nil, offerInfo{}, nil, res
+	}
+	if parts.sdp == nil {
 		res := sip.NewResponseFromRequest(req, 415, "Unsupported Media Type", nil)
 		res.AppendHeader(sip.NewHeader("Accept", acceptTypes))
-		return nil, offerInfo{}, res
+		return nil, offerInfo{}, nil, res
 	}
-	offer, err := sdp.Parse(body)
+	offer, err := sdp.Parse(parts.sdp)
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, 400, "Bad SDP", nil)
 		res.AppendHeader(f.warning(err.Error()))
-		return nil, offerInfo{}, res
+		return nil, offerInfo{}, nil, res
+	}
+	var nick *confinfo.NicknameInfo
+	if parts.nick != nil {
+		if nick, err = parseNicknameOffer(parts.nick); err != nil {
+			return nil, offerInfo{}, nil, f.badNicknameOffer(req, err)
+		}
 	}
 	info, err := pickMSRP(offer)
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
 		res.AppendHeader(f.warning(err.Error()))
-		return nil, offerInfo{}, res
+		return nil, offerInfo{}, nil, res
 	}
-	return offer, info, nil
+	return offer, info, nick, nil
 }
 
 func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
@@ -73,7 +87,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	f.send(tx, sip.NewResponseFromRequest(req, 100, "Trying", nil))
 
-	offer, info, errRes := f.parseOffer(req)
+	offer, info, nickOffer, errRes := f.parseOffer(req)
 	if errRes != nil {
 		f.send(tx, errRes)
 		return
@@ -114,6 +128,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	if wantsAnonymity(req) {
 		p.Anonymous, p.URI = true, f.anonymousURI()
+		p.Endpoint = p.URI // nothing of its device may show (RFC 7701 §5.2)
+	} else {
+		p.Display, p.Endpoint = from.DisplayName, bareURI(contact.Address)
 	}
 	rm, err := f.cfg.Rooms.Join(roomName, p)
 	if err != nil {
@@ -122,9 +139,17 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		f.respond(tx, req, code, reason)
 		return
 	}
+	// The nickname offer is decided once p is in the room (draft-niemi-00
+	// §4.3.2); the roster hears of the nickname after Joined.
+	var nickAnswer *confinfo.NicknameInfo
+	nickChanged := false
+	if nickOffer != nil {
+		// Never stale: the dialog's first offer.
+		nickAnswer, nickChanged, _ = f.answerNicknames(d, rm, p, nickOffer)
+	}
 	sessID := uint64(randUint32())
 	answer := f.buildAnswer(offer, info, sess.LocalURI(), rm.Policy, sessID, 1)
-	res := f.answerResponse(req, d.roomName, d.transport, answer)
+	res := f.answerResponse(req, d.roomName, d.transport, answer, nickAnswer)
 	tag, _ := res.To().Params.Get("tag")
 	remoteTag, _ := from.Params.Get("tag")
 
@@ -138,6 +163,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d.mu.Unlock()
 	if f.cfg.Roster != nil {
 		f.cfg.Roster.Joined(rm, p)
+	}
+	if nickChanged {
+		f.nicknameChanged(rm, p)
 	}
 
 	if f.cfg.beforeAnswer != nil {
@@ -164,13 +192,26 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	f.log.Info("participant joined", "room", roomName, "participant", d.identity, "session", sess.ID(), "transport", d.transport)
 }
 
-// answerResponse builds a 2xx to an INVITE carrying our SDP answer.
-func (f *Focus) answerResponse(req *sip.Request, roomName, transport string, answer []byte) *sip.Response {
-	res := sip.NewResponseFromRequest(req, 200, "OK", answer)
-	res.AppendHeader(f.roomContact(roomName, transport))
-	addFocusHeaders(res)
-	res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
-	return res
+// answerResponse builds a 2xx to an INVITE carrying our SDP answer, and
+// with a nickname-info answer (non-nil nickAnswer) both in a
+// multipart/mixed body, SDP first; see withNicknameAnswer for an answer
+// too large for UDP.
+func (f *Focus) answerResponse(req *sip.Request, roomName, transport string, answer []byte, nickAnswer *confinfo.NicknameInfo) *sip.Response {
+	build := func(doc []byte) *sip.Response {
+		body, ct := answer, sdpType
+		if doc != nil {
+			body, ct = mixedBody(bodyPart{sdpType, answer}, bodyPart{confinfo.NicknameMIMEType, doc})
+		}
+		res := sip.NewResponseFromRequest(req, 200, "OK", body)
+		res.AppendHeader(f.roomContact(roomName, transport))
+		addFocusHeaders(res)
+		res.AppendHeader(sip.NewHeader("Content-Type", ct))
+		return res
+	}
+	if nickAnswer == nil {
+		return build(nil)
+	}
+	return f.withNicknameAnswer(req, nickAnswer, build)
 }
 
 // sessionError answers an INVITE whose MSRP session could not be opened.
@@ -188,7 +229,7 @@ func (f *Focus) rollback(d *dialog) {
 	if !d.terminate() {
 		return
 	}
-	f.dialogs.remove(d)
+	f.dialogs.remove(d.key, d)
 	d.mu.Lock()
 	sess, rm, p := d.session, d.room, d.participant
 	d.mu.Unlock()
@@ -263,14 +304,19 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 		d.inviting = false
 		d.mu.Unlock()
 	}()
-	offer, info, errRes := f.parseOffer(req)
+	offer, info, nickOffer, errRes := f.parseOffer(req)
 	if errRes != nil {
 		return errRes, nil
 	}
 	d.mu.Lock()
 	changed := !msrp.PathEqual(info.path, d.peerPath)
-	sess, pol := d.session, d.room.Policy
+	sess, pol, rm, p := d.session, d.room.Policy, d.room, d.participant
 	d.mu.Unlock()
+	if nickOffer != nil {
+		if err := d.nick.check(nickOffer.Version); err != nil {
+			return f.badNicknameOffer(req, err), nil // a stale offer refuses the re-INVITE before anything changes
+		}
+	}
 
 	var old Session
 	if changed {
@@ -305,7 +351,20 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 	if old != nil {
 		f.log.Info("re-INVITE moved the MSRP session", "room", d.roomName, "participant", d.identity, "session", sess.ID())
 	}
-	return f.answerResponse(req, d.roomName, d.transport, answer), old
+	// The nickname offer is decided once the re-INVITE cannot fail any more.
+	var nickAnswer *confinfo.NicknameInfo
+	if nickOffer != nil {
+		a, nickChanged, err := f.answerNicknames(d, rm, p, nickOffer)
+		if err != nil { // an INFO answered meanwhile made it stale
+			f.log.Info("nickname-info offer of a re-INVITE unanswered", "room", d.roomName, "participant", d.identity, "error", err)
+		} else {
+			nickAnswer = a
+			if nickChanged {
+				f.nicknameChanged(rm, p)
+			}
+		}
+	}
+	return f.answerResponse(req, d.roomName, d.transport, answer, nickAnswer), old
 }
 
 func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {

@@ -7,6 +7,19 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// maxUDPDatagram is the largest UDP payload (65,535 − 8 − 20 octets).
+const maxUDPDatagram = 65507
+
+// sipgo refuses to send a UDP message over 1,300 octets (RFC 3261 §18.1.1
+// asks for TCP above that when the path MTU is unknown). A NOTIFY with the
+// full roster of a room of a few participants is larger, and a participant
+// that joined over UDP may not listen on TCP (sipp does not): the focus
+// sends SIP over UDP up to the largest datagram instead, leaving
+// fragmentation to IP, as SIP servers commonly do. Larger documents need a
+// subscription over TCP (docs/DESIGN.md, known limitations). Set once,
+// before any user agent exists.
+func init() { sip.UDPMTUSize = maxUDPDatagram + 200 }
+
 // NewUA returns a sipgo user agent whose transport and transaction layers
 // log through logger (sipgo's own default is a package-level logger).
 func NewUA(hostname string, logger *slog.Logger) (*sipgo.UserAgent, error) {

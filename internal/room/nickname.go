@@ -66,16 +66,28 @@ type NickResult struct {
 // cpim.URIEqual) and used by one or more of that identity's sessions
 // (Participant.ID). A participant holds at most one nickname; the caller
 // calls Release when the participant leaves its room.
+//
+// Every nickname in effect has an IM URI (draft-niemi-00 §4.3.1, URIOf),
+// however it was obtained (MSRP NICKNAME, or a SIP nickname-info offer);
+// Route accepts it as a CPIM To naming its holders and as the CPIM From of
+// its holders.
 type Nicknames struct {
+	imHost string // domain of the IM URIs, ending in ".invalid"; immutable
+
 	mu     sync.Mutex
 	keys   map[string]*keyClaims // PRECIS compare key → its claims
 	held   map[string]*holding   // Participant.ID → the nickname it uses
 	expiry deadlines             // quarantined claims by deadline
 }
 
-// NewNicknames returns an empty registry.
-func NewNicknames() *Nicknames {
-	return &Nicknames{keys: make(map[string]*keyClaims), held: make(map[string]*holding)}
+// NewNicknames returns an empty registry. Its IM URIs are in
+// DefaultIMHost+".invalid" unless WithIMHost says otherwise.
+func NewNicknames(opts ...NicknamesOption) *Nicknames {
+	n := &Nicknames{imHost: DefaultIMHost + ".invalid", keys: make(map[string]*keyClaims), held: make(map[string]*holding)}
+	for _, o := range opts {
+		o(n)
+	}
+	return n
 }
 
 // Request decides a NICKNAME request (SPEC §14A.3) of participant p in the
@@ -128,6 +140,18 @@ func (n *Nicknames) Request(roomName string, p *Participant, nick string, pol Ni
 // prepare enforces nick with the RFC 8266 Nickname profile and returns the
 // enforced (display) form and its compare key, or a 424/425 result.
 func prepare(nick string, pol *NickPolicy) (display, key string, res NickResult) {
+	display, key, res = enforce(nick, pol)
+	if res.Code != 0 {
+		return "", "", res
+	}
+	if reserved(key, pol) {
+		return "", "", NickResult{Code: statusNicknameInUse, Reason: "nickname reserved"}
+	}
+	return display, key, NickResult{}
+}
+
+// enforce is prepare without the reserved words: 424 or nothing.
+func enforce(nick string, pol *NickPolicy) (display, key string, res NickResult) {
 	max := pol.maxBytes()
 	if len(nick) > max || !utf8.ValidString(nick) {
 		return "", "", NickResult{Code: statusMalformedNickname, Reason: "too long or not UTF-8"}
@@ -140,12 +164,17 @@ func prepare(nick string, pol *NickPolicy) (display, key string, res NickResult)
 	if err != nil || key == "" {
 		return "", "", NickResult{Code: statusMalformedNickname, Reason: "not a valid RFC 8266 nickname"}
 	}
+	return display, key, NickResult{}
+}
+
+// reserved reports whether key is one of pol's reserved words.
+func reserved(key string, pol *NickPolicy) bool {
 	for _, r := range pol.Reserved {
 		if k, err := precis.Nickname.CompareKey(r); err == nil && k == key {
-			return "", "", NickResult{Code: statusNicknameInUse, Reason: "nickname reserved"}
+			return true
 		}
 	}
-	return display, key, NickResult{}
+	return false
 }
 
 // Release releases p's nickname when p leaves its room. The nickname stays

@@ -22,6 +22,7 @@ type claim struct {
 	holders   []*holding // the sessions using it
 	until     time.Time  // quarantine deadline, when there are no holders
 	gen       uint64     // bumped on each quarantine, to void stale deadlines
+	alias     *nickAlias // its IM URI, given to each holder
 }
 
 // holding is one session's use of a claim.
@@ -62,7 +63,7 @@ func (n *Nicknames) claim(room, key string, scope NickScope, p *Participant, dis
 	}
 	c := e.rooms[room]
 	if c == nil {
-		c = &claim{key: key, room: room, scope: scope, uri: p.URI}
+		c = &claim{key: key, room: room, scope: scope, uri: p.URI, alias: newNickAlias(n.imHost, key)}
 		e.rooms[room] = c
 		if scope == ScopeFocus {
 			e.focus++
@@ -74,6 +75,7 @@ func (n *Nicknames) claim(room, key string, scope NickScope, p *Participant, dis
 	h := &holding{p: p, c: c, display: display, quarantine: q}
 	c.holders = append(c.holders, h)
 	n.held[p.ID] = h
+	p.nick.store(c.alias)
 }
 
 // drop ends the session id's use of its nickname and returns the nickname.
@@ -84,6 +86,7 @@ func (n *Nicknames) drop(id string, q time.Duration, now time.Time) string {
 		return ""
 	}
 	delete(n.held, id)
+	h.p.nick.store(nil)
 	c := h.c
 	for i, x := range c.holders {
 		if x == h {

@@ -2,6 +2,7 @@ package room
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -28,6 +29,9 @@ func (n *Nicknames) check() error {
 			for _, h := range c.holders {
 				if n.held[h.p.ID] != h || !cpim.URIEqual(h.p.URI, c.uri) {
 					return fmt.Errorf("holder %s of %q: bad index or identity", h.p.ID, key)
+				}
+				if h.p.nick.load() != c.alias || c.alias == nil {
+					return fmt.Errorf("holder %s of %q: IM URI %q, want %q", h.p.ID, key, h.p.NicknameURI(), c.alias.uri)
 				}
 			}
 			holders += len(c.holders)
@@ -99,4 +103,50 @@ func TestNicknamesConcurrent(t *testing.T) {
 		t.Errorf("%d sessions still hold nicknames", len(n.held))
 	}
 	t.Logf("%d concurrent checks", checks.Load())
+}
+
+// Route reads nickname URIs while Nicknames changes them (go test -race):
+// a private message to a nickname reaches sessions that held it while Route
+// looked (one at a time, but Route's pass over the room is no snapshot of
+// the table), or nobody (404), never another one.
+func TestRouteNicknameConcurrent(t *testing.T) {
+	n := NewNicknames()
+	members := bigRoom(20)
+	target := "im:" + imLocal("shared") + "@parley.invalid"
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for g := range 4 {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := members[1+g] // distinct identities: at most one holds "shared" at a time
+				if i%2 == 0 {
+					n.Request("r", p, "Shared", allow, t0)
+				} else {
+					n.Request("r", p, "", allow, t0)
+				}
+			}
+		})
+	}
+	sender := members[0]
+	for range 2000 {
+		d := Route(members, roomURI, sender, sender.URI, []string{target}, "text/plain", RoutePolicy{PrivateMessages: true})
+		switch {
+		case d.Code == 404:
+		case d.Code == 0 && len(d.Recipients) >= 1 && !slices.ContainsFunc(d.Recipients, func(p *Participant) bool {
+			return p != members[1] && p != members[2] && p != members[3] && p != members[4]
+		}):
+		default:
+			t.Fatalf("%d [%s]", d.Code, ids(d.Recipients))
+		}
+	}
+	close(stop)
+	wg.Wait()
+	if err := n.check(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -34,13 +34,20 @@ type Participant struct {
 	Signalled string // the From URI of its INVITE (equal to URI unless Anonymous)
 	RoomURI   string // the room's URI as this participant addressed it (its INVITE's Request-URI, without parameters)
 
+	// What the conference event package shows of it (RFC 4575 §5.6, §5.7):
+	// Display is its display name ("" when anonymous); Endpoint the URI of
+	// its device (its Contact, or its anonymous URI when anonymous).
+	Display  string
+	Endpoint string
+
 	// What its SDP said it accepts (RFC 4975 §8.6; RFC 7701 §6.1).
 	AcceptTypes sdp.FormatList // its a=accept-types
 	Wrapped     sdp.FormatList // its a=accept-wrapped-types
 	HasWrapped  bool           // the offer had a=accept-wrapped-types
 	MaxSize     int64          // its a=max-size; 0: none
 
-	uriKey string // cpim.URIKey(URI), set by Registry.Join: a cheap "not the same URI" test for Route
+	uriKey string    // cpim.URIKey(URI), set by Registry.Join: a cheap "not the same URI" test for Route
+	nick   aliasSlot // the IM URI of its nickname while it holds one, set by Nicknames (nickname_uri.go)
 }
 
 // AcceptsWrapped reports whether mediaType may be sent to p inside
@@ -113,6 +120,38 @@ func (r *Registry) Exists(name string) bool {
 	}
 	_, _, ok := r.policy(name)
 	return ok
+}
+
+// Open returns the live room called name for a subscription to it: an
+// existing room, or a configured one, created empty (RFC 4575 subscribers
+// may watch a configured room before anyone joins). An ad hoc room that
+// does not exist yet is ErrNoSuchRoom: subscribing creates no room.
+func (r *Registry) Open(name string) (*Room, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rm, ok := r.rooms[name]; ok {
+		if rm.deleted {
+			return nil, ErrRoomDeleted
+		}
+		return rm, nil
+	}
+	pol, configured, ok := r.policy(name)
+	if !ok || !configured {
+		return nil, ErrNoSuchRoom
+	}
+	if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
+		return nil, ErrTooManyRooms
+	}
+	rm := &Room{Name: name, Policy: pol, Configured: true, members: make(map[string]*Participant)}
+	r.rooms[name] = rm
+	return rm, nil
+}
+
+// Live reports whether rm has not been deleted.
+func (r *Registry) Live(rm *Room) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !rm.deleted
 }
 
 // Join adds p to the room called name, creating the room if its policy

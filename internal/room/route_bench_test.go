@@ -44,6 +44,20 @@ func BenchmarkRoute(b *testing.B) {
 			Route(members, roomURI, sender, sender.URI, private, "text/plain", RoutePolicy{PrivateMessages: true})
 		}
 	})
+	b.Run("private-nickname", func(b *testing.B) {
+		// Every member holds a nickname; the To and From are IM URIs.
+		members := bigRoom(100)
+		n := NewNicknames()
+		for _, m := range members {
+			n.Request("r", m, "nick"+m.ID, NickPolicy{Allowed: true}, t0)
+		}
+		sender, to := members[0], []string{n.URIOf(members[98])}
+		from := n.URIOf(sender)
+		b.ReportAllocs()
+		for b.Loop() {
+			Route(members, roomURI, sender, from, to, "text/plain", RoutePolicy{PrivateMessages: true})
+		}
+	})
 	b.Run("refused-404", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {

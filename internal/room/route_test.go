@@ -36,7 +36,7 @@ func member(id, uri string, aware, private bool) *Participant {
 // Participants built without Registry.Join (no URI key) route the same: the
 // key is only a shortcut.
 func TestRouteWithoutKeys(t *testing.T) {
-	bare := func(p *Participant) *Participant { q := *p; q.uriKey = ""; return &q }
+	bare := func(p *Participant) *Participant { return &Participant{ID: p.ID, URI: p.URI, Caps: p.Caps} }
 	a1, a2, b, f1, f2 := bare(alice1), bare(alice2), bare(bob), bare(frank1), bare(frank2)
 	members := []*Participant{a1, a2, b, f1, f2}
 	d := Route(members, roomURI, a1, "sip:alice@example.com", []string{roomURI}, "text/plain", RoutePolicy{})
@@ -173,5 +173,100 @@ func TestRouteAllocations(t *testing.T) {
 		if n := testing.AllocsPerRun(100, tc.f); n > tc.max {
 			t.Errorf("%s: %v allocations, want ≤ %v", tc.name, n, tc.max)
 		}
+	}
+}
+
+// draft-niemi-00 §4.2, §4.3: a nickname's IM URI names its holders as a
+// private-message To and may be their CPIM From; released, it names nobody.
+func TestRouteByNicknameURI(t *testing.T) {
+	n := NewNicknames(WithIMHost("conf.example.com"))
+	a1 := member("a1", "sip:alice@example.com", true, true)
+	a2 := member("a2", "sip:alice@example.com", true, true) // alice's other device
+	a3 := member("a3", "sip:alice@example.com", true, true) // a third one, without the nickname
+	b := member("b", "sip:bob@example.com", true, true)
+	c := member("c", "sip:carol@example.com", true, false) // no private-messages
+	anon := member("x", "sip:anonymous-1@conf.example.com", true, true)
+	anon.Anonymous, anon.Signalled = true, "sip:secret@example.com"
+	members := []*Participant{a1, a2, a3, b, c, anon}
+	for _, hold := range []struct {
+		p    *Participant
+		nick string
+	}{{a1, "Ally"}, {a2, "ally"}, {b, "Bobby"}, {c, "Carol"}, {anon, "Ghost"}} {
+		wantNick(t, n.Request("r", hold.p, hold.nick, allow, t0), 200, hold.nick)
+	}
+	ally, bobby, carol, ghost := n.URIOf(a1), n.URIOf(b), n.URIOf(c), n.URIOf(anon)
+	if ally != "im:ally@conf.example.com.invalid" {
+		t.Fatalf("ally = %q", ally)
+	}
+	all := RoutePolicy{PrivateMessages: true}
+	multi := RoutePolicy{PrivateMessages: true, MultiplePrivate: true}
+	for _, tc := range []struct {
+		name    string
+		sender  *Participant
+		from    string
+		to      []string
+		pol     RoutePolicy
+		code    int
+		private bool
+		want    string
+	}{
+		{"To a nickname: every session holding it", b, "sip:bob@example.com", []string{ally}, all, 0, true, "a1,a2"},
+		{"To a nickname, host case", b, "sip:bob@example.com", []string{"im:ally@CONF.example.com.invalid"}, all, 0, true, "a1,a2"},
+		{"To a nickname, user part compared exactly", b, "sip:bob@example.com", []string{"im:Ally@conf.example.com.invalid"}, all, 404, true, ""},
+		{"To the SIP URI still reaches every session", b, "sip:bob@example.com", []string{"sip:alice@example.com"}, all, 0, true, "a1,a2,a3"},
+		{"From the sender's nickname", b, bobby, []string{ally}, all, 0, true, "a1,a2"},
+		{"From the sender's nickname, regular", b, bobby, []string{roomURI}, all, 0, false, "a1,a2,a3,c,x"},
+		{"From the nickname of another device of the sender", a3, ally, []string{roomURI}, all, 403, false, ""},
+		{"From another member's nickname", b, ally, []string{roomURI}, all, 403, false, ""},
+		{"anonymous sender, From its nickname", anon, ghost, []string{bobby}, all, 0, true, "b"},
+		{"To an anonymous member's nickname", b, bobby, []string{ghost}, all, 0, true, "x"},
+		{"To an unknown nickname", b, bobby, []string{"im:nobody@conf.example.com.invalid"}, all, 404, true, ""},
+		{"To a nickname, room disallows private", b, bobby, []string{ally}, RoutePolicy{}, 403, true, ""},
+		{"To a nickname whose holder lacks private-messages", b, bobby, []string{carol}, all, 428, true, ""},
+		{"multiple: a nickname and a SIP URI", c, carol, []string{ally, "sip:bob@example.com"}, multi, 0, true, "a1,a2,b"},
+		{"multiple: a nickname and its holder's SIP URI", b, bobby, []string{ally, "sip:alice@example.com"}, multi, 0, true, "a1,a2,a3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Route(members, roomURI, tc.sender, tc.from, tc.to, "text/plain", tc.pol)
+			if d.Code != tc.code || d.Private != tc.private || ids(d.Recipients) != tc.want {
+				t.Fatalf("got %d private=%v [%s] %q; want %d private=%v [%s]",
+					d.Code, d.Private, ids(d.Recipients), d.Reason, tc.code, tc.private, tc.want)
+			}
+		})
+	}
+
+	// Released or changed, the old URI names nobody and is no From.
+	n.Release(a1, t0)
+	if d := Route(members, roomURI, b, bobby, []string{ally}, "text/plain", all); d.Code != 0 || ids(d.Recipients) != "a2" {
+		t.Fatalf("after a1's release: %d [%s]", d.Code, ids(d.Recipients))
+	}
+	wantNick(t, n.Request("r", a2, "Alicia", allow, t0), 200, "Alicia")
+	if d := Route(members, roomURI, b, bobby, []string{ally}, "text/plain", all); d.Code != 404 {
+		t.Fatalf("after the change: %d [%s]", d.Code, ids(d.Recipients))
+	}
+	if d := Route(members, roomURI, a2, ally, []string{roomURI}, "text/plain", all); d.Code != 403 {
+		t.Fatalf("From the old nickname: %d", d.Code)
+	}
+	wantNick(t, n.Request("r", b, "", allow, t0), 200, "")
+	if d := Route(members, roomURI, b, bobby, []string{roomURI}, "text/plain", all); d.Code != 403 {
+		t.Fatalf("From a removed nickname: %d", d.Code)
+	}
+}
+
+// Nickname URIs change nothing to Route's allocations.
+func TestRouteNicknameAllocations(t *testing.T) {
+	members := bigRoom(100)
+	n := NewNicknames()
+	for _, m := range members {
+		n.Request("r", m, "nick"+m.ID, allow, t0)
+	}
+	sender, to := members[0], []string{n.URIOf(members[50])}
+	from := n.URIOf(sender)
+	f := func() { Route(members, roomURI, sender, from, to, "text/plain", RoutePolicy{PrivateMessages: true}) }
+	if d := Route(members, roomURI, sender, from, to, "text/plain", RoutePolicy{PrivateMessages: true}); d.Code != 0 || ids(d.Recipients) != "s50" {
+		t.Fatalf("%d [%s]", d.Code, ids(d.Recipients))
+	}
+	if got := testing.AllocsPerRun(100, f); got > 2 {
+		t.Errorf("%v allocations, want ≤ 2", got)
 	}
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/parley-im/parley/internal/conference"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/relay"
@@ -26,6 +27,38 @@ type relaySession struct{ *relay.Session }
 // Close ends the session at the focus's request; the relay does not report
 // it back through SessionEnded.
 func (s relaySession) Close() { s.Session.Close(relay.CloseNormal) }
+
+// rosters tells both the switch (routing, notices) and the conference
+// event package who joins and leaves; room deletions and nicknames set
+// over SIP (draft-niemi-00) concern the event package only.
+type rosters struct {
+	sw   *switchboard.Switch
+	conf *conference.Notifier
+}
+
+func (r rosters) Joined(rm *room.Room, p *room.Participant) {
+	r.sw.Joined(rm, p)
+	r.conf.Joined(rm, p)
+}
+
+func (r rosters) Left(rm *room.Room, p *room.Participant) {
+	r.sw.Left(rm, p)
+	r.conf.Left(rm, p)
+}
+
+func (r rosters) RoomDeleted(rm *room.Room) { r.conf.RoomDeleted(rm) }
+
+func (r rosters) NicknameChanged(rm *room.Room, p *room.Participant, nick string) {
+	r.conf.NicknameChanged(rm, p, nick)
+}
+
+// notifySender is the conference notifier's Sender: the focus, created
+// after the notifier.
+type notifySender struct{ s *Server }
+
+func (n notifySender) SendNotify(handle any, note conference.Notify, done func(ok bool)) {
+	n.s.focus.SendNotify(handle, note, done)
+}
 
 // policySource maps the configuration to the room registry's policies.
 func policySource(cfg *config.Config) room.PolicySource {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/emiago/sipgo"
 
+	"github.com/parley-im/parley/internal/conference"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/relay"
@@ -22,6 +23,9 @@ type Addrs struct {
 	SIPUDP, SIPTCP, MSRP string
 }
 
+// udpReadBuffer is the receive buffer asked for the SIP UDP socket.
+const udpReadBuffer = 4 << 20
+
 // Server is a running parleyd.
 type Server struct {
 	cfg   *config.Config
@@ -31,6 +35,7 @@ type Server struct {
 	focus *focus.Focus
 	relay *relay.Server
 	sw    *switchboard.Switch
+	conf  *conference.Notifier
 	rooms *room.Registry
 	udp   net.PacketConn
 	tcp   net.Listener
@@ -61,6 +66,14 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("SIP UDP listener: %w", err)
 		}
+		if uc, ok := c.(*net.UDPConn); ok {
+			// A NOTIFY fan-out brings back a burst of 200s, one small
+			// datagram per subscriber; the kernel's default buffer (about
+			// 200 KiB of skb memory, ~100 datagrams) would drop some, and
+			// each loss costs a retransmission T1 later. Best effort: the
+			// kernel caps it at net.core.rmem_max.
+			uc.SetReadBuffer(udpReadBuffer)
+		}
 		if trace {
 			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
 		}
@@ -78,6 +91,12 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 	}
 
 	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms)
+	s.conf = conference.New(conference.Config{
+		// s.focus is set below, before any SUBSCRIBE can arrive.
+		Sender:   notifySender{s},
+		Interval: cfg.SIP.NotifyInterval.Std(),
+		Logger:   log.With("component", "conference"),
+	})
 	s.sw = switchboard.New(switchboard.Config{
 		// s.focus is set below, before any session can bind.
 		Resolve: func(handle any) (*room.Room, *room.Participant) { return s.focus.Member(handle) },
@@ -85,6 +104,8 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 			s.focus.SessionEnded(handle, sessionID, reason.String())
 		},
 		ChunkTimeout: cfg.MSRP.ChunkTimeout.Std(),
+		Nicknames:    room.NewNicknames(room.WithIMHost(cfg.Server.Host)),
+		Observer:     s.conf,
 		Logger:       log.With("component", "switch"),
 	})
 	lim := cfg.MSRPLimits()
@@ -125,12 +146,17 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		ports["TCP"] = s.tcp.Addr().(*net.TCPAddr).Port
 	}
 	s.focus = focus.New(focus.Config{
-		Host:   cfg.Server.Host,
-		Ports:  ports,
-		Rooms:  s.rooms,
-		Switch: switchAdapter{s.relay},
-		Roster: s.sw,
-		Logger: log.With("component", "focus"),
+		Host:                   cfg.Server.Host,
+		Ports:                  ports,
+		UDP:                    udpAddr(s.udp),
+		Rooms:                  s.rooms,
+		Switch:                 switchAdapter{s.relay},
+		Roster:                 rosters{s.sw, s.conf},
+		Conference:             s.conf,
+		Nicknames:              s.sw.Nicknames(),
+		SubscriptionExpires:    cfg.SIP.SubscriptionExpires.Std(),
+		MinSubscriptionExpires: cfg.SIP.MinSubscriptionExpires.Std(),
+		Logger:                 log.With("component", "focus"),
 	}, client)
 	s.focus.Register(s.sip)
 	return s, nil
@@ -175,6 +201,7 @@ func (s *Server) Start() { s.serve() }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		var errs []error
+		s.conf.Shutdown(ctx) // final NOTIFYs, sent and awaited by the focus
 		if err := s.focus.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("focus: %w", err))
 		}
@@ -203,4 +230,13 @@ func (s *Server) closeListeners() {
 	if s.tcp != nil {
 		s.tcp.Close()
 	}
+}
+
+// udpAddr is the SIP UDP listener's address, or nil.
+func udpAddr(c net.PacketConn) *net.UDPAddr {
+	if c == nil {
+		return nil
+	}
+	a, _ := c.LocalAddr().(*net.UDPAddr)
+	return a
 }

@@ -192,7 +192,9 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 // decide parses the CPIM headers at the start of body and routes the
 // message (SPEC §14 item 4). It returns the status to refuse with (0: go
 // on), Route's decision, and for an anonymous sender who wrote its own
-// identity in CPIM From, the anonymous URI to put there instead.
+// identity in CPIM From, the anonymous URI to put there instead. A From
+// equal to the sender's nickname IM URI (room.Nicknames.URIOf) is accepted
+// and kept as is, for an anonymous sender too.
 func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewrite string) {
 	cm, err := cpim.Parse(body)
 	if err != nil {
@@ -209,10 +211,13 @@ func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewr
 	sender := l.m.p
 	fromURI := from.URI
 	if sender.Anonymous {
-		// Its anonymous URI, or the identity it signalled (which must not
-		// reach the others: the switch writes the anonymous URI instead).
+		// Its anonymous URI, its nickname's IM URI (which reveals nothing,
+		// and goes out unchanged: draft-niemi-00 §4.3.3), or the identity
+		// it signalled (which must not reach the others: the switch writes
+		// the anonymous URI instead).
 		switch {
 		case cpim.URIEqual(fromURI, sender.URI):
+		case sender.NicknameURI() != "" && cpim.URIEqual(fromURI, sender.NicknameURI()):
 		case cpim.URIEqual(fromURI, sender.Signalled):
 			fromURI, rewrite = sender.URI, sender.URI
 		default:

@@ -215,3 +215,46 @@ func TestSippUnboundSessionTimesOut(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// TestSippSubscribe: sipp watches a configured room through the conference
+// event package over UDP and TCP, outside any INVITE dialog (SUBSCRIBE →
+// 200 → NOTIFY whose conference-info body the scenario checks → 200 →
+// unsubscribe → final NOTIFY).
+func TestSippSubscribe(t *testing.T) {
+	sipp := needTool(t, "sipp", "sip-tester")
+	conf := filepath.Join(t.TempDir(), "parleyd.toml")
+	toml := "[[room]]\nname = \"lobby\"\nsubject = \"Welcome to parley\"\n"
+	if err := os.WriteFile(conf, []byte(toml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startParleyd(t, buildParleyd(t), "-config", conf)
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		out := runSipp(t, sipp, "subscribe.xml", tc.transport, tc.addr, "-s", "lobby", "-m", "10", "-r", "20")
+		m := successfulRe.FindAllStringSubmatch(out, -1)
+		if len(m) == 0 || m[len(m)-1][1] != "10" {
+			t.Errorf("sipp over %s: want 10 successful calls:\n%s", tc.transport, lastLines(out, 30))
+		}
+	}
+	if strings.Contains(d.log.String(), "level=ERROR") {
+		t.Errorf("parleyd logged errors:\n%s", d.log.String())
+	}
+	d.stop(t)
+}
+
+// TestSippJoinSubscribe: sipp joins a room of its own and subscribes inside
+// its INVITE dialog; the NOTIFY must list it (user, display text, endpoint).
+func TestSippJoinSubscribe(t *testing.T) {
+	sipp := needTool(t, "sipp", "sip-tester")
+	d := startParleyd(t, buildParleyd(t))
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		out := runSipp(t, sipp, "join-subscribe.xml", tc.transport, tc.addr, "-s", "watch-"+tc.transport, "-m", "10", "-r", "20")
+		m := successfulRe.FindAllStringSubmatch(out, -1)
+		if len(m) == 0 || m[len(m)-1][1] != "10" {
+			t.Errorf("sipp over %s: want 10 successful calls:\n%s", tc.transport, lastLines(out, 30))
+		}
+	}
+	if strings.Contains(d.log.String(), "level=ERROR") {
+		t.Errorf("parleyd logged errors:\n%s", d.log.String())
+	}
+	d.stop(t)
+}
