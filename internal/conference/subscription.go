@@ -33,10 +33,8 @@ type Subscription struct {
 	inFlight    bool      // a NOTIFY's done is awaited
 	lastSent    time.Time // when the last NOTIFY was handed over
 	expiresAt   time.Time
-	flushTimer  *time.Timer // armed for a rate-limited partial
-	flushGen    uint64      // tells a stale flushTimer callback
-	expiryTimer *time.Timer
-	expiryGen   uint64
+	flush  genTimer // armed for a rate-limited partial
+	expiry genTimer
 }
 
 // outgoing is a NOTIFY decided under roster.mu, to hand over after.
@@ -200,61 +198,78 @@ func (s *Subscription) onDone(ok bool) {
 	s.n.finish(r, one(o, send))
 }
 
+// genTimer is a timer whose callback, run later under the roster's lock,
+// can tell whether it is stale: stopped or re-armed since it was armed.
+// Its fields are guarded by the roster's mutex.
+type genTimer struct {
+	t   *time.Timer
+	gen uint64
+}
+
+// arm starts the timer: fn(gen) runs after d.
+func (g *genTimer) arm(d time.Duration, fn func(gen uint64)) {
+	g.gen++
+	gen := g.gen
+	g.t = time.AfterFunc(d, func() { fn(gen) })
+}
+
+func (g *genTimer) armed() bool { return g.t != nil }
+
+// stop stops the timer; a callback already running finds itself stale.
+func (g *genTimer) stop() {
+	if g.t != nil {
+		g.t.Stop()
+		g.t = nil
+		g.gen++
+	}
+}
+
+// fired reports whether the callback for gen is current, and if so
+// disarms the timer.
+func (g *genTimer) fired(gen uint64) bool {
+	if gen != g.gen {
+		return false
+	}
+	g.t = nil
+	return true
+}
+
 // armFlush arms the flush timer to fire after d, unless it is armed.
 // Under r.mu.
 func (s *Subscription) armFlush(d time.Duration) {
-	if s.flushTimer != nil {
-		return
+	if !s.flush.armed() {
+		s.flush.arm(d, s.onFlushTimer)
 	}
-	s.flushGen++
-	gen := s.flushGen
-	s.flushTimer = time.AfterFunc(d, func() { s.onFlushTimer(gen) })
 }
 
-func (s *Subscription) stopFlush() {
-	if s.flushTimer != nil {
-		s.flushTimer.Stop()
-		s.flushTimer = nil
-		s.flushGen++
-	}
-}
+func (s *Subscription) stopFlush() { s.flush.stop() }
 
 func (s *Subscription) onFlushTimer(gen uint64) {
 	r := s.r
 	r.mu.Lock()
-	if gen != s.flushGen {
+	if !s.flush.fired(gen) {
 		r.mu.Unlock()
 		return
 	}
-	s.flushTimer = nil
 	o, ok := s.next(time.Now())
 	s.n.finish(r, one(o, ok))
 }
 
 // armExpiry (re)arms the expiry timer. Under r.mu.
 func (s *Subscription) armExpiry(d time.Duration) {
-	s.stopExpiry()
-	s.expiryGen++
-	gen := s.expiryGen
-	s.expiryTimer = time.AfterFunc(d, func() { s.onExpiry(gen) })
+	s.expiry.stop()
+	s.expiry.arm(d, s.onExpiry)
 }
 
-func (s *Subscription) stopExpiry() {
-	if s.expiryTimer != nil {
-		s.expiryTimer.Stop()
-		s.expiryTimer = nil
-		s.expiryGen++
-	}
-}
+func (s *Subscription) stopExpiry() { s.expiry.stop() }
 
 func (s *Subscription) onExpiry(gen uint64) {
 	r := s.r
 	r.mu.Lock()
-	if gen != s.expiryGen || s.ended || s.final != "" {
+	if s.ended || s.final != "" || !s.expiry.fired(gen) {
 		r.mu.Unlock()
 		return
 	}
-	s.expiryTimer = nil
 	s.closeWith(reasonTimeout, false)
 	o, ok := s.next(time.Now())
 	s.n.finish(r, one(o, ok))

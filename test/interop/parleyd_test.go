@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -171,6 +172,24 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// sippBothTransports runs scenario against d over UDP and then TCP, calls
+// calls at rate per second each, with -s room (suffixed with the transport,
+// u1 or t1, when it ends in "-"), and requires every call to succeed.
+func sippBothTransports(t *testing.T, sipp string, d *daemon, scenario, room string, calls, rate int) {
+	t.Helper()
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		service := room
+		if strings.HasSuffix(room, "-") {
+			service += tc.transport
+		}
+		out := runSipp(t, sipp, scenario, tc.transport, tc.addr, "-s", service, "-m", strconv.Itoa(calls), "-r", strconv.Itoa(rate))
+		m := successfulRe.FindAllStringSubmatch(out, -1)
+		if len(m) == 0 || m[len(m)-1][1] != strconv.Itoa(calls) {
+			t.Errorf("sipp over %s: want %d successful calls:\n%s", tc.transport, calls, lastLines(out, 30))
+		}
+	}
+}
+
 // successful extracts sipp's cumulative successful-call count.
 var successfulRe = regexp.MustCompile(`Successful call\s+\|\s+\d+\s+\|\s+(\d+)`)
 
@@ -180,13 +199,7 @@ var successfulRe = regexp.MustCompile(`Successful call\s+\|\s+\d+\s+\|\s+(\d+)`)
 func TestSippJoinLeave(t *testing.T) {
 	sipp := needTool(t, "sipp", "sip-tester")
 	d := startParleyd(t, buildParleyd(t))
-	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
-		out := runSipp(t, sipp, "join.xml", tc.transport, tc.addr, "-s", "chatroom22", "-m", "25", "-r", "50")
-		m := successfulRe.FindAllStringSubmatch(out, -1)
-		if len(m) == 0 || m[len(m)-1][1] != "25" {
-			t.Errorf("sipp over %s: want 25 successful calls:\n%s", tc.transport, lastLines(out, 30))
-		}
-	}
+	sippBothTransports(t, sipp, d, "join.xml", "chatroom22", 25, 50)
 	if strings.Contains(d.log.String(), "level=ERROR") {
 		t.Errorf("parleyd logged errors:\n%s", d.log.String())
 	}
@@ -203,13 +216,7 @@ func TestSippUnboundSessionTimesOut(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startParleyd(t, buildParleyd(t), "-config", conf)
-	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
-		out := runSipp(t, sipp, "join-unbound.xml", tc.transport, tc.addr, "-s", "quiet", "-m", "5", "-r", "20")
-		m := successfulRe.FindAllStringSubmatch(out, -1)
-		if len(m) == 0 || m[len(m)-1][1] != "5" {
-			t.Errorf("sipp over %s: want 5 successful calls:\n%s", tc.transport, lastLines(out, 30))
-		}
-	}
+	sippBothTransports(t, sipp, d, "join-unbound.xml", "quiet", 5, 20)
 	if n := strings.Count(d.log.String(), "reason=bind-timeout"); n != 10 {
 		t.Errorf("parleyd logged %d bind timeouts, want 10:\n%s", n, d.log.String())
 	}
@@ -228,13 +235,7 @@ func TestSippSubscribe(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := startParleyd(t, buildParleyd(t), "-config", conf)
-	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
-		out := runSipp(t, sipp, "subscribe.xml", tc.transport, tc.addr, "-s", "lobby", "-m", "10", "-r", "20")
-		m := successfulRe.FindAllStringSubmatch(out, -1)
-		if len(m) == 0 || m[len(m)-1][1] != "10" {
-			t.Errorf("sipp over %s: want 10 successful calls:\n%s", tc.transport, lastLines(out, 30))
-		}
-	}
+	sippBothTransports(t, sipp, d, "subscribe.xml", "lobby", 10, 20)
 	if strings.Contains(d.log.String(), "level=ERROR") {
 		t.Errorf("parleyd logged errors:\n%s", d.log.String())
 	}
@@ -246,13 +247,7 @@ func TestSippSubscribe(t *testing.T) {
 func TestSippJoinSubscribe(t *testing.T) {
 	sipp := needTool(t, "sipp", "sip-tester")
 	d := startParleyd(t, buildParleyd(t))
-	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
-		out := runSipp(t, sipp, "join-subscribe.xml", tc.transport, tc.addr, "-s", "watch-"+tc.transport, "-m", "10", "-r", "20")
-		m := successfulRe.FindAllStringSubmatch(out, -1)
-		if len(m) == 0 || m[len(m)-1][1] != "10" {
-			t.Errorf("sipp over %s: want 10 successful calls:\n%s", tc.transport, lastLines(out, 30))
-		}
-	}
+	sippBothTransports(t, sipp, d, "join-subscribe.xml", "watch-", 10, 20)
 	if strings.Contains(d.log.String(), "level=ERROR") {
 		t.Errorf("parleyd logged errors:\n%s", d.log.String())
 	}
