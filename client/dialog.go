@@ -13,9 +13,11 @@ import (
 
 // allowMethods is our Allow header: the requests a Session accepts (an
 // INVITE from the focus, e.g. a re-INVITE, is refused with 405 by sipgo).
-const allowMethods = "ACK, BYE, OPTIONS"
+const allowMethods = "ACK, BYE, NOTIFY, OPTIONS"
 
-// dialog is our side of the INVITE dialog with the focus (RFC 3261 §12).
+// dialog is our side of the INVITE dialog with the focus (RFC 3261 §12),
+// or of a roster subscription's dialog (subscription.go, which uses
+// neither inviteSeq nor privacy).
 // We build every request ourselves; sipgo only adds the Via (and, for UDP,
 // the local address) when it sends them. Record-Route is not handled: the
 // focus is reached directly, as parleyd is.

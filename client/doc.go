@@ -55,22 +55,74 @@
 // name, or a port on one side only), their regular messages are taken for
 // private ones.
 //
+// # Roster
+//
+// When the focus's 2xx to the INVITE has isfocus in its Contact and
+// conference in its Allow-Events, the Session subscribes to the room's
+// conference event package (RFC 4575, RFC 4579 §3.4), unless
+// Options.NoRoster is set: a SUBSCRIBE to the room URI outside the INVITE
+// dialog (a Call-ID and From tag of its own), Event: conference, Accept:
+// application/conference-info+xml, Expires: Options.RosterExpires. It
+// refreshes the subscription in its dialog before the granted duration
+// runs out (at 3/4 of it, or 32 s before the end if sooner), and ends it
+// (Expires: 0) when the Session ends, alongside the BYE.
+//
+// Each NOTIFY of the subscription is answered 200 (481 when it belongs to
+// no current subscription: another Call-ID, To tag or focus tag) and its
+// conference-info document applied as RFC 4575 §4.6 says
+// (confinfo.Apply): a document not newer than the local version is
+// ignored; a full one replaces the state; a partial one with the next
+// version is merged; a partial one after a gap, or a document that does not
+// parse, makes the Session refresh the subscription, whose NOTIFY brings
+// full state. A NOTIFY that arrives before the SUBSCRIBE's 200 is taken
+// as well (RFC 6665 §4.1.2.4). Subscription-State terminated with reason
+// noresource, rejected or invariant, or a document whose state is deleted,
+// end the roster for good (the room is gone); another reason (timeout,
+// deactivated, probation…), a 481 to a refresh, a refresh not answered or
+// no NOTIFY within Timer N of the 2xx make the Session subscribe anew, at
+// most a few times in a row.
+//
+// Session.Roster returns the participants (Member: URI, display text,
+// nickname, endpoints) in document order, Session.Lookup finds one by
+// nickname (for SendPrivate), Session.RosterEvents reports the changes:
+// a RosterReset with the whole roster first, then MemberJoined,
+// MemberLeft and MemberChanged, computed by diffing the roster before and
+// after each document (by user entity). Like Messages, the channel is
+// buffered (Options.RosterBuffer), never waited on (Session.RosterDropped
+// counts what did not fit) and closed right after Done. Session.RosterErr
+// says why there is no roster.
+//
 // # Internals
 //
 // Each Session has its own sipgo user agent, listening on
-// Options.LocalAddr, so that it can receive the focus's BYE; the dialog
-// layer (From/To tags, CSeq, ACK, CANCEL, BYE) is ours, as in the focus.
-// Requests go straight to the focus: no Record-Route, no DNS SRV.
+// Options.LocalAddr (over UDP, for TCP on the same port too, RFC 3261
+// §18.2.1, when it can), so that it can receive the focus's BYE and
+// NOTIFYs; the dialog layer (From/To tags, CSeq, ACK, CANCEL, BYE,
+// SUBSCRIBE) is ours, as in the focus. Requests go straight to the focus:
+// no Record-Route, no DNS SRV.
 //
 // # Goroutines
 //
 //	goroutine            owner    started by           ends when
-//	SIP serve loop       Session  Join (agent.start)   finish closes our SIP listener; finish waits for it
+//	SIP serve loop       Session  Join (agent.start)   finish closes our SIP listener(s); finish waits for it
+//	(and, over UDP, its
+//	TCP twin)
 //	MSRP read loop       Session  Join, once connected the connection closes (EOF, error, or finish
 //	                                                   closing it); finish waits for it
+//	roster goroutine     Session  Join, once active,   stopRoster (Leave, onBye, connEnded, finish)
+//	(runRoster)                   when subscribing     cancels its context and waits for it; or the
+//	                                                   roster ends for good. Each of its waits is bounded
+//	                                                   by that context, SIP ones by Timeout as well
+//	unsubscribe          its      leaveRoster (Leave,  the SUBSCRIBE Expires: 0 is answered and the final
+//	                     starter  onBye, connEnded)    NOTIFY came, or ctx / Timeout (+1 s for the NOTIFY)
+//	                                                   ran out; its starter waits for it before finish
 //	sipgo's own          sipgo    sipgo                finish closes the user agent: its transactions,
 //	(handlers, timers,                                 its connections (the TCP one to the focus) and so
 //	connection readers)                                their readers
+//
+// The NOTIFY handler (onNotify) runs on a sipgo handler goroutine and never
+// blocks: it updates the roster under roster.mu, sends events without
+// waiting and wakes the roster goroutine through a one-slot channel.
 //
 // Send, SendMessage, SendPrivate and SetNickname run on their caller's
 // goroutine and start none.
@@ -82,24 +134,29 @@
 // under Session.mu:
 //
 //   - Join, when joining fails (after a BYE if a dialog exists);
-//   - Leave, after its BYE (bounded by ctx and Options.Timeout);
-//   - the sipgo handler goroutine of the focus's BYE, after answering 200;
+//   - Leave, after its BYE and the unsubscribe it runs alongside (both
+//     bounded by ctx and Options.Timeout);
+//   - the sipgo handler goroutine of the focus's BYE, after answering 200
+//     and unsubscribing (bounded by Options.Timeout);
 //   - the MSRP read loop, when the connection drops under an active
 //     Session: it waits up to one second for the focus's BYE (parleyd
 //     closes the connection, then sends BYE), else sends BYE itself
-//     (bounded by Options.Timeout).
+//     (bounded by Options.Timeout), unsubscribing alongside.
 //
-// finish itself does no network waits. When Done is closed, every goroutine
-// of the Session has stopped or is returning.
+// finish itself does no network waits (it stops the roster goroutine,
+// whose waits all end with its context). When Done is closed, every
+// goroutine of the Session has stopped or is returning.
 //
 // # Locks
 //
 // Session.mu guards the state, Err and the focus-BYE flag; dialog.mu the
 // dialog fields learnt from the 2xx; msrpConn.writeMu one write on the MSRP
 // connection; msrpConn.idMu its IDSource; msrpConn.pendMu the map of
-// requests awaiting a response. None is held while another is taken, or
-// during I/O (writeMu excepted: it exists to serialise writes, which have a
-// deadline).
+// requests awaiting a response; roster.mu the roster (document, members,
+// events, RosterErr) and the current subscription's fields. None is held
+// while another is taken, or during I/O (writeMu excepted: it exists to
+// serialise writes, which have a deadline), except that the dialog.mu of
+// a subscription is taken under roster.mu.
 //
 // # Requests and responses
 //

@@ -50,11 +50,27 @@ var (
 	ErrInvalidMessage = errors.New("client: invalid message")
 )
 
+// Why a Session has no roster, as Session.RosterErr reports it, besides a
+// *SIPError (the focus refused the SUBSCRIBE: 403, 404, 489…) and errors
+// wrapping ErrTimeout (no answer to it).
+var (
+	// ErrNoRoster: the Session does not subscribe to the conference event
+	// package: Options.NoRoster was set, or the focus's 2xx to the INVITE
+	// lacked isfocus in its Contact or conference in its Allow-Events
+	// (RFC 4579 §3.4).
+	ErrNoRoster = errors.New("client: no roster")
+	// ErrRosterEnded: the focus ended the subscription for good
+	// (Subscription-State terminated with reason noresource, rejected or
+	// invariant, or a conference document with state deleted: the room is
+	// gone), or it could not be renewed after several attempts.
+	ErrRosterEnded = errors.New("client: roster subscription ended")
+)
+
 // SIPError is a final non-2xx response to one of our SIP requests: the
-// INVITE of Join (404 no such room, 486 room full, 488 offer refused…) or
-// the BYE of Leave.
+// INVITE of Join (404 no such room, 486 room full, 488 offer refused…),
+// the BYE of Leave or the SUBSCRIBE of the roster (Session.RosterErr).
 type SIPError struct {
-	Method  string // "INVITE" or "BYE"
+	Method  string // "INVITE", "BYE" or "SUBSCRIBE"
 	Code    int
 	Reason  string
 	Warning string // the Warning header's value, if any (parleyd explains 4xx there)

@@ -92,6 +92,50 @@ func ExampleSession_Send() {
 	<-printed
 }
 
+// Follow who is in the room, and send a private message to a participant
+// found by nickname.
+func ExampleSession_Roster() {
+	ctx := context.Background()
+	s, err := client.Join(ctx, "sip:lobby@chat.example.com", client.Options{From: "sip:alice@example.com"})
+	if err != nil {
+		fmt.Println("join:", err)
+		return
+	}
+	defer s.Leave(ctx)
+
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for ev := range s.RosterEvents() { // closed when the Session ends
+			switch ev.Kind {
+			case client.RosterReset:
+				fmt.Println(len(ev.Members), "in the room")
+			case client.MemberJoined:
+				fmt.Println("*", ev.Member.URI, "joined")
+			case client.MemberLeft:
+				fmt.Println("*", ev.Member.URI, "left")
+			case client.MemberChanged:
+				fmt.Printf("* %s is now %q\n", ev.Member.URI, ev.Member.Nickname)
+			}
+		}
+	}()
+
+	time.Sleep(time.Second) // the first NOTIFY follows the join closely
+	if m, ok := s.Lookup("bob"); ok {
+		if err := s.SendPrivate(ctx, m.URI, "psst"); err != nil {
+			fmt.Println("private:", err)
+		}
+	}
+	for _, m := range s.Roster() {
+		fmt.Printf("%q %s (%d devices)\n", m.Nickname, m.URI, len(m.Endpoints))
+	}
+	if err := s.RosterErr(); err != nil {
+		fmt.Println("no roster:", err) // client.ErrNoRoster, a *client.SIPError…
+	}
+	s.Leave(ctx)
+	<-printed
+}
+
 // exampleServer starts parleyd with its defaults on free loopback ports and
 // returns its SIP TCP address.
 func exampleServer() (addr string, stop func()) {

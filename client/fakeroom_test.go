@@ -37,6 +37,13 @@ const (
 // mutate. The bind is answered 200. The caller defers f.close(s).
 func joinFake(t *testing.T, chatroom string, mutate func(*Options)) (*Session, *fakeRoom) {
 	t.Helper()
+	return joinFakeWith(t, chatroom, mutate, nil)
+}
+
+// joinFakeWith is joinFake with setup run on the rawFocus before it
+// serves (see newRawFocusWith).
+func joinFakeWith(t *testing.T, chatroom string, mutate func(*Options), setup func(*rawFocus)) (*Session, *fakeRoom) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +56,7 @@ func joinFake(t *testing.T, chatroom string, mutate func(*Options)) (*Session, *
 	if chatroom != noCaps {
 		answer += chatroom + "\r\n"
 	}
-	f.focus = newRawFocus(t, "tcp", 487, answer)
+	f.focus = newRawFocusWith(t, "tcp", 487, answer, setup)
 	f.room = "sip:lobby@" + f.focus.addr
 
 	o := opts(t, "alice", "tcp")

@@ -14,7 +14,10 @@ import (
 // Join enters the chat room roomURI ("sip:lobby@chat.example.com:5060"):
 // it starts a SIP user agent of its own on opts.LocalAddr, sends an INVITE
 // with our SDP offer, ACKs the 2xx, connects to the first URI of the
-// focus's MSRP path and binds the session with a bodiless SEND.
+// focus's MSRP path and binds the session with a bodiless SEND. When the
+// 2xx shows a focus offering the conference event package, the Session
+// then subscribes to it in the background (see Session.Roster), unless
+// opts.NoRoster is set; Join does not wait for that.
 //
 // Errors: *SIPError for a non-2xx final response (404 no such room, 486
 // room full, 488 offer refused…); ErrBadAnswer, ErrTimeout,
@@ -46,6 +49,7 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		done:     make(chan struct{}),
 		msgs:     make(chan Message, cfg.msgBuffer),
 		in:       incoming{reasm: msrp.NewReassembler(cfg.maxMessage), held: make(map[string]uint64)},
+		roster:   newRoster(cfg.rosterBuffer),
 	}
 	a, err := newAgent(ctx, &s.cfg, hostPort(room), s.register)
 	if err != nil {
@@ -60,6 +64,7 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 	if err := s.join(ctx); err != nil {
 		return nil, err
 	}
+	s.startRoster()
 	return s, nil
 }
 
@@ -103,6 +108,7 @@ func (s *Session) establish(ctx context.Context, res *sip.Response) error {
 	if c := res.Contact(); c != nil {
 		s.isFocus = c.Params.Has("isfocus")
 	}
+	s.conferenceEvents = allowsEvent(res, conferenceEvent)
 	ans, err := parseAnswer(res)
 	if err != nil {
 		return err

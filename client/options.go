@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"time"
@@ -22,6 +23,11 @@ const (
 	DefaultMessageBuffer = 1024
 	// DefaultMaxMessageSize is the largest message we receive (1 MiB).
 	DefaultMaxMessageSize = 1 << 20
+	// DefaultRosterExpires is the duration of the roster subscription we
+	// ask for (RFC 4575 §3.3: 3600 s by default).
+	DefaultRosterExpires = time.Hour
+	// DefaultRosterBuffer is the capacity of the RosterEvents channel.
+	DefaultRosterBuffer = 256
 )
 
 // defaultAcceptWrappedTypes is what we accept inside message/cpim when
@@ -34,6 +40,23 @@ var defaultAcceptWrappedTypes = []string{"text/plain", "*"}
 // after, so on that path the end is reported as ErrEndedByFocus.
 const lostGrace = time.Second
 
+// unsubscribeGrace is how long an unsubscribe (SUBSCRIBE with Expires: 0)
+// answered 2xx waits for the focus's final NOTIFY, so that it is answered
+// before our user agent closes (RFC 6665 §4.1.2.3: the notifier sends it).
+const unsubscribeGrace = time.Second
+
+// refetchGap is the least time between two refreshes of the roster
+// subscription made to recover full state (a version gap, a bad document):
+// a notifier that keeps sending what we cannot use is not answered by a
+// storm of SUBSCRIBEs. It doubles with each unusable document in a row, up
+// to 256 times.
+const refetchGap = time.Second
+
+// timerN is how long a subscriber waits for the first NOTIFY after a 2xx
+// to its SUBSCRIBE before it considers the subscription failed (RFC 6665
+// §4.1.2.4, Timer N = 64*T1).
+const timerN = 64 * 500 * time.Millisecond
+
 // Options configure Join. Only From is required.
 type Options struct {
 	// From is the participant's SIP URI, e.g. "sip:alice@example.com".
@@ -44,9 +67,12 @@ type Options struct {
 	// Empty: the room URI's transport parameter, else DefaultTransport.
 	Transport string
 	// LocalAddr is the host:port our SIP user agent listens on, to receive
-	// the focus's in-dialog requests (BYE). Default DefaultLocalAddr. Its
-	// host, when not a wildcard, is also the address in our Contact, c= and
-	// a=path; with a wildcard the address that routes to the room is used.
+	// the focus's requests (BYE, the roster's NOTIFYs). Default
+	// DefaultLocalAddr. Over UDP it listens for TCP on the same port too,
+	// when that port is free for TCP (RFC 3261 §18.2.1: a request too large
+	// for UDP comes over TCP). Its host, when not a wildcard, is also the
+	// address in our Contact, c= and a=path; with a wildcard the address
+	// that routes to the room is used.
 	LocalAddr string
 	// Chatroom is what we declare in a=chatroom (RFC 7701 §8). nil means
 	// both capabilities, "a=chatroom:nickname private-messages"; a pointer
@@ -59,8 +85,8 @@ type Options struct {
 	AcceptWrappedTypes []string
 	// Logger receives the library's and sipgo's logs; nil discards them.
 	Logger *slog.Logger
-	// Timeout bounds each SIP transaction, the MSRP connect and the MSRP
-	// bind, each MSRP write, and the wait for the switch's responses to a
+	// Timeout bounds each SIP transaction (SUBSCRIBEs included), the MSRP
+	// connect and the MSRP bind, each MSRP write, and the wait for the switch's responses to a
 	// Send or SetNickname after its last request was written (default
 	// DefaultTimeout). The caller's context bounds Join, Leave, Send and
 	// SetNickname as a whole.
@@ -86,8 +112,30 @@ type Options struct {
 	// larger one is refused with 413 and dropped.
 	MaxMessageSize int64
 
+	// NoRoster turns the roster off: the Session does not subscribe to the
+	// conference event package (RFC 4575). By default it does, when the
+	// focus's 2xx to the INVITE shows it is a focus (isfocus in Contact)
+	// that supports the package (conference in Allow-Events), as RFC 4579
+	// §3.4 recommends. See Session.Roster.
+	NoRoster bool
+	// RosterExpires is the subscription duration asked for in the
+	// SUBSCRIBE's Expires, rounded up to whole seconds (default
+	// DefaultRosterExpires). The focus may grant less; the Session
+	// refreshes the subscription before the granted duration runs out.
+	RosterExpires time.Duration
+	// RosterBuffer is the capacity of the channel Session.RosterEvents
+	// returns (default DefaultRosterBuffer). When it is full, events are
+	// dropped and counted (Session.RosterDropped); Session.Roster stays
+	// right.
+	RosterBuffer int
+
 	// lostGrace overrides lostGrace (white-box tests only).
 	lostGrace time.Duration
+	// unsubscribeGrace, refetchGap and timerN override the constants of
+	// the same names (white-box tests only).
+	unsubscribeGrace time.Duration
+	refetchGap       time.Duration
+	timerN           time.Duration
 }
 
 // settings is Options checked and completed.
@@ -106,6 +154,13 @@ type settings struct {
 	privacy    bool
 	msgBuffer  int
 	maxMessage int64
+
+	roster           bool   // subscribe to the conference event package when offered
+	rosterExpires    uint32 // seconds, ≥ 1
+	rosterBuffer     int
+	unsubscribeGrace time.Duration
+	refetchGap       time.Duration
+	timerN           time.Duration
 }
 
 // errOptions wraps every Options validation error.
@@ -115,7 +170,9 @@ var errOptions = errors.New("client: invalid options")
 // when o.Transport is empty.
 func (o Options) resolve(room sip.Uri) (settings, error) {
 	c := settings{display: o.DisplayName, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace,
-		fromURI: o.From, privacy: o.Privacy, msgBuffer: o.MessageBuffer, maxMessage: o.MaxMessageSize}
+		fromURI: o.From, privacy: o.Privacy, msgBuffer: o.MessageBuffer, maxMessage: o.MaxMessageSize,
+		roster: !o.NoRoster, rosterBuffer: o.RosterBuffer, unsubscribeGrace: o.unsubscribeGrace, refetchGap: o.refetchGap,
+		timerN: o.timerN}
 	if o.From == "" {
 		return c, fmt.Errorf("%w: From is required", errOptions)
 	}
@@ -175,6 +232,23 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 	}
 	if c.lostGrace <= 0 {
 		c.lostGrace = min(lostGrace, c.timeout)
+	}
+	exp := o.RosterExpires
+	if exp <= 0 {
+		exp = DefaultRosterExpires
+	}
+	c.rosterExpires = uint32(min((exp+time.Second-1)/time.Second, math.MaxUint32))
+	if c.rosterBuffer <= 0 {
+		c.rosterBuffer = DefaultRosterBuffer
+	}
+	if c.unsubscribeGrace <= 0 {
+		c.unsubscribeGrace = min(unsubscribeGrace, c.timeout)
+	}
+	if c.refetchGap <= 0 {
+		c.refetchGap = refetchGap
+	}
+	if c.timerN <= 0 {
+		c.timerN = timerN
 	}
 	return c, nil
 }

@@ -16,6 +16,10 @@ import (
 // 200. It records the method of every request, and the first INVITEs.
 // With no transaction layer there is nothing in flight once the expected
 // requests have been read, so stopping it is deterministic.
+//
+// For the conference event package (roster_test.go), setup may make the
+// 2xx to INVITE carry isfocus and Allow-Events: conference, and hand the
+// SUBSCRIBEs (unanswered) and the responses it reads to the test.
 type rawFocus struct {
 	addr      string
 	finalCode int
@@ -25,11 +29,33 @@ type rawFocus struct {
 	invite    *sip.Request      // the pending INVITE; used by the reading goroutine only
 	close     func()
 	wg        sync.WaitGroup
+
+	// Set by newRawFocusWith's setup, before the peer reads anything.
+	conference bool              // the 2xx to INVITE: Contact with isfocus, Allow-Events: conference
+	subscribes chan subscribeReq // non-nil: SUBSCRIBEs go here, unanswered, not to methods
+	responses  chan *sip.Response
+}
+
+// subscribeReq is a SUBSCRIBE the peer read, and how to write on the
+// socket it came from (for the response and for NOTIFYs).
+type subscribeReq struct {
+	req  *sip.Request
+	send func([]byte)
 }
 
 func newRawFocus(t *testing.T, transport string, finalCode int, answerSDP string) *rawFocus {
 	t.Helper()
+	return newRawFocusWith(t, transport, finalCode, answerSDP, nil)
+}
+
+// newRawFocusWith is newRawFocus with setup run on the peer before it
+// starts reading.
+func newRawFocusWith(t *testing.T, transport string, finalCode int, answerSDP string, setup func(*rawFocus)) *rawFocus {
+	t.Helper()
 	p := &rawFocus{finalCode: finalCode, answerSDP: answerSDP, methods: make(chan sip.RequestMethod, 16), invites: make(chan *sip.Request, 4)}
+	if setup != nil {
+		setup(p)
+	}
 	if transport == "udp" {
 		pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 		if err != nil {
@@ -98,13 +124,31 @@ func newRawFocus(t *testing.T, transport string, finalCode int, answerSDP string
 func (p *rawFocus) handle(m sip.Message, send func([]byte)) {
 	req, ok := m.(*sip.Request)
 	if !ok {
+		if res, ok := m.(*sip.Response); ok && p.responses != nil {
+			select {
+			case p.responses <- res:
+			default:
+			}
+		}
+		return
+	}
+	if req.Method == sip.SUBSCRIBE && p.subscribes != nil {
+		select {
+		case p.subscribes <- subscribeReq{req, send}:
+		default: // the test is not reading: left unanswered
+		}
 		return
 	}
 	p.methods <- req.Method
 	reply := func(r *sip.Request, code int, reason string) {
 		res := sip.NewResponseFromRequest(r, code, reason, nil)
 		if code == 200 && r.IsInvite() {
-			res.AppendHeader(&sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "lobby", Host: "127.0.0.1", Port: portOf(p.addr)}})
+			c := &sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "lobby", Host: "127.0.0.1", Port: portOf(p.addr)}, Params: sip.NewParams()}
+			if p.conference {
+				c.Params.Add("isfocus", "")
+				res.AppendHeader(sip.NewHeader("Allow-Events", "dialog, conference"))
+			}
+			res.AppendHeader(c)
 			if p.answerSDP != "" {
 				res.AppendHeader(sip.NewHeader("Content-Type", "application/sdp"))
 				res.SetBody([]byte(p.answerSDP))

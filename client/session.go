@@ -39,17 +39,22 @@ type Session struct {
 	dlg  *dialog
 
 	// Written by Join before it returns the Session; read-only afterwards.
-	local    msrp.URI
-	isFocus  bool
-	answer   answer
-	conn     *msrpConn             // nil until the MSRP connection is open
-	inviteTx sip.ClientTransaction // kept to re-ACK a retransmitted 2xx; ended by finish
+	local            msrp.URI
+	isFocus          bool
+	conferenceEvents bool // the focus's 2xx listed conference in Allow-Events
+	answer           answer
+	conn             *msrpConn             // nil until the MSRP connection is open
+	inviteTx         sip.ClientTransaction // kept to re-ACK a retransmitted 2xx; ended by finish
 
 	// The receiving side: in is used by the MSRP read goroutine only; msgs
 	// is sent on by it and closed by finish, after Done.
 	in      incoming
 	msgs    chan Message
 	dropped atomic.Uint64
+
+	// The conference state (roster.go, subscription.go): the roster
+	// goroutine, started by Join, and the NOTIFY handler.
+	roster *roster
 
 	mu       sync.Mutex // guards state, err, byFocus
 	state    state
@@ -101,9 +106,12 @@ func (s *Session) Err() error {
 
 // Leave ends the Session: BYE in the dialog (waiting for its final
 // response, bounded by ctx and Options.Timeout), then the MSRP connection
-// and the SIP user agent are closed. The Session ends even when the BYE
-// fails; the error says so (a *SIPError for a non-2xx other than 481, a
-// context error, or one wrapping ErrTimeout). Leave is idempotent: on a
+// and the SIP user agent are closed. The roster subscription, if any, is
+// ended alongside the BYE (SUBSCRIBE with Expires: 0, best effort, bounded
+// by ctx and the Timeout as well; its outcome is not reported). The
+// Session ends even when the BYE fails; the error says so (a *SIPError
+// for a non-2xx other than 481, a context error, or one wrapping
+// ErrTimeout). Leave is idempotent: on a
 // Session that is ending or has ended it waits for Done (bounded by ctx)
 // and returns nil.
 func (s *Session) Leave(ctx context.Context) error {
@@ -119,7 +127,9 @@ func (s *Session) Leave(ctx context.Context) error {
 	}
 	s.state = stEnding
 	s.mu.Unlock()
+	unsubscribed := s.leaveRoster(ctx)
 	err := s.bye(ctx)
+	<-unsubscribed
 	s.finish(nil)
 	return err
 }
@@ -144,6 +154,7 @@ func (s *Session) bye(ctx context.Context) error {
 // register installs the handlers of the requests the focus may send us.
 func (s *Session) register(srv *sipgo.Server) {
 	srv.OnBye(s.onBye)
+	srv.OnNotify(s.onNotify)
 	srv.OnOptions(func(req *sip.Request, tx sip.ServerTransaction) {
 		res := sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil)
 		res.AppendHeader(sip.NewHeader("Allow", allowMethods))
@@ -153,9 +164,10 @@ func (s *Session) register(srv *sipgo.Server) {
 
 // onBye answers the focus's BYE (on a sipgo handler goroutine). The 200
 // goes out first: once the BYE is recorded, another goroutine may close the
-// user agent. An active Session is then ended here; during Join, or while
-// another goroutine is ending the Session, the BYE is only recorded for
-// that goroutine to see.
+// user agent. An active Session is then ended here, after unsubscribing
+// the roster (bounded by the Timeout); during Join, or while another
+// goroutine is ending the Session, the BYE is only recorded for that
+// goroutine to see.
 func (s *Session) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	if !s.dlg.matches(req) {
 		respond(s.log, tx, sip.NewResponseFromRequest(req, sip.StatusCallTransactionDoesNotExists, "Call/Transaction Does Not Exist", nil))
@@ -174,6 +186,7 @@ func (s *Session) onBye(req *sip.Request, tx sip.ServerTransaction) {
 	s.mu.Unlock()
 	if st == stActive {
 		s.log.Info("the focus ended the session")
+		<-s.leaveRoster(context.Background())
 		s.finish(ErrEndedByFocus)
 	}
 }
@@ -198,8 +211,10 @@ func (s *Session) connEnded(err error) {
 		}
 		t.Stop()
 	}
+	unsubscribed := s.leaveRoster(context.Background())
 	if s.endedByFocus() {
 		s.log.Info("the focus ended the session")
+		<-unsubscribed
 		s.finish(ErrEndedByFocus)
 		return
 	}
@@ -207,6 +222,7 @@ func (s *Session) connEnded(err error) {
 	if berr := s.bye(context.Background()); berr != nil {
 		s.log.Debug("BYE after the MSRP connection was lost failed", "error", berr)
 	}
+	<-unsubscribed
 	s.finish(fmt.Errorf("%w: %w", ErrConnectionLost, err))
 }
 
@@ -217,13 +233,15 @@ func (s *Session) endedByFocus() bool {
 }
 
 // finish releases everything and closes Done, then the Messages channel
-// (the read goroutine, its only sender, has stopped). It runs exactly once,
-// on the goroutine that owns the ending (see doc.go), and does no network
-// waits: closing the MSRP connection ends the read goroutine, closing the
-// SIP listener ends the serve goroutine, closing the user agent ends
-// sipgo's. Requests in flight (Send, SetNickname) see the connection's
-// done channel closed and return.
+// (the read goroutine, its only sender, has stopped) and the RosterEvents
+// channel. It runs exactly once, on the goroutine that owns the ending
+// (see doc.go), and does no network waits: stopping the roster goroutine
+// cancels its context, closing the MSRP connection ends the read
+// goroutine, closing the SIP listener ends the serve goroutine, closing
+// the user agent ends sipgo's. Requests in flight (Send, SetNickname) see
+// the connection's done channel closed and return.
 func (s *Session) finish(err error) {
+	s.stopRoster()
 	if s.conn != nil {
 		s.conn.close()
 		<-s.conn.done
@@ -237,6 +255,7 @@ func (s *Session) finish(err error) {
 	s.mu.Unlock()
 	close(s.done)
 	close(s.msgs)
+	s.roster.close()
 }
 
 func respond(log *slog.Logger, tx sip.ServerTransaction, res *sip.Response) {

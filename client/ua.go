@@ -18,6 +18,10 @@ import (
 // our own listener (the focus's BYE arrives there, or on the TCP connection
 // we opened) and a client for our requests. Every Session has its own, so
 // closing it can never disturb another Session.
+//
+// Over UDP it also listens for TCP on the same port when it can (RFC 3261
+// §18.2.1): a request too large for UDP, such as a NOTIFY with a big
+// conference document, must come over TCP (§18.1.1).
 type agent struct {
 	ua        *sipgo.UserAgent
 	client    *sipgo.Client
@@ -64,13 +68,25 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		serve func() error
 	)
 	if c.transport == "UDP" {
-		pc, err := net.ListenPacket("udp", c.localAddr)
+		pc, tl, err := listenUDPAndTCP(c.localAddr)
 		if err != nil {
 			ua.Close()
 			return nil, fmt.Errorf("client: SIP listener: %w", err)
 		}
 		a.listener, laddr = pc, pc.LocalAddr()
 		serve = func() error { return srv.ServeUDP(pc) }
+		if tl != nil {
+			a.listener = closers{pc, tl}
+			serve = func() error {
+				var wg sync.WaitGroup
+				wg.Go(func() { _ = srv.ServeTCP(tl) })
+				err := srv.ServeUDP(pc)
+				wg.Wait() // stop closes both listeners
+				return err
+			}
+		} else {
+			c.log.Debug("no TCP listener on the SIP UDP port", "addr", laddr)
+		}
 	} else {
 		l, err := net.Listen("tcp", c.localAddr)
 		if err != nil {
@@ -219,6 +235,37 @@ func (a *agent) stop() {
 		}
 		a.ua.Close()
 	})
+}
+
+// listenUDPAndTCP listens for UDP on addr and for TCP on the same port.
+// With port 0 it tries a few ports for one free for both; with a fixed
+// port, or when none is found, it goes on with UDP alone (tl nil).
+func listenUDPAndTCP(addr string) (pc net.PacketConn, tl net.Listener, err error) {
+	_, port, _ := net.SplitHostPort(addr)
+	for range 8 {
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		tl, err := net.Listen("tcp", pc.LocalAddr().String())
+		if err == nil || (port != "0" && port != "") {
+			return pc, tl, nil
+		}
+		pc.Close()
+	}
+	pc, err = net.ListenPacket("udp", addr)
+	return pc, nil, err
+}
+
+// closers closes several listeners.
+type closers []io.Closer
+
+func (cs closers) Close() error {
+	var errs []error
+	for _, c := range cs {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
 }
 
 // addrIPPort splits a listener address.

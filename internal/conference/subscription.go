@@ -23,18 +23,18 @@ type Subscription struct {
 	done   func(bool) // s.onDone, made once
 
 	// Guarded by r.mu.
-	idx         int       // in r.subs, -1 once out
-	version     uint32    // of the last NOTIFY
-	cursor      uint64    // the roster change told of last
-	needFull    bool      // a full document is owed (Subscribe, Refresh)
-	final       string    // the reason of the final NOTIFY owed, "" for none
-	finalEmpty  bool      // … with the deleted room's document
-	ended       bool      // the final NOTIFY went out, or one failed: nothing more
-	inFlight    bool      // a NOTIFY's done is awaited
-	lastSent    time.Time // when the last NOTIFY was handed over
-	expiresAt   time.Time
-	flush  genTimer // armed for a rate-limited partial
-	expiry genTimer
+	idx        int       // in r.subs, -1 once out
+	version    uint32    // of the last NOTIFY
+	cursor     uint64    // the roster change told of last
+	needFull   bool      // a full document is owed (Subscribe, Refresh)
+	final      string    // the reason of the final NOTIFY owed, "" for none
+	finalEmpty bool      // … with the deleted room's document
+	ended      bool      // the final NOTIFY went out, or one failed: nothing more
+	inFlight   bool      // a NOTIFY's done is awaited
+	lastSent   time.Time // when the last NOTIFY was handed over
+	expiresAt  time.Time
+	flush      genTimer // armed for a rate-limited partial
+	expiry     genTimer
 }
 
 // outgoing is a NOTIFY decided under roster.mu, to hand over after.
