@@ -265,19 +265,11 @@ func (f *Focus) grant(tx sip.ServerTransaction, res *sip.Response, contact *sip.
 // document at once. Expires 0 is a fetch (RFC 6665 §4.4.3): that document,
 // then the end.
 func (f *Focus) start(s *subscription, rm *room.Room, req *sip.Request, expires time.Duration) {
-	entity := bareURI(req.Recipient)
-	life := expires
-	if life == 0 {
-		life = f.cfg.MinSubscriptionExpires
-	}
-	sub := f.cfg.Conference.Subscribe(rm, entity, s, life)
+	sub := f.cfg.Conference.Subscribe(rm, bareURI(req.Recipient), s, expires) // 0: one terminated NOTIFY
 	s.mu.Lock()
 	s.sub = sub
 	s.mu.Unlock()
 	f.log.Debug("subscription", "room", rm.Name, "subscriber", s.remote.Address.String(), "expires", expires)
-	if expires == 0 {
-		sub.Unsubscribe()
-	}
 	if !f.cfg.Rooms.Live(rm) {
 		// Deleted between Open and Subscribe: its RoomDeleted may have
 		// missed this subscription.

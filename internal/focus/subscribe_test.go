@@ -326,3 +326,20 @@ func TestNotifyCoalesced(t *testing.T) {
 		t.Errorf("%d NOTIFYs for %d joins, want them coalesced", notifies, n)
 	}
 }
+
+// A SUBSCRIBE with Expires: 0 is a fetch (RFC 6665 §4.4.3): 200, then one
+// NOTIFY with the full document and Subscription-State terminated.
+func TestSubscribeFetch(t *testing.T) {
+	e := newEnv(t, nil, withConference(20*time.Millisecond))
+	newPeer(t, e, "UDP", "alice").join("chat")
+	w := newPeer(t, e, "UDP", "watcher")
+	if res := w.subscribe("chat", "", sip.NewHeader("Expires", "0")); res.StatusCode != 200 || header(res, "Expires") != "0" {
+		t.Fatalf("fetch: %d Expires %q", res.StatusCode, header(res, "Expires"))
+	}
+	req, doc := w.notify()
+	if st := subState(req); !strings.HasPrefix(st, "terminated") || doc.State != confinfo.StateFull || doc.User("sip:alice@example.com") == nil {
+		t.Fatalf("fetch NOTIFY: %q state %q", st, doc.State)
+	}
+	w.noNotify(100 * time.Millisecond)
+	eventually(t, "the fetch to end", func() bool { return e.focus.Subscriptions() == 0 })
+}
