@@ -181,6 +181,32 @@ func (t *table[V]) len() int {
 	return len(t.m)
 }
 
+// dialogOf returns the dialog an in-dialog request belongs to, or nil.
+func (f *Focus) dialogOf(req *sip.Request) *dialog {
+	k, ok := keyOf(req)
+	if !ok {
+		return nil
+	}
+	return f.dialogs.get(k)
+}
+
+// liveDialog returns the live dialog of an in-dialog request that must not
+// arrive out of order (re-INVITE, INFO, MESSAGE), or answers it — 481 for
+// no such dialog or one that has ended, 500 for a missing CSeq or one
+// lower than already seen (RFC 3261 §12.2.2) — and returns nil.
+func (f *Focus) liveDialog(req *sip.Request, tx sip.ServerTransaction) *dialog {
+	d := f.dialogOf(req)
+	if d == nil || d.terminated() {
+		f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+		return nil
+	}
+	if cseq := req.CSeq(); cseq == nil || !d.checkCSeq(cseq.SeqNo) {
+		f.respond(tx, req, 500, "CSeq Out of Order")
+		return nil
+	}
+	return d
+}
+
 // keyOf returns the dialog key of an in-dialog request received by the focus.
 func keyOf(req *sip.Request) (dialogKey, bool) {
 	from, to, cid := req.From(), req.To(), req.CallID()

@@ -320,11 +320,7 @@ func (f *Focus) goTracked(fn func()) bool {
 }
 
 func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {
-	k, ok := keyOf(req)
-	if !ok {
-		return
-	}
-	d := f.dialogs.get(k)
+	d := f.dialogOf(req)
 	if d == nil {
 		return // ACK after BYE, or for a dialog we never made: ACKs get no answer
 	}
@@ -334,11 +330,7 @@ func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {
 }
 
 func (f *Focus) onBye(req *sip.Request, tx sip.ServerTransaction) {
-	k, ok := keyOf(req)
-	var d *dialog
-	if ok {
-		d = f.dialogs.get(k)
-	}
+	d := f.dialogOf(req)
 	if d == nil {
 		f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
 		return

@@ -250,20 +250,11 @@ func joinError(err error) (int, string) {
 
 // onReInvite answers an INVITE inside a dialog (RFC 3261 §14.2).
 func (f *Focus) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
-	k, ok := keyOf(req)
-	var d *dialog
-	if ok {
-		d = f.dialogs.get(k)
-	}
-	if d == nil || d.terminated() {
-		f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
+	d := f.liveDialog(req, tx)
+	if d == nil {
 		return
 	}
 	cseq := req.CSeq()
-	if cseq == nil || !d.checkCSeq(cseq.SeqNo) {
-		f.respond(tx, req, 500, "CSeq Out of Order")
-		return
-	}
 	d.mu.Lock()
 	if d.inviting {
 		d.mu.Unlock()

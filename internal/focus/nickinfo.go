@@ -27,17 +27,8 @@ func (f *Focus) onMessage(req *sip.Request, tx sip.ServerTransaction) { f.onNick
 // RFC 3428 §7 says a 2xx to MESSAGE carries no body; the answer is in it
 // all the same, as for INFO, so that both carriers work alike.
 func (f *Focus) onNicknameRequest(req *sip.Request, tx sip.ServerTransaction) {
-	k, ok := keyOf(req)
-	var d *dialog
-	if ok {
-		d = f.dialogs.get(k)
-	}
-	if d == nil || d.terminated() {
-		f.respond(tx, req, 481, "Call/Transaction Does Not Exist")
-		return
-	}
-	if cseq := req.CSeq(); cseq == nil || !d.checkCSeq(cseq.SeqNo) {
-		f.respond(tx, req, 500, "CSeq Out of Order")
+	d := f.liveDialog(req, tx)
+	if d == nil {
 		return
 	}
 	d.mu.Lock()

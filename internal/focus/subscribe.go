@@ -170,10 +170,7 @@ func (f *Focus) resubscribe(req *sip.Request, tx sip.ServerTransaction, expires 
 		s = f.subs.get(k)
 	}
 	if s == nil {
-		var d *dialog
-		if ok {
-			d = f.dialogs.get(k)
-		}
+		d := f.dialogOf(req)
 		if d == nil || d.terminated() {
 			f.respond(tx, req, 481, "Subscription Does Not Exist")
 			return
