@@ -2,6 +2,7 @@ package focus
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -39,7 +40,9 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 			}
 			wait.Stop()
 		}
-		if _, err := f.transact(f.buildBye(d), f.cfg.ByeTimeout); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.ByeTimeout)
+		defer cancel()
+		if _, err := f.transact(ctx, f.buildBye(d), nil); err != nil {
 			f.log.Info("BYE failed", "room", d.roomName, "participant", d.identity, "error", err)
 		}
 	})
@@ -48,12 +51,14 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 	}
 }
 
+// errGaveUp: the request went out, but its answer is no longer awaited.
+var errGaveUp = errors.New("answer not awaited: shutting down")
+
 // transact sends req in a client transaction and returns its final
-// response, or an error when sending failed or no final response came
-// within timeout (over UDP the transaction retransmits meanwhile).
-func (f *Focus) transact(req *sip.Request, timeout time.Duration) (*sip.Response, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
+// response, or an error when sending failed, no final response came before
+// ctx ended (over UDP the transaction retransmits meanwhile), or giveUp
+// closed first (errGaveUp; nil: never).
+func (f *Focus) transact(ctx context.Context, req *sip.Request, giveUp <-chan struct{}) (*sip.Response, error) {
 	tx, err := f.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return nil, err
@@ -73,6 +78,8 @@ func (f *Focus) transact(req *sip.Request, timeout time.Duration) (*sip.Response
 			return nil, sip.ErrTransactionTerminated
 		case <-ctx.Done():
 			return nil, ctx.Err()
+		case <-giveUp:
+			return nil, errGaveUp
 		}
 	}
 }

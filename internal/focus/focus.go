@@ -108,7 +108,8 @@ type Focus struct {
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
 	closed      bool           // Shutdown has begun: no new dialogs
 	stopTracked bool           // Shutdown is waiting: no new tracked goroutines
-	done        chan struct{}  // closed when Shutdown begins
+	done        chan struct{}  // closed when Shutdown begins (BeginShutdown): ACK waiters stop, NOTIFY answers are not awaited
+	byeOnce     sync.Once      // Shutdown's BYEs
 	wg          sync.WaitGroup // tracked goroutines: BYE senders, ACK waiters
 }
 
@@ -256,23 +257,34 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 // participant learns why, then its MSRP session closes.
 func (f *Focus) endByFocus(d *dialog) { f.end(d, false, true) }
 
+// BeginShutdown is the first step of Shutdown, which calls it: new
+// dialogs and subscriptions are refused (503), and NOTIFYs are still sent
+// but their answers no longer awaited, so that the conference notifier's
+// final NOTIFYs (sent next) are not held up by a subscriber that went
+// away. Idempotent.
+func (f *Focus) BeginShutdown() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return
+	}
+	f.closed = true
+	close(f.done)
+}
+
 // Shutdown sends BYE to every participant and waits for the answers,
 // bounded by ctx. It is idempotent. An INVITE still being processed when it
 // begins is refused (503) rather than admitted behind its back.
 func (f *Focus) Shutdown(ctx context.Context) error {
-	f.mu.Lock()
-	already := f.closed
-	f.closed = true
-	f.mu.Unlock()
-	if !already {
-		close(f.done)
+	f.BeginShutdown()
+	f.byeOnce.Do(func() {
 		for _, d := range f.dialogs.all() {
 			f.endByFocus(d)
 		}
 		f.mu.Lock()
 		f.stopTracked = true
 		f.mu.Unlock()
-	}
+	})
 	done := make(chan struct{})
 	go func() { f.wg.Wait(); close(done) }()
 	select {

@@ -142,7 +142,7 @@ type peer struct {
 	respondBye int
 
 	notifies      chan *sip.Request
-	respondNotify atomic.Int32 // status answered to NOTIFYs (default 200)
+	respondNotify atomic.Int32 // status answered to NOTIFYs (default 200; 0: no answer)
 }
 
 func newPeer(t *testing.T, e *env, transport, user string) *peer {
@@ -158,8 +158,10 @@ func newPeer(t *testing.T, e *env, transport, user string) *peer {
 	p.respondNotify.Store(200)
 	srv.OnNotify(func(req *sip.Request, tx sip.ServerTransaction) {
 		code := int(p.respondNotify.Load())
-		tx.Respond(sip.NewResponseFromRequest(req, code, "OK", nil))
-		if code == 200 {
+		if code != 0 { // 0: a subscriber that went away
+			tx.Respond(sip.NewResponseFromRequest(req, code, "OK", nil))
+		}
+		if code == 200 || code == 0 {
 			select {
 			case p.notifies <- req:
 			default:

@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -294,7 +295,12 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 		done(ok)
 	}
 	started := f.goTracked(func() {
-		res, err := f.transact(req, f.cfg.NotifyTimeout)
+		// Once shutdown begins NOTIFY answers are not awaited (BYE's
+		// are): the final NOTIFYs are written, and a subscriber that went
+		// away cannot hold the shutdown for NotifyTimeout.
+		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.NotifyTimeout)
+		defer cancel()
+		res, err := f.transact(ctx, req, f.done)
 		switch {
 		case err != nil:
 			f.log.Info("NOTIFY failed; subscription dropped", "room", s.roomName, "subscriber", s.remote.Address.String(), "error", err)

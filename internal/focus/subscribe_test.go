@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -342,4 +343,31 @@ func TestSubscribeFetch(t *testing.T) {
 	}
 	w.noNotify(100 * time.Millisecond)
 	eventually(t, "the fetch to end", func() bool { return e.focus.Subscriptions() == 0 })
+}
+
+// Shutdown is not held up by a subscriber that no longer answers: once it
+// begins, NOTIFYs (the final ones included) go out without their answers
+// being awaited, so the whole shutdown ends long before NotifyTimeout.
+func TestShutdownDoesNotWaitForDeadSubscribers(t *testing.T) {
+	e := newEnv(t, nil, withConference(20*time.Millisecond), func(c *Config) { c.NotifyTimeout = time.Minute })
+	newPeer(t, e, "UDP", "alice").join("chat")
+	w := newPeer(t, e, "UDP", "watcher")
+	if res := w.subscribe("chat", ""); res.StatusCode != 200 {
+		t.Fatal(res.StatusCode)
+	}
+	w.notify()
+	w.respondNotify.Store(0)
+	newPeer(t, e, "UDP", "bob").join("chat") // its NOTIFY to the watcher stays unanswered
+	req, _ := w.notify()
+	if st := subState(req); !strings.HasPrefix(st, "active") {
+		t.Fatalf("Subscription-State %q", st)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	e.focus.BeginShutdown()
+	e.focus.cfg.Conference.Shutdown(ctx)
+	if err := e.focus.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v (held up by the unanswered NOTIFY)", err)
+	}
 }

@@ -201,7 +201,8 @@ func (s *Server) Start() { s.serve() }
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.shutdownOnce.Do(func() {
 		var errs []error
-		s.conf.Shutdown(ctx) // final NOTIFYs, sent and awaited by the focus
+		s.focus.BeginShutdown() // no new dialogs; NOTIFY answers no longer awaited
+		s.conf.Shutdown(ctx)    // final NOTIFYs (terminated;reason=noresource), sent by the focus
 		if err := s.focus.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("focus: %w", err))
 		}
