@@ -5,16 +5,23 @@ go 1.26.0
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/emiago/sipgo v1.7.2
+	github.com/gdamore/tcell/v2 v2.8.1
+	github.com/rivo/tview v0.42.0
 	go.uber.org/goleak v1.3.0
+	golang.org/x/term v0.28.0
 	golang.org/x/text v0.43.0
 )
 
 require (
+	github.com/gdamore/encoding v1.0.1 // indirect
 	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/gobwas/pool v0.2.1 // indirect
 	github.com/gobwas/ws v1.3.2 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/icholy/digest v1.2.0 // indirect
+	github.com/lucasb-eyer/go-colorful v1.2.0 // indirect
+	github.com/mattn/go-runewidth v0.0.16 // indirect
+	github.com/rivo/uniseg v0.4.7 // indirect
 	golang.org/x/sync v0.24.0 // indirect
-	golang.org/x/sys v0.24.0 // indirect
+	golang.org/x/sys v0.29.0 // indirect
 )

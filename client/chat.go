@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parley-im/parley/cpim"
 	"github.com/parley-im/parley/msrp"
@@ -121,7 +122,7 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 	if !validContentType(ct) {
 		return fmt.Errorf("%w: content type %q", ErrInvalidMessage, ct)
 	}
-	m := cpim.New(cpim.Address{URI: s.cfg.fromURI}, addrs, ct, out.Body)
+	m := cpim.New(cpim.Address{DisplayName: s.cpimDisplay(), URI: s.cfg.fromURI}, addrs, ct, out.Body)
 	m.SetDateTime(time.Now().UTC().Truncate(time.Second))
 	body := m.Bytes()
 
@@ -171,7 +172,29 @@ func (s *Session) SetNickname(ctx context.Context, nick string) error {
 		{Name: msrp.HeaderFromPath, Value: s.conn.local.String()},
 		{Name: msrp.HeaderUseNickname, Value: q},
 	}}
-	return s.conn.do(ctx, msrp.MethodNICKNAME, []*msrp.Message{req})
+	if err := s.conn.do(ctx, msrp.MethodNICKNAME, []*msrp.Message{req}); err != nil {
+		return err
+	}
+	s.nick.Store(&nick)
+	return nil
+}
+
+// cpimDisplay is the display name of our CPIM From: the nickname in
+// effect, else Options.DisplayName; none with Options.Privacy (the switch
+// would drop it anyway with the identity it hides, RFC 7701 §5.2), nor one
+// that cannot be written as a CPIM display name.
+func (s *Session) cpimDisplay() string {
+	if s.cfg.privacy {
+		return ""
+	}
+	d := s.cfg.display
+	if n := s.nick.Load(); n != nil && *n != "" {
+		d = *n
+	}
+	if !utf8.ValidString(d) || strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return ""
+	}
+	return d
 }
 
 // Messages returns the channel of the messages received from the switch,

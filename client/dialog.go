@@ -41,7 +41,8 @@ type dialog struct {
 	cseq      uint32  // the last CSeq we used
 }
 
-func newDialog(c *settings, room sip.Uri, a *agent) *dialog {
+// newDialog starts the dialog with room; dest is where the INVITE goes.
+func newDialog(c *settings, room sip.Uri, dest string, a *agent) *dialog {
 	seq := randUint32()&0x7fffffff | 1 // 1…2^31-1 (RFC 3261 §8.1.1.5)
 	return &dialog{
 		callID:    sip.GenerateTagN(24) + "@" + a.host,
@@ -49,7 +50,7 @@ func newDialog(c *settings, room sip.Uri, a *agent) *dialog {
 		from:      c.from,
 		display:   c.display,
 		room:      room,
-		roomDest:  hostPort(room),
+		roomDest:  dest,
 		contact:   a.contact(c.from.User),
 		transport: c.transport,
 		privacy:   c.privacy,

@@ -51,12 +51,16 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		in:       incoming{reasm: msrp.NewReassembler(cfg.maxMessage), held: make(map[string]uint64)},
 		roster:   newRoster(cfg.rosterBuffer),
 	}
-	a, err := newAgent(ctx, &s.cfg, hostPort(room), s.register)
+	dest := hostPort(room)
+	if cfg.server != "" {
+		dest = cfg.server
+	}
+	a, err := newAgent(ctx, &s.cfg, dest, s.register)
 	if err != nil {
 		return nil, err
 	}
 	s.sip = a
-	s.dlg = newDialog(&s.cfg, room, a)
+	s.dlg = newDialog(&s.cfg, room, dest, a)
 	s.local = msrp.URI{Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
 	if err := a.start(); err != nil {
 		return nil, err

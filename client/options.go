@@ -63,6 +63,13 @@ type Options struct {
 	From string
 	// DisplayName goes in the From header; optional.
 	DisplayName string
+	// Server is the host:port the requests that open a dialog (the INVITE,
+	// its CANCEL, the roster's first SUBSCRIBE) are sent to, instead of the
+	// host and port of the room URI: the server's address when the room's
+	// domain does not lead to it (an outbound proxy, RFC 3261 §8.1.2).
+	// In-dialog requests follow the focus's Contact as always. Default: the
+	// room URI's host and port (5060 when it has none).
+	Server string
 	// Transport is the SIP transport, "udp" or "tcp" (case-insensitive).
 	// Empty: the room URI's transport parameter, else DefaultTransport.
 	Transport string
@@ -142,6 +149,7 @@ type Options struct {
 type settings struct {
 	from      sip.Uri
 	fromURI   string // Options.From as given: our CPIM From
+	server    string // Options.Server, "" for the room URI's host:port
 	display   string
 	transport string // "UDP" or "TCP", as sipgo spells it
 	localAddr string
@@ -181,6 +189,12 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 	}
 	if !cpimURI(o.From) {
 		return c, fmt.Errorf("%w: From %q cannot go in a CPIM From header", errOptions, o.From)
+	}
+	if o.Server != "" {
+		if h, p, err := net.SplitHostPort(o.Server); err != nil || h == "" || p == "" {
+			return c, fmt.Errorf("%w: Server %q is not host:port", errOptions, o.Server)
+		}
+		c.server = o.Server
 	}
 	t := o.Transport
 	if t == "" {

@@ -51,6 +51,7 @@ type Session struct {
 	in      incoming
 	msgs    chan Message
 	dropped atomic.Uint64
+	nick    atomic.Pointer[string] // the nickname in effect (SetNickname's last success)
 
 	// The conference state (roster.go, subscription.go): the roster
 	// goroutine, started by Join, and the NOTIFY handler.

@@ -279,7 +279,7 @@ func (s *Session) runRoster(ctx context.Context) {
 // initial SUBSCRIBE (again with the focus's Min-Expires after a 423).
 func (s *Session) subscribeNew(ctx context.Context) (*subscription, error) {
 	r := s.roster
-	sub := &subscription{d: newDialog(&s.cfg, s.dlg.room, s.sip), expires: s.cfg.rosterExpires, final: make(chan struct{})}
+	sub := &subscription{d: newDialog(&s.cfg, s.dlg.room, s.dlg.roomDest, s.sip), expires: s.cfg.rosterExpires, final: make(chan struct{})}
 	r.mu.Lock()
 	r.sub, r.doc = sub, nil // versions are scoped to a subscription
 	r.mu.Unlock()

@@ -43,8 +43,14 @@ func moduleRoot(t *testing.T) string {
 // buildParleyd compiles cmd/parleyd into a temporary directory.
 func buildParleyd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "parleyd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/parleyd")
+	return buildCommand(t, "parleyd")
+}
+
+// buildCommand compiles cmd/<name> into a temporary directory.
+func buildCommand(t *testing.T, name string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), name)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/"+name)
 	cmd.Dir = moduleRoot(t)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

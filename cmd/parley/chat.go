@@ -1,0 +1,393 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"mime"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/parley-im/parley/client"
+)
+
+// errLeave is what run returns for /leave and /quit.
+var errLeave = errors.New("leave")
+
+// chat is one joined room as the terminal UI and the line modes see it: it
+// turns what the Session receives (messages, typing indications, roster
+// changes) into Events, and runs what the user types.
+//
+// Goroutines: pump (started by start, ended when the Session's Messages
+// channel closes, that is right after the Session ends) owns the typing
+// table and emits the received events; the caller runs commands (exec) on
+// its own goroutine, one at a time; typing indications go out on short
+// goroutines tracked by wg, each bounded by the Session's Timeout. emit
+// must be safe for use from several goroutines.
+type chat struct {
+	s    *client.Session
+	self string // our From URI
+	emit func(Event)
+	// onTyping, if set, gets the names of who is typing now (from pump).
+	onTyping func(names []string)
+	// echo: emit what we send ourselves too (the terminal UI; a script
+	// that pipes lines in does not want them back).
+	echo bool
+
+	mu      sync.Mutex
+	nick    string                   // our nickname in effect
+	members map[string]client.Member // the roster by URI, as pump last applied it
+
+	typing map[string]typist // pump only: who is typing, by URI
+
+	comp composer
+	wg   sync.WaitGroup // typing indications in flight
+	done chan struct{}  // closed when pump returns
+}
+
+// typist is someone typing, as the receiver tracks it (RFC 3994 §4).
+type typist struct {
+	name    string
+	expires time.Time
+}
+
+func newChat(s *client.Session, self string, emit func(Event)) *chat {
+	c := &chat{s: s, self: self, emit: emit, members: map[string]client.Member{},
+		typing: map[string]typist{}, done: make(chan struct{})}
+	c.comp.c = c
+	return c
+}
+
+// start runs pump.
+func (c *chat) start() { go c.pump() }
+
+// wait waits for pump and the typing indications in flight to end.
+func (c *chat) wait() {
+	<-c.done
+	c.wg.Wait()
+}
+
+// pump turns what the Session receives into Events until the Session
+// ends, then emits an "ended" event unless we left.
+func (c *chat) pump() {
+	defer close(c.done)
+	msgs, roster := c.s.Messages(), c.s.RosterEvents()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for msgs != nil {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				msgs = nil
+				continue
+			}
+			c.received(m)
+		case ev, ok := <-roster:
+			if !ok {
+				roster = nil
+				continue
+			}
+			c.rosterEvent(ev)
+		case now := <-tick.C:
+			c.expireTyping(now)
+		}
+	}
+	if err := c.s.Err(); err != nil {
+		c.emit(Event{Time: time.Now(), Type: evEnded, Text: endedText(err)})
+	}
+}
+
+func endedText(err error) string {
+	switch {
+	case errors.Is(err, client.ErrEndedByFocus):
+		return "the server ended the session (room closed or server shutting down)"
+	case errors.Is(err, client.ErrConnectionLost):
+		return "lost the connection to the server"
+	}
+	return "session ended: " + err.Error()
+}
+
+// received handles one message from the switch.
+func (c *chat) received(m client.Message) {
+	now := time.Now()
+	if st, ok := m.Composing(); ok {
+		name := c.nameOf(m.From, m.FromDisplay)
+		if st.IsActive() {
+			c.typing[m.From] = typist{name: name, expires: st.Expires(now)}
+		} else {
+			delete(c.typing, m.From)
+		}
+		c.typingChanged()
+		c.emit(Event{Time: now, Type: evTyping, From: m.From, Name: name, State: st.State, To: privateTo(m)})
+		return
+	}
+	if m.System {
+		if c.rosterShowsIt(string(m.Body)) {
+			return
+		}
+		c.emit(Event{Time: now, Type: evNotice, From: m.From, Text: string(m.Body)})
+		return
+	}
+	if _, ok := c.typing[m.From]; ok { // a message ends its sender's typing (RFC 3994 §4)
+		delete(c.typing, m.From)
+		c.typingChanged()
+	}
+	ev := Event{Time: now, Type: evMessage, From: m.From, Name: c.nameOf(m.From, m.FromDisplay)}
+	if m.Private {
+		ev.Type, ev.To = evPrivate, m.To
+	}
+	ev.Text, ev.ContentType = content(m.ContentType, m.Body)
+	if rest, ok := strings.CutPrefix(ev.Text, "/me "); ok && ev.ContentType == "" {
+		ev.Text, ev.Action = rest, true
+	}
+	c.emit(ev)
+}
+
+func privateTo(m client.Message) []string {
+	if m.Private {
+		return m.To
+	}
+	return nil
+}
+
+// content is the text to show for a message's content: the text itself
+// for text/plain (ct ""), the text and its type for other text, a
+// description for the rest.
+func content(contentType string, body []byte) (text, ct string) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt = strings.ToLower(contentType)
+	}
+	isUTF8 := params["charset"] == "" || strings.EqualFold(params["charset"], "utf-8") || strings.EqualFold(params["charset"], "us-ascii")
+	switch {
+	case mt == "text/plain" && isUTF8 && utf8.Valid(body):
+		return string(body), ""
+	case strings.HasPrefix(mt, "text/") && isUTF8 && utf8.Valid(body):
+		return string(body), mt
+	}
+	return fmt.Sprintf("[%d octets]", len(body)), mt
+}
+
+// rosterShowsIt reports whether a system notice from the room is a join or
+// a leave that the roster reports too (with names): those are not shown
+// twice.
+func (c *chat) rosterShowsIt(text string) bool {
+	if c.s.RosterErr() != nil {
+		return false
+	}
+	return strings.HasSuffix(text, " joined the room") || strings.HasSuffix(text, " left the room")
+}
+
+// nameOf is how the sender uri is shown: its roster name, else the CPIM
+// display name, else the URI.
+func (c *chat) nameOf(uri, display string) string {
+	c.mu.Lock()
+	m, ok := c.members[uri]
+	c.mu.Unlock()
+	if ok {
+		return nameOf(m)
+	}
+	if display != "" {
+		return display
+	}
+	return uri
+}
+
+// rosterEvent applies one change of the roster and emits it.
+func (c *chat) rosterEvent(ev client.RosterEvent) {
+	now := time.Now()
+	switch ev.Kind {
+	case client.RosterReset:
+		c.mu.Lock()
+		clear(c.members)
+		ms := make([]member, 0, len(ev.Members))
+		for _, m := range ev.Members {
+			c.members[m.URI] = m
+			ms = append(ms, memberOf(m))
+		}
+		c.mu.Unlock()
+		c.emit(Event{Time: now, Type: evRoster, Members: ms})
+	case client.MemberJoined:
+		c.mu.Lock()
+		c.members[ev.Member.URI] = ev.Member
+		c.mu.Unlock()
+		c.emit(memberEvent(now, evJoin, ev.Member))
+	case client.MemberLeft:
+		c.mu.Lock()
+		delete(c.members, ev.Member.URI)
+		c.mu.Unlock()
+		if _, ok := c.typing[ev.Member.URI]; ok {
+			delete(c.typing, ev.Member.URI)
+			c.typingChanged()
+		}
+		c.emit(memberEvent(now, evLeave, ev.Member))
+	case client.MemberChanged:
+		c.mu.Lock()
+		old, had := c.members[ev.Member.URI]
+		c.members[ev.Member.URI] = ev.Member
+		c.mu.Unlock()
+		if had && old.Nickname == ev.Member.Nickname && old.Display == ev.Member.Display {
+			return // only its devices changed: nothing to show
+		}
+		e := memberEvent(now, evChange, ev.Member)
+		if had {
+			e.OldName = nameOf(old)
+		}
+		c.emit(e)
+	}
+}
+
+func memberEvent(t time.Time, kind string, m client.Member) Event {
+	return Event{Time: t, Type: kind, From: m.URI, Name: nameOf(m), Nickname: m.Nickname, Display: m.Display}
+}
+
+// roster is the roster as members, sorted by name.
+func (c *chat) roster() []member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ms := make([]member, 0, len(c.members))
+	for _, m := range c.members {
+		ms = append(ms, memberOf(m))
+	}
+	sortMembers(ms)
+	return ms
+}
+
+// expireTyping forgets typing states whose refresh ran out (RFC 3994 §4).
+func (c *chat) expireTyping(now time.Time) {
+	changed := false
+	for uri, t := range c.typing {
+		if !now.Before(t.expires) {
+			delete(c.typing, uri)
+			changed = true
+		}
+	}
+	if changed {
+		c.typingChanged()
+	}
+}
+
+func (c *chat) typingChanged() {
+	if c.onTyping == nil {
+		return
+	}
+	names := make([]string, 0, len(c.typing))
+	for _, t := range c.typing {
+		names = append(names, t.name)
+	}
+	sortStrings(names)
+	c.onTyping(names)
+}
+
+// myName is how we appear: our nickname, else our display name.
+func (c *chat) myName(display string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nick != "" {
+		return c.nick
+	}
+	return display
+}
+
+// exec runs one line of input. It returns errLeave for /leave; other
+// failures are emitted as error events (and returned, for exit statuses).
+func (c *chat) exec(ctx context.Context, line, display string) error {
+	cmd, ok, err := parseCommand(line)
+	if err != nil {
+		c.emit(Event{Time: time.Now(), Type: evError, Text: err.Error()})
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	c.comp.sent()
+	now := time.Now()
+	switch cmd.name {
+	case "say", "me":
+		text := cmd.arg
+		if cmd.name == "me" {
+			text = "/me " + cmd.arg
+		}
+		if err := c.s.Send(ctx, text); err != nil {
+			return c.failed("say", "", err)
+		}
+		if c.echo {
+			c.emit(Event{Time: now, Type: evMessage, From: c.self, Name: c.myName(display), Text: cmd.arg, Action: cmd.name == "me", Self: true})
+		}
+	case "msg":
+		uri, name, err := c.resolve(cmd.to)
+		if err != nil {
+			c.emit(Event{Time: now, Type: evError, Text: err.Error()})
+			return err
+		}
+		if err := c.s.SendPrivate(ctx, uri, cmd.arg); err != nil {
+			return c.failed("msg", name, err)
+		}
+		if c.echo {
+			c.emit(Event{Time: now, Type: evPrivate, From: c.self, Name: c.myName(display), To: []string{name}, Text: cmd.arg, Self: true})
+		}
+	case "nick":
+		if err := c.s.SetNickname(ctx, cmd.arg); err != nil {
+			return c.failed("nick", cmd.arg, err)
+		}
+		c.mu.Lock()
+		c.nick = cmd.arg
+		c.mu.Unlock()
+		text := "you are now known as " + cmd.arg
+		if cmd.arg == "" {
+			text = "you dropped your nickname"
+		}
+		c.emit(Event{Time: now, Type: evInfo, Text: text, Nickname: cmd.arg})
+	case "who":
+		if err := c.s.RosterErr(); err != nil {
+			c.emit(Event{Time: now, Type: evInfo, Text: "this room does not say who is here (" + err.Error() + ")"})
+			return nil
+		}
+		c.emit(Event{Time: now, Type: evRoster, Members: c.roster()})
+	case "help":
+		for _, l := range strings.Split(helpText, "\n") {
+			c.emit(Event{Time: now, Type: evInfo, Text: l})
+		}
+	case "leave":
+		return errLeave
+	}
+	return nil
+}
+
+// failed emits the error event of a command that failed and returns err.
+func (c *chat) failed(what, arg string, err error) error {
+	text, code := explain(what, arg, err)
+	c.emit(Event{Time: time.Now(), Type: evError, Text: text, Code: code})
+	return err
+}
+
+// resolve finds the participant a /msg names: a URI as given; a nickname
+// (the roster's, RFC 7701 §7); a display name; the user part of a URI.
+func (c *chat) resolve(to string) (uri, name string, err error) {
+	if strings.Contains(to, ":") {
+		return to, to, nil
+	}
+	if m, ok := c.s.Lookup(to); ok {
+		return m.URI, to, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var found []client.Member
+	for _, m := range c.members {
+		if m.Nickname == "" && strings.EqualFold(m.Display, to) {
+			found = append(found, m)
+		}
+	}
+	if len(found) == 1 {
+		return found[0].URI, to, nil
+	}
+	if len(found) > 1 {
+		return "", "", fmt.Errorf("%d people are called %s; use a URI (see /who)", len(found), to)
+	}
+	if c.s.RosterErr() != nil {
+		return "", "", fmt.Errorf("this room does not say who is here: give a URI, e.g. /msg sip:%s@host TEXT", to)
+	}
+	return "", "", fmt.Errorf("nobody called %s is here (the list of who is here can lag a few seconds; see /who)", to)
+}

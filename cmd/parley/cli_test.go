@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+)
+
+// syncBuf is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startServer runs parleyd in-process on loopback, its roster NOTIFYs
+// every 100 ms instead of 5 s so that tests need not wait.
+func startServer(t *testing.T) *server.Server {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+// cli runs one parley command in-process.
+type cli struct {
+	out, err *syncBuf
+	code     chan int
+	cancel   context.CancelFunc
+}
+
+func start(t *testing.T, stdin io.Reader, args ...string) *cli {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &cli{out: &syncBuf{}, err: &syncBuf{}, code: make(chan int, 1), cancel: cancel}
+	if stdin == nil {
+		stdin = strings.NewReader("")
+	}
+	go func() { c.code <- run(ctx, args, stdio{in: stdin, out: c.out, err: c.err}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-c.code:
+		case <-time.After(15 * time.Second):
+			t.Errorf("parley %q did not end", args)
+		}
+	})
+	return c
+}
+
+// exit waits for the command's exit status.
+func (c *cli) exit(t *testing.T) int {
+	t.Helper()
+	select {
+	case code := <-c.code:
+		c.code <- code // for the cleanup
+		return code
+	case <-time.After(15 * time.Second):
+		t.Fatalf("no exit; stdout:\n%s\nstderr:\n%s", c.out, c.err)
+	}
+	return -1
+}
+
+// events parses the JSON lines printed so far.
+func (c *cli) events(t *testing.T) []Event {
+	t.Helper()
+	var evs []Event
+	for _, line := range strings.Split(strings.TrimSpace(c.out.String()), "\n") {
+		if line == "" {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("not a JSON object: %q: %v", line, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+// await waits until an event matching match has been printed.
+func (c *cli) await(t *testing.T, what string, match func(Event) bool) Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, e := range c.events(t) {
+			if match(e) {
+				return e
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never printed %s; stdout:\n%s\nstderr:\n%s", what, c.out, c.err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// `parley listen --json` prints every kind of event: regular, private,
+// action and typing messages, and the roster's joins, nickname changes
+// and leaves; `parley send` and `parley join` with lines on stdin produce
+// them.
+func TestListenJSON(t *testing.T) {
+	srv := startServer(t)
+	addr := srv.Addrs().SIPTCP
+	room := "sip:lobby@" + addr
+	lis := start(t, nil, "listen", "lobby", "--json", "--server", addr, "--from", "sip:listener@127.0.0.1", "--nick", "ears")
+	lis.await(t, "the start", func(e Event) bool { return e.Type == evInfo && e.Text == "listening to "+room })
+	lis.await(t, "its own nickname", func(e Event) bool { return e.Type == evInfo && e.Nickname == "ears" })
+
+	// send: join, say, leave.
+	snd := start(t, nil, "send", room, "hello", "listeners", "--nick", "alice", "--server", addr)
+	if code := snd.exit(t); code != 0 {
+		t.Fatalf("send exited %d: %s", code, snd.err)
+	}
+	m := lis.await(t, "alice's message", func(e Event) bool { return e.Type == evMessage && e.Text == "hello listeners" })
+	if m.Name != "alice" || !strings.HasPrefix(m.From, "sip:alice-") {
+		t.Errorf("message %+v", m)
+	}
+
+	// A library participant: roster join, nickname change, typing,
+	// private message, leave.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	bob, err := client.Join(ctx, room, client.Options{From: "sip:bob@127.0.0.1", DisplayName: "Bob B", NoRoster: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lis.await(t, "bob's join", func(e Event) bool { return e.Type == evJoin && e.From == "sip:bob@127.0.0.1" && e.Name == "Bob B" })
+	if err := bob.SetNickname(ctx, "bobby"); err != nil {
+		t.Fatal(err)
+	}
+	ch := lis.await(t, "bob's nickname", func(e Event) bool { return e.Type == evChange && e.From == "sip:bob@127.0.0.1" })
+	if ch.Name != "bobby" || ch.Nickname != "bobby" || ch.OldName != "Bob B" {
+		t.Errorf("change %+v", ch)
+	}
+	if err := bob.SendComposing(ctx, "", true); err != nil {
+		t.Fatal(err)
+	}
+	ty := lis.await(t, "bob typing", func(e Event) bool { return e.Type == evTyping && e.State == "active" })
+	if ty.From != "sip:bob@127.0.0.1" || ty.Name != "bobby" || len(ty.To) != 0 {
+		t.Errorf("typing %+v", ty)
+	}
+	if err := bob.SendComposing(ctx, "sip:listener@127.0.0.1", false); err != nil {
+		t.Fatal(err)
+	}
+	ty = lis.await(t, "bob idle, privately", func(e Event) bool { return e.Type == evTyping && e.State == "idle" })
+	if len(ty.To) != 1 || ty.To[0] != "sip:listener@127.0.0.1" {
+		t.Errorf("private typing %+v", ty)
+	}
+	if err := bob.SendPrivate(ctx, "sip:listener@127.0.0.1", "for your ears only"); err != nil {
+		t.Fatal(err)
+	}
+	p := lis.await(t, "a private message", func(e Event) bool { return e.Type == evPrivate })
+	if p.Text != "for your ears only" || p.Name != "bobby" || len(p.To) != 1 || p.To[0] != "sip:listener@127.0.0.1" {
+		t.Errorf("private %+v", p)
+	}
+
+	// join, reading lines: a line, an action, a private message by
+	// nickname, a refused nickname.
+	lines := "hi from carol\n/me dances\n/msg ears psst\n/nick bobby\n"
+	car := start(t, strings.NewReader(lines), "join", "lobby", "--nick", "carol", "--server", addr)
+	lis.await(t, "carol's line", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "hi from carol" })
+	lis.await(t, "carol's action", func(e Event) bool { return e.Type == evMessage && e.Action && e.Text == "dances" })
+	lis.await(t, "carol's private message", func(e Event) bool { return e.Type == evPrivate && e.Name == "carol" && e.Text == "psst" })
+	if code := car.exit(t); code != 1 {
+		t.Errorf("join with a refused /nick exited %d, want 1", code)
+	}
+	out := car.out.String()
+	for _, want := range []string{"you are now known as carol", "joined " + room + " as carol", `!! nickname "bobby" is taken`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("join's output lacks %q:\n%s", want, out)
+		}
+	}
+	// (carol's join and leave may fall within one NOTIFY interval: the
+	// roster need not show her at all.)
+
+	if err := bob.Leave(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lis.await(t, "bob's leave", func(e Event) bool { return e.Type == evLeave && e.From == "sip:bob@127.0.0.1" })
+	lis.cancel()
+	if code := lis.exit(t); code != 0 {
+		t.Errorf("listen exited %d after an interrupt", code)
+	}
+	for _, e := range lis.events(t) {
+		if e.Type == evError || e.Type == evEnded {
+			t.Errorf("listen printed %+v", e)
+		}
+	}
+}
+
+// Mistakes get words and exit statuses: a room nobody serves, bad usage.
+func TestCLIErrors(t *testing.T) {
+	c := start(t, nil, "send", "lobby", "hi", "--server", "127.0.0.1:1")
+	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "is parleyd running?") {
+		t.Errorf("send to nothing: exit %d, stderr %q", code, c.err)
+	}
+	for _, args := range [][]string{{}, {"frob"}, {"join"}, {"send", "lobby"}, {"join", "a", "b"}, {"listen", "--bogus", "x"}} {
+		c := start(t, nil, args...)
+		if code := c.exit(t); code != 2 || c.err.String() == "" {
+			t.Errorf("parley %q: exit %d, stderr %q", args, code, c.err)
+		}
+	}
+	srv := startServer(t)
+	c = start(t, nil, "join", "sip:lobby@"+srv.Addrs().SIPTCP, "--transport", "sctp")
+	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "want udp or tcp") {
+		t.Errorf("bad transport: exit %d, stderr %q", code, c.err)
+	}
+}

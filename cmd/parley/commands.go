@@ -1,0 +1,96 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// command is one line of input: a chat line or a slash command.
+type command struct {
+	name string // "say", "me", "msg", "nick", "who", "leave", "help"
+	arg  string // the text (say, me, msg), the nickname (nick)
+	to   string // msg: the recipient, a nickname or a URI
+}
+
+// helpText is what /help shows.
+const helpText = `Commands:
+  TEXT              say TEXT to the room
+  /me ACTION        say what you do ("* alice waves")
+  /msg NICK TEXT    say TEXT to NICK only (a private message); NICK may also be a URI
+  /nick NAME        take the nickname NAME; "/nick" alone drops yours
+  /who              who is in the room
+  /leave, /quit     leave the room and quit
+  /help             this text
+A line starting with "//" sends the rest starting with one "/".`
+
+// errUsage is a command used wrongly; its text says how to use it.
+type errUsage string
+
+func (e errUsage) Error() string { return string(e) }
+
+// parseCommand reads one line of input. An empty line is no command (ok
+// false). Text not starting with "/" is said to the room; "//x" says "/x".
+func parseCommand(line string) (cmd command, ok bool, err error) {
+	line = strings.TrimRight(line, "\r\n")
+	if strings.TrimSpace(line) == "" {
+		return command{}, false, nil
+	}
+	if !strings.HasPrefix(line, "/") {
+		return command{name: "say", arg: line}, true, nil
+	}
+	if strings.HasPrefix(line, "//") {
+		return command{name: "say", arg: line[1:]}, true, nil
+	}
+	word, rest, _ := strings.Cut(line[1:], " ")
+	rest = strings.TrimSpace(rest)
+	switch strings.ToLower(word) {
+	case "me":
+		if rest == "" {
+			return command{}, false, errUsage("usage: /me ACTION")
+		}
+		return command{name: "me", arg: rest}, true, nil
+	case "msg", "query", "tell":
+		to, text, _ := strings.Cut(rest, " ")
+		text = strings.TrimSpace(text)
+		if to == "" || text == "" {
+			return command{}, false, errUsage("usage: /msg NICK TEXT")
+		}
+		return command{name: "msg", to: to, arg: text}, true, nil
+	case "nick":
+		if strings.ContainsAny(rest, " \t") {
+			return command{}, false, errUsage("usage: /nick NAME (one word)")
+		}
+		return command{name: "nick", arg: rest}, true, nil
+	case "who", "names":
+		return command{name: "who"}, true, nil
+	case "leave", "quit", "part", "exit":
+		return command{name: "leave"}, true, nil
+	case "help", "?":
+		return command{name: "help"}, true, nil
+	}
+	return command{}, false, errUsage(fmt.Sprintf("unknown command /%s (try /help)", word))
+}
+
+// typingTarget says where a line being typed would go, for the typing
+// indication (RFC 3994): ok is false for a command that sends nothing; to
+// is "" for the room, else the /msg recipient as typed.
+func typingTarget(line string) (to string, ok bool) {
+	if strings.TrimSpace(line) == "" {
+		return "", false
+	}
+	if !strings.HasPrefix(line, "/") || strings.HasPrefix(line, "//") {
+		return "", true
+	}
+	word, rest, _ := strings.Cut(line[1:], " ")
+	switch strings.ToLower(word) {
+	case "me":
+		return "", true
+	case "msg", "query", "tell":
+		to, text, found := strings.Cut(rest, " ")
+		if !found || strings.TrimSpace(text) == "" || to == "" {
+			return "", false // still typing the recipient
+		}
+		return to, true
+	}
+	return "", false
+}

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/parley-im/parley/client"
+)
+
+// The kinds of Event.
+const (
+	evMessage = "message" // a regular message to the room
+	evPrivate = "private" // a private message (to us, or from us)
+	evNotice  = "notice"  // a system notice from the room itself
+	evTyping  = "typing"  // an RFC 3994 isComposing status
+	evJoin    = "join"    // a member joined (conference event package)
+	evLeave   = "leave"   // a member left
+	evChange  = "change"  // a member's nickname, display name or devices changed
+	evRoster  = "roster"  // the whole roster (first document, or after a reset)
+	evInfo    = "info"    // something parley itself says (joined, nickname set, /who…)
+	evError   = "error"   // a command failed; Text says why in words
+	evEnded   = "ended"   // the session ended; Text says why
+)
+
+// Event is one line of `parley listen` and of the terminal UI: a message,
+// a roster change, a notice. Its JSON form is what `listen --json` prints,
+// one object per line.
+type Event struct {
+	Time time.Time `json:"time"`
+	Type string    `json:"type"`
+	// From is the sender's URI (messages, typing) or the member's URI
+	// (join, leave, change).
+	From string `json:"from,omitempty"`
+	// Name is how parley shows From: the nickname, else the display name,
+	// else the URI.
+	Name string   `json:"name,omitempty"`
+	To   []string `json:"to,omitempty"` // private messages: the CPIM To
+	// Text is the message's text (text/* content), or what happened in
+	// words (notice, info, error, ended).
+	Text string `json:"text,omitempty"`
+	// Action marks a "/me" message: Text is what Name does.
+	Action bool `json:"action,omitempty"`
+	// ContentType is the content's media type when it is not text/plain.
+	ContentType string `json:"content_type,omitempty"`
+	// State is "active" or "idle" for typing.
+	State    string `json:"state,omitempty"`
+	Nickname string `json:"nickname,omitempty"` // join, leave, change
+	Display  string `json:"display,omitempty"`  // join, leave, change
+	// OldName is the member's name before a change.
+	OldName string `json:"old_name,omitempty"`
+	// Members is the roster (type roster).
+	Members []member `json:"members,omitempty"`
+	// Self marks what we sent ourselves (the terminal UI echoes it).
+	Self bool `json:"self,omitempty"`
+	// Code is the status code behind an error, when there is one.
+	Code int `json:"code,omitempty"`
+}
+
+// member is a roster entry as Event carries it.
+type member struct {
+	URI      string `json:"uri"`
+	Name     string `json:"name"`
+	Nickname string `json:"nickname,omitempty"`
+	Display  string `json:"display,omitempty"`
+}
+
+func memberOf(m client.Member) member {
+	return member{URI: m.URI, Name: nameOf(m), Nickname: m.Nickname, Display: m.Display}
+}
+
+// nameOf is how a member is shown: its nickname, else its display name,
+// else its URI.
+func nameOf(m client.Member) string {
+	switch {
+	case m.Nickname != "":
+		return m.Nickname
+	case m.Display != "":
+		return m.Display
+	}
+	return m.URI
+}
+
+// JSON is the event as one line of JSON, without the newline.
+func (e Event) JSON() []byte {
+	b, err := json.Marshal(e)
+	if err != nil { // cannot happen: every field marshals
+		return []byte(`{"type":"error","text":"cannot encode event"}`)
+	}
+	return b
+}
+
+// Line is the event as one line of text, without the newline:
+//
+//	12:00:01 <alice> hello
+//	12:00:02 [private] <bob> psst
+//	12:00:03 * alice waves
+//	12:00:04 -- carol joined
+//	12:00:05 ~~ alice is typing…
+//	12:00:06 !! nickname "bob" is taken (425)
+//
+// Typing events that end a typing state, and changes that leave the name
+// as it was, give "" (nothing to show).
+func (e Event) Line() string {
+	var b strings.Builder
+	b.WriteString(e.Time.Local().Format("15:04:05"))
+	b.WriteByte(' ')
+	switch e.Type {
+	case evMessage, evPrivate:
+		if e.Type == evPrivate {
+			if e.Self {
+				b.WriteString("[private to " + strings.Join(e.To, ", ") + "] ")
+			} else {
+				b.WriteString("[private] ")
+			}
+		}
+		if e.Action {
+			b.WriteString("* " + e.Name + " " + e.Text)
+		} else {
+			b.WriteString("<" + e.Name + "> " + e.Text)
+		}
+		if e.ContentType != "" {
+			b.WriteString(" (" + e.ContentType + ")")
+		}
+	case evTyping:
+		if e.State != "active" {
+			return ""
+		}
+		b.WriteString("~~ " + e.Name + " is typing…")
+	case evJoin:
+		b.WriteString("-- " + e.Name + " joined")
+	case evLeave:
+		b.WriteString("-- " + e.Name + " left")
+	case evChange:
+		if e.OldName == "" || e.OldName == e.Name {
+			return "" // a nickname equal to the display name: nothing shows
+		}
+		b.WriteString("-- " + e.OldName + " is now known as " + e.Name)
+	case evRoster:
+		b.WriteString("-- here: " + rosterNames(e.Members))
+	case evNotice:
+		b.WriteString("-- " + e.Text)
+	case evError:
+		b.WriteString("!! " + e.Text)
+	case evEnded:
+		b.WriteString("== " + e.Text)
+	default:
+		b.WriteString("-- " + e.Text)
+	}
+	return sanitizeLine(b.String())
+}
+
+// rosterNames lists members' names, or says that nobody is there.
+func rosterNames(ms []member) string {
+	if len(ms) == 0 {
+		return "nobody"
+	}
+	names := make([]string, len(ms))
+	for i, m := range ms {
+		names[i] = m.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// sanitizeLine keeps a line one line: control characters (a message's own
+// line breaks, escape sequences that would drive the terminal) become
+// visible or spaces.
+func sanitizeLine(s string) string {
+	if strings.IndexFunc(s, isControl) < 0 {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			return ' '
+		case isControl(r):
+			return '�'
+		}
+		return r
+	}, s)
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }

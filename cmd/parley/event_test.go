@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestEventLine(t *testing.T) {
+	at := time.Date(2026, 11, 22, 12, 0, 1, 0, time.Local)
+	cases := []struct {
+		e    Event
+		want string
+	}{
+		{Event{Type: evMessage, Name: "alice", Text: "hello"}, "12:00:01 <alice> hello"},
+		{Event{Type: evMessage, Name: "alice", Text: "waves", Action: true}, "12:00:01 * alice waves"},
+		{Event{Type: evMessage, Name: "alice", Text: "<b>hi</b>", ContentType: "text/html"}, "12:00:01 <alice> <b>hi</b> (text/html)"},
+		{Event{Type: evPrivate, Name: "bob", Text: "psst"}, "12:00:01 [private] <bob> psst"},
+		{Event{Type: evPrivate, Name: "me", To: []string{"bob"}, Text: "psst", Self: true}, "12:00:01 [private to bob] <me> psst"},
+		{Event{Type: evTyping, Name: "bob", State: "active"}, "12:00:01 ~~ bob is typing…"},
+		{Event{Type: evTyping, Name: "bob", State: "idle"}, ""},
+		{Event{Type: evJoin, Name: "carol"}, "12:00:01 -- carol joined"},
+		{Event{Type: evLeave, Name: "carol"}, "12:00:01 -- carol left"},
+		{Event{Type: evChange, Name: "robert", OldName: "bob"}, "12:00:01 -- bob is now known as robert"},
+		{Event{Type: evChange, Name: "bob", OldName: "bob"}, ""},
+		{Event{Type: evRoster, Members: []member{{Name: "a"}, {Name: "b"}}}, "12:00:01 -- here: a, b"},
+		{Event{Type: evRoster}, "12:00:01 -- here: nobody"},
+		{Event{Type: evNotice, Text: "the room closes at 6"}, "12:00:01 -- the room closes at 6"},
+		{Event{Type: evError, Text: "no"}, "12:00:01 !! no"},
+		{Event{Type: evEnded, Text: "bye"}, "12:00:01 == bye"},
+		// A message cannot break the line or drive the terminal.
+		{Event{Type: evMessage, Name: "eve", Text: "two\nlines\x1b[2J"}, "12:00:01 <eve> two lines�[2J"},
+	}
+	for _, c := range cases {
+		c.e.Time = at
+		if got := c.e.Line(); got != c.want {
+			t.Errorf("Line(%+v) = %q, want %q", c.e, got, c.want)
+		}
+	}
+}
+
+func TestEventJSON(t *testing.T) {
+	e := Event{Time: time.Date(2026, 11, 22, 12, 0, 1, 0, time.UTC), Type: evPrivate, From: "sip:bob@example.com", Name: "bob",
+		To: []string{"sip:alice@example.com"}, Text: "psst"}
+	line := e.JSON()
+	if strings.Contains(string(line), "\n") {
+		t.Fatalf("JSON spans lines: %s", line)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(line, &back); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"time": "2026-11-22T12:00:01Z", "type": "private", "from": "sip:bob@example.com", "name": "bob",
+		"to": []any{"sip:alice@example.com"}, "text": "psst"}
+	if len(back) != len(want) {
+		t.Fatalf("JSON %s has fields %v, want %v", line, back, want)
+	}
+	for k, v := range want {
+		if got, _ := json.Marshal(back[k]); string(got) != mustJSON(v) {
+			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
+		}
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// What comes from the network cannot inject tview color tags.
+func TestMarkupEscapes(t *testing.T) {
+	e := Event{Time: time.Now(), Type: evMessage, Name: "[red]eve", Text: "[::b]bold[-] [#ff0000]x"}
+	m := markup(e)
+	if strings.Contains(m, "[red]eve") || strings.Contains(m, "[::b]bold") {
+		t.Errorf("markup did not escape: %q", m)
+	}
+	if markup(Event{Type: evTyping, State: "active", Name: "x"}) != "" {
+		t.Error("typing shows in the message pane")
+	}
+}
+
+func TestTypingLine(t *testing.T) {
+	cases := map[string][]string{
+		"":                       nil,
+		"a is typing…":           {"a"},
+		"a and b are typing…":    {"a", "b"},
+		"a, b and c are typing…": {"a", "b", "c"},
+		"4 people are typing…":   {"a", "b", "c", "d"},
+	}
+	for want, names := range cases {
+		if got := typingLine(names); got != want {
+			t.Errorf("typingLine(%q) = %q, want %q", names, got, want)
+		}
+	}
+}

@@ -1,0 +1,142 @@
+// Command parley is the parley chat client: a terminal UI for RFC 7701
+// chat rooms, and commands for scripts.
+//
+//	parley join ROOM        chat in ROOM (a terminal UI; lines on stdin otherwise)
+//	parley send ROOM TEXT   join ROOM, say TEXT, leave
+//	parley listen ROOM      print every message and roster change (--json: one object per line)
+//
+// ROOM is a room URI (sip:lobby@127.0.0.1) or a room name (lobby: the room
+// on --server, default 127.0.0.1:5060). See README.md for a walk-through,
+// and `parley help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"golang.org/x/term"
+)
+
+// leaveTimeout bounds the BYE when parley leaves a room.
+const leaveTimeout = 5 * time.Second
+
+// stdio is the process's standard streams, and whether it talks to a
+// person (a terminal on stdin and stdout).
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+	terminal bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	io := stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr,
+		terminal: term.IsTerminal(int(os.Stdin.Fd())) && term.IsTerminal(int(os.Stdout.Fd()))}
+	// sipgo also logs through a package-level logger (on closing TCP
+	// connections, for one): the process is ours, so those go where ours
+	// do, and nowhere without -v. (Set here, once: run is also called by
+	// tests, concurrently with servers that read the global.)
+	quiet := slog.New(slog.DiscardHandler)
+	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == "-v" || a == "--v" || a == "-v=true" || a == "--v=true" }) {
+		quiet = verboseLogger(os.Stderr)
+	}
+	sip.SetDefaultLogger(quiet)
+	code := run(ctx, os.Args[1:], io)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `parley: chat in SIP/MSRP chat rooms (RFC 7701)
+
+Usage:
+  parley join ROOM [flags]          chat in ROOM: a terminal UI, or lines on stdin
+                                    when stdin is not a terminal (/help for commands)
+  parley send ROOM TEXT... [flags]  join ROOM, say TEXT, leave
+  parley listen ROOM [flags]        print every message and roster change until
+                                    interrupted (--json: one JSON object per line)
+
+ROOM is a room URI, e.g. sip:lobby@127.0.0.1, or a room name (lobby), which
+means the room on --server. With a default parleyd running, this is enough:
+
+  parley join lobby --nick alice
+
+Flags (every command):
+`
+
+// run is the whole program; it returns the exit status: 0, 1 when
+// something failed, 2 for bad usage.
+func run(ctx context.Context, args []string, io stdio) int {
+	if len(args) == 0 {
+		fmt.Fprint(io.err, usage)
+		printFlags(io.err, "join")
+		return 2
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(io.out, usage)
+		printFlags(io.out, "join")
+		return 0
+	case "join", "send", "listen":
+	default:
+		fmt.Fprintf(io.err, "parley: unknown command %q\n\n", cmd)
+		fmt.Fprint(io.err, usage)
+		return 2
+	}
+	var c common
+	fs := flag.NewFlagSet("parley "+cmd, flag.ContinueOnError)
+	fs.SetOutput(io.err)
+	c.flags(fs)
+	fs.BoolVar(&c.json, "json", false, "print events as JSON objects, one per line (listen, and join without a terminal)")
+	pos, err := parseArgs(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		return 2
+	}
+	if len(pos) == 0 {
+		fmt.Fprintf(io.err, "parley %s: which room? e.g. parley %s sip:lobby@127.0.0.1\n", cmd, cmd)
+		return 2
+	}
+	switch cmd {
+	case "join":
+		if len(pos) > 1 {
+			fmt.Fprintf(io.err, "parley join: one room only (got %q)\n", pos)
+			return 2
+		}
+		return cmdJoin(ctx, &c, pos[0], io)
+	case "send":
+		if len(pos) < 2 {
+			fmt.Fprintln(io.err, "parley send: what to say? parley send ROOM TEXT")
+			return 2
+		}
+		return cmdSend(ctx, &c, pos[0], strings.Join(pos[1:], " "), io)
+	default:
+		if len(pos) > 1 {
+			fmt.Fprintf(io.err, "parley listen: one room only (got %q)\n", pos)
+			return 2
+		}
+		return cmdListen(ctx, &c, pos[0], io)
+	}
+}
+
+func printFlags(w io.Writer, cmd string) {
+	var c common
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	c.flags(fs)
+	fs.Bool("json", false, "print events as JSON objects, one per line (listen, and join without a terminal)")
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}

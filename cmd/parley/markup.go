@@ -1,0 +1,77 @@
+package main
+
+import (
+	"hash/fnv"
+	"strconv"
+	"strings"
+
+	"github.com/rivo/tview"
+)
+
+// nameColors are the colors names are drawn in, picked by a hash of the
+// name so that each person keeps one.
+var nameColors = []string{"green", "yellow", "blue", "fuchsia", "aqua", "lime", "orange", "violet", "teal", "olive"}
+
+func nameColor(name string) string {
+	h := fnv.New32a()
+	h.Write([]byte(name))
+	return nameColors[h.Sum32()%uint32(len(nameColors))]
+}
+
+// markup is the event as one line of the terminal UI, in tview's color
+// tags; everything that came from the network is escaped. It is "" for
+// events the message pane does not show (typing: the status line does).
+func markup(e Event) string {
+	ts := "[gray]" + e.Time.Local().Format("15:04:05") + "[-] "
+	esc := func(s string) string { return tview.Escape(sanitizeLine(s)) }
+	name := func(n string) string { return "[" + nameColor(n) + "::b]" + esc(n) + "[-::-]" }
+	switch e.Type {
+	case evMessage:
+		text := esc(e.Text)
+		if e.ContentType != "" {
+			text += " [gray](" + esc(e.ContentType) + ")[-]"
+		}
+		if e.Action {
+			return ts + "[aqua]* [-]" + name(e.Name) + " [aqua]" + text + "[-]"
+		}
+		return ts + name(e.Name) + ": " + text
+	case evPrivate:
+		if e.Self {
+			return ts + "[fuchsia::b]private[-::-] you → " + name(strings.Join(e.To, ", ")) + ": [fuchsia]" + esc(e.Text) + "[-]"
+		}
+		return ts + "[fuchsia::b]private[-::-] " + name(e.Name) + " → you: [fuchsia]" + esc(e.Text) + "[-]"
+	case evTyping:
+		return ""
+	case evError:
+		return ts + "[red::b]!![-::-] [red]" + esc(e.Text) + "[-]"
+	case evEnded:
+		return ts + "[red::b]== " + esc(e.Text) + " (/quit to close)[-::-]"
+	case evInfo:
+		return ts + "[darkcyan]" + esc(e.Text) + "[-]"
+	}
+	// Notices and roster changes: the plain line without its time.
+	line := e.Line()
+	if line == "" {
+		return ""
+	}
+	if i := strings.IndexByte(line, ' '); i >= 0 {
+		line = line[i+1:]
+	}
+	return ts + "[yellow]" + tview.Escape(line) + "[-]"
+}
+
+// typingLine is the status line for the names of who is typing.
+func typingLine(names []string) string {
+	switch n := len(names); {
+	case n == 0:
+		return ""
+	case n == 1:
+		return names[0] + " is typing…"
+	case n == 2:
+		return names[0] + " and " + names[1] + " are typing…"
+	case n == 3:
+		return names[0] + ", " + names[1] + " and " + names[2] + " are typing…"
+	default:
+		return strconv.Itoa(n) + " people are typing…"
+	}
+}

@@ -1,0 +1,147 @@
+package interop
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// tmuxSession drives terminal programs in panes of a private tmux server.
+type tmuxSession struct {
+	t    *testing.T
+	bin  string
+	sock string // -L: a server of our own, killed at the end
+}
+
+func newTmux(t *testing.T, bin string) *tmuxSession {
+	ts := &tmuxSession{t: t, bin: bin, sock: fmt.Sprintf("parley-test-%d", time.Now().UnixNano())}
+	t.Cleanup(func() { exec.Command(bin, "-L", ts.sock, "kill-server").Run() })
+	return ts
+}
+
+func (ts *tmuxSession) run(args ...string) string {
+	ts.t.Helper()
+	out, err := exec.Command(ts.bin, append([]string{"-u", "-L", ts.sock, "-f", "/dev/null"}, args...)...).CombinedOutput()
+	if err != nil {
+		ts.t.Fatalf("tmux %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// screen is what pane shows now, wrapped lines joined.
+func (ts *tmuxSession) screen(pane string) string {
+	ts.t.Helper()
+	return ts.run("capture-pane", "-p", "-J", "-t", pane)
+}
+
+// await waits until pane shows every one of want (at most 20 s).
+func (ts *tmuxSession) await(pane, what string, want ...string) string {
+	ts.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := ts.screen(pane)
+		missing := ""
+		for _, w := range want {
+			if !strings.Contains(s, w) {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return s
+		}
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("%s: pane %s never showed %q; it shows:\n%s", what, pane, missing, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// awaitGone waits until pane no longer shows text.
+func (ts *tmuxSession) awaitGone(pane, what, text string) {
+	ts.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Contains(ts.screen(pane), text) {
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("%s: pane %s still shows %q:\n%s", what, pane, text, ts.screen(pane))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// typeText types text into pane, then presses the keys given (Enter…).
+func (ts *tmuxSession) typeText(pane, text string, keys ...string) {
+	ts.t.Helper()
+	if text != "" {
+		ts.run("send-keys", "-t", pane, "-l", text)
+	}
+	if len(keys) > 0 {
+		ts.run(append([]string{"send-keys", "-t", pane}, keys...)...)
+	}
+}
+
+// Issue 6, as a newcomer would do it: parleyd and two `parley join` TUIs
+// in tmux panes; a message, typing, /nick, /msg, a refused /msg and /quit,
+// each checked on the screens.
+func TestTerminalChatInTmux(t *testing.T) {
+	tmux := needTool(t, "tmux", "tmux")
+	d := startParleyd(t, buildParleyd(t))
+	parley := buildCommand(t, "parley")
+	ts := newTmux(t, tmux)
+
+	join := func(nick string) string {
+		return fmt.Sprintf("env LC_ALL=C.UTF-8 TERM=screen %s join lobby --server %s --nick %s", parley, d.sipTCP, nick)
+	}
+	alice := ts.run("new-session", "-d", "-P", "-F", "#{pane_id}", "-x", "150", "-y", "40", join("alice"))
+	ts.await(alice, "alice joins", "joined sip:lobby@"+d.sipTCP+" as alice", "alice (you)")
+	bob := ts.run("split-window", "-v", "-P", "-F", "#{pane_id}", "-t", alice, join("bob"))
+	ts.await(bob, "bob joins", "joined sip:lobby@"+d.sipTCP+" as bob", "bob (you)", "here: alice, bob")
+	ts.await(alice, "alice's roster shows bob", "bob joined", "here (2)")
+
+	ts.typeText(alice, "hello from alice", "Enter")
+	ts.await(alice, "alice's own line", "alice: hello from alice")
+	ts.await(bob, "bob reads alice", "alice: hello from alice")
+
+	// Typing: shown while alice types, gone when she clears the line.
+	ts.typeText(bob, "still thinking")
+	ts.await(alice, "alice sees bob typing", "bob is typing…")
+	ts.typeText(bob, "", "C-u")
+	ts.awaitGone(alice, "bob's typing ends", "bob is typing…")
+
+	ts.typeText(bob, "/nick robert", "Enter")
+	ts.await(bob, "bob's nickname", "you are now known as robert", "robert (you)")
+	ts.await(alice, "alice sees the nickname", "bob is now known as robert")
+
+	ts.typeText(alice, "/msg robert just between us", "Enter")
+	ts.await(bob, "bob reads the private message", "private alice → you: just between us")
+	ts.await(alice, "alice's private line", "private you → robert: just between us")
+
+	ts.typeText(bob, "/msg nobody hello?", "Enter")
+	ts.await(bob, "a /msg to nobody", "nobody called nobody is here")
+	ts.typeText(alice, "/nick robert", "Enter")
+	ts.await(alice, "a taken nickname", `nickname "robert" is taken`)
+
+	ts.typeText(bob, "/me waves goodbye", "Enter")
+	ts.await(alice, "an action", "* robert waves goodbye")
+	ts.typeText(bob, "/quit", "Enter")
+	ts.await(alice, "robert leaves", "robert left", "here (1)")
+	ts.typeText(alice, "/quit", "Enter")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(tmux, "-L", ts.sock, "list-panes", "-a").CombinedOutput()
+		if err != nil { // the last pane closed: the server is gone
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parley did not quit:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	d.stop(t)
+	log := d.log.String()
+	if n := strings.Count(log, `msg="participant left"`); n != 2 {
+		t.Errorf("parleyd saw %d participants leave, want 2:\n%s", n, log)
+	}
+}
