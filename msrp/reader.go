@@ -103,14 +103,14 @@ const (
 	gotOversized
 )
 
-// NewReader returns a Reader reading from src with the given limits.
+// NewReader returns a Reader reading from src with the given limits. Its
+// buffer is allocated at the first read.
 func NewReader(src io.Reader, lim Limits) *Reader {
 	lim = lim.withDefaults()
 	return &Reader{
 		src:    src,
 		lim:    lim,
 		maxBuf: lim.MaxHeaderBytes + lim.MaxChunk + maxEndLine,
-		buf:    make([]byte, min(initialBufSize, lim.MaxHeaderBytes+lim.MaxChunk+maxEndLine)),
 	}
 }
 
@@ -120,6 +120,41 @@ func (r *Reader) Limits() Limits { return r.lim }
 // Buffered returns the number of bytes read from the source but not yet
 // returned as part of a message.
 func (r *Reader) Buffered() int { return r.w - r.r }
+
+// BufferSize returns the size of the read buffer (0 when it has none).
+func (r *Reader) BufferSize() int { return len(r.buf) }
+
+// ReleaseBuffer lets a Reader that waits between messages give up its
+// buffer, so that an idle connection holds none: when nothing is buffered
+// and no message is in progress, it detaches the buffer and returns it for
+// the caller to recycle (the Reader keeps no reference to it), and the
+// next read allocates a new one unless SetBuffer supplies it. Otherwise, or
+// when the Reader has no buffer, it returns nil. Like ReadMessage, it ends
+// the validity of the last message returned and of its Body.
+func (r *Reader) ReleaseBuffer() []byte {
+	if r.buf == nil || r.w != r.r || r.stage != stageStart || r.err != nil {
+		return nil
+	}
+	b := r.buf
+	r.off += int64(r.r)
+	r.buf, r.r, r.w = nil, 0, 0
+	// Drop the header strings of the last message too; keep the array.
+	clear(r.msg.Header[:cap(r.msg.Header)])
+	r.msg = Message{Header: r.msg.Header[:0]}
+	return b
+}
+
+// SetBuffer gives a Reader without a buffer (new, or after ReleaseBuffer)
+// b[:cap(b)] as its buffer, of which the first len(b) bytes are input the
+// caller has already read from the source, to be parsed before reading
+// more. It does nothing if the Reader has a buffer or cap(b) is 0. b then
+// belongs to the Reader until ReleaseBuffer returns it.
+func (r *Reader) SetBuffer(b []byte) {
+	if r.buf != nil || cap(b) == 0 {
+		return
+	}
+	r.buf, r.r, r.w = b[:cap(b)], 0, len(b)
+}
 
 // ReadMessage returns the next message. The Message and its Body are only
 // valid until the next call: the Reader reuses both. Header strings stay
@@ -464,6 +499,9 @@ func (r *Reader) syntaxError(rel int, reason string) error {
 // fill reads more input, first making room by sliding unread data to the
 // front of the buffer or growing it up to maxBuf.
 func (r *Reader) fill() error {
+	if r.buf == nil {
+		r.buf = make([]byte, min(initialBufSize, r.maxBuf))
+	}
 	if r.w == len(r.buf) {
 		switch {
 		case r.r > 0:

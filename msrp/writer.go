@@ -135,6 +135,24 @@ type Frame struct {
 	TID  []byte // the transaction id chosen for this chunk
 }
 
+// FrameSize is the most octets AppendFrame appends for e (whatever the
+// Byte-Range and flag): the capacity to give a buffer for one frame, so
+// that framing allocates once.
+func (e *Envelope) FrameSize() int {
+	const byteRange = 3*20 + 2 // three int64s, "-" and "/"
+	tid := len(e.TIDPrefix) + TIDLength
+	n := len("MSRP ") + tid + len(" SEND\r\n")
+	n += len(HeaderToPath) + len(e.ToPath) + len(HeaderFromPath) + len(e.FromPath) + 8
+	n += len(HeaderMessageID) + len(e.MessageID) + 4
+	n += len(HeaderByteRange) + byteRange + 4
+	n += len(HeaderSuccessReport) + len(e.SuccessReport) + len(HeaderFailureReport) + len(e.FailureReport) + 8
+	for _, f := range e.Extra {
+		n += len(f.Name) + len(f.Value) + 4
+	}
+	n += len(HeaderContentType) + len(e.ContentType) + 4 + 2 // and the blank line
+	return n + 2 + len(endLineDashes) + tid + 3              // CRLF, end-line
+}
+
 // AppendFrame appends the head and end-line of one SEND chunk to dst, with a
 // fresh transaction id drawn from ids, the given Byte-Range and end-line
 // flag. It returns the extended dst and the Frame slicing it.

@@ -42,9 +42,11 @@ type chat struct {
 
 	typing map[string]typist // pump only: who is typing, by URI
 
-	comp composer
-	wg   sync.WaitGroup // typing indications in flight
-	done chan struct{}  // closed when pump returns
+	comp       composer
+	wg         sync.WaitGroup // typing indications in flight
+	done       chan struct{}  // closed when pump returns
+	rosterOnce sync.Once
+	rosterIn   chan struct{} // closed when the first roster document is applied
 }
 
 // typist is someone typing, as the receiver tracks it (RFC 3994 §4).
@@ -55,7 +57,7 @@ type typist struct {
 
 func newChat(s *client.Session, self string, emit func(Event)) *chat {
 	c := &chat{s: s, self: self, emit: emit, members: map[string]client.Member{},
-		typing: map[string]typist{}, done: make(chan struct{})}
+		typing: map[string]typist{}, done: make(chan struct{}), rosterIn: make(chan struct{})}
 	c.comp.c = c
 	return c
 }
@@ -208,6 +210,7 @@ func (c *chat) rosterEvent(ev client.RosterEvent) {
 			ms = append(ms, memberOf(m))
 		}
 		c.mu.Unlock()
+		c.rosterOnce.Do(func() { close(c.rosterIn) })
 		c.emit(Event{Time: now, Type: evRoster, Members: ms})
 	case client.MemberJoined:
 		c.mu.Lock()
@@ -317,6 +320,7 @@ func (c *chat) exec(ctx context.Context, line, display string) error {
 			c.emit(Event{Time: now, Type: evMessage, From: c.self, Name: c.myName(display), Text: cmd.arg, Action: cmd.name == "me", Self: true})
 		}
 	case "msg":
+		c.awaitRoster(ctx)
 		uri, name, err := c.resolve(cmd.to)
 		if err != nil {
 			c.emit(Event{Time: now, Type: evError, Text: err.Error()})
@@ -361,6 +365,32 @@ func (c *chat) failed(what, arg string, err error) error {
 	text, code := explain(what, arg, err)
 	c.emit(Event{Time: time.Now(), Type: evError, Text: text, Code: code})
 	return err
+}
+
+// rosterWait bounds how long a /msg right after joining waits for the
+// roster's first document (the NOTIFY that follows the SUBSCRIBE's 200).
+const rosterWait = 3 * time.Second
+
+// awaitRoster waits (at most rosterWait) for the first roster document, so
+// that a /msg sent right after joining (a script's second line) can find
+// nicknames. It returns at once when the roster is in, or off.
+func (c *chat) awaitRoster(ctx context.Context) {
+	select {
+	case <-c.rosterIn:
+		return
+	default:
+	}
+	if c.s.RosterErr() != nil {
+		return
+	}
+	t := time.NewTimer(rosterWait)
+	defer t.Stop()
+	select {
+	case <-c.rosterIn:
+	case <-t.C:
+	case <-ctx.Done():
+	case <-c.done:
+	}
 }
 
 // resolve finds the participant a /msg names: a URI as given; a nickname

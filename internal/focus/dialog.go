@@ -50,7 +50,7 @@ type dialog struct {
 	target      sip.Uri       // remote target: the participant's Contact
 	sdpSessID   uint64        // o= session-id of our answers
 	sdpVersion  uint64        // o= version of our last answer
-	answer      []byte        // our last SDP answer
+	answerSum   [32]byte      // SHA-256 of our last SDP answer: a re-INVITE's answer is compared with it
 	peerPath    []msrp.URI
 	session     Session
 	room        *room.Room
@@ -84,6 +84,7 @@ func (d *dialog) ack(cseq uint32) bool {
 	if cseq == d.pendingAck {
 		d.pendingAck = 0
 		close(d.ackNow)
+		d.ackNow = nil // its waiter holds it; an idle dialog keeps none
 	}
 	if d.state == stateAccepted {
 		d.state = stateConfirmed

@@ -1,8 +1,8 @@
 package focus
 
 import (
-	"bytes"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"sync/atomic"
@@ -85,7 +85,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if !tx.OnCancel(func(*sip.Request) { canceled.Store(true) }) {
 		return // already canceled or terminated: sipgo has answered
 	}
-	f.send(tx, sip.NewResponseFromRequest(req, 100, "Trying", nil))
+	// No 100 Trying of our own: sipgo's server transaction sends one if no
+	// response has gone out within 200 ms (RFC 3261 §17.2.1), and a join
+	// is normally answered well within that (one datagram less per join).
 
 	offer, info, nickOffer, errRes := f.parseOffer(req)
 	if errRes != nil {
@@ -157,7 +159,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// the session's end from another goroutine: fill d in under its lock.
 	d.mu.Lock()
 	d.session, d.room, d.participant = sess, rm, p
-	d.sdpSessID, d.sdpVersion, d.answer = sessID, 1, answer
+	d.sdpSessID, d.sdpVersion, d.answerSum = sessID, 1, sha256.Sum256(answer)
 	d.local = *res.To()
 	d.key = dialogKey{callID: req.CallID().Value(), localTag: tag, remoteTag: remoteTag}
 	d.mu.Unlock()
@@ -333,11 +335,11 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 		d.target = c.Address
 	}
 	answer := f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
-	if !bytes.Equal(answer, d.answer) {
+	if sum := sha256.Sum256(answer); sum != d.answerSum {
 		d.sdpVersion++ // same o= session-id, next version (RFC 4566 §5.2)
 		answer = f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
 	}
-	d.session, d.peerPath, d.answer = sess, info.path, answer
+	d.session, d.peerPath, d.answerSum = sess, info.path, sha256.Sum256(answer)
 	d.mu.Unlock()
 	if old != nil {
 		f.log.Info("re-INVITE moved the MSRP session", "room", d.roomName, "participant", d.identity, "session", sess.ID())

@@ -44,6 +44,10 @@ type Config struct {
 	// WriteTimeout is the deadline for writing one batch of queued output;
 	// missing it closes the connection with CloseWriteTimeout (default 10 s).
 	WriteTimeout time.Duration
+	// IdleSweep is how often the output buffers of connections that have
+	// been idle since the previous sweep are released (ReleaseIdle;
+	// default DefaultIdleSweep).
+	IdleSweep time.Duration
 	// Limits bound what each connection's msrp.Reader accepts (zero fields:
 	// msrp.DefaultLimits).
 	Limits msrp.Limits
@@ -72,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.IdleSweep <= 0 {
+		c.IdleSweep = DefaultIdleSweep
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

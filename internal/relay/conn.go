@@ -1,12 +1,14 @@
 package relay
 
 import (
+	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parley-im/parley/msrp"
@@ -27,7 +29,7 @@ type conn struct {
 	srv *Server
 	id  uint64
 	nc  net.Conn
-	log *slog.Logger
+	rc  syscall.RawConn // nc's raw connection (readIdle, writeBuffers), or nil
 
 	// Guarded by srv.mu.
 	sessions  map[*Session]struct{} // sessions bound to this connection
@@ -39,9 +41,10 @@ type conn struct {
 	spare   [][]byte   // the previous batch's backing array, for reuse
 	pending int        // bytes queued or being written
 	writing bool       // a writer goroutine is running
+	active  bool       // something was queued since the last idle sweep (ReleaseIdle)
 	state   connState
-	reason  CloseReason   // set when state leaves stateOpen
-	ids     msrp.IDSource // transaction ids for requests sent without one
+	reason  CloseReason    // set when state leaves stateOpen
+	ids     *msrp.IDSource // transaction ids for requests sent without one; made at the first
 
 	arena []byte // copies of queued frame heads and end-lines (Session.EnqueueFrame)
 
@@ -49,7 +52,17 @@ type conn struct {
 	congestion *time.Timer // closes the connection if congestion lasts; nil when none
 	episode    uint64      // counts congestion episodes, so a stale timer does nothing
 
-	wbuf net.Buffers // owned by the running writer: the batch being written
+	// Owned by the read goroutine (handed from one to the next, readLoop).
+	rd        *msrp.Reader
+	handedOff bool // this read goroutine was started to wait for input
+
+	// Owned by the writer: writeBuffers' state for its rc.Write callback
+	// (wfn, made once), so that writing a batch allocates nothing.
+	wfn   func(fd uintptr) bool
+	wiov  *iovecs
+	wcnt  int
+	wdone uintptr
+	werr  error
 }
 
 func newConn(s *Server, id uint64, nc net.Conn) *conn {
@@ -57,19 +70,56 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 		srv:      s,
 		id:       id,
 		nc:       nc,
-		log:      s.log.With(slog.Uint64("conn_id", id)),
+		rc:       rawConn(nc),
 		sessions: make(map[*Session]struct{}),
 	}
 }
 
+// logger returns the connection's logger: the server's, with the
+// connection's id. It is made when something is logged, so that a
+// connection keeps none.
+func (c *conn) logger() *slog.Logger { return c.srv.log.With(slog.Uint64("conn_id", c.id)) }
+
+// debugging reports whether debug records are logged at all: callers skip
+// building them otherwise.
+func (c *conn) debugging() bool { return c.srv.log.Enabled(context.Background(), slog.LevelDebug) }
+
 // readLoop is the connection's one read goroutine: it reads messages,
 // dispatches them synchronously (which keeps each session's order), and on
-// a fatal error closes the connection and ends its sessions.
+// a fatal error closes the connection and ends its sessions. When no input
+// is waiting between messages, it hands the loop to a fresh goroutine
+// (started with goFunc, so tracked like the first) that waits for input
+// with the smallest stack and no read buffer, and returns: an idle
+// connection costs one goroutine of 2 KiB and no buffers (issue 7).
 func (c *conn) readLoop() {
-	r := msrp.NewReader(c.nc, c.srv.cfg.Limits)
+	if c.rd == nil {
+		c.rd = msrp.NewReader(c.nc, c.srv.cfg.Limits)
+	}
+	r, rc := c.rd, c.rc
 	var reason CloseReason
 	var cause error
 	for {
+		if rc != nil && r.BufferSize() <= readBufSize {
+			// Between messages (or before the first), wait for input
+			// without a buffer: an idle connection holds none.
+			if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
+				c.srv.pools.putRead(b)
+				data, err := c.readIdle(rc, c.handedOff)
+				if err == errWouldBlock {
+					c.handedOff = true
+					if c.srv.goFunc(c.readLoop) {
+						return
+					}
+					data, err = c.readIdle(rc, true)
+				}
+				c.handedOff = false
+				if err != nil {
+					reason, cause = c.readErrorReason(err), err
+					break
+				}
+				r.SetBuffer(data)
+			}
+		}
 		m, err := r.ReadMessage()
 		if err == nil {
 			c.traceMessage("msrp read", m)
@@ -141,7 +191,7 @@ func (c *conn) handle(m *msrp.Message) {
 		return
 	}
 	if err := m.Validate(); err != nil {
-		c.log.Debug("msrp invalid request", "session", sess.id, "tid", m.TID, "err", err)
+		c.logger().Debug("msrp invalid request", "session", sess.id, "tid", m.TID, "err", err)
 		c.respond(m, msrp.StatusBadRequest)
 		return
 	}
@@ -172,7 +222,7 @@ func (c *conn) handleMessageError(me *msrp.MessageError) {
 	if !m.WantsResponse(code) {
 		return
 	}
-	c.log.Debug("msrp rejected request", "tid", m.TID, "code", code, "err", me.Err)
+	c.logger().Debug("msrp rejected request", "tid", m.TID, "code", code, "err", me.Err)
 	sess, rc := c.route(m)
 	switch {
 	case rc != 0:
@@ -232,6 +282,7 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 	}
 	sess.conn.Store(c)
 	sess.timer.Stop()
+	sess.timer = nil // not kept by a bound session
 	c.sessions[sess] = struct{}{}
 	first := !c.everBound
 	c.everBound = true
@@ -239,11 +290,13 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 
 	if first {
 		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
-			c.log.Debug("msrp clear read deadline", "err", err)
+			c.logger().Debug("msrp clear read deadline", "err", err)
 		}
 	}
 	srv.stats.sessionsBound.Add(1)
-	c.log.Debug("msrp session bound", "session", sess.id)
+	if c.debugging() {
+		c.logger().Debug("msrp session bound", "session", sess.id)
+	}
 	srv.h.SessionBound(sess)
 	return sess, 0
 }
@@ -281,7 +334,7 @@ func (c *conn) respond(m *msrp.Message, code int) {
 		r.Header = r.Header[1:]
 	}
 	if err := c.enqueue(r.AppendTo(make([]byte, 0, wireSize(r)))); err != nil {
-		c.log.Debug("msrp response not sent", "tid", m.TID, "code", code, "err", err)
+		c.logger().Debug("msrp response not sent", "tid", m.TID, "code", code, "err", err)
 	}
 }
 
@@ -293,6 +346,6 @@ func (s *Server) baseURI() string {
 // traceMessage logs m raw when tracing is on.
 func (c *conn) traceMessage(what string, m *msrp.Message) {
 	if c.srv.tracing() {
-		c.log.Debug(what, "raw", string(m.AppendTo(nil)))
+		c.logger().Debug(what, "raw", string(m.AppendTo(nil)))
 	}
 }

@@ -31,15 +31,16 @@
 // # Goroutines
 //
 // Every goroutine the relay starts, except Shutdown's waiter, is registered
-// through Server.enter (by Server.goFunc, conn.startWriter and the bind
-// timer callback), which adds it to the Server's WaitGroup under the read
+// through Server.enter (by Server.goFunc, conn.startWriter and the bind and
+// sweep timer callbacks), which adds it to the Server's WaitGroup under the read
 // lock and refuses once Shutdown has set its flag under the write lock;
 // Shutdown then waits for the WaitGroup, bounded by its context.
 //
 //	goroutine               owner     started by                 ends when
 //	accept loop             caller    the caller of Serve        ctx ends (listener closed) or Shutdown
-//	read loop, one per conn conn      Serve, per accepted conn   read error / EOF / framing error, or the
-//	                                                             socket is closed by any close path
+//	read loop, one per conn conn      Serve, per accepted conn;  read error / EOF / framing error, or the
+//	                                  then by itself (handoff)   socket is closed by any close path; or
+//	                                                             it hands off (below)
 //	writer, ≤ 1 per conn    conn      enqueue (startWriter),     the queue is empty, the connection is
 //	                                  when the queue goes        closed, or a write fails / times out
 //	                                  non-empty and none runs
@@ -48,6 +49,15 @@
 //	Shutdown waiter         Shutdown  Shutdown                   the WaitGroup reaches zero (it outlives
 //	                                                             Shutdown only if Shutdown's ctx ended)
 //	ctx watcher             Serve     context.AfterFunc          closes the listener; stopped when Serve returns
+//	sweep timer callback    Server    Serve (time.AfterFunc),    ReleaseIdle done (re-armed every
+//	                                  re-armed by itself         Config.IdleSweep until Shutdown)
+//
+// A connection has one read goroutine at a time. When it has read every
+// byte that arrived and finds no more (between messages), it starts a
+// fresh read goroutine to wait for input and returns: the goroutine that
+// waits has the smallest stack (2 KiB) whatever the previous one grew to
+// while dispatching, and holds no read buffer (buffers.go). The handoff
+// costs a goroutine start per burst of input.
 //
 // Handler calls come from the read loop of the session's connection (all
 // calls for a bound session, in wire order, SessionEnded last), from the
@@ -63,8 +73,9 @@
 //	                             Session.conn/ended/timer, conn.sessions/
 //	                             everBound/retired; read-locked for lookups
 //	                             and by enter, write-locked to bind and end
-//	tier 2  conn.mu (Mutex)      the outbound queue: q, spare, pending,
-//	                             writing, state, reason, ids
+//	tier 2  conn.mu (Mutex)      the outbound queue: q, spare, arena, pending,
+//	                             writing, active, state, reason, ids,
+//	                             congestion state
 //
 // No lock is held while calling the Handler, while doing I/O (socket
 // writes, closes, deadlines) or while logging. Session.conn and
@@ -75,7 +86,8 @@
 // # Ownership
 //
 // The *msrp.Message given to the Handler aliases the read buffer and is
-// valid only during the call. Slices given to Session.Enqueue belong to the
+// valid only during the call (the buffer goes back to the server's pool
+// when the connection waits for input). Slices given to Session.Enqueue belong to the
 // queue from then on and must not be modified. The connection's
 // msrp.IDSource is used under conn.mu.
 package relay

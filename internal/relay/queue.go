@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"github.com/parley-im/parley/msrp"
 )
 
 // enqueue appends bufs to the outbound queue as one unit and makes sure a
@@ -69,6 +71,7 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 		}
 	}
 	c.pending += n
+	c.active = true
 	start := !c.writing && len(c.q) > 0
 	if start {
 		c.writing = true
@@ -178,7 +181,7 @@ func (c *conn) congestLocked() {
 	c.episode++
 	episode := c.episode
 	c.srv.stats.congested.Add(1)
-	c.log.Info("msrp connection congested", "pending", c.pending)
+	c.logger().Info("msrp connection congested", "pending", c.pending)
 	c.congestion = time.AfterFunc(c.srv.cfg.CongestionTimeout, func() { c.congestionExpired(episode) })
 }
 
@@ -189,7 +192,7 @@ func (c *conn) uncongestLocked() {
 		c.congestion.Stop()
 		c.congestion = nil
 	}
-	c.log.Debug("msrp connection no longer congested", "pending", c.pending)
+	c.logger().Debug("msrp connection no longer congested", "pending", c.pending)
 }
 
 // congestionExpired runs on the congestion timer's goroutine: a connection
@@ -216,13 +219,12 @@ func (c *conn) writeBatch(batch [][]byte) (int64, error) {
 		for _, b := range batch {
 			raw = append(raw, b...)
 		}
-		c.log.Debug("msrp write", "bytes", len(raw), "raw", string(raw))
+		c.logger().Debug("msrp write", "bytes", len(raw), "raw", string(raw))
 	}
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
 		return 0, err
 	}
-	c.wbuf = batch
-	return c.wbuf.WriteTo(c.nc) // consumes c.wbuf (a copy of the slice header), not batch's length
+	return c.writeBuffers(batch) // consumes batch's elements, not its length
 }
 
 // close closes the connection with reason; the first reason recorded wins
@@ -280,9 +282,9 @@ func (c *conn) logClose(reason CloseReason, cause error) {
 		cause = nil // not news
 	}
 	if cause != nil {
-		c.log.Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String(), "err", cause)
+		c.logger().Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String(), "err", cause)
 	} else {
-		c.log.Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String())
+		c.logger().Log(context.Background(), reason.level(), "msrp connection closed", "reason", reason.String())
 	}
 }
 
@@ -297,5 +299,8 @@ func (c *conn) closeReason() CloseReason {
 func (c *conn) newTID() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.ids == nil {
+		c.ids = new(msrp.IDSource)
+	}
 	return c.ids.TID()
 }

@@ -29,6 +29,7 @@ type Server struct {
 	trace atomic.Bool
 	stats counters
 
+	pools   pools // buffers of active connections
 	connIDs atomic.Uint64
 	quit    chan struct{} // closed when Shutdown begins
 	wg      sync.WaitGroup
@@ -45,6 +46,7 @@ type Server struct {
 	shutdown bool
 	sessions map[string]*Session // by session-id, until the session ends
 	conns    map[*conn]struct{}  // until the connection's read loop ends
+	sweeper  *time.Timer         // runs ReleaseIdle every Config.IdleSweep
 }
 
 // New returns a Server with cfg (zero fields take the defaults) and h (nil
@@ -145,6 +147,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	ln, shutdown, serving := s.ln, s.shutdown, s.serving
 	s.serving = true
+	if !serving {
+		s.startSweeperLocked()
+	}
 	s.mu.Unlock()
 	switch {
 	case shutdown:
@@ -207,9 +212,11 @@ func (s *Server) startConn(nc net.Conn) {
 	// A connection must bind a session within BindTimeout; the read loop
 	// clears the deadline at the first bind.
 	if err := nc.SetReadDeadline(time.Now().Add(s.cfg.BindTimeout)); err != nil {
-		c.log.Debug("msrp set read deadline", "err", err)
+		c.logger().Debug("msrp set read deadline", "err", err)
 	}
-	c.log.Debug("msrp connection accepted", "remote", nc.RemoteAddr().String())
+	if c.debugging() {
+		c.logger().Debug("msrp connection accepted", "remote", nc.RemoteAddr().String())
+	}
 	if !s.goFunc(c.readLoop) {
 		// Shutdown began after registration: it closes c; the read loop
 		// that would unregister it never runs.
@@ -263,6 +270,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var conns []*conn
 	if first {
 		close(s.quit)
+		if s.sweeper != nil {
+			s.sweeper.Stop()
+		}
 		for _, sess := range s.sessions {
 			if sess.conn.Load() == nil && s.endLocked(sess) {
 				unbound = append(unbound, sess)

@@ -34,12 +34,22 @@ type link struct {
 	fromPath string // our session URI: From-Path of what we send it
 
 	// Owned by the session's read goroutine (the sender side of fan-out).
-	ids     msrp.IDSource
+	ids     *msrp.IDSource      // made when the participant first sends (idSource)
 	rcpts   []*room.Participant // Route's scratch
 	scratch []byte              // envelopes are framed here, then copied by the relay
 
 	mu      sync.Mutex           // guards inbound
 	inbound map[string]*transfer // chunked messages this session is sending, by its Message-ID
+}
+
+// idSource returns the link's IDSource, made at its first use: a
+// participant that never sends keeps none. Only on the session's read
+// goroutine.
+func (l *link) idSource() *msrp.IDSource {
+	if l.ids == nil {
+		l.ids = new(msrp.IDSource)
+	}
+	return l.ids
 }
 
 // member is one participant of one room, as the switch sees it.

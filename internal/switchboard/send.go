@@ -143,7 +143,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	last := flag != msrp.FlagContinue
 	snap := l.m.rs.members()
 	out := outgoing{
-		mid:     l.ids.MessageID(),
+		mid:     l.idSource().MessageID(),
 		private: dec.Private,
 		br:      msrp.ByteRange{Start: 1, End: int64(len(body)), Total: outTotal},
 		flag:    flag,
@@ -313,7 +313,7 @@ func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 		TIDPrefix:     out.prefix,
 	}
 	var f msrp.Frame
-	l.scratch, f = env.AppendFrame(l.scratch[:0], &l.ids, out.br, out.flag)
+	l.scratch, f = env.AppendFrame(l.scratch[:0], l.idSource(), out.br, out.flag)
 	if out.private {
 		return rl.sess.EnqueueFrame(f.Head, out.body, f.End)
 	}
@@ -348,7 +348,7 @@ func (s *Switch) accepted(l *link, msg *msrp.Message, n int64) {
 		}
 	}
 	if sr, _ := msg.SuccessReport(); sr {
-		rep := msg.Report(l.ids.TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n})
+		rep := msg.Report(l.idSource().TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n})
 		if err := l.sess.Send(rep); err != nil {
 			s.log.Debug("success report not sent", "session", l.sess.ID(), "err", err)
 		}

@@ -43,7 +43,7 @@ type rcpt struct {
 
 func (s *Switch) newTransfer(l *link, senderMID string) *transfer {
 	return &transfer{
-		key:       string(l.ids.AppendID(make([]byte, 0, 10), 10)),
+		key:       string(l.idSource().AppendID(make([]byte, 0, 10), 10)),
 		sender:    l,
 		senderMID: senderMID,
 		total:     msrp.Unknown,
@@ -243,7 +243,7 @@ func (s *Switch) sendAbort(rl *link, mid, key string, sent int64) {
 		FailureReport: copyFailureReport, ContentType: cpimType, TIDPrefix: key + ".",
 	}
 	s.idMu.Lock()
-	_, f := env.AppendFrame(nil, &s.ids, msrp.ByteRange{Start: sent + 1, End: sent, Total: msrp.Unknown}, msrp.FlagAbort)
+	_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, msrp.ByteRange{Start: sent + 1, End: sent, Total: msrp.Unknown}, msrp.FlagAbort)
 	s.idMu.Unlock()
 	_ = rl.sess.Enqueue(f.Head, f.End)
 }

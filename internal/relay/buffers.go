@@ -1,0 +1,106 @@
+package relay
+
+import (
+	"sync"
+	"time"
+)
+
+// Idle connections hold no buffers (issue 7: ≤ 16 KiB of server memory per
+// idle participant):
+//
+//   - the read loop waits for input without a read buffer (readIdle), on a
+//     fresh goroutine whose stack is the minimum (see readLoop), and takes
+//     a buffer from the server's pool when input arrives;
+//   - the writer keeps its arena and queue arrays from one burst of output
+//     to the next (a busy connection reuses them without allocating), and
+//     ReleaseIdle, run every Config.IdleSweep, drops those of connections
+//     that have written nothing since the previous sweep;
+//   - writev's iovec array is borrowed from the server's pool for each
+//     batch (writeBuffers), where net.Buffers would keep one per socket.
+
+// readBufSize is the size of pooled read buffers: msrp.Reader's initial
+// size. A Reader that grew its buffer for a large message keeps it.
+const readBufSize = 4 << 10
+
+// DefaultIdleSweep is the default of Config.IdleSweep.
+const DefaultIdleSweep = 10 * time.Second
+
+// pools holds buffers connections borrow while active.
+type pools struct {
+	read sync.Pool // *[readBufSize]byte
+	iov  sync.Pool // *iovecs, for writeBuffers
+}
+
+func (p *pools) getRead() []byte {
+	if b, ok := p.read.Get().(*[readBufSize]byte); ok {
+		return b[:]
+	}
+	return make([]byte, readBufSize)
+}
+
+// putRead recycles b if it is a pooled-size buffer (nil is ignored).
+func (p *pools) putRead(b []byte) {
+	if cap(b) == readBufSize {
+		p.read.Put((*[readBufSize]byte)(b[:readBufSize]))
+	}
+}
+
+func (p *pools) getIovecs() *iovecs {
+	if v, ok := p.iov.Get().(*iovecs); ok {
+		return v
+	}
+	return new(iovecs)
+}
+
+// putIovecs recycles v, which must hold no pointers any more.
+func (p *pools) putIovecs(v *iovecs) { p.iov.Put(v) }
+
+// ReleaseIdle drops the output buffers (arena, queue arrays) of every
+// connection that has queued nothing since the previous call and has
+// nothing queued now. The server calls it every Config.IdleSweep; so an
+// idle connection's output buffers go within one to two sweeps.
+func (s *Server) ReleaseIdle() {
+	s.mu.RLock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.RUnlock()
+	for _, c := range conns {
+		c.releaseIfIdle()
+	}
+}
+
+// releaseIfIdle: see ReleaseIdle.
+func (c *conn) releaseIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.writing || len(c.q) > 0:
+	case c.active:
+		c.active = false
+	default:
+		c.arena, c.q, c.spare = nil, nil, nil
+	}
+}
+
+// startSweeper arms the idle sweep. s.mu is held.
+func (s *Server) startSweeperLocked() {
+	if s.sweeper == nil && !s.shutdown {
+		s.sweeper = time.AfterFunc(s.cfg.IdleSweep, s.sweep)
+	}
+}
+
+// sweep runs on the sweep timer's goroutine.
+func (s *Server) sweep() {
+	if !s.enter() {
+		return // shutting down
+	}
+	defer s.wg.Done()
+	s.ReleaseIdle()
+	s.mu.Lock()
+	if !s.shutdown {
+		s.sweeper.Reset(s.cfg.IdleSweep)
+	}
+	s.mu.Unlock()
+}

@@ -1,0 +1,139 @@
+package relay
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/msrp/msrptest"
+)
+
+// connOf returns the server side of s's connection.
+func connOf(t *testing.T, s *Session) *conn {
+	t.Helper()
+	c := s.conn.Load()
+	if c == nil {
+		t.Fatal("session not bound")
+	}
+	return c
+}
+
+// An idle connection gives up its output buffers after two idle sweeps,
+// and a busy one keeps them; either way the output arrives whole.
+func TestReleaseIdleBuffers(t *testing.T) {
+	srv := startServer(t, Config{IdleSweep: time.Hour}, &recorder{})
+	s, p := boundSession(t, srv, "idle")
+	c := connOf(t, s)
+	var ids msrp.IDSource
+	send := func(mid string) {
+		head, end := frame(&ids, s, mid, []byte("hello "+mid))
+		if err := s.EnqueueFrame(head, []byte("hello "+mid), end); err != nil {
+			t.Fatal(err)
+		}
+		if m := p.ExpectRequest(msrp.MethodSEND); string(m.Body) != "hello "+mid {
+			t.Fatalf("got %q", m.Body)
+		}
+	}
+	holds := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.arena != nil || c.q != nil || c.spare != nil
+	}
+	send("m1")
+	waitFor(t, "the writer to stop", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return !c.writing
+	})
+	if !holds() {
+		t.Fatal("the writer kept no buffers for the next burst")
+	}
+	srv.ReleaseIdle() // active since the last sweep: kept
+	if !holds() {
+		t.Fatal("released at the first sweep")
+	}
+	send("m2")
+	srv.ReleaseIdle()
+	if !holds() {
+		t.Fatal("released although it wrote since the previous sweep")
+	}
+	srv.ReleaseIdle()
+	if holds() {
+		t.Fatal("idle for a whole sweep and still holding output buffers")
+	}
+	send("m3") // works again from nothing
+}
+
+// The read loop hands over to a fresh goroutine when it waits for input,
+// releasing its read buffer; reading goes on across many handoffs, and a
+// message split at every position across two writes still arrives whole.
+func TestReadHandoff(t *testing.T) {
+	srv := startServer(t, Config{}, &recorder{})
+	s, p := boundSession(t, srv, "handoff")
+	for i := 0; i < 50; i++ {
+		m := msrptest.Bodiless(s.LocalURI(), p.URI)
+		m.TID = "t000" + strconv.Itoa(i)
+		wire := m.Bytes()
+		cut := i * len(wire) / 50
+		p.SendRaw(wire[:cut])
+		time.Sleep(time.Millisecond) // let the read loop go idle mid-message
+		p.SendRaw(wire[cut:])
+		p.ExpectResponse(m.TID, msrp.StatusOK)
+	}
+}
+
+// writeBuffers writes batches longer than IOV_MAX and larger than the
+// socket buffer (partial writes) in order.
+func TestWriteBuffersLargeBatch(t *testing.T) {
+	srv := startServer(t, Config{}, &recorder{})
+	a, b := tcpPair(t)
+	c := newConn(srv, 1, a)
+	var batch, want [][]byte
+	for i := range 3000 {
+		chunk := bytes.Repeat([]byte{byte('a' + i%26)}, 1+i%700)
+		if i%100 == 0 {
+			chunk = nil // empty buffers are skipped
+		}
+		batch = append(batch, chunk)
+		want = append(want, chunk)
+	}
+	got := make(chan []byte)
+	go func() {
+		all, _ := io.ReadAll(b)
+		got <- all
+	}()
+	n, err := c.writeBuffers(batch)
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := <-got
+	if w := bytes.Join(want, nil); n != int64(len(w)) || !bytes.Equal(all, w) {
+		t.Fatalf("wrote %d of %d octets, read %d, equal %v", n, len(w), len(all), bytes.Equal(all, w))
+	}
+}
+
+func tcpPair(t *testing.T) (net.Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	a, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.(*net.TCPConn).SetWriteBuffer(4096)
+	b.(*net.TCPConn).SetReadBuffer(4096)
+	t.Cleanup(func() { a.Close(); b.Close() })
+	return a, b
+}
