@@ -2,6 +2,7 @@ package msrp
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,7 +24,10 @@ func addGoldenSeeds(f *testing.F, add func([]byte)) {
 }
 
 // FuzzReader feeds the same input whole, split in two at a fuzzed index,
-// and one byte at a time. Properties: no panic; the three readings agree
+// one byte at a time, and as the relay reads an idle connection (the
+// buffer released between messages, the next input read by the caller into
+// a fresh 4 KiB buffer, a fuzzed number of bytes at a time, and handed back
+// with SetBuffer). Properties: no panic; the three readings agree
 // message for message and error for error; limits hold; every accepted
 // message serializes to a form that parses back to the same message; the
 // Reassembler never holds more than its cap.
@@ -40,6 +44,10 @@ func FuzzReader(f *testing.F) {
 		bytewise := collect(t, oneByteReader{bytes.NewReader(data)}, fuzzLimits)
 		if !reflect.DeepEqual(whole, bytewise) {
 			t.Fatalf("byte-by-byte reading changes the result")
+		}
+		released := collectReleasing(t, bytes.NewReader(data), fuzzLimits, 1+int(split)%64)
+		if !reflect.DeepEqual(whole, released) {
+			t.Fatalf("releasing the buffer between messages changes the result:\nwhole    %+v\nreleased %+v", whole, released)
 		}
 		ra := NewReassembler(2000)
 		for _, res := range whole {
@@ -117,4 +125,36 @@ func FuzzUseNickname(f *testing.F) {
 			t.Fatalf("%q → %q → %q, %v", s, q, back, err)
 		}
 	})
+}
+
+// collectReleasing reads src as the relay's read loop does between
+// messages: ReleaseBuffer, then at most chunk bytes read into a new
+// 4 KiB buffer given back with SetBuffer.
+func collectReleasing(t testing.TB, src io.Reader, lim Limits, chunk int) []result {
+	t.Helper()
+	r := NewReader(src, lim)
+	var out []result
+	for i := 0; i < 100000; i++ {
+		if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
+			buf := make([]byte, 4096)
+			n, _ := src.Read(buf[:chunk])
+			if n > 0 {
+				r.SetBuffer(buf[:n])
+			}
+		}
+		m, err := r.ReadMessage()
+		var me *MessageError
+		switch {
+		case err == nil:
+			out = append(out, result{Msg: m.Clone()})
+		case errors.As(err, &me):
+			out = append(out, result{Msg: me.Msg.Clone(), Err: me.Err.Error()})
+		case err == io.EOF:
+			return out
+		default:
+			return append(out, result{Err: err.Error()})
+		}
+	}
+	t.Fatal("reader did not stop")
+	return nil
 }
