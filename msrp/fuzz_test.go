@@ -2,7 +2,6 @@ package msrp
 
 import (
 	"bytes"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -133,28 +132,12 @@ func FuzzUseNickname(f *testing.F) {
 func collectReleasing(t testing.TB, src io.Reader, lim Limits, chunk int) []result {
 	t.Helper()
 	r := NewReader(src, lim)
-	var out []result
-	for i := 0; i < 100000; i++ {
+	return collectFrom(t, r, func() {
 		if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
 			buf := make([]byte, 4096)
-			n, _ := src.Read(buf[:chunk])
-			if n > 0 {
+			if n, _ := src.Read(buf[:chunk]); n > 0 {
 				r.SetBuffer(buf[:n])
 			}
 		}
-		m, err := r.ReadMessage()
-		var me *MessageError
-		switch {
-		case err == nil:
-			out = append(out, result{Msg: m.Clone()})
-		case errors.As(err, &me):
-			out = append(out, result{Msg: me.Msg.Clone(), Err: me.Err.Error()})
-		case err == io.EOF:
-			return out
-		default:
-			return append(out, result{Err: err.Error()})
-		}
-	}
-	t.Fatal("reader did not stop")
-	return nil
+	})
 }

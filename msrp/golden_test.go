@@ -161,9 +161,18 @@ type result struct {
 // collect reads until a fatal error or EOF.
 func collect(t testing.TB, src io.Reader, lim Limits) []result {
 	t.Helper()
-	r := NewReader(src, lim)
+	return collectFrom(t, NewReader(src, lim), nil)
+}
+
+// collectFrom reads r to its end, calling between (if not nil) before each
+// message.
+func collectFrom(t testing.TB, r *Reader, between func()) []result {
+	t.Helper()
 	var out []result
 	for i := 0; i < 100000; i++ {
+		if between != nil {
+			between()
+		}
 		m, err := r.ReadMessage()
 		var me *MessageError
 		switch {
