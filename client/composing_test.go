@@ -21,15 +21,7 @@ func TestComposingThroughServer(t *testing.T) {
 	ctx := testCtx(t)
 	room := roomURI(srv, "tcp", "typing")
 	join := func(user string, wrapped []string) *Session {
-		o := opts(t, user, "tcp")
-		o.NoRoster = true
-		o.AcceptWrappedTypes = wrapped
-		s, err := Join(ctx, room, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Leave(ctx) })
-		return s
+		return joinTCP(t, ctx, room, user, func(o *Options) { o.AcceptWrappedTypes = wrapped })
 	}
 	alice := join("alice", nil)
 	bob := join("bob", []string{"text/plain", iscomposing.ContentType})

@@ -16,15 +16,7 @@ func TestCPIMDisplayName(t *testing.T) {
 	ctx := testCtx(t)
 	room := roomURI(srv, "tcp", "names")
 	join := func(user string, privacy bool) *Session {
-		o := opts(t, user, "tcp")
-		o.NoRoster, o.Privacy = true, privacy
-		o.DisplayName = user + " Example"
-		s, err := Join(ctx, room, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Leave(ctx) })
-		return s
+		return joinTCP(t, ctx, room, user, func(o *Options) { o.Privacy, o.DisplayName = privacy, user+" Example" })
 	}
 	alice := join("alice", false)
 	bob := join("bob", false)

@@ -113,3 +113,20 @@ func isDone(s *Session) bool {
 		return false
 	}
 }
+
+// joinTCP joins room over TCP as user, without a roster, with o changed by
+// mutate; the Session leaves at the end of the test.
+func joinTCP(t *testing.T, ctx context.Context, room, user string, mutate func(*Options)) *Session {
+	t.Helper()
+	o := opts(t, user, "tcp")
+	o.NoRoster = true
+	if mutate != nil {
+		mutate(&o)
+	}
+	s, err := Join(ctx, room, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Leave(ctx) })
+	return s
+}
