@@ -3,6 +3,7 @@ package msrp
 import (
 	crand "crypto/rand"
 	mrand "math/rand/v2"
+	"slices"
 )
 
 // Identifier lengths in base-62 characters. Each character carries
@@ -29,37 +30,41 @@ type IDSource struct {
 	fills int
 }
 
-// randomChar returns one uniformly distributed alphabet character, using
-// rejection sampling so that no character is more likely than another.
-func (s *IDSource) randomChar() byte {
-	for {
-		if s.n == 0 {
-			switch {
-			case s.rng != nil:
-				s.rng.Read(s.pool[:])
-			case s.fills == 0:
-				crand.Read(s.pool[:]) // never fails (crypto/rand, Go ≥ 1.24)
-				s.fills++
-			default:
-				var key [32]byte
-				crand.Read(key[:])
-				s.rng = mrand.NewChaCha8(key)
-				s.rng.Read(s.pool[:])
-			}
-			s.n = len(s.pool)
-		}
-		s.n--
-		b := s.pool[s.n]
-		if b < 248 { // 248 = 4·62
-			return idAlphabet[b%62]
-		}
+// refill refills the pool.
+func (s *IDSource) refill() {
+	switch {
+	case s.rng != nil:
+		s.rng.Read(s.pool[:])
+	case s.fills == 0:
+		crand.Read(s.pool[:]) // never fails (crypto/rand, Go ≥ 1.24)
+		s.fills++
+	default:
+		var key [32]byte
+		crand.Read(key[:])
+		s.rng = mrand.NewChaCha8(key)
+		s.rng.Read(s.pool[:])
 	}
+	s.n = len(s.pool)
 }
 
-// AppendID appends n random alphabet characters to dst.
+// AppendID appends n random alphabet characters to dst. Each is uniformly
+// distributed: pool octets of 248 (4·62) and above are rejected, so that
+// no character is more likely than another.
 func (s *IDSource) AppendID(dst []byte, n int) []byte {
-	for range n {
-		dst = append(dst, s.randomChar())
+	dst = slices.Grow(dst, n)
+	for n > 0 {
+		if s.n == 0 {
+			s.refill()
+		}
+		k := s.n
+		for k > 0 && n > 0 {
+			k--
+			if b := s.pool[k]; b < 248 {
+				dst = append(dst, idAlphabet[b%62])
+				n--
+			}
+		}
+		s.n = k
 	}
 	return dst
 }

@@ -27,9 +27,39 @@ const DefaultIdleSweep = 10 * time.Second
 
 // pools holds buffers connections borrow while active.
 type pools struct {
-	read sync.Pool // *[readBufSize]byte
-	iov  sync.Pool // *iovecs, for writeBuffers
+	read  sync.Pool // *[readBufSize]byte
+	iov   sync.Pool // *iovecs, for writeBuffers
+	batch sync.Pool // *batchState, for Batch
+	arena sync.Pool // *[arenaSize]byte, for copyToArena
 }
+
+// getArena returns an empty arena block for at least n octets.
+func (p *pools) getArena(n int) []byte {
+	if n > arenaSize {
+		return make([]byte, 0, n)
+	}
+	if b, ok := p.arena.Get().(*[arenaSize]byte); ok {
+		return b[:0]
+	}
+	return make([]byte, 0, arenaSize)
+}
+
+// putArena recycles an arena block nothing refers to any more.
+func (p *pools) putArena(b []byte) {
+	if cap(b) == arenaSize {
+		p.arena.Put((*[arenaSize]byte)(b[:arenaSize]))
+	}
+}
+
+func (p *pools) getBatch() *batchState {
+	if st, ok := p.batch.Get().(*batchState); ok {
+		return st
+	}
+	return new(batchState)
+}
+
+// putBatch recycles an emptied batch (batchState.reset).
+func (p *pools) putBatch(st *batchState) { p.batch.Put(st) }
 
 func (p *pools) getRead() []byte {
 	if b, ok := p.read.Get().(*[readBufSize]byte); ok {
@@ -80,7 +110,7 @@ func (c *conn) releaseIfIdle() {
 	case c.active:
 		c.active = false
 	default:
-		c.arena, c.q, c.spare = nil, nil, nil
+		c.arena, c.q, c.spare, c.full, c.fullSpare = nil, nil, nil, nil, nil
 	}
 }
 

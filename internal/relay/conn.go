@@ -46,7 +46,9 @@ type conn struct {
 	reason  CloseReason    // set when state leaves stateOpen
 	ids     *msrp.IDSource // transaction ids for requests sent without one; made at the first
 
-	arena []byte // copies of queued frame heads and end-lines (Session.EnqueueFrame)
+	arena     []byte   // copies of queued frame heads and end-lines (Session.EnqueueFrame)
+	full      [][]byte // arena blocks replaced while queued: recycled by the writer once written
+	fullSpare [][]byte // the previous batch's full array, for reuse
 
 	congested  bool        // pending went over CongestedBytes; cleared at half of it
 	congestion *time.Timer // closes the connection if congestion lasts; nil when none
@@ -54,7 +56,8 @@ type conn struct {
 
 	// Owned by the read goroutine (handed from one to the next, readLoop).
 	rd        *msrp.Reader
-	handedOff bool // this read goroutine was started to wait for input
+	batch     Batch // output deferred until the read goroutine waits for input (batch.go)
+	handedOff bool  // this read goroutine was started to wait for input
 
 	// Owned by the writer: writeBuffers' state for its rc.Write callback
 	// (wfn, made once), so that writing a batch allocates nothing.
@@ -66,13 +69,15 @@ type conn struct {
 }
 
 func newConn(s *Server, id uint64, nc net.Conn) *conn {
-	return &conn{
+	c := &conn{
 		srv:      s,
 		id:       id,
 		nc:       nc,
 		rc:       rawConn(nc),
 		sessions: make(map[*Session]struct{}),
 	}
+	c.batch.c = c
+	return c
 }
 
 // logger returns the connection's logger: the server's, with the
@@ -93,7 +98,8 @@ func (c *conn) debugging() bool { return c.srv.log.Enabled(context.Background(),
 // connection costs one goroutine of 2 KiB and no buffers (issue 7).
 func (c *conn) readLoop() {
 	if c.rd == nil {
-		c.rd = msrp.NewReader(c.nc, c.srv.cfg.Limits)
+		// Before the Reader waits for more input, the batch goes out.
+		c.rd = msrp.NewReader(flushingReader{c}, c.srv.cfg.Limits)
 	}
 	r, rc := c.rd, c.rc
 	var reason CloseReason
@@ -104,6 +110,7 @@ func (c *conn) readLoop() {
 			// without a buffer: an idle connection holds none.
 			if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
 				c.srv.pools.putRead(b)
+				c.batch.Flush() // before waiting for input
 				data, err := c.readIdle(rc, c.handedOff)
 				if err == errWouldBlock {
 					c.handedOff = true
@@ -135,6 +142,7 @@ func (c *conn) readLoop() {
 		reason, cause = c.readErrorReason(err), err
 		break
 	}
+	c.batch.Flush()
 	c.close(reason, cause)
 	c.finish()
 }
@@ -178,6 +186,7 @@ func (c *conn) finish() {
 func (c *conn) handle(m *msrp.Message) {
 	if !m.IsRequest() {
 		if sess := c.responseSession(m); sess != nil {
+			c.batch.Flush() // the Handler queues directly
 			c.srv.h.HandleResponse(sess, m)
 		}
 		return
@@ -297,6 +306,7 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 	if c.debugging() {
 		c.logger().Debug("msrp session bound", "session", sess.id)
 	}
+	c.batch.Flush() // the Handler queues directly
 	srv.h.SessionBound(sess)
 	return sess, 0
 }
@@ -319,7 +329,8 @@ func (c *conn) responseSession(m *msrp.Message) *Session {
 
 // respond queues the response to request m with code, if m wants one
 // (Failure-Report, never to a REPORT). Responses go out on the connection
-// the request came in on (RFC 4975 §7.2), in order with other output.
+// the request came in on (RFC 4975 §7.2), in order with other output,
+// through the read goroutine's batch (respond runs only there).
 func (c *conn) respond(m *msrp.Message, code int) {
 	if !m.WantsResponse(code) {
 		return
@@ -333,9 +344,7 @@ func (c *conn) respond(m *msrp.Message, code int) {
 	if r.Header[0].Value == "" {
 		r.Header = r.Header[1:]
 	}
-	if err := c.enqueue(r.AppendTo(make([]byte, 0, wireSize(r)))); err != nil {
-		c.logger().Debug("msrp response not sent", "tid", m.TID, "code", code, "err", err)
-	}
+	c.batch.queueRaw(c, r)
 }
 
 // baseURI is this server's URI without a session-id.

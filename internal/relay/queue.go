@@ -41,8 +41,12 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 	}
 	c.mu.Lock()
 	if droppable && c.state == stateOpen && (c.congested || c.pending+n > c.srv.cfg.CongestedBytes) {
-		c.congestLocked()
+		began := c.congestLocked()
+		pending := c.pending
 		c.mu.Unlock()
+		if began {
+			c.logger().Info("msrp connection congested", "pending", pending)
+		}
 		c.srv.stats.offersDropped.Add(1)
 		return ErrCongested // not wrapped: returned for every dropped copy, it must not allocate
 	}
@@ -89,11 +93,17 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 
 // copyToArena copies b into the arena and returns the copy. Appending
 // within the arena's capacity never moves what earlier copies alias; a full
-// arena is replaced (the old one lives as long as the queue refers to it).
+// arena is replaced; the writer recycles the old one once the batch that
+// holds its copies is written (blocks are pooled: at saturation a
+// connection fills one every ~50 copies, and allocating them drove the GC).
 // c.mu is held.
 func (c *conn) copyToArena(b []byte) []byte {
 	if cap(c.arena)-len(c.arena) < len(b) {
-		c.arena = make([]byte, 0, max(arenaSize, len(b)))
+		if len(c.arena) > 0 {
+			// Queued copies still alias it: the writer recycles it once they are written.
+			c.full = append(c.full, c.arena)
+		}
+		c.arena = c.srv.pools.getArena(len(b))
 	}
 	start := len(c.arena)
 	c.arena = append(c.arena, b...)
@@ -137,17 +147,29 @@ func (c *conn) writeLoop() {
 		}
 		batch := c.q
 		c.q, c.spare = c.spare[:0], nil
+		// Arena blocks replaced so far hold only copies in this batch or
+		// in earlier ones: once it is written, they can be reused.
+		full := c.full
+		c.full, c.fullSpare = c.fullSpare[:0], nil
 		c.mu.Unlock()
 
 		n, err := c.writeBatch(batch)
+		if err == nil {
+			for _, b := range full {
+				c.srv.pools.putArena(b)
+			}
+		}
+		clear(full)
 
 		c.mu.Lock()
 		if c.state != stateClosed { // close reset pending
 			c.pending -= int(n)
 		}
-		if c.congested && c.pending <= c.srv.cfg.CongestedBytes/2 {
+		uncongested := c.congested && c.pending <= c.srv.cfg.CongestedBytes/2
+		if uncongested {
 			c.uncongestLocked()
 		}
+		pending := c.pending
 		if len(c.q) == 0 {
 			// Nothing queued refers to the arena any more: reuse it.
 			c.arena = c.arena[:0]
@@ -156,10 +178,16 @@ func (c *conn) writeLoop() {
 		if c.spare == nil {
 			c.spare = batch[:0]
 		}
+		if c.fullSpare == nil {
+			c.fullSpare = full[:0]
+		}
 		if err != nil {
 			c.writing = false
 		}
 		c.mu.Unlock()
+		if uncongested {
+			c.logger().Debug("msrp connection no longer congested", "pending", pending)
+		}
 		if err != nil {
 			reason := CloseWriteError
 			if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -172,27 +200,28 @@ func (c *conn) writeLoop() {
 }
 
 // congestLocked marks the connection congested and arms the congestion
-// timer, once per episode. c.mu is held.
-func (c *conn) congestLocked() {
+// timer, once per episode; it reports whether an episode began, which the
+// caller logs once c.mu is released. c.mu is held.
+func (c *conn) congestLocked() bool {
 	if c.congested {
-		return
+		return false
 	}
 	c.congested = true
 	c.episode++
 	episode := c.episode
 	c.srv.stats.congested.Add(1)
-	c.logger().Info("msrp connection congested", "pending", c.pending)
 	c.congestion = time.AfterFunc(c.srv.cfg.CongestionTimeout, func() { c.congestionExpired(episode) })
+	return true
 }
 
-// uncongestLocked ends a congestion episode. c.mu is held.
+// uncongestLocked ends a congestion episode (the caller logs it once c.mu
+// is released). c.mu is held.
 func (c *conn) uncongestLocked() {
 	c.congested = false
 	if c.congestion != nil {
 		c.congestion.Stop()
 		c.congestion = nil
 	}
-	c.logger().Debug("msrp connection no longer congested", "pending", c.pending)
 }
 
 // congestionExpired runs on the congestion timer's goroutine: a connection
@@ -253,6 +282,7 @@ func (c *conn) close(reason CloseReason, cause error) {
 	c.state = stateClosed
 	clear(c.q)
 	c.q, c.pending = nil, 0
+	c.full = nil
 	if c.congestion != nil {
 		c.congestion.Stop()
 		c.congestion = nil

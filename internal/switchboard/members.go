@@ -1,6 +1,7 @@
 package switchboard
 
 import (
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -52,6 +53,24 @@ func (l *link) idSource() *msrp.IDSource {
 	return l.ids
 }
 
+// flush queues what the link's read goroutine holds in its relay batch,
+// before the switch queues something directly. Only on that goroutine.
+func (l *link) flush() {
+	if b := l.sess.Batch(); b != nil {
+		b.Flush()
+	}
+}
+
+// send queues m to the link's own session from its read goroutine: through
+// the relay batch, after the copies it holds (the sender sees its 200 once
+// they are queued), or directly when the session is not bound.
+func (l *link) send(m *msrp.Message) error {
+	if b := l.sess.Batch(); b != nil {
+		return b.Send(l.sess, m)
+	}
+	return l.sess.Send(m)
+}
+
 // member is one participant of one room, as the switch sees it.
 type member struct {
 	p         *room.Participant
@@ -60,6 +79,28 @@ type member struct {
 	announced atomic.Bool          // its join notice went out (so a leave notice will too)
 	warned    atomic.Bool          // it has been told that messages to it are being dropped
 	left      atomic.Bool
+	accepts   atomic.Pointer[acceptMemo] // the latest AcceptsWrapped answer
+}
+
+// acceptMemo is p.AcceptsWrapped(ct) for one ct: fan-out asks it of every
+// recipient for every message, and the answer is nearly always the same.
+type acceptMemo struct {
+	ct string
+	ok bool
+}
+
+// acceptsWrapped is m.p.AcceptsWrapped(ct), remembered for the latest ct
+// (a participant's accept lists do not change).
+func (m *member) acceptsWrapped(ct string) bool {
+	if !m.p.HasWrapped {
+		return true
+	}
+	if a := m.accepts.Load(); a != nil && a.ct == ct {
+		return a.ok
+	}
+	ok := m.p.AcceptsWrapped(ct)
+	m.accepts.Store(&acceptMemo{ct: strings.Clone(ct), ok: ok})
+	return ok
 }
 
 // roomState is the switch's view of a room: a copy-on-write snapshot of its
@@ -73,7 +114,21 @@ type roomState struct {
 // snapshot is an immutable member list.
 type snapshot struct {
 	parts []*room.Participant
+	mems  []*member // parallel to parts
 	mem   map[*room.Participant]*member
+}
+
+// lookup returns p's member. Recipients come in the order of parts
+// (room.RouteAppend keeps it), so the search goes on from *j, where the
+// previous one ended; the map is the fallback.
+func (sn *snapshot) lookup(p *room.Participant, j *int) *member {
+	for k := *j; k < len(sn.parts); k++ {
+		if sn.parts[k] == p {
+			*j = k + 1
+			return sn.mems[k]
+		}
+	}
+	return sn.mem[p]
 }
 
 var emptySnapshot = &snapshot{mem: map[*room.Participant]*member{}}
@@ -93,6 +148,7 @@ func (rs *roomState) add(m *member) {
 	sn := &snapshot{parts: make([]*room.Participant, 0, len(old.parts)+1), mem: make(map[*room.Participant]*member, len(old.mem)+1)}
 	sn.parts = append(sn.parts, old.parts...)
 	sn.parts = append(sn.parts, m.p)
+	sn.mems = append(append(make([]*member, 0, len(sn.parts)), old.mems...), m)
 	for p, x := range old.mem {
 		sn.mem[p] = x
 	}
@@ -110,10 +166,11 @@ func (rs *roomState) remove(p *room.Participant) (*member, int) {
 	if m == nil {
 		return nil, len(old.parts)
 	}
-	sn := &snapshot{parts: make([]*room.Participant, 0, len(old.parts)), mem: make(map[*room.Participant]*member, len(old.mem))}
-	for _, q := range old.parts {
+	sn := &snapshot{parts: make([]*room.Participant, 0, len(old.parts)), mems: make([]*member, 0, len(old.parts)), mem: make(map[*room.Participant]*member, len(old.mem))}
+	for i, q := range old.parts {
 		if q != p {
 			sn.parts = append(sn.parts, q)
+			sn.mems = append(sn.mems, old.mems[i])
 		}
 	}
 	for q, x := range old.mem {

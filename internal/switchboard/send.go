@@ -64,6 +64,7 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 	}
 	mid := msg.MessageID()
 	if tr := l.inboundGet(mid); tr != nil {
+		l.flush() // chunks are queued directly: what this sender queued before goes first
 		return s.nextChunk(l, tr, msg, br, flag)
 	}
 	if br.Start != 1 {
@@ -112,7 +113,8 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 // and sends the first chunk. tr is the transfer that buffered the headers,
 // or nil. msg is the chunk that completed them.
 func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte, body []byte, tr *transfer) int {
-	code, dec, rewrite := s.decide(l, body)
+	snap := l.m.rs.members()
+	code, dec, rewrite := s.decide(l, snap, body)
 	if code != 0 {
 		if tr != nil {
 			s.dropTransfer(l, tr)
@@ -141,7 +143,6 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 		outTotal += int64(delta)
 	}
 	last := flag != msrp.FlagContinue
-	snap := l.m.rs.members()
 	out := outgoing{
 		mid:     l.idSource().MessageID(),
 		private: dec.Private,
@@ -158,6 +159,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 		s.accepted(l, msg, received)
 		return 0
 	}
+	l.flush() // chunks are queued directly: what this sender queued before goes first
 	if tr == nil {
 		tr = s.newTransfer(l, msg.MessageID())
 		l.inboundPut(tr.senderMID, tr)
@@ -175,8 +177,9 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	tr.delta = int64(delta)
 	tr.total = total
 	tr.rcpts = make([]rcpt, 0, len(rcpts))
+	j := 0
 	for _, p := range rcpts {
-		if m := snap.mem[p]; m != nil {
+		if m := snap.lookup(p, &j); m != nil {
 			if rl := m.link.Load(); rl != nil {
 				tr.rcpts = append(tr.rcpts, rcpt{m: m, l: rl})
 			}
@@ -195,7 +198,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 // identity in CPIM From, the anonymous URI to put there instead. A From
 // equal to the sender's nickname IM URI (room.Nicknames.URIOf) is accepted
 // and kept as is, for an anonymous sender too.
-func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewrite string) {
+func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec room.Decision, rewrite string) {
 	cm, err := cpim.Parse(body)
 	if err != nil {
 		return msrp.StatusBadRequest, dec, ""
@@ -249,10 +252,22 @@ func (s *Switch) decide(l *link, body []byte) (code int, dec room.Decision, rewr
 	pol := room.RoutePolicy{
 		PrivateMessages: rs.rm.Policy.PrivateMessages,
 		MultiplePrivate: multiple,
-		Accepts:         (*room.Participant).AcceptsWrapped,
+		// Accepts (AcceptsWrapped) is applied below, remembered per member:
+		// Route would parse the content type again for every recipient.
 	}
-	dec = room.RouteAppend(l.rcpts, rs.members().parts, roomURI, sender, fromURI, to, cm.ContentType(), pol)
+	ct := cm.ContentType()
+	dec = room.RouteAppend(l.rcpts, snap.parts, roomURI, sender, fromURI, to, ct, pol)
 	if dec.Recipients != nil {
+		// What RouteAppend does with Accepts: keep, in order, the recipients
+		// whose accept-wrapped-types admit ct.
+		kept, j := dec.Recipients[:0], 0
+		for _, p := range dec.Recipients {
+			if m := snap.lookup(p, &j); m != nil && m.acceptsWrapped(ct) || m == nil && p.AcceptsWrapped(ct) {
+				kept = append(kept, p)
+			}
+		}
+		clear(dec.Recipients[len(kept):])
+		dec.Recipients = kept
 		l.rcpts = dec.Recipients[:0]
 	}
 	return dec.Code, dec, rewrite
@@ -285,10 +300,36 @@ type outgoing struct {
 	body    []byte // shared by every copy; never modified
 }
 
-// deliverAll sends a one-chunk message to its recipients. Each envelope is
-// framed into the sender's scratch buffer and copied by the relay into the
-// recipient's own queue; the body is shared.
+// deliverAll sends a one-chunk message to its recipients. On the sender's
+// read goroutine (always, in parleyd) the copies go through the relay's
+// batch (relay.Batch): framed there, queued when the read goroutine has
+// parsed what it read, each recipient's copies under one lock. Otherwise
+// each envelope is framed into the sender's scratch buffer and copied by
+// the relay into the recipient's own queue. The body is shared.
 func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, out *outgoing) {
+	if b := l.sess.Batch(); b != nil {
+		env := msrp.Envelope{
+			MessageID:     out.mid,
+			FailureReport: copyFailureReport,
+			ContentType:   cpimType,
+			TIDPrefix:     out.prefix,
+		}
+		ids := l.idSource()
+		j := 0
+		for _, p := range rcpts {
+			m := snap.lookup(p, &j)
+			if m == nil {
+				continue
+			}
+			rl := m.link.Load()
+			if rl == nil {
+				continue
+			}
+			env.ToPath, env.FromPath = rl.toPath, rl.fromPath
+			b.QueueFrame(rl.sess, !out.private, &env, ids, out.br, out.flag, out.body, s.deliveredFn, m)
+		}
+		return
+	}
 	for _, p := range rcpts {
 		m := snap.mem[p]
 		if m == nil {
@@ -320,6 +361,10 @@ func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 	return rl.sess.OfferFrame(f.Head, out.body, f.End)
 }
 
+// deliveredTag is delivered as a relay.Batch outcome function (tag: the
+// recipient's *member); made once, as Switch.deliveredFn.
+func (s *Switch) deliveredTag(tag any, err error) { s.delivered(tag.(*member), err) }
+
 // delivered counts a copy and handles its failure: a congested recipient
 // is told, once per episode, that messages to it are being dropped.
 func (s *Switch) delivered(m *member, err error) {
@@ -343,13 +388,13 @@ func (s *Switch) delivered(m *member, err error) {
 // n is the size of the whole message as the sender numbered it.
 func (s *Switch) accepted(l *link, msg *msrp.Message, n int64) {
 	if msg.WantsResponse(msrp.StatusOK) {
-		if err := l.sess.Send(msg.Response(msrp.StatusOK, "")); err != nil {
+		if err := l.send(msg.Response(msrp.StatusOK, "")); err != nil {
 			return
 		}
 	}
 	if sr, _ := msg.SuccessReport(); sr {
 		rep := msg.Report(l.idSource().TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n})
-		if err := l.sess.Send(rep); err != nil {
+		if err := l.send(rep); err != nil {
 			s.log.Debug("success report not sent", "session", l.sess.ID(), "err", err)
 		}
 	}

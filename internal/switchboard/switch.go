@@ -68,6 +68,8 @@ type Switch struct {
 	ids  msrp.IDSource // for what is sent outside a read goroutine (notices, aborts by timer)
 
 	stats counters
+
+	deliveredFn func(tag any, err error) // deliveredTag, for relay.Batch
 }
 
 // Stats are the switch's counters.
@@ -103,13 +105,15 @@ func New(cfg Config) *Switch {
 	if nicks == nil {
 		nicks = room.NewNicknames()
 	}
-	return &Switch{
+	s := &Switch{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		nicks:     nicks,
 		rooms:     make(map[*room.Room]*roomState),
 		transfers: transferTable{m: make(map[string]*transfer)},
 	}
+	s.deliveredFn = s.deliveredTag
+	return s
 }
 
 // Stats returns a snapshot of the counters.
