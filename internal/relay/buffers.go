@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"runtime/debug"
 	"sync"
 	"time"
 )
@@ -87,22 +88,25 @@ func (p *pools) putIovecs(v *iovecs) { p.iov.Put(v) }
 
 // ReleaseIdle drops the output buffers (arena, queue arrays) of every
 // connection that has queued nothing since the previous call and has
-// nothing queued now. The server calls it every Config.IdleSweep; so an
-// idle connection's output buffers go within one to two sweeps.
-func (s *Server) ReleaseIdle() {
+// nothing queued now, and returns about how many bytes it let go. The
+// server calls it every Config.IdleSweep; so an idle connection's output
+// buffers go within one to two sweeps.
+func (s *Server) ReleaseIdle() int {
 	s.mu.RLock()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.RUnlock()
+	n := 0
 	for _, c := range conns {
-		c.releaseIfIdle()
+		n += c.releaseIfIdle()
 	}
+	return n
 }
 
-// releaseIfIdle: see ReleaseIdle.
-func (c *conn) releaseIfIdle() {
+// releaseIfIdle: see ReleaseIdle. It returns the bytes released.
+func (c *conn) releaseIfIdle() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -110,9 +114,31 @@ func (c *conn) releaseIfIdle() {
 	case c.active:
 		c.active = false
 	default:
+		n := cap(c.arena) + 24*(cap(c.q)+cap(c.spare))
+		for _, b := range c.full {
+			n += cap(b)
+		}
 		c.arena, c.q, c.spare, c.full, c.fullSpare = nil, nil, nil, nil, nil
+		return n
 	}
+	return 0
 }
+
+// freeOSAfter is how many bytes one sweep must release for the sweep to
+// hand memory back to the operating system at once (debug.FreeOSMemory:
+// a garbage collection, then the free pages returned). An idle server
+// allocates nothing, so without it nothing would collect what the sweep
+// let go until the runtime's two-minute forced collection, and the
+// scavenger returns pages slowly after that: after a burst of joins (each
+// notice to a room fills a 16 KiB arena per member) parleyd's RSS stayed
+// at twice what the participants need.
+const freeOSAfter = 4 << 20
+
+// freeOSAgain is after how many more sweeps memory is handed back a second
+// time: the SIP transactions of the same burst end later (RFC 6026 Timer
+// L, 64·T1 = 32 s, after each 2xx to an INVITE), and what they held would
+// otherwise wait for the runtime's forced collection too.
+const freeOSAgain = 4
 
 // startSweeper arms the idle sweep. s.mu is held.
 func (s *Server) startSweeperLocked() {
@@ -127,7 +153,14 @@ func (s *Server) sweep() {
 		return // shutting down
 	}
 	defer s.wg.Done()
-	s.ReleaseIdle()
+	if s.ReleaseIdle() >= freeOSAfter {
+		debug.FreeOSMemory()
+		s.freeAgain = freeOSAgain
+	} else if s.freeAgain > 0 {
+		if s.freeAgain--; s.freeAgain == 0 {
+			debug.FreeOSMemory()
+		}
+	}
 	s.mu.Lock()
 	if !s.shutdown {
 		s.sweeper.Reset(s.cfg.IdleSweep)

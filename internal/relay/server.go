@@ -47,6 +47,10 @@ type Server struct {
 	sessions map[string]*Session // by session-id, until the session ends
 	conns    map[*conn]struct{}  // until the connection's read loop ends
 	sweeper  *time.Timer         // runs ReleaseIdle every Config.IdleSweep
+	// freeAgain counts down the sweeps to the second hand-back of memory
+	// after a burst (freeOSAgain); owned by the sweep callback, which runs
+	// one at a time.
+	freeAgain int
 }
 
 // New returns a Server with cfg (zero fields take the defaults) and h (nil
