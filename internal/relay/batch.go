@@ -14,11 +14,14 @@ import (
 // before it calls the Handler for anything but HandleRequest, when the
 // batch grows large, and when the connection's read side ends.
 //
-// Each entry is checked against its connection's limits when it is
+// The destination session is checked (bound, not ended) when an entry is
+// added; the entry is checked against its connection's limits when it is
 // flushed, exactly as Session.OfferFrame, EnqueueFrame and Send would check
-// it then (congestion mark, hard cap, closed connection), in the order it
-// was added: per destination connection, the order of output is the order
-// of the calls. Output for the batch's own connection (responses to the
+// them then (congestion mark, hard cap, closed connection), in the order it
+// was added. (A session ended between the two, on a connection that stays
+// open for another session, still gets its copy: its peer answers 481.)
+// Per destination connection, the order of output is the order of the
+// calls. Output for the batch's own connection (responses to the
 // sender, its REPORTs) is queued after the copies to the others, so that
 // once a sender sees the 200 of a message, its copies are queued and
 // counted. A Batch belongs to its connection's read goroutine: it may be
@@ -209,12 +212,16 @@ func (st *batchState) reset() {
 
 // Flush queues everything the batch holds: for each destination connection
 // under one lock, the batch's own connection last, and reports outcomes to
-// the entries' done functions, group by group.
+// the entries' done functions, group by group. What a done function queues
+// through the batch meanwhile goes out before Flush returns.
 func (b *Batch) Flush() {
-	st := b.st
-	if st == nil {
-		return
+	for b.st != nil {
+		b.flushOnce()
 	}
+}
+
+func (b *Batch) flushOnce() {
+	st := b.st
 	owner := b.c
 	b.st = nil // a done function may start a new batch
 	for pass := range 2 {
