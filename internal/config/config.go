@@ -48,6 +48,7 @@ type MSRPConfig struct {
 	MaxHeaderBytes    ByteSize `toml:"max_header_bytes"`   // start line + header section
 	MaxPending        ByteSize `toml:"max_pending"`        // outbound queue cap per connection
 	WriteTimeout      Duration `toml:"write_timeout"`      // deadline of one batched write
+	CoalesceDelay     Duration `toml:"coalesce_delay"`     // a fan-out copy waits this long for others to share its write (0: none)
 	ChunkTimeout      Duration `toml:"chunk_timeout"`      // RFC 7701 §6.1 chunk reception timer
 	CongestionTimeout Duration `toml:"congestion_timeout"` // a connection congested this long is closed (RFC 7701 §6.4)
 }

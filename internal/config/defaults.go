@@ -39,6 +39,7 @@ func Default() *Config {
 			MaxHeaderBytes:    16 * KiB,
 			MaxPending:        4 * MiB,
 			WriteTimeout:      Duration(10 * time.Second),
+			CoalesceDelay:     Duration(250 * time.Microsecond),
 			ChunkTimeout:      Duration(540 * time.Second),
 			CongestionTimeout: Duration(60 * time.Second),
 		},

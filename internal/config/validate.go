@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -59,6 +60,9 @@ func (c *Config) validate() Errors {
 		es.addf("msrp.max_pending", fmt.Sprintf("%v is less than msrp.max_chunk (%v): one chunk would close the connection", m.MaxPending, m.MaxChunk))
 	}
 	positive(&es, "msrp.write_timeout", m.WriteTimeout)
+	if m.CoalesceDelay < 0 || m.CoalesceDelay > Duration(10*time.Millisecond) {
+		es.addf("msrp.coalesce_delay", fmt.Sprintf("must be between 0 and 10ms, found %v", m.CoalesceDelay))
+	}
 	positive(&es, "msrp.chunk_timeout", m.ChunkTimeout)
 	positive(&es, "msrp.congestion_timeout", m.CongestionTimeout)
 

@@ -230,7 +230,7 @@ func (b *Batch) flushOnce() {
 			if (g.c == owner) != (pass == 1) {
 				continue
 			}
-			g.c.pushBatch(st, g.first)
+			g.c.pushBatch(st, g.first, pass == 0)
 			for i := g.first; i >= 0; i = st.entries[i].next {
 				if e := &st.entries[i]; e.done != nil {
 					e.done(e.tag, e.err)
@@ -250,7 +250,7 @@ func (b *Batch) flushOnce() {
 
 // pushBatch queues the entries of one group, from first, under one lock,
 // with push's rules for each, and starts the writer once.
-func (c *conn) pushBatch(st *batchState, first int32) {
+func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 	var (
 		dropped  uint64
 		congest  bool
@@ -318,7 +318,15 @@ func (c *conn) pushBatch(st *batchState, first int32) {
 			}
 		}
 	}
-	if start && !c.startWriter() {
+	started := false
+	if start {
+		if paced { // copies to others: let more join them (pacer.go)
+			started = c.srv.deferWriter(c)
+		} else { // the sender's own answers go at once
+			started = c.startWriter()
+		}
+	}
+	if start && !started {
 		c.mu.Lock()
 		c.writing = false
 		c.mu.Unlock()

@@ -48,6 +48,10 @@ type Config struct {
 	// been idle since the previous sweep are released (ReleaseIdle;
 	// default DefaultIdleSweep).
 	IdleSweep time.Duration
+	// CoalesceDelay is how long a fan-out copy that finds its connection's
+	// writer stopped waits for others to join it in one writev (the
+	// pacer; default DefaultCoalesceDelay; negative: write at once).
+	CoalesceDelay time.Duration
 	// Limits bound what each connection's msrp.Reader accepts (zero fields:
 	// msrp.DefaultLimits).
 	Limits msrp.Limits
@@ -79,6 +83,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.IdleSweep <= 0 {
 		c.IdleSweep = DefaultIdleSweep
+	}
+	if c.CoalesceDelay == 0 {
+		c.CoalesceDelay = DefaultCoalesceDelay
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)

@@ -51,6 +51,8 @@
 //	ctx watcher             Serve     context.AfterFunc          closes the listener; stopped when Serve returns
 //	sweep timer callback    Server    Serve (time.AfterFunc),    ReleaseIdle done (re-armed every
 //	                                  re-armed by itself         Config.IdleSweep until Shutdown)
+//	pacer                   Server    Serve (unless              Shutdown begins (quit closed); the
+//	                                  CoalesceDelay < 0)         writers it holds back are abandoned
 //
 // A connection has one read goroutine at a time. When it has read every
 // byte that arrived and finds no more (between messages), it starts a

@@ -253,6 +253,7 @@ func (c *conn) writeBatch(batch [][]byte) (int64, error) {
 	if err := c.nc.SetWriteDeadline(time.Now().Add(c.srv.cfg.WriteTimeout)); err != nil {
 		return 0, err
 	}
+	c.srv.stats.writes.Add(1)
 	return c.writeBuffers(batch) // consumes batch's elements, not its length
 }
 

@@ -32,6 +32,7 @@ type Server struct {
 	pools   pools // buffers of active connections
 	connIDs atomic.Uint64
 	quit    chan struct{} // closed when Shutdown begins
+	pace    pacer         // coalesces fan-out writes (pacer.go)
 	wg      sync.WaitGroup
 
 	// mu (tier 1) guards the fields below, every Session's conn/ended/timer
@@ -153,6 +154,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.serving = true
 	if !serving {
 		s.startSweeperLocked()
+		s.startPacerLocked()
 	}
 	s.mu.Unlock()
 	switch {

@@ -12,6 +12,7 @@ type Stats struct {
 	SessionsOpen    int    // sessions not yet ended
 	Congested       uint64 // times a connection became congested
 	OffersDropped   uint64 // Session.Offer calls dropped for congestion
+	Writes          uint64 // batches written (one writev each)
 
 	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
 	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
@@ -24,6 +25,7 @@ type counters struct {
 	sessionsBound   atomic.Uint64
 	congested       atomic.Uint64
 	offersDropped   atomic.Uint64
+	writes          atomic.Uint64
 	connsClosed     [numCloseReasons]atomic.Uint64
 	sessionsEnded   [numCloseReasons]atomic.Uint64
 }
@@ -48,6 +50,7 @@ func (s *Server) Stats() Stats {
 	st.SessionsBound = s.stats.sessionsBound.Load()
 	st.Congested = s.stats.congested.Load()
 	st.OffersDropped = s.stats.offersDropped.Load()
+	st.Writes = s.stats.writes.Load()
 	for i := range numCloseReasons {
 		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
 		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()

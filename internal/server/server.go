@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo"
 
@@ -116,6 +117,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		MaxPendingBytes:   int(lim.MaxPending),
 		CongestionTimeout: cfg.MSRP.CongestionTimeout.Std(),
 		WriteTimeout:      cfg.MSRP.WriteTimeout.Std(),
+		CoalesceDelay:     coalesceDelay(cfg.MSRP.CoalesceDelay.Std()),
 		Limits:            msrpLimits(lim),
 		Logger:            log.With("component", "relay"),
 		Trace:             trace,
@@ -240,4 +242,13 @@ func udpAddr(c net.PacketConn) *net.UDPAddr {
 	}
 	a, _ := c.LocalAddr().(*net.UDPAddr)
 	return a
+}
+
+// coalesceDelay maps the configuration's "0s: write at once" to the
+// relay's negative value (its zero means the default).
+func coalesceDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
