@@ -9,7 +9,8 @@
 // session-id, a=setup:active, a=chatroom), ACKs the 2xx, checks the answer
 // (isfocus, an MSRP path, message/cpim), connects to the first URI of the
 // focus's path and binds the session with a bodiless SEND (RFC 4975 §5.4,
-// RFC 6135). Session.Leave sends BYE. A Session also ends when the focus
+// RFC 6135). The INVITE goes to the room URI's host and port, or to
+// Options.Server when the room's domain does not lead to the server. Session.Leave sends BYE. A Session also ends when the focus
 // sends BYE (Err is ErrEndedByFocus) or when the MSRP connection is lost
 // (ErrConnectionLost; the Session sends BYE).
 //
@@ -38,6 +39,13 @@
 // every method returns ErrSessionEnded. These methods are safe for
 // concurrent use: requests are correlated with their responses by
 // transaction id, and a waiter is removed however its wait ends.
+//
+// The CPIM From carries a display name, so that receivers can name the
+// sender before the roster says who it is: the nickname in effect once
+// SetNickname succeeded, else Options.DisplayName; none with
+// Options.Privacy. Session.SendComposing sends an RFC 3994 isComposing
+// status (application/im-iscomposing+xml) to the room or to one
+// participant, and Message.Composing reads one.
 //
 // Session.Messages is a channel of the messages received: each incoming
 // SEND is answered (200; 415 when not message/cpim; 400 when its CPIM does
