@@ -10,8 +10,9 @@
 // (isfocus, an MSRP path, message/cpim), connects to the first URI of the
 // focus's path and binds the session with a bodiless SEND (RFC 4975 §5.4,
 // RFC 6135). The INVITE goes to the room URI's host and port, or to
-// Options.Server when the room's domain does not lead to the server. Session.Leave sends BYE. A Session also ends when the focus
-// sends BYE (Err is ErrEndedByFocus) or when the MSRP connection is lost
+// Options.Server when the room's domain does not lead to the server.
+// Session.Leave sends BYE. A Session also ends when the focus sends BYE
+// (Err is ErrEndedByFocus) or when the MSRP connection is lost
 // (ErrConnectionLost; the Session sends BYE).
 //
 // Options.Privacy adds "Privacy: id" (RFC 3323, RFC 3325) to the INVITE:
