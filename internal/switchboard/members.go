@@ -1,7 +1,6 @@
 package switchboard
 
 import (
-	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -79,28 +78,6 @@ type member struct {
 	announced atomic.Bool          // its join notice went out (so a leave notice will too)
 	warned    atomic.Bool          // it has been told that messages to it are being dropped
 	left      atomic.Bool
-	accepts   atomic.Pointer[acceptMemo] // the latest AcceptsWrapped answer
-}
-
-// acceptMemo is p.AcceptsWrapped(ct) for one ct: fan-out asks it of every
-// recipient for every message, and the answer is nearly always the same.
-type acceptMemo struct {
-	ct string
-	ok bool
-}
-
-// acceptsWrapped is m.p.AcceptsWrapped(ct), remembered for the latest ct
-// (a participant's accept lists do not change).
-func (m *member) acceptsWrapped(ct string) bool {
-	if !m.p.HasWrapped {
-		return true
-	}
-	if a := m.accepts.Load(); a != nil && a.ct == ct {
-		return a.ok
-	}
-	ok := m.p.AcceptsWrapped(ct)
-	m.accepts.Store(&acceptMemo{ct: strings.Clone(ct), ok: ok})
-	return ok
 }
 
 // roomState is the switch's view of a room: a copy-on-write snapshot of its

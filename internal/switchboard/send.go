@@ -252,22 +252,10 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 	pol := room.RoutePolicy{
 		PrivateMessages: rs.rm.Policy.PrivateMessages,
 		MultiplePrivate: multiple,
-		// Accepts (AcceptsWrapped) is applied below, remembered per member:
-		// Route would parse the content type again for every recipient.
+		Accepts:         (*room.Participant).AcceptsWrapped,
 	}
-	ct := cm.ContentType()
-	dec = room.RouteAppend(l.rcpts, snap.parts, roomURI, sender, fromURI, to, ct, pol)
+	dec = room.RouteAppend(l.rcpts, snap.parts, roomURI, sender, fromURI, to, cm.ContentType(), pol)
 	if dec.Recipients != nil {
-		// What RouteAppend does with Accepts: keep, in order, the recipients
-		// whose accept-wrapped-types admit ct.
-		kept, j := dec.Recipients[:0], 0
-		for _, p := range dec.Recipients {
-			if m := snap.lookup(p, &j); m != nil && m.acceptsWrapped(ct) || m == nil && p.AcceptsWrapped(ct) {
-				kept = append(kept, p)
-			}
-		}
-		clear(dec.Recipients[len(kept):])
-		dec.Recipients = kept
 		l.rcpts = dec.Recipients[:0]
 	}
 	return dec.Code, dec, rewrite
