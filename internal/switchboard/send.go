@@ -295,31 +295,16 @@ type outgoing struct {
 // each envelope is framed into the sender's scratch buffer and copied by
 // the relay into the recipient's own queue. The body is shared.
 func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, out *outgoing) {
-	if b := l.sess.Batch(); b != nil {
-		env := msrp.Envelope{
-			MessageID:     out.mid,
-			FailureReport: copyFailureReport,
-			ContentType:   cpimType,
-			TIDPrefix:     out.prefix,
-		}
-		ids := l.idSource()
-		j := 0
-		for _, p := range rcpts {
-			m := snap.lookup(p, &j)
-			if m == nil {
-				continue
-			}
-			rl := m.link.Load()
-			if rl == nil {
-				continue
-			}
-			env.ToPath, env.FromPath = rl.toPath, rl.fromPath
-			b.QueueFrame(rl.sess, !out.private, &env, ids, out.br, out.flag, out.body, s.deliveredFn, m)
-		}
-		return
+	b := l.sess.Batch()
+	env := msrp.Envelope{
+		MessageID:     out.mid,
+		FailureReport: copyFailureReport,
+		ContentType:   cpimType,
+		TIDPrefix:     out.prefix,
 	}
+	j := 0
 	for _, p := range rcpts {
-		m := snap.mem[p]
+		m := snap.lookup(p, &j)
 		if m == nil {
 			continue
 		}
@@ -327,7 +312,12 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 		if rl == nil {
 			continue
 		}
-		s.delivered(m, s.deliver(l, rl, out))
+		if b == nil {
+			s.delivered(m, s.deliver(l, rl, out))
+			continue
+		}
+		env.ToPath, env.FromPath = rl.toPath, rl.fromPath
+		b.QueueFrame(rl.sess, !out.private, &env, l.idSource(), out.br, out.flag, out.body, s.deliveredFn, m)
 	}
 }
 
