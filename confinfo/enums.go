@@ -22,9 +22,6 @@ func (s State) Valid() bool {
 	return false
 }
 
-// isFull reports whether s means full: explicitly or by absence.
-func (s State) isFull() bool { return s == "" || s == StateFull }
-
 // EndpointStatus is the RFC 4575 endpoint-status-type (§5.7.3): the value of
 // <endpoint><status>.
 type EndpointStatus string
