@@ -29,6 +29,15 @@ var (
 
 	// ErrMalformedNickname: a Use-Nickname value that does not follow RFC 7701 §7.1 (424).
 	ErrMalformedNickname = errors.New("msrp: malformed nickname")
+
+	// ErrEndLineMismatch: an end-line-shaped line that cannot end the
+	// message being read (RFC 4975 §7.1: "-------" transaction-id flag,
+	// with the request's transaction id and a flag of $, + or #) stands
+	// where its end-line should: a wrong transaction id after a bodiless
+	// request or where Byte-Range says the body ends, or this transaction
+	// id followed by another byte. Framing is lost. It comes wrapped in a
+	// *SyntaxError, so it is fatal for the stream like any other.
+	ErrEndLineMismatch = errors.New("msrp: end-line does not match its request")
 )
 
 // SyntaxError reports a framing violation after which the byte stream cannot
@@ -37,11 +46,14 @@ var (
 type SyntaxError struct {
 	Offset int64  // stream offset of the offending byte
 	Reason string // what was wrong
+	Err    error  // the kind, when callers can branch on it (ErrEndLineMismatch), or nil
 }
 
 func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("msrp: syntax error at offset %d: %s", e.Offset, e.Reason)
 }
+
+func (e *SyntaxError) Unwrap() error { return e.Err }
 
 // MessageError reports a message that was framed correctly (its end-line was
 // found, so the stream can continue) but could not be accepted as it is. Msg

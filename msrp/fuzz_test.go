@@ -33,6 +33,11 @@ func addGoldenSeeds(f *testing.F, add func([]byte)) {
 func FuzzReader(f *testing.F) {
 	addGoldenSeeds(f, func(b []byte) { f.Add(b, uint16(len(b)/2)) })
 	f.Add([]byte("MSRP abcd SEND\r\nContent-Type: a/b\r\n\r\n-------abcd$\r\n"), uint16(20))
+	// Lost framing (ErrEndLineMismatch) and Use-Nickname values for ParseUseNickname.
+	f.Add([]byte("MSRP abcd SEND\r\nTo-Path: x\r\n-------wxyz$\r\nMSRP wxyz SEND\r\n-------wxyz$\r\n"), uint16(30))
+	f.Add([]byte("MSRP abcd SEND\r\nContent-Type: a/b\r\n\r\nbody\r\n-------abcdX\r\n"), uint16(45))
+	f.Add([]byte("MSRP abcd SEND\r\nByte-Range: 1-4/9\r\nContent-Type: a/b\r\n\r\nbody\r\n-------wxyz+\r\nmore\r\n-------abcd$\r\n"), uint16(60))
+	f.Add([]byte("MSRP abcd NICKNAME\r\nUse-Nickname: \"a\x01\xff\"\r\n-------abcd$\r\n"), uint16(10))
 	f.Fuzz(func(t *testing.T, data []byte, split uint16) {
 		whole := collect(t, bytes.NewReader(data), fuzzLimits)
 		k := int(split) % (len(data) + 1)

@@ -75,6 +75,14 @@ var crlf = []byte("\r\n")
 // stream cannot be resynchronised (close the connection); *MessageError when
 // the message was framed correctly but is not acceptable (answer it and go
 // on reading). Fatal errors are sticky.
+//
+// Lost framing is detected where it shows (the *SyntaxError then wraps
+// ErrEndLineMismatch): an end-line-shaped line of another transaction, or
+// this transaction's "-------<tid>" with a flag other than $, + and #, in
+// place of a bodiless message's end-line; "-------<tid>" followed by such a
+// byte in a body; and another transaction's end-line exactly where a
+// numeric Byte-Range range-end says the body ends. Without these checks the
+// Reader would wait for an end-line that never comes.
 type Reader struct {
 	src    io.Reader
 	lim    Limits
@@ -91,6 +99,10 @@ type Reader struct {
 	hdrStart  int   // first header line
 	bodyStart int   // first body byte
 	hdrErr    error // recoverable problem found in the header section
+	// declLen is the body length a numeric Byte-Range range-end declares
+	// (RFC 4975 §7.1.1), while the bytes where that body would end have
+	// not been checked for another transaction's end-line; -1 otherwise.
+	declLen int
 
 	pat []byte // "\r\n-------" + tid
 	msg Message
@@ -248,10 +260,30 @@ func (r *Reader) step() (outcome, end int, err error) {
 				r.setHeaders(data[:lineStart], false)
 				r.msg.Flag = line[len(line)-3]
 				return gotMessage, lineEnd, nil
+			case line[0] == '-':
+				// A header name starts with ALPHA (RFC 4975 §9): a line
+				// of dashes can only be an end-line, and not this one.
+				switch rel, reason := r.foreignEndLine(line); reason {
+				case "":
+				case errEndLineNoEOL:
+					return needMore, 0, r.syntaxError(lineStart+rel, reason)
+				default:
+					return needMore, 0, r.framingLost(lineStart+rel, reason)
+				}
+			case line[0]|0x20 == 'b':
+				if n, ok := declaredLength(line, r.lim.MaxChunk-maxEndLine); ok {
+					r.declLen = n
+				}
 			}
 
 		case stageBody:
 			i := bytes.Index(data[r.scan:], r.pat)
+			if r.declLen >= 0 && (i < 0 || r.scan+i > r.bodyStart+r.declLen) {
+				// The body goes on past where Byte-Range ends it, or may.
+				if err := r.checkDeclaredEnd(data); err != nil {
+					return needMore, 0, err
+				}
+			}
 			if i < 0 {
 				// An end-line may begin in the last len(pat)-1 bytes.
 				r.scan = max(r.bodyStart, len(data)-len(r.pat)+1)
@@ -266,17 +298,15 @@ func (r *Reader) step() (outcome, end int, err error) {
 				continue
 			}
 			flagAt := at + len(r.pat)
+			if flagAt < len(data) && !isFlag(data[flagAt]) {
+				return needMore, 0, r.framingLost(flagAt, errBadFlag)
+			}
 			if flagAt+3 > len(data) {
 				r.scan = at
 				return needMore, 0, nil
 			}
-			if !isFlag(data[flagAt]) {
-				// "-------<tid>" followed by something else is body text
-				r.scan = at + 1
-				continue
-			}
 			if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
-				return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
+				return needMore, 0, r.syntaxError(flagAt+1, errEndLineNoEOL)
 			}
 			r.setHeaders(data[:r.bodyStart-2], true)
 			r.msg.Body = data[r.bodyStart:at]
@@ -288,20 +318,19 @@ func (r *Reader) step() (outcome, end int, err error) {
 			if i >= 0 {
 				at := r.scan + i
 				flagAt := at + len(r.pat)
+				if flagAt < len(data) && !isFlag(data[flagAt]) {
+					return needMore, 0, r.framingLost(flagAt, errBadFlag)
+				}
 				if flagAt+3 > len(data) {
 					r.scan = at
 					r.dropDiscarded(at)
 					return needMore, 0, nil
 				}
-				if isFlag(data[flagAt]) {
-					if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
-						return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
-					}
-					r.msg.Flag = data[flagAt]
-					return gotOversized, flagAt + 3, nil
+				if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
+					return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
 				}
-				r.scan = at + 1
-				continue
+				r.msg.Flag = data[flagAt]
+				return gotOversized, flagAt + 3, nil
 			}
 			keep := max(0, len(data)-len(r.pat)+1)
 			r.scan = keep
@@ -312,6 +341,114 @@ func (r *Reader) step() (outcome, end int, err error) {
 }
 
 func isFlag(c byte) bool { return c == FlagEnd || c == FlagContinue || c == FlagAbort }
+
+const (
+	errBadFlag      = "end-line flag is not $, + or #"
+	errForeignEnd   = "end-line of another transaction"
+	errDeclaredEnd  = "end-line of another transaction where Byte-Range ends the body"
+	errEndLineNoEOL = "end-line not followed by CRLF"
+)
+
+// foreignEndLine examines a header-section line that starts with a dash
+// (CRLF included), which cannot be a header field: it reports, with the
+// position of the offending byte in line, whether it is this transaction's
+// "-------<tid>" with something other than a flag after it, or an end-line
+// "-------" ident flag CRLF of another transaction (RFC 4975 §9). Either way
+// the stream has lost its framing. reason is "" for any other line (a
+// malformed header line: 400 once the end-line comes).
+func (r *Reader) foreignEndLine(line []byte) (rel int, reason string) {
+	own := r.pat[2:] // "-------<tid>"
+	if bytes.HasPrefix(line, own) {
+		c := line[len(own)]
+		if !isFlag(c) {
+			return len(own), errBadFlag
+		}
+		return len(own) + 1, errEndLineNoEOL // else isEndLine would have taken it
+	}
+	n := len(line)
+	if n < len(endLineDashes)+4 || string(line[:len(endLineDashes)]) != endLineDashes || line[n-2] != '\r' {
+		return 0, ""
+	}
+	if tid := line[len(endLineDashes) : n-3]; isFlag(line[n-3]) && isIdent(tid) {
+		return len(endLineDashes), errForeignEnd
+	}
+	return 0, ""
+}
+
+// declaredLength returns the body length that a Byte-Range header line
+// (CRLF included) declares with a numeric range-end (RFC 4975 §7.1.1:
+// range-end - range-start + 1), when it is at most limit. Any other line,
+// range-end "*" or a malformed value gives ok false; Validate judges the
+// header later.
+func declaredLength(line []byte, limit int) (n int, ok bool) {
+	const name = HeaderByteRange + ":"
+	if len(line) < len(name) || !bytes.EqualFold(line[:len(name)], []byte(name)) {
+		return 0, false
+	}
+	v := line[len(name):]
+	for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+		v = v[1:]
+	}
+	start, v, ok1 := leadingNumber(v)
+	if !ok1 || len(v) == 0 || v[0] != '-' {
+		return 0, false
+	}
+	end, v, ok2 := leadingNumber(v[1:])
+	if !ok2 || len(v) == 0 || v[0] != '/' || start < 1 || end < start-1 || end-start+1 > int64(limit) {
+		return 0, false
+	}
+	return int(end - start + 1), true
+}
+
+// leadingNumber parses the decimal digits at the start of b (at most
+// maxRangeDigits) and returns the rest.
+func leadingNumber(b []byte) (n int64, rest []byte, ok bool) {
+	i := 0
+	for i < len(b) && isDigit(b[i]) {
+		if i == maxRangeDigits {
+			return 0, b, false
+		}
+		n = n*10 + int64(b[i]-'0')
+		i++
+	}
+	return n, b[i:], i > 0
+}
+
+// checkDeclaredEnd looks at the bytes where the Byte-Range range-end says
+// the body ends (relative position bodyStart+declLen), once enough of them
+// are buffered: "CRLF -------" ident flag CRLF of another transaction there
+// means that the sender ended its chunk with the wrong transaction id, and
+// this transaction's end-line is not coming. It examines at most maxEndLine
+// bytes, once: declLen is cleared when it has decided.
+func (r *Reader) checkDeclaredEnd(data []byte) error {
+	p := r.bodyStart + r.declLen
+	lead := r.pat[:2+len(endLineDashes)] // CRLF "-------"
+	if len(data) < p+len(lead) {
+		return nil // not yet buffered
+	}
+	if !bytes.HasPrefix(data[p:], lead) {
+		r.declLen = -1
+		return nil
+	}
+	w := data[p+len(lead):]
+	const most = 32 + 1 + 2 // longest ident, flag, CRLF
+	nl := bytes.IndexByte(w[:min(len(w), most)], '\n')
+	if nl < 0 {
+		if len(w) >= most {
+			r.declLen = -1
+		}
+		return nil
+	}
+	r.declLen = -1
+	if nl < 5 || w[nl-1] != '\r' {
+		return nil
+	}
+	tid, flag := w[:nl-2], w[nl-2]
+	if isFlag(flag) && isIdent(tid) && !bytes.Equal(tid, r.pat[len(lead):]) {
+		return r.framingLost(p+2, errDeclaredEnd)
+	}
+	return nil
+}
 
 // isEndLine reports whether line (CRLF included) is this message's end-line
 // without a preceding body.
@@ -328,6 +465,7 @@ func (r *Reader) startDiscard(data []byte, from int) {
 	r.setHeaders(data[:r.bodyStart-2], true)
 	r.stage = stageDiscard
 	r.scan = from
+	r.declLen = -1
 	r.dropDiscarded(from)
 }
 
@@ -378,6 +516,7 @@ func (r *Reader) parseStartLine(line []byte) error {
 		}
 	}
 	r.pat = append(append(append(r.pat[:0], "\r\n"...), endLineDashes...), tid...)
+	r.declLen = -1
 	return nil
 }
 
@@ -406,7 +545,11 @@ func (r *Reader) setHeaders(block []byte, hasBody bool) {
 	}
 
 	var herr error
-	if !utf8.ValidString(s) {
+	// Invalid UTF-8 is a 400, except in a Use-Nickname value: RFC 7701
+	// §7.1 makes that a 424, which ParseUseNickname reports. The whole
+	// section is checked at once; lines are looked at only when it fails.
+	checkUTF8 := !utf8.ValidString(s)
+	if checkUTF8 && !utf8.ValidString(s[:r.hdrStart]) {
 		herr = &HeaderError{Reason: "not valid UTF-8"}
 	}
 	for p := r.hdrStart; p < len(s); {
@@ -418,7 +561,7 @@ func (r *Reader) setHeaders(block []byte, hasBody bool) {
 		} else if herr == nil {
 			herr = &HeaderError{Reason: "header line not terminated by CRLF"}
 		}
-		f, err := parseField(line)
+		f, err := parseField(line, checkUTF8)
 		if err != nil {
 			if herr == nil {
 				herr = err
@@ -441,8 +584,12 @@ func prefix(s string, n int) string {
 }
 
 // parseField parses "Name: value". RFC 4975 asks for exactly one SP after
-// the colon; parley also accepts none or several, and trailing blanks.
-func parseField(line string) (Field, error) {
+// the colon; parley also accepts none or several, and trailing blanks. A
+// value must be utf8text (RFC 4975 §9): control characters, and invalid
+// UTF-8 when checkUTF8 is set, are a *HeaderError (400) — except in
+// Use-Nickname, whose value is left to ParseUseNickname, so that a malformed
+// nickname gets the 424 that RFC 7701 §7.1 asks for.
+func parseField(line string, checkUTF8 bool) (Field, error) {
 	colon := indexByte(line, ':')
 	if colon <= 0 {
 		return Field{}, &HeaderError{Reason: "header line without a name and colon"}
@@ -458,10 +605,16 @@ func parseField(line string) (Field, error) {
 	for len(v) > 0 && (v[len(v)-1] == ' ' || v[len(v)-1] == '\t') {
 		v = v[:len(v)-1]
 	}
+	if isName(name, HeaderUseNickname) {
+		return Field{name, v}, nil
+	}
 	for i := 0; i < len(v); i++ {
 		if !isUTF8TextByte(v[i]) {
 			return Field{}, &HeaderError{Header: name, Reason: "control character in value"}
 		}
+	}
+	if checkUTF8 && !utf8.ValidString(v) {
+		return Field{}, &HeaderError{Header: name, Reason: "not valid UTF-8"}
 	}
 	return Field{name, v}, nil
 }
@@ -494,6 +647,12 @@ func (r *Reader) finish(end int) *Message {
 
 func (r *Reader) syntaxError(rel int, reason string) error {
 	return &SyntaxError{Offset: r.off + int64(r.r) + int64(rel), Reason: reason}
+}
+
+// framingLost is the error for an end-line that cannot end the current
+// message (ErrEndLineMismatch) at relative position rel.
+func (r *Reader) framingLost(rel int, reason string) error {
+	return &SyntaxError{Offset: r.off + int64(r.r) + int64(rel), Reason: reason, Err: ErrEndLineMismatch}
 }
 
 // fill reads more input, first making room by sliding unread data to the

@@ -114,6 +114,20 @@ func TestReaderErrors(t *testing.T) {
 		{"response with body", "MSRP abcd 200 OK\r\nContent-Type: a/b\r\n\r\nx\r\n-------abcd$\r\n", Limits{}, isHeaderErr, true},
 		{"response with + flag", "MSRP abcd 200 OK\r\nTo-Path: x\r\n-------abcd+\r\n", Limits{}, isHeaderErr, true},
 		{"bare LF header line", "MSRP abcd SEND\r\nTo-Path: x\nFrom-Path: y\r\n-------abcd$\r\n", Limits{}, isHeaderErr, true},
+		{"invalid UTF-8 in start line comment", "MSRP abcd 200 \xff\r\nTo-Path: x\r\n-------abcd$\r\n", Limits{}, isHeaderErr, true},
+		{"invalid UTF-8 next to a Use-Nickname", "MSRP abcd NICKNAME\r\nUse-Nickname: \"\xff\"\r\nX-A: \xfe\r\n-------abcd$\r\n", Limits{}, isHeaderErr, true},
+
+		// Lost framing: an end-line that cannot end this message.
+		{"bodiless, other tid's end-line", "MSRP abcd SEND\r\nTo-Path: x\r\n-------wxyz$\r\n", Limits{}, isMismatch, false},
+		{"bodiless, bad flag", "MSRP abcd SEND\r\nTo-Path: x\r\n-------abcdX\r\n", Limits{}, isMismatch, false},
+		{"bodiless, no flag", "MSRP abcd SEND\r\nTo-Path: x\r\n-------abcd\r\n", Limits{}, isMismatch, false},
+		{"bodiless, end-line not followed by CRLF", "MSRP abcd SEND\r\nTo-Path: x\r\n-------abcd$x\r\n", Limits{}, isPlainSyntax, false},
+		{"response, other tid's end-line", "MSRP abcd 200 OK\r\nTo-Path: x\r\n-------wxyz+\r\n", Limits{}, isMismatch, false},
+		{"body, bad flag", "MSRP abcd SEND\r\nContent-Type: a/b\r\n\r\nbody\r\n-------abcdX\r\n", Limits{}, isMismatch, false},
+		{"body, bad flag at EOF", "MSRP abcd SEND\r\nContent-Type: a/b\r\n\r\nbody\r\n-------abcd!", Limits{}, isMismatch, false},
+		{"oversized body, bad flag", "MSRP abcd SEND\r\nContent-Type: a/b\r\n\r\n" + strings.Repeat("b", 200) + "\r\n-------abcd-\r\n", Limits{MaxChunk: 100}, isMismatch, false},
+		{"other tid where Byte-Range ends the body", "MSRP abcd SEND\r\nByte-Range: 1-4/4\r\nContent-Type: a/b\r\n\r\nbody\r\n-------wxyz$\r\n", Limits{}, isMismatch, false},
+		{"other tid where Byte-Range (lower case, 2nd chunk) ends the body", "MSRP abcd SEND\r\nbyte-range:  11-14/*\r\nContent-Type: a/b\r\n\r\nbody\r\n-------wxyz#\r\nmore", Limits{}, isMismatch, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,6 +154,10 @@ func TestReaderErrors(t *testing.T) {
 
 func isSyntax(err error) bool { var se *SyntaxError; return errors.As(err, &se) }
 
+func isMismatch(err error) bool { return isSyntax(err) && errors.Is(err, ErrEndLineMismatch) }
+
+func isPlainSyntax(err error) bool { return isSyntax(err) && !errors.Is(err, ErrEndLineMismatch) }
+
 func isHeaderErr(err error) bool {
 	var me *MessageError
 	var he *HeaderError
@@ -161,13 +179,67 @@ func TestSyntaxErrorOffset(t *testing.T) {
 	}
 }
 
-// TestBodyLooksLikeEndLine: "-------<tid>" inside a body that is not followed
-// by a flag is body text; a different tid's end-line is body text too.
+// TestBodyLooksLikeEndLine: a different tid's end-line inside a body is
+// body text, as is a prefix of the message's own end-line; but
+// "CRLF -------<tid>" followed by anything but a flag means that framing is
+// lost (ErrEndLineMismatch), as does another tid's end-line exactly where a
+// numeric Byte-Range range-end ends the body.
 func TestBodyLooksLikeEndLine(t *testing.T) {
-	body := "a\r\n-------tid00001x\r\n-------othertid$\r\n-------tid0000\r\nz"
+	body := "a\r\n-------othertid$\r\n-------tid0000\r\nx-------tid00001x\r\nz"
 	got := collect(t, strings.NewReader(string(sendWire("tid00001", []byte(body), '$'))), Limits{})
 	if len(got) != 1 || got[0].Err != "" || string(got[0].Msg.Body) != body {
 		t.Fatalf("got %+v", got)
+	}
+
+	bad := "a\r\n-------tid00001x\r\nz"
+	r := NewReader(bytes.NewReader(sendWire("tid00001", []byte(bad), '$')), Limits{})
+	if _, err := r.ReadMessage(); !isMismatch(err) {
+		t.Fatalf("bad flag in body: got %v, want ErrEndLineMismatch", err)
+	}
+
+	// The declared range 1-4 ends the body before "-------othertid$": the
+	// chunk was meant to end there, under the wrong transaction id. With
+	// range-end "*" (interruptible) the same bytes are body text, as they
+	// are when what stands there is not end-line-shaped.
+	const wrongEnd = "body\r\n-------othertid$\r\nmore"
+	for _, tc := range []struct {
+		br       string
+		mismatch bool
+	}{
+		{"1-4/30", true}, {"1-*/30", false}, {"1-5/30", false}, {"1-3/30", false}, {"7-10/*", true},
+	} {
+		m := &Message{TID: "tid00001", Method: MethodSEND, Flag: '$', Header: Header{
+			{HeaderToPath, tPathB}, {HeaderFromPath, tPathA}, {HeaderMessageID, "msg12345"},
+			{HeaderByteRange, tc.br}, {HeaderContentType, "text/plain"},
+		}, Body: []byte(wrongEnd)}
+		got := collect(t, bytes.NewReader(m.Bytes()), Limits{})
+		switch {
+		case tc.mismatch && (len(got) != 1 || !strings.Contains(got[0].Err, "where Byte-Range ends")):
+			t.Errorf("Byte-Range %s: got %+v, want the declared-end mismatch", tc.br, got)
+		case !tc.mismatch && (len(got) != 1 || got[0].Err != "" || string(got[0].Msg.Body) != wrongEnd):
+			t.Errorf("Byte-Range %s: got %+v, want the whole body", tc.br, got)
+		}
+	}
+}
+
+// TestUseNicknameValueReachesParser: control characters and invalid UTF-8
+// in Use-Nickname pass the Reader, so that ParseUseNickname can report
+// ErrMalformedNickname (RFC 7701 §7.1: 424); in other headers they stay a
+// *HeaderError (400).
+func TestUseNicknameValueReachesParser(t *testing.T) {
+	for _, v := range []string{"\"al\x01ice\"", "al\x00ice", "\"\xff\xfe\"", "bob\x7f", "\"a\rb\"", "\"\x1b[31mred\""} {
+		in := "MSRP abcd NICKNAME\r\nTo-Path: " + tPathB + "\r\nFrom-Path: " + tPathA + "\r\nuse-nickname: " + v + "\r\n-------abcd$\r\n"
+		r := NewReader(strings.NewReader(in), Limits{})
+		m, err := r.ReadMessage()
+		if err != nil {
+			t.Fatalf("%q: Reader: %v", v, err)
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("%q: Validate: %v", v, err)
+		}
+		if _, ok, err := m.Nickname(); !ok || !errors.Is(err, ErrMalformedNickname) {
+			t.Errorf("%q: Nickname() = %v, %v; want ErrMalformedNickname", v, ok, err)
+		}
 	}
 }
 
