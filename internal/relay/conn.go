@@ -3,10 +3,12 @@ package relay
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -97,13 +99,39 @@ func (c *conn) debugging() bool { return c.srv.log.Enabled(context.Background(),
 // with the smallest stack and no read buffer, and returns: an idle
 // connection costs one goroutine of 2 KiB and no buffers (issue 7).
 func (c *conn) readLoop() {
+	reason, cause, handedOff := c.readMessages()
+	if handedOff {
+		return
+	}
+	if reason == CloseInternalError {
+		// The batch may hold half of what the panicking call queued: it
+		// goes out if it can, else it is dropped with the connection.
+		c.protect("flushing the batch after a panic", c.batch.Flush)
+		c.batch.st = nil
+	} else {
+		c.batch.Flush()
+	}
+	c.close(reason, cause)
+	c.finish()
+}
+
+// readMessages reads and dispatches messages until the connection must
+// close, or until it has handed the loop to a fresh goroutine (handedOff).
+// A panic in the Handler (or anywhere on this goroutine while it serves
+// the connection) is recovered here, at the boundary between one
+// connection's traffic and the server: the connection closes with
+// CloseInternalError and everyone else is served on.
+func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			reason, cause, handedOff = CloseInternalError, c.srv.recovered(c.id, "handling a message", p), false
+		}
+	}()
 	if c.rd == nil {
 		// Before the Reader waits for more input, the batch goes out.
 		c.rd = msrp.NewReader(flushingReader{c}, c.srv.cfg.Limits)
 	}
 	r, rc := c.rd, c.rc
-	var reason CloseReason
-	var cause error
 	for {
 		if rc != nil && r.BufferSize() <= readBufSize {
 			// Between messages (or before the first), wait for input
@@ -115,14 +143,13 @@ func (c *conn) readLoop() {
 				if err == errWouldBlock {
 					c.handedOff = true
 					if c.srv.goFunc(c.readLoop) {
-						return
+						return 0, nil, true
 					}
 					data, err = c.readIdle(rc, true)
 				}
 				c.handedOff = false
 				if err != nil {
-					reason, cause = c.readErrorReason(err), err
-					break
+					return c.readErrorReason(err), err, false
 				}
 				r.SetBuffer(data)
 			}
@@ -139,12 +166,35 @@ func (c *conn) readLoop() {
 			c.handleMessageError(me)
 			continue
 		}
-		reason, cause = c.readErrorReason(err), err
-		break
+		return c.readErrorReason(err), err, false
 	}
-	c.batch.Flush()
-	c.close(reason, cause)
-	c.finish()
+}
+
+// protect runs f on the read goroutine, recovering (and counting) a panic
+// in it: used where the Handler is called outside readMessages, and after
+// a panic was recovered there (state it left half-changed must not take
+// the server down either).
+func (c *conn) protect(what string, f func()) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.recovered(c.id, what, p)
+		}
+	}()
+	f()
+}
+
+// recovered logs and counts a recovered panic p: the first one of the
+// server with its stack, later ones in one line (a recurring bug must not
+// flood the log). It returns the panic as an error, the close's cause.
+func (s *Server) recovered(connID uint64, what string, p any) error {
+	n := s.stats.handlerPanics.Add(1)
+	err := fmt.Errorf("relay: panic %s: %v", what, p)
+	if n == 1 {
+		s.log.Error("msrp panic recovered; closing the connection", "conn_id", connID, "err", err, "stack", string(debug.Stack()))
+	} else {
+		s.log.Error("msrp panic recovered; closing the connection", "conn_id", connID, "err", err, "panics", n)
+	}
+	return err
 }
 
 // readErrorReason classifies an error that ends the read loop.
@@ -153,6 +203,8 @@ func (c *conn) readErrorReason(err error) CloseReason {
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return ClosePeer
+	case errors.Is(err, msrp.ErrEndLineMismatch):
+		return CloseFramingLost
 	case errors.As(err, &se), errors.Is(err, msrp.ErrStartLineTooLong), errors.Is(err, msrp.ErrHeaderTooLarge):
 		return CloseProtocolError
 	case errors.Is(err, os.ErrDeadlineExceeded):
@@ -178,7 +230,8 @@ func (c *conn) finish() {
 	delete(srv.conns, c)
 	srv.mu.Unlock()
 	for _, sess := range ended {
-		srv.sessionEnded(sess, reason)
+		// A Handler that panics here has each of the sessions still ended.
+		c.protect("ending a session", func() { srv.sessionEnded(sess, reason) })
 	}
 }
 

@@ -35,6 +35,15 @@ const (
 	// CloseCongested: the connection stayed congested (pending output over
 	// Config.CongestedBytes) for Config.CongestionTimeout (RFC 7701 §6.4).
 	CloseCongested
+	// CloseFramingLost: an end-line did not match the message it should
+	// end (msrp.ErrEndLineMismatch: another transaction id, or a flag other
+	// than $, + and #; RFC 4975 §7.1). The stream cannot be resynchronised
+	// and the request cannot be answered, so the connection is closed.
+	CloseFramingLost
+	// CloseInternalError: the Handler panicked while handling a message of
+	// the connection; the panic was recovered at the read loop, logged,
+	// counted (Stats.HandlerPanics), and only this connection was closed.
+	CloseInternalError
 
 	numCloseReasons = iota
 )
@@ -50,6 +59,8 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseBindTimeout:   "bind-timeout",
 	CloseShutdown:      "shutdown",
 	CloseCongested:     "congested",
+	CloseFramingLost:   "framing-lost",
+	CloseInternalError: "internal-error",
 }
 
 func (r CloseReason) String() string {
@@ -66,8 +77,10 @@ func (r CloseReason) level() slog.Level {
 	switch r {
 	case CloseNormal, ClosePeer, CloseShutdown:
 		return slog.LevelDebug
-	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested:
+	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost:
 		return slog.LevelWarn
+	case CloseInternalError:
+		return slog.LevelError
 	}
 	return slog.LevelInfo
 }

@@ -13,6 +13,7 @@ type Stats struct {
 	Congested       uint64 // times a connection became congested
 	OffersDropped   uint64 // Session.Offer calls dropped for congestion
 	Writes          uint64 // batches written (one writev each)
+	HandlerPanics   uint64 // Handler panics recovered by a read loop (each closed its connection: CloseInternalError)
 
 	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
 	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
@@ -26,6 +27,7 @@ type counters struct {
 	congested       atomic.Uint64
 	offersDropped   atomic.Uint64
 	writes          atomic.Uint64
+	handlerPanics   atomic.Uint64
 	connsClosed     [numCloseReasons]atomic.Uint64
 	sessionsEnded   [numCloseReasons]atomic.Uint64
 }
@@ -51,6 +53,7 @@ func (s *Server) Stats() Stats {
 	st.Congested = s.stats.congested.Load()
 	st.OffersDropped = s.stats.offersDropped.Load()
 	st.Writes = s.stats.writes.Load()
+	st.HandlerPanics = s.stats.handlerPanics.Load()
 	for i := range numCloseReasons {
 		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
 		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()
