@@ -78,3 +78,26 @@ func TestNicknameNotAllowed(t *testing.T) {
 	alice.Send(m)
 	alice.ExpectResponse(m.TID, 403)
 }
+
+// RFC 7701 §7.1: a Use-Nickname value that is not a nickname is a 424,
+// also when it holds control characters or invalid UTF-8, which would make
+// any other header a 400 (the Reader leaves Use-Nickname to the switch).
+// The connection goes on, and the value reserved nothing.
+func TestNicknameControlCharacters(t *testing.T) {
+	h := newHarness(t, defaultPolicy())
+	bob := h.join("chat", "sip:bob@example.com")
+	for _, raw := range []string{"\"bo\x01b\"", "bo\x00b", "\"\xff\xfe\"", "\"bob\x7f\"", "\"\x1b[2Jbob\"", "b\rob", "\"bo\\b\""} {
+		m := msrptest.Nickname(bob.sw, bob.self, "x")
+		m.Header.Set(msrp.HeaderUseNickname, raw)
+		bob.Send(m)
+		bob.ExpectResponse(m.TID, 424)
+	}
+	if got := h.sw.Nicknames().NicknameOf(bob.p); got != "" {
+		t.Errorf("bob's nickname = %q", got)
+	}
+	// Control characters elsewhere keep their 400.
+	m := msrptest.Nickname(bob.sw, bob.self, "bob", msrptest.WithHeader("X-Note", "a\x01b"))
+	bob.Send(m)
+	bob.ExpectResponse(m.TID, 400)
+	bob.nick("bob", 200)
+}
