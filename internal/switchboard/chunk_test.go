@@ -223,3 +223,54 @@ func TestChunkedRFC7701ExampleAsPrinted(t *testing.T) {
 	alice.ExpectResponse(m2.TID, 200)
 	bob.expectCopy(append(append([]byte{}, c1...), c2...))
 }
+
+// RFC 4975 §7.1.1 and SPEC §3.6: the switch re-chunks what it relays, so
+// every copy with more than 2048 octets of body is interruptible (range-end
+// "*"), whatever range-end the sender wrote; a smaller copy states its end.
+// Over the wire, whole messages and the chunks of a transfer alike.
+func TestCopiesOver2048OctetsAreInterruptible(t *testing.T) {
+	h := newHarness(t, defaultPolicy())
+	alice := h.join("chat", "sip:alice@example.com")
+	bob := h.join("chat", "sip:bob@example.com")
+
+	// Whole messages of 2048 and 2049 octets, with numeric range-ends.
+	for _, n := range []int{2048, 2049, 5000} {
+		head := cpimMsg("sip:alice@example.com", roomURI("chat"), "")
+		body := append(head, bytes.Repeat([]byte("x"), n-len(head))...)
+		m := alice.say(body, withRange(byteRange(1, n, n)))
+		alice.ExpectResponse(m.TID, 200)
+		c := bob.expectCopy(body)
+		want := byteRange(1, n, n)
+		if n > msrp.InterruptibleSize {
+			want = "1-*/" + strconv.Itoa(n)
+		}
+		if got := c.Header.Get(msrp.HeaderByteRange); got != want {
+			t.Errorf("%d octets: copy Byte-Range %s, want %s", n, got, want)
+		}
+	}
+
+	// A chunked message: 3000 octets with an explicit range-end, then 10.
+	head := cpimMsg("sip:alice@example.com", roomURI("chat"), "")
+	first := append(head, bytes.Repeat([]byte("y"), 3000-len(head))...)
+	last := []byte("0123456789")
+	m1 := alice.chunk("big-one", first, 1, 3010, '+')
+	alice.ExpectResponse(m1.TID, 200)
+	c1 := bob.expectCopy(first)
+	m2 := alice.chunk("big-one", last, 3001, 3010, '$')
+	alice.ExpectResponse(m2.TID, 200)
+	c2 := bob.expectCopy(last)
+	if got := c1.Header.Get(msrp.HeaderByteRange); got != "1-*/3010" || c1.EndFlag() != '+' {
+		t.Errorf("first copy: Byte-Range %s, flag %c; want 1-*/3010 +", got, c1.EndFlag())
+	}
+	if got := c2.Header.Get(msrp.HeaderByteRange); got != "3001-3010/3010" || c2.EndFlag() != '$' {
+		t.Errorf("last copy: Byte-Range %s, flag %c; want 3001-3010/3010 $", got, c2.EndFlag())
+	}
+	// The recipient's Reassembler puts it back together from the bodies.
+	ra := msrp.NewReassembler(1 << 20)
+	if _, done, err := ra.Add(c1); done || err != nil {
+		t.Fatalf("first copy: done %v, %v", done, err)
+	}
+	if got, done, err := ra.Add(c2); !done || err != nil || !bytes.Equal(got, append(append([]byte{}, first...), last...)) {
+		t.Fatalf("reassembled %d octets, done %v, %v", len(got), done, err)
+	}
+}

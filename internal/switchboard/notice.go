@@ -128,7 +128,7 @@ func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
 	}
 	s.idMu.Lock()
 	env.MessageID = s.ids.MessageID()
-	_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, msrp.ByteRange{Start: 1, End: int64(len(body)), Total: int64(len(body))}, msrp.FlagEnd)
+	_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, copyRange(1, len(body), int64(len(body))), msrp.FlagEnd)
 	s.idMu.Unlock()
 	if droppable {
 		return rl.sess.Offer(f.Head, body, f.End)

@@ -146,7 +146,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	out := outgoing{
 		mid:     l.idSource().MessageID(),
 		private: dec.Private,
-		br:      msrp.ByteRange{Start: 1, End: int64(len(body)), Total: outTotal},
+		br:      copyRange(1, len(body), outTotal),
 		flag:    flag,
 		body:    body,
 	}
@@ -278,12 +278,25 @@ func fitSize(rcpts []*room.Participant, total int64, private bool) ([]*room.Part
 	return kept, false
 }
 
+// copyRange is the Byte-Range of a copy whose body is the n octets of the
+// message from start on, of total (RFC 4975 §7.1.1). The switch re-chunks
+// what it relays (RFC 7701 §6.1, SPEC §3.6): whatever range-end the sender
+// wrote, a copy with more than msrp.InterruptibleSize (2048) octets of body
+// is interruptible, range-end "*"; a smaller one states its end.
+func copyRange(start int64, n int, total int64) msrp.ByteRange {
+	end := start - 1 + int64(n)
+	if n > msrp.InterruptibleSize {
+		end = msrp.Unknown
+	}
+	return msrp.ByteRange{Start: start, End: end, Total: total}
+}
+
 // outgoing is one chunk as it goes to every recipient.
 type outgoing struct {
 	mid     string // Message-ID of the copies
 	prefix  string // transaction id prefix ("" unless chunked)
 	private bool
-	br      msrp.ByteRange
+	br      msrp.ByteRange // copyRange: range-end "*" over 2048 octets
 	flag    byte
 	body    []byte // shared by every copy; never modified
 }

@@ -131,7 +131,7 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 		mid:     tr.mid,
 		prefix:  tr.key + ".",
 		private: tr.private,
-		br:      msrp.ByteRange{Start: br.Start + tr.delta, End: end + tr.delta, Total: total},
+		br:      copyRange(br.Start+tr.delta, len(msg.Body), total),
 		flag:    flag,
 		body:    append(make([]byte, 0, len(msg.Body)), msg.Body...),
 	}
@@ -209,7 +209,7 @@ func (s *Switch) deliverTransfer(l *link, tr *transfer, out *outgoing) {
 			}
 		}
 	}
-	tr.sent = out.br.End
+	tr.sent = out.br.Start - 1 + int64(len(out.body))
 }
 
 // abort ends a transfer early: every recipient still receiving it gets an
