@@ -258,8 +258,10 @@ func (c *conn) writeBatch(batch [][]byte) (int64, error) {
 }
 
 // close closes the connection with reason; the first reason recorded wins
-// and is counted and logged once. CloseNormal lets a running writer flush
-// the queue first (stateDraining; bounded by the write deadline); any other
+// and is counted and logged once. CloseNormal and ClosePeer let a running
+// writer flush the queue first (stateDraining; bounded by the write
+// deadline): a peer that half-closes after its requests still gets their
+// responses (a 400, a 424), and one that has gone makes the write fail. Any other
 // reason, or a second close, closes the socket at once; a slow consumer's
 // socket is aborted (RST) so that the kernel drops its unsent data. The
 // read loop then fails and ends the connection's sessions.
@@ -272,7 +274,7 @@ func (c *conn) close(reason CloseReason, cause error) {
 		return
 	case first:
 		c.reason = reason
-		if reason == CloseNormal && c.writing {
+		if (reason == CloseNormal || reason == ClosePeer) && c.writing {
 			c.state = stateDraining
 			c.mu.Unlock()
 			c.srv.stats.connClosed(reason)

@@ -135,3 +135,22 @@ func (h *endPanicker) SessionEnded(s *Session, reason CloseReason) {
 	}
 	h.recorder.SessionEnded(s, reason)
 }
+
+// A peer that half-closes its connection after its requests still gets
+// their responses: the queue drains before the socket closes (ClosePeer
+// drains like CloseNormal).
+func TestHalfClosedPeerGetsItsResponses(t *testing.T) {
+	rec := &recorder{code: func(*Session, *msrp.Message) int { return msrp.StatusForbidden }}
+	srv := startServer(t, Config{}, rec)
+	s, p := boundSession(t, srv, "alice")
+	m := msrptest.Send(s.LocalURI(), p.URI, "text/plain", []byte("hello"))
+	bad := msrptest.Send(s.LocalURI(), p.URI, "text/plain", []byte("x"), msrptest.WithHeader(msrp.HeaderByteRange, "1-1/1"))
+	p.SendRaw(append(m.Bytes(), bad.Bytes()...))
+	if err := p.Conn().(interface{ CloseWrite() error }).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	p.ExpectResponse(m.TID, msrp.StatusForbidden)
+	p.ExpectResponse(bad.TID, msrp.StatusBadRequest) // Byte-Range twice
+	p.ExpectClosed()
+	rec.waitEnded(t, s, ClosePeer)
+}
