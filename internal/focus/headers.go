@@ -6,8 +6,14 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
+// Methods are the SIP methods the focus implements: the Allow of its
+// answers, and what the server's SIP guard answers 405 (another method SIP
+// knows) or 501 (an unknown one) for.
+var Methods = []string{"INVITE", "ACK", "CANCEL", "BYE", "OPTIONS", "SUBSCRIBE", "INFO", "MESSAGE"}
+
+var allowMethods = strings.Join(Methods, ", ")
+
 const (
-	allowMethods = "INVITE, ACK, CANCEL, BYE, OPTIONS, SUBSCRIBE, INFO, MESSAGE"
 	// acceptTypes: an INVITE carries SDP, alone or with a draft-niemi-00
 	// nickname offer in multipart/mixed; INFO and MESSAGE carry nickname
 	// offers (niemi-00 §4.3.2.1: Accept MUST list nickname-info+xml).

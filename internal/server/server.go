@@ -16,6 +16,7 @@ import (
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/sipcheck"
 	"github.com/parley-im/parley/internal/switchboard"
 )
 
@@ -41,6 +42,7 @@ type Server struct {
 	udp   net.PacketConn
 	tcp   net.Listener
 	addrs Addrs
+	guard *sipGuard
 
 	wg           sync.WaitGroup // SIP and MSRP serve loops
 	shutdownOnce sync.Once
@@ -48,20 +50,27 @@ type Server struct {
 }
 
 // New builds the server and binds its listeners.
-func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
+// Errors name the listener and the cause in one line ("SIP UDP listener:
+// listen udp 127.0.0.1:5060: bind: address already in use"); whatever was
+// bound before the failure is released.
+func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s = &Server{cfg: cfg, log: log}
+	s := &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
 			s.closeListeners()
 			if s.relay != nil {
 				s.relay.Shutdown(context.Background()) // closes the MSRP listener
 			}
+			if s.ua != nil {
+				s.ua.Close()
+			}
 		}
 	}()
 	trace := cfg.Log.Trace
+	s.guard = newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, log.With("component", "sip"))
 	if cfg.SIP.UDP != "" {
 		c, err := net.ListenPacket("udp", cfg.SIP.UDP)
 		if err != nil {
@@ -78,7 +87,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		if trace {
 			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
 		}
-		s.udp, s.addrs.SIPUDP = c, c.LocalAddr().String()
+		s.udp, s.addrs.SIPUDP = &guardPacketConn{PacketConn: c, g: s.guard}, c.LocalAddr().String()
 	}
 	if cfg.SIP.TCP != "" {
 		l, err := net.Listen("tcp", cfg.SIP.TCP)
@@ -88,7 +97,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		if trace {
 			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TCP")}
 		}
-		s.tcp, s.addrs.SIPTCP = l, l.Addr().String()
+		s.tcp, s.addrs.SIPTCP = &guardListener{Listener: l, g: s.guard}, l.Addr().String()
 	}
 
 	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms)
@@ -110,7 +119,7 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		Logger:       log.With("component", "switch"),
 	})
 	lim := cfg.MSRPLimits()
-	s.relay = relay.New(relay.Config{
+	msrpRelay := relay.New(relay.Config{
 		Addr:              cfg.MSRP.Listen,
 		Host:              cfg.Server.Host,
 		BindTimeout:       cfg.MSRP.BindTimeout.Std(),
@@ -122,9 +131,10 @@ func New(cfg *config.Config, log *slog.Logger) (s *Server, err error) {
 		Logger:            log.With("component", "relay"),
 		Trace:             trace,
 	}, s.sw)
-	if err := s.relay.Listen(); err != nil {
-		return nil, fmt.Errorf("MSRP listener: %w", err)
+	if err := msrpRelay.Listen(); err != nil {
+		return nil, fmt.Errorf("MSRP listener: %w", err) // nothing of the relay to shut down
 	}
+	s.relay = msrpRelay
 	s.addrs.MSRP = s.relay.Addr().String()
 
 	sipLog := SIPGoLogger(log)

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/sipcheck"
+)
+
+// The SIP guard sits between the SIP sockets and sipgo: every datagram and
+// every message framed out of a TCP stream is checked by internal/sipcheck
+// before sipgo parses it, so that no handler ever sees a request without
+// its mandatory header fields, and a request sipgo could not parse is
+// answered (400 naming the field, 505, 501, 405, 416, 420, 513) rather
+// than dropped or answered by closing the connection. Malformed responses
+// and ACKs are dropped. It starts no goroutines: it runs in sipgo's read
+// loops.
+
+// maxSIPMessage is the largest SIP message taken from a stream: sipgo's
+// own limit (sip.ParseMaxMessageLength).
+var maxSIPMessage = sip.ParseMaxMessageLength
+
+// GuardStats counts what the SIP guard kept from sipgo.
+type GuardStats struct {
+	Answered uint64 // requests refused with an answer
+	Dropped  uint64 // malformed responses and ACKs, and bytes that were no request
+	Closed   uint64 // TCP connections closed because the stream could not be framed
+}
+
+type sipGuard struct {
+	rules    sipcheck.Rules // Stream false; streamRules is the copy for TCP
+	stream   sipcheck.Rules
+	log      *slog.Logger // rate-limited
+	answered atomic.Uint64
+	dropped  atomic.Uint64
+	closed   atomic.Uint64
+}
+
+func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
+	g := &sipGuard{rules: rules, stream: rules, log: slog.New(newRateLimited(log.Handler(), 20, time.Second))}
+	g.rules.Stream, g.stream.Stream = false, true
+	return g
+}
+
+func (g *sipGuard) stats() GuardStats {
+	return GuardStats{Answered: g.answered.Load(), Dropped: g.dropped.Load(), Closed: g.closed.Load()}
+}
+
+func (g *sipGuard) refused(res sipcheck.Result, transport string, peer net.Addr) {
+	if res.Action == sipcheck.Answer {
+		g.answered.Add(1)
+	} else {
+		g.dropped.Add(1)
+	}
+	if g.log.Enabled(context.Background(), slog.LevelInfo) {
+		action := "answered"
+		if res.Action == sipcheck.Drop {
+			action = "dropped"
+		}
+		g.log.Info("malformed SIP message "+action, "code", res.Code, "reason", res.Reason, "transport", transport, "peer", addrString(peer))
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// keepalive reports whether a datagram is only CRLFs or NULs (RFC 5626
+// §3.5.1 keepalives; sipgo skips them itself).
+func keepalive(b []byte) bool {
+	for _, c := range b {
+		if c != '\r' && c != '\n' && c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// guardPacketConn checks each datagram read by sipgo's UDP loop.
+type guardPacketConn struct {
+	net.PacketConn
+	g *sipGuard
+}
+
+func (c *guardPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || keepalive(p[:n]) {
+			return n, addr, err
+		}
+		res := c.g.rules.Check(p[:n])
+		if res.Action == sipcheck.Pass {
+			return n, addr, nil
+		}
+		if res.Action == sipcheck.Answer {
+			// To the datagram's source, whatever its Via says: the answer
+			// goes where the bytes came from, so a forged Via cannot
+			// aim it at a third party.
+			if _, err := c.PacketConn.WriteTo(res.Response, addr); err != nil {
+				c.g.log.Debug("answering a malformed SIP request failed", "error", err)
+			}
+		}
+		c.g.refused(res, "UDP", addr)
+	}
+}
+
+// guardListener wraps each accepted connection in a guardConn.
+type guardListener struct {
+	net.Listener
+	g *sipGuard
+}
+
+func (l *guardListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &guardConn{Conn: c, g: l.g}, nil
+}
+
+// guardConn frames the SIP messages of a TCP stream (RFC 3261 §18.3) and
+// hands sipgo, in its Read, one checked message per call (or the CRLFs
+// between messages, so that sipgo still answers RFC 5626 keepalives).
+// Answers are written on the connection itself. Only sipgo's read loop
+// calls Read.
+type guardConn struct {
+	net.Conn
+	g   *sipGuard
+	buf []byte // bytes read and not yet framed: buf[r:w]
+	r   int
+	w   int
+	out []byte // checked bytes sipgo has not read yet (aliases buf)
+	err error  // sticky: the stream cannot be framed any further
+}
+
+const guardReadSize = 4096
+
+func (c *guardConn) Read(p []byte) (int, error) {
+	for {
+		if len(c.out) > 0 {
+			n := copy(p, c.out)
+			c.out = c.out[n:]
+			return n, nil
+		}
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.w > c.r {
+			skip, n, err := sipcheck.Frame(c.buf[c.r:c.w], maxSIPMessage)
+			if skip > 0 {
+				skip = min(skip, 4)
+				c.out = c.buf[c.r : c.r+skip]
+				c.r += skip
+				continue
+			}
+			if err != nil {
+				c.fatal(err, n)
+				continue
+			}
+			if n > 0 {
+				msg := c.buf[c.r : c.r+n]
+				c.r += n
+				res := c.g.stream.Check(msg)
+				if res.Action == sipcheck.Pass {
+					c.out = msg
+					continue
+				}
+				if res.Action == sipcheck.Answer {
+					if _, err := c.Conn.Write(res.Response); err != nil {
+						c.g.log.Debug("answering a malformed SIP request failed", "error", err)
+					}
+				}
+				c.g.refused(res, "TCP", c.RemoteAddr())
+				continue
+			}
+		}
+		if err := c.fill(); err != nil {
+			return 0, err
+		}
+	}
+}
+
+// fill reads more of the stream into buf, first moving what is unframed
+// to its front; a buffer emptied of a large message is let go.
+func (c *guardConn) fill() error {
+	if c.r == c.w {
+		c.r, c.w = 0, 0
+		if len(c.buf) > guardReadSize {
+			c.buf = nil
+		}
+	}
+	if c.buf == nil {
+		c.buf = make([]byte, guardReadSize)
+	}
+	if c.r > 0 {
+		c.w = copy(c.buf, c.buf[c.r:c.w])
+		c.r = 0
+	}
+	if c.w == len(c.buf) {
+		// Frame asks for more than the buffer holds; it refuses a message
+		// over maxSIPMessage, so the buffer stops growing there.
+		grown := make([]byte, min(2*len(c.buf), maxSIPMessage+guardReadSize))
+		copy(grown, c.buf[:c.w])
+		c.buf = grown
+	}
+	n, err := c.Conn.Read(c.buf[c.w:])
+	c.w += n
+	if n > 0 {
+		return nil
+	}
+	if err == nil {
+		err = io.ErrNoProgress
+	}
+	return err
+}
+
+// fatal ends a stream that cannot be framed: the request is answered when
+// its header section is known (head > 0), and sipgo's next Read sees the
+// end of the stream and closes the connection.
+func (c *guardConn) fatal(err error, head int) {
+	code, reason := 400, "Bad Content-Length"
+	if errors.Is(err, sipcheck.ErrTooLarge) {
+		code, reason = 513, "Message Too Large"
+	}
+	if head > 0 {
+		if res := sipcheck.Refuse(c.buf[c.r:c.r+head], code, reason); res != nil {
+			if _, err := c.Conn.Write(res); err != nil {
+				c.g.log.Debug("answering a malformed SIP request failed", "error", err)
+			}
+			c.g.answered.Add(1)
+		}
+	}
+	c.g.closed.Add(1)
+	c.g.log.Info("SIP stream cannot be framed; closing the connection", "code", code, "reason", reason, "peer", addrString(c.RemoteAddr()))
+	c.err = io.EOF
+	c.buf, c.r, c.w = nil, 0, 0
+}
