@@ -50,7 +50,7 @@ type Rules struct {
 // 405, anything else 501.
 var knownMethods = []string{
 	"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", // RFC 3261
-	"PRACK",              // RFC 3262
+	"PRACK",               // RFC 3262
 	"SUBSCRIBE", "NOTIFY", // RFC 6665
 	"PUBLISH", // RFC 3903
 	"INFO",    // RFC 6086
