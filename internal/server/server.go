@@ -262,3 +262,6 @@ func coalesceDelay(d time.Duration) time.Duration {
 	}
 	return d
 }
+
+// GuardStats returns what the SIP guard kept from the SIP stack so far.
+func (s *Server) GuardStats() GuardStats { return s.guard.stats() }

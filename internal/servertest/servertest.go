@@ -1,0 +1,281 @@
+// Package servertest runs an in-process parleyd on loopback for tests and
+// fuzz targets, and talks raw SIP to it: requests built byte by byte (so
+// that a test can leave out or break any header field) and responses read
+// as the wire carries them.
+package servertest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+)
+
+// TB is the part of testing.TB the helpers use.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+}
+
+// Start runs a parleyd with the default configuration, changed by mutate
+// (may be nil), listening on 127.0.0.1 ports chosen by the kernel. stop
+// shuts it down within 10 s and is safe to call more than once.
+func Start(tb TB, log *slog.Logger, mutate func(*config.Config)) (srv *server.Server, stop func()) {
+	tb.Helper()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	if mutate != nil {
+		mutate(cfg)
+	}
+	srv, err := server.New(cfg, log)
+	if err != nil {
+		tb.Fatalf("starting parleyd: %v", err)
+	}
+	srv.Start()
+	return srv, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}
+}
+
+// SIP is a raw SIP peer: one UDP socket connected to the server, or one
+// TCP connection.
+type SIP struct {
+	Transport string // "UDP" or "TCP"
+	conn      net.Conn
+	r         *bufio.Reader // TCP
+	cseq      int
+}
+
+// DialSIP opens a raw SIP peer to addr over transport ("UDP" or "TCP").
+func DialSIP(transport, addr string) (*SIP, error) {
+	c, err := net.Dial(strings.ToLower(transport), addr)
+	if err != nil {
+		return nil, err
+	}
+	p := &SIP{Transport: strings.ToUpper(transport), conn: c}
+	if p.Transport == "TCP" {
+		p.r = bufio.NewReader(c)
+	}
+	return p, nil
+}
+
+// Close closes the peer's socket.
+func (p *SIP) Close() error { return p.conn.Close() }
+
+// LocalAddr is the peer's address.
+func (p *SIP) LocalAddr() string { return p.conn.LocalAddr().String() }
+
+// Send writes raw bytes: one datagram over UDP.
+func (p *SIP) Send(b []byte) error {
+	_, err := p.conn.Write(b)
+	return err
+}
+
+// ErrNoAnswer: nothing arrived in time.
+var ErrNoAnswer = errors.New("servertest: no SIP message in time")
+
+// Read returns the next message from the server, within timeout: a
+// datagram, or over TCP one message framed by its Content-Length. Over TCP
+// io.EOF means the server closed the connection.
+func (p *SIP) Read(timeout time.Duration) ([]byte, error) {
+	p.conn.SetReadDeadline(time.Now().Add(timeout))
+	defer p.conn.SetReadDeadline(time.Time{})
+	if p.Transport == "UDP" {
+		buf := make([]byte, 65536)
+		n, err := p.conn.Read(buf)
+		if isTimeout(err) {
+			return nil, ErrNoAnswer
+		}
+		return buf[:n], err
+	}
+	var msg []byte
+	length := 0
+	for {
+		line, err := p.r.ReadString('\n')
+		if isTimeout(err) {
+			return nil, ErrNoAnswer
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(msg) == 0 && line == "\r\n" {
+			continue // keepalive
+		}
+		msg = append(msg, line...)
+		if line == "\r\n" {
+			break
+		}
+		if name, value, ok := strings.Cut(line, ":"); ok {
+			if n := strings.ToLower(strings.TrimSpace(name)); n == "content-length" || n == "l" {
+				length, _ = strconv.Atoi(strings.TrimSpace(value))
+			}
+		}
+	}
+	body := make([]byte, length)
+	if _, err := io.ReadFull(p.r, body); err != nil {
+		return nil, err
+	}
+	return append(msg, body...), nil
+}
+
+// Exchange sends req and reads messages until a final response (a
+// provisional one is skipped), within timeout.
+func (p *SIP) Exchange(req []byte, timeout time.Duration) ([]byte, error) {
+	if err := p.Send(req); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		res, err := p.Read(time.Until(deadline))
+		if err != nil {
+			return nil, err
+		}
+		if code, _ := Status(res); code >= 200 {
+			return res, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, ErrNoAnswer
+		}
+	}
+}
+
+// Req describes a request to build. Zero fields take defaults: a new
+// Call-ID, the peer's next CSeq, Max-Forwards 70.
+type Req struct {
+	Method string
+	URI    string   // Request-URI
+	Drop   []string // header fields to leave out ("Call-ID", "To", …)
+	Extra  []string // header lines to add ("Event: conference")
+	Body   string   // with ContentType
+	// ContentType of Body (default application/sdp when Body is set).
+	ContentType string
+	CallID      string
+	FromTag     string
+	ToTag       string
+	CSeq        int
+	Version     string // default SIP/2.0
+}
+
+// Build writes r as bytes, with a Via naming this peer (rport, RFC 3581,
+// so that answers come back to its socket).
+func (p *SIP) Build(r Req) []byte {
+	if r.CallID == "" {
+		r.CallID = RandomToken() + "@servertest"
+	}
+	if r.FromTag == "" {
+		r.FromTag = RandomToken()
+	}
+	if r.CSeq == 0 {
+		p.cseq++
+		r.CSeq = p.cseq
+	}
+	if r.Version == "" {
+		r.Version = "SIP/2.0"
+	}
+	to := "<" + r.URI + ">"
+	if r.ToTag != "" {
+		to += ";tag=" + r.ToTag
+	}
+	fields := [][2]string{
+		{"Via", "SIP/2.0/" + p.Transport + " " + p.LocalAddr() + ";rport;branch=z9hG4bK" + RandomToken()},
+		{"Max-Forwards", "70"},
+		{"From", "<sip:tester@127.0.0.1>;tag=" + r.FromTag},
+		{"To", to},
+		{"Call-ID", r.CallID},
+		{"CSeq", strconv.Itoa(r.CSeq) + " " + r.Method},
+		{"Contact", "<sip:tester@" + p.LocalAddr() + ";transport=" + strings.ToLower(p.Transport) + ">"},
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.URI, r.Version)
+next:
+	for _, f := range fields {
+		for _, d := range r.Drop {
+			if strings.EqualFold(d, f[0]) {
+				continue next
+			}
+		}
+		b.WriteString(f[0] + ": " + f[1] + "\r\n")
+	}
+	for _, e := range r.Extra {
+		b.WriteString(e + "\r\n")
+	}
+	if r.Body != "" {
+		ct := r.ContentType
+		if ct == "" {
+			ct = "application/sdp"
+		}
+		b.WriteString("Content-Type: " + ct + "\r\n")
+	}
+	dropLength := false
+	for _, d := range r.Drop {
+		dropLength = dropLength || strings.EqualFold(d, "Content-Length")
+	}
+	if !dropLength {
+		b.WriteString("Content-Length: " + strconv.Itoa(len(r.Body)) + "\r\n")
+	}
+	b.WriteString("\r\n" + r.Body)
+	return []byte(b.String())
+}
+
+// Status returns the status code and reason phrase of a response (0 for
+// anything else).
+func Status(msg []byte) (int, string) {
+	line, _, _ := strings.Cut(string(msg), "\r\n")
+	version, rest, ok := strings.Cut(line, " ")
+	if !ok || version != "SIP/2.0" {
+		return 0, ""
+	}
+	code, reason, _ := strings.Cut(rest, " ")
+	n, err := strconv.Atoi(code)
+	if err != nil {
+		return 0, ""
+	}
+	return n, reason
+}
+
+// Header returns the value of the first header field name (long form,
+// any case) in msg, or "".
+func Header(msg []byte, name string) string {
+	head, _, _ := strings.Cut(string(msg), "\r\n\r\n")
+	for _, line := range strings.Split(head, "\r\n")[1:] {
+		n, v, ok := strings.Cut(line, ":")
+		if ok && strings.EqualFold(strings.TrimSpace(n), name) {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// Offer is an SDP offer for an MSRP chat session (RFC 7701 §5.1) whose
+// path is msrp://127.0.0.1:port/sid;tcp.
+func Offer(port int, sid string) string {
+	return "v=0\r\no=tester 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n" +
+		"m=message " + strconv.Itoa(port) + " TCP/MSRP *\r\na=accept-types:message/cpim\r\n" +
+		"a=accept-wrapped-types:text/plain\r\na=path:msrp://127.0.0.1:" + strconv.Itoa(port) + "/" + sid + ";tcp\r\n" +
+		"a=setup:active\r\na=chatroom:nickname private-messages\r\n"
+}
+
+// RandomToken is 12 random hex digits.
+func RandomToken() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
