@@ -10,8 +10,7 @@ import (
 )
 
 // sendBye sends BYE on d from a tracked goroutine (RFC 3261 §15.1.1). It
-// first waits, up to ByeTimeout, for the ACK of our 2xx (a UAS must not send
-// BYE before the ACK arrives or the transaction times out), then gives the
+// first waits for the ACK of our 2xx (awaitAckBeforeBye), then gives the
 // BYE transaction ByeTimeout of its own, so that over UDP it is
 // retransmitted and its answer awaited. When it is over, d leaves the
 // table and, if asked, its MSRP session closes.
@@ -32,13 +31,9 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 		d.mu.Lock()
 		givenUp := d.ackGivenUp
 		d.mu.Unlock()
-		if !givenUp {
-			wait := time.NewTimer(f.cfg.ByeTimeout)
-			select {
-			case <-d.acked:
-			case <-wait.C:
-			}
-			wait.Stop()
+		if !givenUp && !f.awaitAckBeforeBye(d) {
+			f.log.Info("dialog ended at shutdown before its ACK; no BYE", "room", d.roomName, "participant", d.identity)
+			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.ByeTimeout)
 		defer cancel()
@@ -146,4 +141,38 @@ func (f *Focus) buildBye(d *dialog) *sip.Request {
 	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, hop{d.transport, d.source})
 	bye.SetBody(nil) // Content-Length: 0, required on stream transports
 	return bye
+}
+
+// awaitAckBeforeBye waits until d's first 2xx is acknowledged or its
+// server transaction has timed out, 64·T1 after it was sent: a UAS "MUST
+// NOT send a BYE on a confirmed dialog until it has received an ACK for
+// its 2xx response or until the server transaction times out" (RFC 3261
+// §15). Once the focus shuts down it waits ByeTimeout at most, and reports
+// false when no ACK came: such a dialog is ended without BYE (its MSRP
+// session still closes), which keeps shutdown bounded without breaking
+// that rule.
+func (f *Focus) awaitAckBeforeBye(d *dialog) bool {
+	d.mu.Lock()
+	sent := d.answeredAt
+	d.mu.Unlock()
+	wait := time.NewTimer(max(0, 64*f.cfg.T1-time.Since(sent)))
+	defer wait.Stop()
+	select {
+	case <-d.acked:
+		return true
+	case <-wait.C:
+		return true
+	case <-f.done:
+		// An ACK may be on its way: give it ByeTimeout more.
+		grace := time.NewTimer(f.cfg.ByeTimeout)
+		defer grace.Stop()
+		select {
+		case <-d.acked:
+			return true
+		case <-wait.C:
+			return true
+		case <-grace.C:
+			return false
+		}
+	}
 }

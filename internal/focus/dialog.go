@@ -2,6 +2,7 @@ package focus
 
 import (
 	"sync"
+	"time"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -45,6 +46,7 @@ type dialog struct {
 	pendingAck  uint32        // CSeq whose 2xx awaits its ACK (0: none)
 	ackNow      chan struct{} // closed when pendingAck's ACK arrives
 	acked       chan struct{} // closed on the first ACK
+	answeredAt  time.Time     // when the first 2xx went out: a BYE waits for its ACK up to 64·T1 from then
 	ackGivenUp  bool          // no ACK within 64·T1: a BYE need not wait for one
 	inviting    bool          // a re-INVITE is being processed
 	target      sip.Uri       // remote target: the participant's Contact
@@ -69,6 +71,9 @@ func (d *dialog) expectAck(cseq uint32) <-chan struct{} {
 		close(d.ackNow) // superseded: the newer 2xx carries on
 	}
 	d.answered, d.pendingAck, d.ackNow = cseq, cseq, make(chan struct{})
+	if d.answeredAt.IsZero() {
+		d.answeredAt = time.Now() // the 2xx that the first ACK (acked) confirms
+	}
 	return d.ackNow
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -111,6 +112,7 @@ type Focus struct {
 	done        chan struct{}  // closed when Shutdown begins (BeginShutdown): ACK waiters stop, NOTIFY answers are not awaited
 	byeOnce     sync.Once      // Shutdown's BYEs
 	wg          sync.WaitGroup // tracked goroutines: BYE senders, ACK waiters
+	panics      atomic.Uint64  // request handlers that panicked (recover.go)
 }
 
 // New returns a Focus. client sends the focus's own requests (BYE) through
@@ -143,15 +145,15 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 
 // Register installs the focus's request handlers on srv.
 func (f *Focus) Register(srv *sipgo.Server) {
-	srv.OnInvite(f.onInvite)
-	srv.OnAck(f.onAck)
-	srv.OnBye(f.onBye)
-	srv.OnOptions(f.onOptions)
-	srv.OnCancel(f.onCancel)
-	srv.OnSubscribe(f.onSubscribe)
-	srv.OnInfo(f.onInfo)
-	srv.OnMessage(f.onMessage)
-	srv.OnNoRoute(f.onNoRoute)
+	srv.OnInvite(f.recovering(f.onInvite))
+	srv.OnAck(f.recovering(f.onAck))
+	srv.OnBye(f.recovering(f.onBye))
+	srv.OnOptions(f.recovering(f.onOptions))
+	srv.OnCancel(f.recovering(f.onCancel))
+	srv.OnSubscribe(f.recovering(f.onSubscribe))
+	srv.OnInfo(f.recovering(f.onInfo))
+	srv.OnMessage(f.recovering(f.onMessage))
+	srv.OnNoRoute(f.recovering(f.onNoRoute))
 }
 
 // Dialogs returns the number of live (not terminated) dialogs.

@@ -97,8 +97,14 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	from := req.From()
 	cseq := req.CSeq()
 	contact := req.Contact()
-	if from == nil || cseq == nil || contact == nil {
-		f.respond(tx, req, 400, "Missing From, CSeq or Contact")
+	// The server's SIP guard has refused requests without From, To, Call-ID
+	// or CSeq; Contact is the INVITE's own (RFC 3261 §8.1.1.8).
+	if from == nil || cseq == nil || req.CallID() == nil || req.To() == nil {
+		f.respond(tx, req, 400, "Missing From, To, Call-ID or CSeq")
+		return
+	}
+	if contact == nil {
+		f.respond(tx, req, 400, "Missing Contact")
 		return
 	}
 
@@ -261,7 +267,7 @@ func (f *Focus) onReInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if d.inviting {
 		d.mu.Unlock()
 		res := sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
-		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+		res.AppendHeader(retryAfter())
 		f.send(tx, res)
 		return
 	}

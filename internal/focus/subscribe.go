@@ -132,8 +132,8 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 		return
 	}
 	from, cseq, contact, cid := req.From(), req.CSeq(), req.Contact(), req.CallID()
-	if from == nil || cseq == nil || contact == nil || cid == nil {
-		f.respond(tx, req, 400, "Missing From, CSeq, Call-ID or Contact")
+	if from == nil || cseq == nil || contact == nil || cid == nil || req.To() == nil {
+		f.respond(tx, req, 400, "Missing From, To, CSeq, Call-ID or Contact")
 		return
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
@@ -195,7 +195,7 @@ func (f *Focus) resubscribe(req *sip.Request, tx sip.ServerTransaction, expires 
 		return
 	case sub == nil: // its first NOTIFY is being handed over this instant
 		res := sip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
-		res.AppendHeader(sip.NewHeader("Retry-After", "1"))
+		res.AppendHeader(retryAfter())
 		f.send(tx, res)
 		return
 	}

@@ -1,0 +1,109 @@
+package focus
+
+import (
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/msrp"
+)
+
+// TestByeWaitsForAck: a dialog the focus ends before the participant's ACK
+// arrives gets its BYE only when the 2xx's server transaction times out,
+// 64·T1 after the 2xx (RFC 3261 §15), not after ByeTimeout.
+func TestByeWaitsForAck(t *testing.T) {
+	const t1 = 10 * time.Millisecond
+	e := newEnv(t, nil, func(c *Config) { c.T1 = t1; c.ByeTimeout = 50 * time.Millisecond })
+	p := newPeer(t, e, "TCP", "noack")
+	res := p.do(p.withSDP(p.request(sip.INVITE, "r", ""), offerFor(msrp.NewSessionID())))
+	answered := time.Now()
+	if res.StatusCode != 200 {
+		t.Fatalf("INVITE: %d", res.StatusCode)
+	}
+	// The MSRP side ends at once (never bound): the focus ends the dialog.
+	s := e.sw.sessions()[0]
+	e.focus.SessionEnded(s.handle, s.id, "test")
+	select {
+	case <-p.byes:
+		if waited := time.Since(answered); waited < 64*t1 {
+			t.Fatalf("BYE %v after the unacknowledged 2xx, before 64·T1 (%v)", waited, 64*t1)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no BYE")
+	}
+}
+
+// TestByeAfterAckIsPrompt: once the ACK is in, the BYE goes at once.
+func TestByeAfterAckIsPrompt(t *testing.T) {
+	const t1 = 50 * time.Millisecond
+	e := newEnv(t, nil, func(c *Config) { c.T1 = t1 })
+	p := newPeer(t, e, "TCP", "acked")
+	p.join("r")
+	s := e.sw.sessions()[0]
+	eventually(t, "ACK", func() bool {
+		d := s.handle.(*dialog)
+		select {
+		case <-d.acked:
+			return true
+		default:
+			return false
+		}
+	})
+	start := time.Now()
+	e.focus.SessionEnded(s.handle, s.id, "test")
+	select {
+	case <-p.byes:
+		if waited := time.Since(start); waited >= 64*t1 {
+			t.Fatalf("BYE after %v, though the dialog was confirmed", waited)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no BYE")
+	}
+}
+
+// TestRetryAfterIsRandom: the 500 refusing an overlapping re-INVITE
+// carries a Retry-After chosen at random between 0 and 10 s (RFC 3261
+// §14.2).
+func TestRetryAfterIsRandom(t *testing.T) {
+	seen := map[int]bool{}
+	for range 300 {
+		v, err := strconv.Atoi(retryAfter().Value())
+		if err != nil || v < 0 || v > 10 {
+			t.Fatalf("Retry-After %q", retryAfter().Value())
+		}
+		seen[v] = true
+	}
+	if len(seen) < 8 {
+		t.Fatalf("Retry-After took %d values in 300 draws: %v", len(seen), seen)
+	}
+}
+
+// TestHandlerPanicIsContained: a panic while handling one request is
+// answered 500 and counted; the focus goes on serving.
+func TestHandlerPanicIsContained(t *testing.T) {
+	var armed atomic.Bool
+	armed.Store(true)
+	e := newEnv(t, nil, func(c *Config) {
+		c.beforeAnswer = func() {
+			if armed.CompareAndSwap(true, false) {
+				panic("injected")
+			}
+		}
+	})
+	p := newPeer(t, e, "UDP", "victim")
+	res := p.do(p.withSDP(p.request(sip.INVITE, "r", ""), offerFor(msrp.NewSessionID())))
+	if res.StatusCode != 500 {
+		t.Fatalf("INVITE whose handler panicked: %d", res.StatusCode)
+	}
+	if n := e.focus.Panics(); n != 1 {
+		t.Fatalf("Panics() = %d", n)
+	}
+	q := newPeer(t, e, "UDP", "next")
+	if r := q.do(q.request(sip.OPTIONS, "", "")); r.StatusCode != 200 {
+		t.Fatalf("OPTIONS after the panic: %d", r.StatusCode)
+	}
+	q.join("r2")
+}
