@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
@@ -254,4 +256,56 @@ func TestCrashShapes(t *testing.T) {
 	expect(t, p, p.Build(servertest.Req{Method: "BYE", URI: roomURI, CallID: callID, FromTag: "ft", ToTag: tag, CSeq: 2}), 200, "")
 	stillServes(t, srv, "UDP")
 	stillServes(t, srv, "TCP")
+}
+
+// TestAnswersGoToTheSource: over UDP the server stamps the top Via of a
+// request with the IP it came from when the Via names another host
+// (received, RFC 3261 §18.2.1), replacing a received the sender wrote, and
+// the answer goes to that IP with the Via's port (§18.2.2), never to the
+// host the Via names: parleyd cannot be made to send to a third party.
+func TestAnswersGoToTheSource(t *testing.T) {
+	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	defer stop()
+	listen := func(addr string) *net.UDPConn {
+		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	here := listen("127.0.0.1:0")                          // where the Via's port is, at the source's IP
+	port := here.LocalAddr().(*net.UDPAddr).Port           //
+	elsewhere := listen("127.0.0.2:" + strconv.Itoa(port)) // the host the Via names
+	sender, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.MustParseAddrPort(srv.Addrs().SIPUDP)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sender.Close()
+	for i, via := range []string{
+		"SIP/2.0/UDP 127.0.0.2:" + strconv.Itoa(port) + ";branch=z9hG4bK" + servertest.RandomToken(),
+		"SIP/2.0/UDP 127.0.0.1:" + strconv.Itoa(port) + ";received=127.0.0.2;branch=z9hG4bK" + servertest.RandomToken(),
+	} {
+		req := "OPTIONS sip:127.0.0.1 SIP/2.0\r\nVia: " + via + "\r\nMax-Forwards: 70\r\nFrom: <sip:t@127.0.0.1>;tag=1\r\n" +
+			"To: <sip:127.0.0.1>\r\nCall-ID: " + servertest.RandomToken() + "\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+		if _, err := sender.Write([]byte(req)); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4096)
+		here.SetReadDeadline(time.Now().Add(wait))
+		n, _, err := here.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("case %d: no answer at the source's IP: %v", i, err)
+		}
+		if code, _ := servertest.Status(buf[:n]); code != 200 {
+			t.Fatalf("case %d: %q", i, firstLine(buf[:n]))
+		}
+		if v := servertest.Header(buf[:n], "Via"); i == 0 && !strings.HasSuffix(v, ";received=127.0.0.1") || strings.Contains(v, "received=127.0.0.2") {
+			t.Fatalf("case %d: the answer's Via is %q, want the source stamped as received", i, v)
+		}
+		elsewhere.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if n, _, err := elsewhere.ReadFrom(buf); err == nil {
+			t.Fatalf("case %d: answer sent to the host the Via names: %q", i, firstLine(buf[:n]))
+		}
+	}
 }

@@ -86,10 +86,15 @@ func keepalive(b []byte) bool {
 	return true
 }
 
-// guardPacketConn checks each datagram read by sipgo's UDP loop.
+// guardPacketConn checks each datagram read by sipgo's UDP loop, and
+// stamps the top Via of a request with the address it came from
+// (sipcheck.Received, RFC 3261 §18.2.1), so that sipgo's answers go back
+// to the source and never to a host a forged Via names. Only sipgo's read
+// loop calls ReadFrom.
 type guardPacketConn struct {
 	net.PacketConn
-	g *sipGuard
+	g       *sipGuard
+	scratch []byte // Received's output, copied back into the caller's buffer
 }
 
 func (c *guardPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
@@ -100,7 +105,7 @@ func (c *guardPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		res := c.g.rules.Check(p[:n])
 		if res.Action == sipcheck.Pass {
-			return n, addr, nil
+			return c.stamp(p, n, addr), addr, nil
 		}
 		if res.Action == sipcheck.Answer {
 			// To the datagram's source, whatever its Via says: the answer
@@ -112,6 +117,26 @@ func (c *guardPacketConn) ReadFrom(p []byte) (int, net.Addr, error) {
 		}
 		c.g.refused(res, "UDP", addr)
 	}
+}
+
+// stamp applies sipcheck.Received to the datagram p[:n] from addr and
+// returns its new length. A stamped datagram that no longer fits p keeps
+// its length unstamped (sipgo's buffer is 64 KiB, a datagram at most 65,507
+// octets, so only a datagram within a few octets of that limit).
+func (c *guardPacketConn) stamp(p []byte, n int, addr net.Addr) int {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return n
+	}
+	out := sipcheck.Received(c.scratch, p[:n], ua.AddrPort().Addr())
+	if len(out) == n && &out[0] == &p[0] {
+		return n // unchanged
+	}
+	c.scratch = out[:0]
+	if len(out) > len(p) {
+		return n
+	}
+	return copy(p, out)
 }
 
 // guardListener wraps each accepted connection in a guardConn.

@@ -1,6 +1,7 @@
 package sipcheck
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/emiago/sipgo/sip"
@@ -45,6 +46,21 @@ func FuzzCheck(f *testing.F) {
 				}
 				if req.CSeq().MethodName != req.Method {
 					t.Fatalf("passed with CSeq method %q for %q", req.CSeq().MethodName, req.Method)
+				}
+				// Stamped with its source, it still passes, and its top
+				// Via sends answers to the source and nowhere else.
+				src := netip.MustParseAddr("127.0.0.1")
+				stamped := Received(nil, msg, src)
+				if res := r.Check(stamped); res.Action != Pass {
+					t.Fatalf("stamped with received, refused: %s\n%q", res.Reason, stamped)
+				}
+				sm, err := sip.ParseMessage(stamped)
+				if err != nil {
+					t.Fatalf("stamped: %v", err)
+				}
+				via := sm.(*sip.Request).Via()
+				if rcv, ok := via.Params.Get("received"); ok && rcv != "127.0.0.1" || !ok && via.Host != "127.0.0.1" {
+					t.Fatalf("stamped Via %q", via.Value())
 				}
 			} else {
 				res := m.(*sip.Response)
