@@ -45,7 +45,7 @@ import (
 //
 //	go test ./internal/server -run '^$' -fuzz FuzzMSRPConnection -parallel 1
 func FuzzMSRPConnection(f *testing.F) {
-	var h *fuzzHarness
+	var h *msrpFuzzHarness
 	f.Cleanup(func() {
 		if h != nil {
 			h.stop()
@@ -57,7 +57,7 @@ func FuzzMSRPConnection(f *testing.F) {
 		defer mu.Unlock()
 		if h == nil {
 			var err error
-			if h, err = startFuzzHarness(); err != nil {
+			if h, err = startMSRPFuzzHarness(); err != nil {
 				t.Fatalf("starting the server: %v", err)
 			}
 		}
@@ -65,29 +65,29 @@ func FuzzMSRPConnection(f *testing.F) {
 	})
 }
 
-// fuzzDebug (PARLEY_FUZZ_DEBUG=1) logs each input as written and what the
+// msrpFuzzDebug (PARLEY_FUZZ_DEBUG=1) logs each input as written and what the
 // server wrote back on its connection.
-var fuzzDebug = os.Getenv("PARLEY_FUZZ_DEBUG") == "1"
+var msrpFuzzDebug = os.Getenv("PARLEY_FUZZ_DEBUG") == "1"
 
-// fuzzWait bounds every wait of one input.
-const fuzzWait = 5 * time.Second
+// msrpFuzzWait bounds every wait of one input.
+const msrpFuzzWait = 5 * time.Second
 
-const fuzzRoom = "fuzz"
+const msrpFuzzRoom = "fuzz"
 
-type fuzzHarness struct {
+type msrpFuzzHarness struct {
 	srv     *server.Server
-	sip     *sipDriver
+	sip     *msrpFuzzSIP
 	room    string     // the room's URI
-	stayer  *fuzzParty // in the room for the whole run, reading everything
-	next    *fuzzParty // joined and bound: the next input is written on its connection
+	stayer  *msrpFuzzParty // in the room for the whole run, reading everything
+	next    *msrpFuzzParty // joined and bound: the next input is written on its connection
 	n       int64      // participants joined so far
 	secret  string     // in every check message's marker, so no input can forge one
 	markers chan string
 	readers sync.WaitGroup
 }
 
-// fuzzParty is one joined participant with its bound MSRP connection.
-type fuzzParty struct {
+// msrpFuzzParty is one joined participant with its bound MSRP connection.
+type msrpFuzzParty struct {
 	uri  string   // sip:f<n>@example.com
 	self msrp.URI // its MSRP URI (From-Path)
 	sw   msrp.URI
@@ -95,7 +95,7 @@ type fuzzParty struct {
 	rd   *msrp.Reader
 }
 
-func startFuzzHarness() (h *fuzzHarness, err error) {
+func startMSRPFuzzHarness() (h *msrpFuzzHarness, err error) {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	// Write copies at once: the check's copy is then not held back for
@@ -106,14 +106,14 @@ func startFuzzHarness() (h *fuzzHarness, err error) {
 		return nil, err
 	}
 	srv.Start()
-	h = &fuzzHarness{srv: srv, room: "sip:" + fuzzRoom + "@" + srv.Addrs().SIPUDP, markers: make(chan string, 64),
+	h = &msrpFuzzHarness{srv: srv, room: "sip:" + msrpFuzzRoom + "@" + srv.Addrs().SIPUDP, markers: make(chan string, 64),
 		secret: msrp.NewTID()}
 	defer func() {
 		if err != nil {
 			h.stop()
 		}
 	}()
-	if h.sip, err = newSIPDriver(srv.Addrs().SIPUDP); err != nil {
+	if h.sip, err = newMSRPFuzzSIP(srv.Addrs().SIPUDP); err != nil {
 		return h, err
 	}
 	if h.stayer, err = h.join(); err != nil {
@@ -123,11 +123,11 @@ func startFuzzHarness() (h *fuzzHarness, err error) {
 	return h, nil
 }
 
-func (h *fuzzHarness) stop() {
+func (h *msrpFuzzHarness) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	h.srv.Shutdown(ctx)
-	for _, p := range []*fuzzParty{h.stayer, h.next} {
+	for _, p := range []*msrpFuzzParty{h.stayer, h.next} {
 		if p != nil {
 			p.conn.Close()
 		}
@@ -140,7 +140,7 @@ func (h *fuzzHarness) stop() {
 
 // readStayer reads the staying participant's connection until it closes,
 // passing on the markers of the check messages it receives.
-func (h *fuzzHarness) readStayer(p *fuzzParty) {
+func (h *msrpFuzzHarness) readStayer(p *msrpFuzzParty) {
 	for {
 		m, err := p.rd.ReadMessage()
 		var me *msrp.MessageError
@@ -153,7 +153,7 @@ func (h *fuzzHarness) readStayer(p *fuzzParty) {
 		if m.Method != msrp.MethodSEND {
 			continue
 		}
-		if fuzzDebug {
+		if msrpFuzzDebug {
 			fmt.Printf("the staying participant got: %q\n", m.Body)
 		}
 		if i := bytes.Index(m.Body, []byte("check-"+h.secret+"-")); i >= 0 {
@@ -166,7 +166,7 @@ func (h *fuzzHarness) readStayer(p *fuzzParty) {
 }
 
 // run writes one input on a bound connection and checks the server after.
-func (h *fuzzHarness) run(t *testing.T, data []byte) {
+func (h *msrpFuzzHarness) run(t *testing.T, data []byte) {
 	p := h.next
 	if p == nil {
 		var err error
@@ -182,20 +182,20 @@ func (h *fuzzHarness) run(t *testing.T, data []byte) {
 	} {
 		in = bytes.ReplaceAll(in, []byte(r[0]), []byte(r[1]))
 	}
-	p.conn.SetDeadline(time.Now().Add(fuzzWait))
+	p.conn.SetDeadline(time.Now().Add(msrpFuzzWait))
 	p.conn.Write(in) // the server may close first: an error here is fine
 	p.conn.CloseWrite()
 	// The server closes the connection once it has read the input's end
 	// (or earlier: lost framing, bad start line).
 	var out io.Writer = io.Discard
 	var got bytes.Buffer
-	if fuzzDebug {
+	if msrpFuzzDebug {
 		out = &got
 	}
-	if _, err := io.Copy(out, p.conn); isTimeout(err) {
-		t.Fatalf("the server did not close the connection within %v of the input's end", fuzzWait)
+	if _, err := io.Copy(out, p.conn); msrpFuzzTimeout(err) {
+		t.Fatalf("the server did not close the connection within %v of the input's end", msrpFuzzWait)
 	}
-	if fuzzDebug {
+	if msrpFuzzDebug {
 		t.Logf("input:\n%s\nthe server wrote back:\n%s", in, got.Bytes())
 	}
 	p.conn.Close()
@@ -212,7 +212,7 @@ func (h *fuzzHarness) run(t *testing.T, data []byte) {
 		q.conn.Close()
 		t.Fatalf("after the input, a SEND to the room: %v", err)
 	}
-	timer := time.NewTimer(fuzzWait)
+	timer := time.NewTimer(msrpFuzzWait)
 	defer timer.Stop()
 	for {
 		select {
@@ -224,25 +224,25 @@ func (h *fuzzHarness) run(t *testing.T, data []byte) {
 			return
 		case <-timer.C:
 			q.conn.Close()
-			t.Fatalf("after the input, a message to the room was not delivered within %v", fuzzWait)
+			t.Fatalf("after the input, a message to the room was not delivered within %v", msrpFuzzWait)
 		}
 	}
 }
 
 // join makes a new participant join the room and bind its MSRP session.
-func (h *fuzzHarness) join() (*fuzzParty, error) {
+func (h *msrpFuzzHarness) join() (*msrpFuzzParty, error) {
 	h.n++
 	id := "f" + strconv.FormatInt(h.n, 10)
-	p := &fuzzParty{uri: "sip:" + id + "@example.com"}
+	p := &msrpFuzzParty{uri: "sip:" + id + "@example.com"}
 	p.self = msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: h.sip.run + id, Transport: "tcp"}
-	path, err := h.sip.invite(fuzzRoom, id, p.self.String())
+	path, err := h.sip.invite(msrpFuzzRoom, id, p.self.String())
 	if err != nil {
 		return nil, err
 	}
 	if p.sw, err = msrp.ParseURI(path); err != nil {
 		return nil, fmt.Errorf("a=path %q: %w", path, err)
 	}
-	nc, err := net.DialTimeout("tcp", net.JoinHostPort(p.sw.Host, strconv.Itoa(p.sw.Port)), fuzzWait)
+	nc, err := net.DialTimeout("tcp", net.JoinHostPort(p.sw.Host, strconv.Itoa(p.sw.Port)), msrpFuzzWait)
 	if err != nil {
 		return nil, err
 	}
@@ -257,8 +257,8 @@ func (h *fuzzHarness) join() (*fuzzParty, error) {
 
 // transact sends request m and reads until its response, which must be a
 // 200; requests from the switch (notices) are skipped.
-func (p *fuzzParty) transact(m *msrp.Message) error {
-	p.conn.SetDeadline(time.Now().Add(fuzzWait))
+func (p *msrpFuzzParty) transact(m *msrp.Message) error {
+	p.conn.SetDeadline(time.Now().Add(msrpFuzzWait))
 	defer p.conn.SetDeadline(time.Time{})
 	if _, err := p.conn.Write(m.Bytes()); err != nil {
 		return err
@@ -278,15 +278,15 @@ func (p *fuzzParty) transact(m *msrp.Message) error {
 	}
 }
 
-func isTimeout(err error) bool {
+func msrpFuzzTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-// sipDriver plays the SIP side of the participants over one UDP socket:
+// msrpFuzzSIP plays the SIP side of the participants over one UDP socket:
 // INVITE (retransmitted every 500 ms, RFC 3261 §17.1.1.2, here simplified)
 // and ACK; requests from the focus (its BYE when a session ends) get a 200.
-type sipDriver struct {
+type msrpFuzzSIP struct {
 	conn  *net.UDPConn
 	focus *net.UDPAddr
 	me    string
@@ -299,7 +299,7 @@ type sipDriver struct {
 	buf     []byte
 }
 
-func newSIPDriver(focus string) (*sipDriver, error) {
+func newMSRPFuzzSIP(focus string) (*msrpFuzzSIP, error) {
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
 		return nil, err
@@ -309,19 +309,19 @@ func newSIPDriver(focus string) (*sipDriver, error) {
 		c.Close()
 		return nil, err
 	}
-	d := &sipDriver{conn: c, focus: fa, me: c.LocalAddr().String(), fhost: focus,
+	d := &msrpFuzzSIP{conn: c, focus: fa, me: c.LocalAddr().String(), fhost: focus,
 		run: strconv.FormatInt(time.Now().UnixNano(), 36), waiting: map[string]chan []byte{}, done: make(chan struct{})}
 	go d.read()
 	return d, nil
 }
 
-func (d *sipDriver) close() {
+func (d *msrpFuzzSIP) close() {
 	d.conn.Close()
 	<-d.done
 }
 
-// sipHeader returns the value of the first header line "name: value" in msg.
-func sipHeader(msg []byte, name string) []byte {
+// msrpFuzzSIPHeader returns the value of the first header line "name: value" in msg.
+func msrpFuzzSIPHeader(msg []byte, name string) []byte {
 	i := bytes.Index(msg, []byte("\r\n"+name+": "))
 	if i < 0 {
 		return nil
@@ -333,7 +333,7 @@ func sipHeader(msg []byte, name string) []byte {
 	return v
 }
 
-func (d *sipDriver) read() {
+func (d *msrpFuzzSIP) read() {
 	defer close(d.done)
 	buf := make([]byte, 65536)
 	for {
@@ -347,7 +347,7 @@ func (d *sipDriver) read() {
 			var res []byte
 			res = append(res, "SIP/2.0 200 OK\r\n"...)
 			for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
-				res = append(append(append(append(res, h...), ": "...), sipHeader(msg, h)...), "\r\n"...)
+				res = append(append(append(append(res, h...), ": "...), msrpFuzzSIPHeader(msg, h)...), "\r\n"...)
 			}
 			res = append(res, "Content-Length: 0\r\n\r\n"...)
 			d.conn.WriteToUDP(res, from)
@@ -356,7 +356,7 @@ func (d *sipDriver) read() {
 		if n < 12 || msg[8] == '1' {
 			continue // provisional
 		}
-		cid := sipHeader(msg, "Call-ID")
+		cid := msrpFuzzSIPHeader(msg, "Call-ID")
 		d.mu.Lock()
 		ch := d.waiting[string(cid)]
 		delete(d.waiting, string(cid))
@@ -369,7 +369,7 @@ func (d *sipDriver) read() {
 
 // invite runs an INVITE transaction for participant id (offering MSRP URI
 // path) and its ACK, and returns the focus's a=path.
-func (d *sipDriver) invite(roomName, id, path string) (string, error) {
+func (d *msrpFuzzSIP) invite(roomName, id, path string) (string, error) {
 	callID, fromTag := "c"+d.run+id, "t"+id
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 9 TCP/MSRP *\r\n" +
 		"a=accept-types:message/cpim text/plain\r\na=path:" + path + "\r\na=setup:active\r\na=chatroom:nickname private-messages\r\n"
@@ -386,8 +386,8 @@ func (d *sipDriver) invite(roomName, id, path string) (string, error) {
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
 		return "", fmt.Errorf("INVITE: %q", res[:max(0, bytes.IndexByte(res, '\r'))])
 	}
-	to := sipHeader(res, "To")
-	contact := sipHeader(res, "Contact")
+	to := msrpFuzzSIPHeader(res, "To")
+	contact := msrpFuzzSIPHeader(res, "Contact")
 	if i, j := bytes.IndexByte(contact, '<'), bytes.IndexByte(contact, '>'); i >= 0 && j > i {
 		contact = contact[i+1 : j]
 	}
@@ -413,8 +413,8 @@ func (d *sipDriver) invite(roomName, id, path string) (string, error) {
 }
 
 // transact sends req and returns its final response, retransmitting every
-// 500 ms for at most fuzzWait.
-func (d *sipDriver) transact(callID string, req []byte) ([]byte, error) {
+// 500 ms for at most msrpFuzzWait.
+func (d *msrpFuzzSIP) transact(callID string, req []byte) ([]byte, error) {
 	ch := make(chan []byte, 1)
 	d.mu.Lock()
 	d.waiting[callID] = ch
@@ -434,8 +434,8 @@ func (d *sipDriver) transact(callID string, req []byte) ([]byte, error) {
 		case res := <-ch:
 			return res, nil
 		case <-t.C:
-			if try == int(fuzzWait/(500*time.Millisecond)) {
-				return nil, fmt.Errorf("%s: no answer within %v", callID, fuzzWait)
+			if try == int(msrpFuzzWait/(500*time.Millisecond)) {
+				return nil, fmt.Errorf("%s: no answer within %v", callID, msrpFuzzWait)
 			}
 			t.Reset(500 * time.Millisecond)
 		}
