@@ -77,11 +77,11 @@ const msrpFuzzRoom = "fuzz"
 type msrpFuzzHarness struct {
 	srv     *server.Server
 	sip     *msrpFuzzSIP
-	room    string     // the room's URI
+	room    string         // the room's URI
 	stayer  *msrpFuzzParty // in the room for the whole run, reading everything
 	next    *msrpFuzzParty // joined and bound: the next input is written on its connection
-	n       int64      // participants joined so far
-	secret  string     // in every check message's marker, so no input can forge one
+	n       int64          // participants joined so far
+	secret  string         // in every check message's marker, so no input can forge one
 	markers chan string
 	readers sync.WaitGroup
 }
