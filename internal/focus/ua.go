@@ -2,6 +2,9 @@ package focus
 
 import (
 	"log/slog"
+	"net"
+	"syscall"
+	"time"
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
@@ -23,13 +26,40 @@ func init() { sip.UDPMTUSize = maxUDPDatagram + 200 }
 // NewUA returns a sipgo user agent whose transport and transaction layers
 // log through logger (sipgo's own default is a package-level logger).
 func NewUA(hostname string, logger *slog.Logger) (*sipgo.UserAgent, error) {
+	return NewUAWith(hostname, logger, UAOptions{})
+}
+
+// UAOptions restrict where the user agent's own requests may go.
+type UAOptions struct {
+	// Resolver looks up host names (nil: the system's).
+	Resolver *net.Resolver
+	// DialControl, when set, vets every TCP connection the user agent
+	// opens (net.Dialer.Control): the focus opens one to a participant's
+	// Contact when its connection is gone.
+	DialControl func(network, address string, c syscall.RawConn) error
+}
+
+// NewUAWith is NewUA with options.
+func NewUAWith(hostname string, logger *slog.Logger, o UAOptions) (*sipgo.UserAgent, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return sipgo.NewUA(
+	tp := []sip.TransportLayerOption{sip.WithTransportLayerLogger(logger)}
+	if o.DialControl != nil {
+		tp = append(tp, sip.WithTransportLayerTransports(sip.TransportsConfig{TCP: &sip.TransportTCP{
+			DialerCreate: func(laddr net.Addr) net.Dialer {
+				return net.Dialer{Timeout: time.Minute, LocalAddr: laddr, Control: o.DialControl}
+			},
+		}}))
+	}
+	opts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("parley"),
 		sipgo.WithUserAgentHostname(hostname),
-		sipgo.WithUserAgentTransportLayerOptions(sip.WithTransportLayerLogger(logger)),
+		sipgo.WithUserAgentTransportLayerOptions(tp...),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(logger)),
-	)
+	}
+	if o.Resolver != nil {
+		opts = append(opts, sipgo.WithUserAgentDNSResolver(o.Resolver))
+	}
+	return sipgo.NewUA(opts...)
 }

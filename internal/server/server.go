@@ -53,7 +53,16 @@ type Server struct {
 // Errors name the listener and the cause in one line ("SIP UDP listener:
 // listen udp 127.0.0.1:5060: bind: address already in use"); whatever was
 // bound before the failure is released.
-func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
+func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	return newServer(cfg, log, options{})
+}
+
+// options are what tests may change beyond the configuration.
+type options struct {
+	ua focus.UAOptions // where the focus's own requests may go
+}
+
+func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -138,7 +147,7 @@ func New(cfg *config.Config, log *slog.Logger) (_ *Server, err error) {
 	s.addrs.MSRP = s.relay.Addr().String()
 
 	sipLog := SIPGoLogger(log)
-	s.ua, err = focus.NewUA(cfg.Server.Host, sipLog)
+	s.ua, err = focus.NewUAWith(cfg.Server.Host, sipLog, o.ua)
 	if err != nil {
 		return nil, err
 	}

@@ -57,6 +57,7 @@ type SIP struct {
 	conn      net.Conn
 	r         *bufio.Reader // TCP
 	cseq      int
+	local     string // Builder's address
 }
 
 // DialSIP opens a raw SIP peer to addr over transport ("UDP" or "TCP").
@@ -72,11 +73,27 @@ func DialSIP(transport, addr string) (*SIP, error) {
 	return p, nil
 }
 
+// Builder is a peer with no socket, only to Build requests as if sent
+// from local over transport.
+func Builder(transport, local string) *SIP {
+	return &SIP{Transport: strings.ToUpper(transport), local: local}
+}
+
 // Close closes the peer's socket.
-func (p *SIP) Close() error { return p.conn.Close() }
+func (p *SIP) Close() error {
+	if p.conn == nil {
+		return nil
+	}
+	return p.conn.Close()
+}
 
 // LocalAddr is the peer's address.
-func (p *SIP) LocalAddr() string { return p.conn.LocalAddr().String() }
+func (p *SIP) LocalAddr() string {
+	if p.conn == nil {
+		return p.local
+	}
+	return p.conn.LocalAddr().String()
+}
 
 // Send writes raw bytes: one datagram over UDP.
 func (p *SIP) Send(b []byte) error {

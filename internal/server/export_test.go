@@ -1,0 +1,34 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/focus"
+)
+
+// NewLoopbackOnly is New for fuzz targets, whose inputs may name any host:
+// the focus's own requests can reach only loopback addresses (a TCP
+// connection elsewhere is refused before it is attempted) and no name is
+// looked up. Answers, and requests over UDP, go to the address a request
+// came from: loopback already.
+func NewLoopbackOnly(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	return newServer(cfg, log, options{ua: focus.UAOptions{
+		Resolver: &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+			return nil, errors.New("no name lookups in this test")
+		}},
+		DialControl: func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !ap.Addr().IsLoopback() {
+				return fmt.Errorf("test server: refusing to connect to %s", address)
+			}
+			return nil
+		},
+	}})
+}

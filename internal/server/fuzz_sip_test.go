@@ -1,0 +1,215 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
+)
+
+// sipFuzzSeeds are the shapes that stopped parleyd or got wrong answers
+// before the SIP guard, and a few valid requests to mutate.
+func sipFuzzSeeds(f *testing.F, transport string) {
+	peer := servertest.Builder(transport, "127.0.0.1:5999")
+	const roomURI = "sip:fuzz@127.0.0.1"
+	offer := servertest.Offer(9, "fuzzseed")
+	for _, r := range []servertest.Req{
+		{Method: "OPTIONS", URI: roomURI},
+		{Method: "INVITE", URI: roomURI, Body: offer},
+		{Method: "INVITE", URI: roomURI, Body: offer, Drop: []string{"Call-ID"}},
+		{Method: "INVITE", URI: roomURI, Body: offer, Drop: []string{"To"}},
+		{Method: "SUBSCRIBE", URI: roomURI, Drop: []string{"To"}, Extra: []string{"Event: conference"}},
+		{Method: "SUBSCRIBE", URI: roomURI, Extra: []string{"Event: conference", "Expires: 60"}},
+		{Method: "BYE", URI: roomURI, ToTag: "x"},
+		{Method: "INFO", URI: roomURI, ToTag: "x", Body: "<x/>", ContentType: "application/nickname-info+xml"},
+		{Method: "OPTIONS", URI: roomURI, Drop: []string{"CSeq"}, Extra: []string{"CSeq: abc OPTIONS"}},
+		{Method: "OPTIONS", URI: roomURI, Version: "SIP/3.0"},
+		{Method: "OPTIONS", URI: "tel:+1555", Extra: []string{"Require: 100rel"}},
+		{Method: "ACK", URI: roomURI, Drop: []string{"Via"}},
+		{Method: "CANCEL", URI: roomURI},
+		{Method: "FOO", URI: roomURI},
+	} {
+		f.Add(peer.Build(r))
+	}
+	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\n\r\n"))
+	f.Add([]byte("\r\n\r\n"))
+	if transport == "TCP" {
+		f.Add([]byte("OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nContent-Length: 99999999\r\n\r\n"))
+	}
+}
+
+// sipFuzzHarness is one parleyd per fuzz process, with a checking peer
+// that stays connected for the whole run.
+type sipFuzzHarness struct {
+	srv   *server.Server
+	stop  func()
+	check *servertest.SIP
+	n     int
+}
+
+// sipFuzzMu serializes inputs: the harness is one server and one
+// checking peer.
+var sipFuzzMu sync.Mutex
+
+func newSIPFuzzHarness(t *testing.T, transport string) *sipFuzzHarness {
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := server.NewLoopbackOnly(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("starting parleyd: %v", err)
+	}
+	srv.Start()
+	check, err := servertest.DialSIP(transport, sipAddr(srv, transport))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sipFuzzHarness{srv: srv, check: check, stop: func() {
+		check.Close()
+		stopServer(srv)
+	}}
+}
+
+// serves fails t unless the server answers a valid OPTIONS and, every
+// 32nd input (and the first), admits a participant to a room and lets it
+// leave: "no packet can stop parleyd". (A join per input would cost five
+// times the input itself; a panic ends the process whatever input caused
+// it, and a server that stops answering fails the next OPTIONS.)
+func (h *sipFuzzHarness) serves(t *testing.T) {
+	p := h.check
+	if code, err := h.final(p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1"})); err != nil || code != 200 {
+		t.Fatalf("OPTIONS after the input: %d %v", code, err)
+	}
+	h.n++
+	if h.n%32 != 1 {
+		return
+	}
+	roomURI := "sip:check@127.0.0.1"
+	callID := servertest.RandomToken()
+	res, err := h.exchange(p.Build(servertest.Req{Method: "INVITE", URI: roomURI, CallID: callID, FromTag: "ft", CSeq: 1,
+		Body: servertest.Offer(9, servertest.RandomToken())}))
+	if code, _ := servertest.Status(res); err != nil || code != 200 {
+		t.Fatalf("join after the input: %q %v", firstLine(res), err)
+	}
+	_, tag, _ := strings.Cut(servertest.Header(res, "To"), ";tag=")
+	tag, _, _ = strings.Cut(tag, ";")
+	if err := p.Send(p.Build(servertest.Req{Method: "ACK", URI: roomURI, CallID: callID, FromTag: "ft", ToTag: tag, CSeq: 1})); err != nil {
+		t.Fatal(err)
+	}
+	if code, err := h.final(p.Build(servertest.Req{Method: "BYE", URI: roomURI, CallID: callID, FromTag: "ft", ToTag: tag, CSeq: 2})); err != nil || code != 200 {
+		t.Fatalf("leave after the input: %d %v", code, err)
+	}
+}
+
+func (h *sipFuzzHarness) final(req []byte) (int, error) {
+	res, err := h.exchange(req)
+	code, _ := servertest.Status(res)
+	return code, err
+}
+
+// exchange sends req and returns the final response with its Call-ID,
+// skipping anything else (a retransmission, a request of the server's).
+func (h *sipFuzzHarness) exchange(req []byte) ([]byte, error) {
+	callID := servertest.Header(req, "Call-ID")
+	if err := h.check.Send(req); err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(wait)
+	for time.Now().Before(deadline) {
+		res, err := h.check.Read(time.Until(deadline))
+		if err != nil {
+			return nil, err
+		}
+		if code, _ := servertest.Status(res); code >= 200 && servertest.Header(res, "Call-ID") == callID {
+			return res, nil
+		}
+	}
+	return nil, servertest.ErrNoAnswer
+}
+
+func stopServer(srv *server.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+}
+
+// FuzzSIPDatagram sends the input as one UDP datagram to an in-process
+// parleyd, then checks that it still answers a valid OPTIONS, and admits
+// and releases a participant.
+//
+//	go test ./internal/server -run '^$' -fuzz FuzzSIPDatagram -parallel 1
+func FuzzSIPDatagram(f *testing.F) {
+	sipFuzzSeeds(f, "UDP")
+	var h *sipFuzzHarness
+	var sender *net.UDPConn
+	f.Cleanup(func() {
+		if h != nil {
+			sender.Close()
+			h.stop()
+		}
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sipFuzzMu.Lock()
+		defer sipFuzzMu.Unlock()
+		if h == nil {
+			h = newSIPFuzzHarness(t, "UDP")
+			addr, _ := net.ResolveUDPAddr("udp", h.srv.Addrs().SIPUDP)
+			var err error
+			if sender, err = net.DialUDP("udp", nil, addr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(data) > 65000 {
+			data = data[:65000]
+		}
+		sender.Write(data) // its answers are not read: the sender's buffer drops them
+		h.serves(t)
+	})
+}
+
+// FuzzSIPStream writes the input on a new SIP TCP connection to an
+// in-process parleyd and closes it, then checks that the server still
+// answers a valid OPTIONS on another connection, and admits and releases
+// a participant over it.
+//
+//	go test ./internal/server -run '^$' -fuzz FuzzSIPStream -parallel 1
+func FuzzSIPStream(f *testing.F) {
+	sipFuzzSeeds(f, "TCP")
+	var h *sipFuzzHarness
+	f.Cleanup(func() {
+		if h != nil {
+			h.stop()
+		}
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		sipFuzzMu.Lock()
+		defer sipFuzzMu.Unlock()
+		if h == nil {
+			h = newSIPFuzzHarness(t, "TCP")
+		}
+		c, err := net.Dial("tcp", h.srv.Addrs().SIPTCP)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write(data)
+		c.(*net.TCPConn).CloseWrite()
+		// Read what the server answers until it closes its side (it does
+		// on the end of our stream), so the input is over before the check.
+		c.SetReadDeadline(time.Now().Add(wait))
+		_, err = io.Copy(io.Discard, c)
+		c.Close()
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatalf("the server did not close a connection whose peer had closed")
+		}
+		h.serves(t)
+	})
+}
