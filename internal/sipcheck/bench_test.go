@@ -1,0 +1,63 @@
+package sipcheck
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/emiago/sipgo/sip"
+)
+
+// BenchmarkCheck: the cost the SIP guard adds to each request, for an
+// INVITE with its SDP offer as a real client sends it.
+func BenchmarkCheck(b *testing.B) {
+	sdp := "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7654 TCP/MSRP *\r\n" +
+		"a=accept-types:message/cpim\r\na=path:msrp://127.0.0.1:7654/abc;tcp\r\n"
+	msg := append([]byte(request("INVITE sip:lobby@example.com SIP/2.0", []string{"Content-Length"},
+		"Contact: <sip:alice@192.0.2.1:5060;transport=tcp>", "Content-Type: application/sdp",
+		"Content-Length: "+itoa(len(sdp)))), sdp...)
+	if res := rules.Check(msg); res.Action != Pass {
+		b.Fatalf("%v %s", res.Action, res.Reason)
+	}
+	b.Run("Check", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(msg)))
+		for b.Loop() {
+			rules.Check(msg)
+		}
+	})
+	b.Run("Received", func(b *testing.B) {
+		b.ReportAllocs()
+		src := netip.MustParseAddr("127.0.0.1")
+		var dst []byte
+		for b.Loop() {
+			dst = Received(dst[:0], msg, src)
+		}
+	})
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+// BenchmarkSipgoParse is sipgo's own parse of the same INVITE, which every
+// request costs anyway: the scale for BenchmarkCheck.
+func BenchmarkSipgoParse(b *testing.B) {
+	sdp := "v=0\r\no=alice 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 7654 TCP/MSRP *\r\n" +
+		"a=accept-types:message/cpim\r\na=path:msrp://127.0.0.1:7654/abc;tcp\r\n"
+	msg := append([]byte(request("INVITE sip:lobby@example.com SIP/2.0", []string{"Content-Length"},
+		"Contact: <sip:alice@192.0.2.1:5060;transport=tcp>", "Content-Type: application/sdp",
+		"Content-Length: "+itoa(len(sdp)))), sdp...)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sip.ParseMessage(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
