@@ -16,19 +16,20 @@ import (
 // malformed is left out, so that the answer itself parses.
 func answer(m *message, code int, reason string, extra ...string) []byte {
 	hp := sip.HeadersParser(sip.DefaultHeadersParser())
+	var scratch []byte
 	b := make([]byte, 0, 256)
 	b = append(b, "SIP/2.0 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
 	b = append(b, reason...)
 	b = append(b, crlf...)
-	if checkVias(m, hp) == "" {
+	if checkVias(m, hp, &scratch) == "" {
 		m.each(hVia, func(v []byte) { b = appendField(b, "Via", v) })
 	}
-	if v, ok := m.get(hFrom); ok && parses(hp, "From", v) {
+	if v, ok := m.get(hFrom); ok && parses(hp, &scratch, "From", v) {
 		b = appendField(b, "From", v)
 	}
-	if v, ok := m.get(hTo); ok && printable(v) && parses(hp, "To", v) {
+	if v, ok := m.get(hTo); ok && printable(v) && parses(hp, &scratch, "To", v) {
 		b = appendField(b, "To", v)
 		if !hasTag(v) {
 			b = b[:len(b)-2]
@@ -52,8 +53,8 @@ func answer(m *message, code int, reason string, extra ...string) []byte {
 }
 
 // parses reports whether sipgo parses the field name: v.
-func parses(hp sip.HeadersParser, name string, v []byte) bool {
-	_, err := hp.ParseHeader(nil, fieldLine(name, v))
+func parses(hp sip.HeadersParser, scratch *[]byte, name string, v []byte) bool {
+	_, err := parseField(hp, scratch, name, v)
 	return err == nil
 }
 

@@ -119,6 +119,7 @@ func (r *Rules) checkRequest(msg []byte, m *message) Result {
 	// The fields every request carries (RFC 3261 §8.1.1): present, single
 	// where the grammar allows one, well formed.
 	hp := sip.HeadersParser(sip.DefaultHeadersParser())
+	scratch := make([]byte, 0, 256)
 	for _, h := range []hdr{hVia, hFrom, hTo, hCallID, hCSeq, hMaxForwards} {
 		if m.count[h] == 0 {
 			return fail(400, "Missing "+names[h])
@@ -130,12 +131,12 @@ func (r *Rules) checkRequest(msg []byte, m *message) Result {
 	if m.count[hContentLength] > 1 {
 		return fail(400, "Duplicate Content-Length")
 	}
-	if reason := checkVias(m, hp); reason != "" {
+	if reason := checkVias(m, hp, &scratch); reason != "" {
 		return fail(400, reason)
 	}
 	for _, h := range []hdr{hFrom, hTo} {
 		v, _ := m.get(h)
-		if _, err := hp.ParseHeader(nil, fieldLine(names[h], v)); err != nil {
+		if _, err := parseField(hp, &scratch, names[h], v); err != nil {
 			return fail(400, "Bad "+names[h])
 		}
 	}
@@ -193,7 +194,7 @@ func (r *Rules) checkRequest(msg []byte, m *message) Result {
 		if !sipgoParses(hp, f) {
 			continue
 		}
-		if _, err := hp.ParseHeader(nil, fieldLine(string(f.name), f.value)); err != nil {
+		if _, err := parseField(hp, &scratch, f.name, f.value); err != nil {
 			return fail(400, "Bad "+canonicalName(f.name))
 		}
 	}
@@ -223,7 +224,8 @@ func (r *Rules) checkResponse(msg []byte, m *message) Result {
 		}
 	}
 	hp := sip.HeadersParser(sip.DefaultHeadersParser())
-	if reason := checkVias(m, hp); reason != "" {
+	scratch := make([]byte, 0, 256)
+	if reason := checkVias(m, hp, &scratch); reason != "" {
 		return drop(reason)
 	}
 	if cseq, _ := m.get(hCSeq); !isCSeq(cseq) {
@@ -249,13 +251,13 @@ func splitStart(line []byte) (method, uri, version []byte, ok bool) {
 // checkVias checks every Via value: sipgo parses it, and its
 // sent-protocol is SIP/2.0 over a transport token with a sent-by host
 // (RFC 3261 §20.42).
-func checkVias(m *message, hp sip.HeadersParser) string {
+func checkVias(m *message, hp sip.HeadersParser, scratch *[]byte) string {
 	reason := ""
 	m.each(hVia, func(v []byte) {
 		if reason != "" {
 			return
 		}
-		hs, err := hp.ParseHeader(nil, fieldLine("Via", v))
+		hs, err := parseField(hp, scratch, "Via", v)
 		if err != nil || len(hs) == 0 {
 			reason = "Bad Via"
 			return
@@ -347,12 +349,14 @@ func sipgoParses(hp sip.HeadersParser, f field) bool {
 	return ok
 }
 
-// fieldLine rebuilds a header line for sipgo's header parsers.
-func fieldLine(name string, value []byte) []byte {
-	b := make([]byte, 0, len(name)+2+len(value))
-	b = append(b, name...)
-	b = append(b, ':', ' ')
-	return append(b, value...)
+// parseField parses the field name: value with sipgo's parser for it,
+// building the line in *scratch (sipgo keeps no reference to it).
+func parseField[N string | []byte](hp sip.HeadersParser, scratch *[]byte, name N, value []byte) ([]sip.Header, error) {
+	line := append((*scratch)[:0], name...)
+	line = append(line, ':', ' ')
+	line = append(line, value...)
+	*scratch = line
+	return hp.ParseHeader(nil, line)
 }
 
 // canonicalName is the name of a field for a reason phrase: its long form
