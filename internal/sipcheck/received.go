@@ -3,6 +3,8 @@ package sipcheck
 import (
 	"bytes"
 	"net/netip"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // Received stamps the top Via of a request that arrived over an unreliable
@@ -15,7 +17,7 @@ import (
 // up. It returns the message to pass on: msg itself when nothing changed,
 // else a new slice (dst, grown as needed).
 func Received(dst, msg []byte, source netip.Addr) []byte {
-	start, end, ok := topVia(msg)
+	lineStart, start, end, lineEnd, ok := topVia(msg)
 	if !ok {
 		return msg
 	}
@@ -52,21 +54,34 @@ func Received(dst, msg []byte, source netip.Addr) []byte {
 		out = append(out, ";received="...)
 		out = append(out, ip...)
 	}
-	return append(out, msg[end:]...)
+	grown := len(out) - end
+	out = append(out, msg[end:]...)
+	// The new Via line must still be one sipgo parses (a value sipgo
+	// took with, say, a trailing comma may not survive a parameter more):
+	// if not, the request goes on as it came, which is no worse (sipgo
+	// answers to the source address in any case).
+	line := out[lineStart : lineEnd+grown]
+	colon := bytes.IndexByte(line, ':')
+	var scratch []byte
+	if _, err := parseField(sip.HeadersParser(sip.DefaultHeadersParser()), &scratch, "Via", bytes.TrimSpace(line[colon+1:])); err != nil {
+		return msg
+	}
+	return out
 }
 
 // topVia finds the first Via value of a request: from the value's first
-// byte to the end of it (a comma or the end of its line).
-func topVia(msg []byte) (start, end int, ok bool) {
+// byte to the end of it (a comma or the end of its line), and the line
+// that holds it (without its CRLF).
+func topVia(msg []byte) (lineStart, start, end, lineEnd int, ok bool) {
 	line, rest, ok := cutLine(msg)
 	if !ok || isResponseLine(line) {
-		return 0, 0, false
+		return 0, 0, 0, 0, false
 	}
 	off := len(line) + 2
 	for {
 		line, rest, ok = cutLine(rest)
 		if !ok || len(line) == 0 {
-			return 0, 0, false
+			return 0, 0, 0, 0, false
 		}
 		lineStart := off
 		off += len(line) + 2
@@ -75,7 +90,7 @@ func topVia(msg []byte) (start, end int, ok bool) {
 			continue
 		}
 		if len(rest) > 0 && (rest[0] == ' ' || rest[0] == '\t') {
-			return 0, 0, false // folded: left alone
+			return 0, 0, 0, 0, false // folded: left alone
 		}
 		v := colon + 1
 		for v < len(line) && (line[v] == ' ' || line[v] == '\t') {
@@ -88,7 +103,7 @@ func topVia(msg []byte) (start, end int, ok bool) {
 		for e > v && (line[e-1] == ' ' || line[e-1] == '\t') {
 			e--
 		}
-		return lineStart + v, lineStart + e, true
+		return lineStart, lineStart + v, lineStart + e, lineStart + len(line), true
 	}
 }
 
