@@ -145,15 +145,15 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 
 // Register installs the focus's request handlers on srv.
 func (f *Focus) Register(srv *sipgo.Server) {
-	srv.OnInvite(f.recovering(f.onInvite))
-	srv.OnAck(f.recovering(f.onAck))
-	srv.OnBye(f.recovering(f.onBye))
-	srv.OnOptions(f.recovering(f.onOptions))
-	srv.OnCancel(f.recovering(f.onCancel))
-	srv.OnSubscribe(f.recovering(f.onSubscribe))
-	srv.OnInfo(f.recovering(f.onInfo))
-	srv.OnMessage(f.recovering(f.onMessage))
-	srv.OnNoRoute(f.recovering(f.onNoRoute))
+	srv.OnInvite(f.guarded(f.onInvite))
+	srv.OnAck(f.guarded(f.onAck))
+	srv.OnBye(f.guarded(f.onBye))
+	srv.OnOptions(f.guarded(f.onOptions))
+	srv.OnCancel(f.guarded(f.onCancel))
+	srv.OnSubscribe(f.guarded(f.onSubscribe))
+	srv.OnInfo(f.guarded(f.onInfo))
+	srv.OnMessage(f.guarded(f.onMessage))
+	srv.OnNoRoute(f.guarded(f.onNoRoute))
 }
 
 // Dialogs returns the number of live (not terminated) dialogs.

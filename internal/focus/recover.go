@@ -8,16 +8,27 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/sipcheck"
 )
 
-// recovering wraps a request handler so that a panic while handling one
-// request is contained there: the request gets 500 (unless it is an ACK,
-// which gets no answer), the panic is counted, the first one's stack is
-// logged (later ones in one line), and the server goes on serving everyone
-// else. This is defence in depth: the server's SIP guard
-// (internal/sipcheck) refuses malformed requests before any handler runs.
-func (f *Focus) recovering(h sipgo.RequestHandler) sipgo.RequestHandler {
+// guarded wraps every request handler (Register). It refuses a request
+// without its mandatory header fields (sipcheck.CheckParsed: 400 naming
+// the field; an ACK is dropped): the server's SIP guard has refused those
+// before sipgo parsed them, except on a TCP connection the focus opened
+// itself (to a participant's Contact), which sipgo reads directly. And it
+// contains a panic while handling one request: the request gets 500
+// (unless it is an ACK, which gets no answer), the panic is counted, the
+// first one's stack is logged (later ones in one line), and the server
+// goes on serving everyone else.
+func (f *Focus) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		if code, reason := sipcheck.CheckParsed(req); code != 0 {
+			if req.Method != sip.ACK {
+				f.respond(tx, req, code, reason)
+			}
+			return
+		}
 		defer func() {
 			v := recover()
 			if v == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -106,4 +107,31 @@ func TestHandlerPanicIsContained(t *testing.T) {
 		t.Fatalf("OPTIONS after the panic: %d", r.StatusCode)
 	}
 	q.join("r2")
+}
+
+// TestHandlersRefuseMissingFields: a request reaching the focus without
+// the SIP guard in front (as on a connection the focus opened itself)
+// still never reaches a handler without its mandatory fields.
+func TestHandlersRefuseMissingFields(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, c := range []struct{ drop, reason string }{
+		{"Call-ID", "Missing Call-ID"}, {"To", "Missing To"}, {"Max-Forwards", "Missing Max-Forwards"},
+	} {
+		p, err := servertest.DialSIP("UDP", e.addr["UDP"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		req := p.Build(servertest.Req{Method: "INVITE", URI: "sip:r@127.0.0.1", Drop: []string{c.drop}, Body: offerFor(msrp.NewSessionID())})
+		res, err := p.Exchange(req, 5*time.Second)
+		if err != nil {
+			t.Fatalf("without %s: %v", c.drop, err)
+		}
+		if code, reason := servertest.Status(res); code != 400 || reason != c.reason {
+			t.Fatalf("without %s: %d %s", c.drop, code, reason)
+		}
+	}
+	if n := e.focus.Panics(); n != 0 {
+		t.Fatalf("%d panics", n)
+	}
 }

@@ -11,11 +11,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/servertest"
 )
 
 const wait = 5 * time.Second
+
+// startServer runs a parleyd with the default configuration on 127.0.0.1
+// ports chosen by the kernel; stop shuts it down.
+func startServer(t *testing.T) (srv *server.Server, stop func()) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatalf("starting parleyd: %v", err)
+	}
+	srv.Start()
+	return srv, func() { stopServer(srv) }
+}
 
 // sipAddr is the server's SIP address for transport.
 func sipAddr(srv *server.Server, transport string) string {
@@ -83,7 +98,7 @@ func stillServes(t *testing.T, srv *server.Server, transport string) {
 // on serving. Before the guard, an INVITE without Call-ID or To, or a
 // SUBSCRIBE to an existing room without To, stopped the server.
 func TestMissingMandatoryFields(t *testing.T) {
-	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	srv, stop := startServer(t)
 	defer stop()
 	for _, transport := range []string{"UDP", "TCP"} {
 		t.Run(transport, func(t *testing.T) {
@@ -115,7 +130,7 @@ func TestMissingMandatoryFields(t *testing.T) {
 // answer RFC 3261 gives it, over UDP and over TCP, where the connection
 // stays usable.
 func TestRequestAnswers(t *testing.T) {
-	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	srv, stop := startServer(t)
 	defer stop()
 	const roomURI = "sip:answers@127.0.0.1"
 	for _, transport := range []string{"UDP", "TCP"} {
@@ -182,7 +197,7 @@ func TestRequestAnswers(t *testing.T) {
 // is answered 400, one too large 513, and the connection is closed, since
 // the stream has no boundary left to find (RFC 3261 §18.3).
 func TestStreamFraming(t *testing.T) {
-	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	srv, stop := startServer(t)
 	defer stop()
 	p := dial(t, srv, "TCP")
 	expect(t, p, p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1", Drop: []string{"Content-Length"}}), 400, "Missing Content-Length")
@@ -243,7 +258,7 @@ func TestStreamFraming(t *testing.T) {
 // datagram (a nil header in the focus's dialog set-up) are answered 400,
 // and the server serves on.
 func TestCrashShapes(t *testing.T) {
-	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	srv, stop := startServer(t)
 	defer stop()
 	p := dial(t, srv, "UDP")
 	const roomURI = "sip:crash@127.0.0.1"
@@ -264,7 +279,7 @@ func TestCrashShapes(t *testing.T) {
 // the answer goes to that IP with the Via's port (§18.2.2), never to the
 // host the Via names: parleyd cannot be made to send to a third party.
 func TestAnswersGoToTheSource(t *testing.T) {
-	srv, stop := servertest.Start(t, slog.New(slog.DiscardHandler), nil)
+	srv, stop := startServer(t)
 	defer stop()
 	listen := func(addr string) *net.UDPConn {
 		c, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))

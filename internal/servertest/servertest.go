@@ -1,54 +1,22 @@
-// Package servertest runs an in-process parleyd on loopback for tests and
-// fuzz targets, and talks raw SIP to it: requests built byte by byte (so
-// that a test can leave out or break any header field) and responses read
-// as the wire carries them.
+// Package servertest talks raw SIP to a server under test (parleyd in
+// process, or the focus on its own): requests built byte by byte, so that
+// a test can leave out or break any header field, and responses read as
+// the wire carries them. It imports nothing of parley's, so that any
+// package's tests may use it.
 package servertest
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/parley-im/parley/internal/config"
-	"github.com/parley-im/parley/internal/server"
 )
-
-// TB is the part of testing.TB the helpers use.
-type TB interface {
-	Helper()
-	Fatalf(format string, args ...any)
-}
-
-// Start runs a parleyd with the default configuration, changed by mutate
-// (may be nil), listening on 127.0.0.1 ports chosen by the kernel. stop
-// shuts it down within 10 s and is safe to call more than once.
-func Start(tb TB, log *slog.Logger, mutate func(*config.Config)) (srv *server.Server, stop func()) {
-	tb.Helper()
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	if mutate != nil {
-		mutate(cfg)
-	}
-	srv, err := server.New(cfg, log)
-	if err != nil {
-		tb.Fatalf("starting parleyd: %v", err)
-	}
-	srv.Start()
-	return srv, func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}
-}
 
 // SIP is a raw SIP peer: one UDP socket connected to the server, or one
 // TCP connection.
