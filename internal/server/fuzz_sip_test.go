@@ -16,37 +16,6 @@ import (
 	"github.com/parley-im/parley/internal/servertest"
 )
 
-// sipFuzzSeeds are the shapes that stopped parleyd or got wrong answers
-// before the SIP guard, and a few valid requests to mutate.
-func sipFuzzSeeds(f *testing.F, transport string) {
-	peer := servertest.Builder(transport, "127.0.0.1:5999")
-	const roomURI = "sip:fuzz@127.0.0.1"
-	offer := servertest.Offer(9, "fuzzseed")
-	for _, r := range []servertest.Req{
-		{Method: "OPTIONS", URI: roomURI},
-		{Method: "INVITE", URI: roomURI, Body: offer},
-		{Method: "INVITE", URI: roomURI, Body: offer, Drop: []string{"Call-ID"}},
-		{Method: "INVITE", URI: roomURI, Body: offer, Drop: []string{"To"}},
-		{Method: "SUBSCRIBE", URI: roomURI, Drop: []string{"To"}, Extra: []string{"Event: conference"}},
-		{Method: "SUBSCRIBE", URI: roomURI, Extra: []string{"Event: conference", "Expires: 60"}},
-		{Method: "BYE", URI: roomURI, ToTag: "x"},
-		{Method: "INFO", URI: roomURI, ToTag: "x", Body: "<x/>", ContentType: "application/nickname-info+xml"},
-		{Method: "OPTIONS", URI: roomURI, Drop: []string{"CSeq"}, Extra: []string{"CSeq: abc OPTIONS"}},
-		{Method: "OPTIONS", URI: roomURI, Version: "SIP/3.0"},
-		{Method: "OPTIONS", URI: "tel:+1555", Extra: []string{"Require: 100rel"}},
-		{Method: "ACK", URI: roomURI, Drop: []string{"Via"}},
-		{Method: "CANCEL", URI: roomURI},
-		{Method: "FOO", URI: roomURI},
-	} {
-		f.Add(peer.Build(r))
-	}
-	f.Add([]byte("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 127.0.0.1;branch=z9hG4bKx\r\nCall-ID: x\r\nCSeq: 1 NOTIFY\r\n\r\n"))
-	f.Add([]byte("\r\n\r\n"))
-	if transport == "TCP" {
-		f.Add([]byte("OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nContent-Length: 99999999\r\n\r\n"))
-	}
-}
-
 // sipFuzzHarness is one parleyd per fuzz process, with a checking peer
 // that stays connected for the whole run.
 type sipFuzzHarness struct {
@@ -143,11 +112,12 @@ func stopServer(srv *server.Server) {
 
 // FuzzSIPDatagram sends the input as one UDP datagram to an in-process
 // parleyd, then checks that it still answers a valid OPTIONS, and admits
-// and releases a participant.
+// and releases a participant. The corpus (testdata/fuzz/FuzzSIPDatagram)
+// starts from the requests that stopped parleyd or got wrong answers
+// before the SIP guard.
 //
 //	go test ./internal/server -run '^$' -fuzz FuzzSIPDatagram -parallel 1
 func FuzzSIPDatagram(f *testing.F) {
-	sipFuzzSeeds(f, "UDP")
 	var h *sipFuzzHarness
 	var sender *net.UDPConn
 	f.Cleanup(func() {
@@ -178,11 +148,11 @@ func FuzzSIPDatagram(f *testing.F) {
 // FuzzSIPStream writes the input on a new SIP TCP connection to an
 // in-process parleyd and closes it, then checks that the server still
 // answers a valid OPTIONS on another connection, and admits and releases
-// a participant over it.
+// a participant over it. Its corpus adds the framing cases (Content-Length
+// missing, not a number, too large).
 //
 //	go test ./internal/server -run '^$' -fuzz FuzzSIPStream -parallel 1
 func FuzzSIPStream(f *testing.F) {
-	sipFuzzSeeds(f, "TCP")
 	var h *sipFuzzHarness
 	f.Cleanup(func() {
 		if h != nil {
