@@ -90,9 +90,10 @@ type msrpFuzzHarness struct {
 type msrpFuzzParty struct {
 	uri  string   // sip:f<n>@example.com
 	self msrp.URI // its MSRP URI (From-Path)
-	sw   msrp.URI
+	sw   msrp.URI // the switch's URI of its session (To-Path)
 	conn *net.TCPConn
 	rd   *msrp.Reader
+	bye  chan struct{} // closed when the focus's BYE for its dialog arrives
 }
 
 func startMSRPFuzzHarness() (h *msrpFuzzHarness, err error) {
@@ -221,6 +222,13 @@ func (h *msrpFuzzHarness) run(t *testing.T, data []byte) {
 				continue // an earlier check's copy
 			}
 			h.next = q
+			// The fuzzed session's end reached the focus, which ended the
+			// dialog with BYE (checked last: it has come by now).
+			select {
+			case <-p.bye:
+			case <-timer.C:
+				t.Fatalf("no BYE from the focus within %v of the fuzzed MSRP connection's close", msrpFuzzWait)
+			}
 			return
 		case <-timer.C:
 			q.conn.Close()
@@ -235,6 +243,7 @@ func (h *msrpFuzzHarness) join() (*msrpFuzzParty, error) {
 	id := "f" + strconv.FormatInt(h.n, 10)
 	p := &msrpFuzzParty{uri: "sip:" + id + "@example.com"}
 	p.self = msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: h.sip.run + id, Transport: "tcp"}
+	p.bye = h.sip.expectBye(id)
 	path, err := h.sip.invite(msrpFuzzRoom, id, p.self.String())
 	if err != nil {
 		return nil, err
@@ -294,7 +303,8 @@ type msrpFuzzSIP struct {
 	run   string // distinguishes the Call-IDs and session ids of runs
 
 	mu      sync.Mutex
-	waiting map[string]chan []byte // Call-ID → its final response
+	waiting map[string]chan []byte   // Call-ID → its final response
+	byes    map[string]chan struct{} // Call-ID → closed at the focus's BYE
 	done    chan struct{}
 	buf     []byte
 }
@@ -310,7 +320,7 @@ func newMSRPFuzzSIP(focus string) (*msrpFuzzSIP, error) {
 		return nil, err
 	}
 	d := &msrpFuzzSIP{conn: c, focus: fa, me: c.LocalAddr().String(), fhost: focus,
-		run: strconv.FormatInt(time.Now().UnixNano(), 36), waiting: map[string]chan []byte{}, done: make(chan struct{})}
+		run: strconv.FormatInt(time.Now().UnixNano(), 36), waiting: map[string]chan []byte{}, byes: map[string]chan struct{}{}, done: make(chan struct{})}
 	go d.read()
 	return d, nil
 }
@@ -344,6 +354,15 @@ func (d *msrpFuzzSIP) read() {
 		msg := buf[:n]
 		if !bytes.HasPrefix(msg, []byte("SIP/2.0 ")) {
 			// A request from the focus (BYE): 200.
+			if bytes.HasPrefix(msg, []byte("BYE ")) {
+				cid := string(msrpFuzzSIPHeader(msg, "Call-ID"))
+				d.mu.Lock()
+				if ch := d.byes[cid]; ch != nil {
+					close(ch)
+					delete(d.byes, cid)
+				}
+				d.mu.Unlock()
+			}
 			var res []byte
 			res = append(res, "SIP/2.0 200 OK\r\n"...)
 			for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
@@ -367,10 +386,22 @@ func (d *msrpFuzzSIP) read() {
 	}
 }
 
+func (d *msrpFuzzSIP) callID(id string) string { return "c" + d.run + id }
+
+// expectBye returns a channel closed when the focus sends BYE in the
+// dialog of participant id.
+func (d *msrpFuzzSIP) expectBye(id string) chan struct{} {
+	ch := make(chan struct{})
+	d.mu.Lock()
+	d.byes[d.callID(id)] = ch
+	d.mu.Unlock()
+	return ch
+}
+
 // invite runs an INVITE transaction for participant id (offering MSRP URI
 // path) and its ACK, and returns the focus's a=path.
 func (d *msrpFuzzSIP) invite(roomName, id, path string) (string, error) {
-	callID, fromTag := "c"+d.run+id, "t"+id
+	callID, fromTag := d.callID(id), "t"+id
 	sdp := "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 9 TCP/MSRP *\r\n" +
 		"a=accept-types:message/cpim text/plain\r\na=path:" + path + "\r\na=setup:active\r\na=chatroom:nickname private-messages\r\n"
 	r := d.buf[:0]
