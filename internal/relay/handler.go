@@ -25,6 +25,11 @@ import "github.com/parley-im/parley/msrp"
 // Session.Close (the caller of Close already knows). Because Session.Close
 // may run on another goroutine, HandleRequest and HandleResponse may still
 // be called for a session that Close has just ended; check your own state.
+//
+// A panic in a method called from a read goroutine is recovered there: the
+// connection closes with CloseInternalError (its sessions end as for any
+// close), Stats.HandlerPanics counts it, and the server serves on. It is a
+// last line of defence, not a way to refuse a request.
 type Handler interface {
 	// SessionBound reports that the peer's first request for sess arrived
 	// and bound it to a connection: sess.Send works from now on. The request
