@@ -43,12 +43,17 @@ func TestReleaseIdleBuffers(t *testing.T) {
 		defer c.mu.Unlock()
 		return c.arena != nil || c.q != nil || c.spare != nil
 	}
+	writerStopped := func() {
+		// The peer has the copy before the writer marks itself stopped: a
+		// sweep in between would find it writing and keep everything.
+		waitFor(t, "the writer to stop", func() bool {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return !c.writing
+		})
+	}
 	send("m1")
-	waitFor(t, "the writer to stop", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return !c.writing
-	})
+	writerStopped()
 	if !holds() {
 		t.Fatal("the writer kept no buffers for the next burst")
 	}
@@ -56,6 +61,7 @@ func TestReleaseIdleBuffers(t *testing.T) {
 		t.Fatalf("released (%d bytes) at the first sweep", n)
 	}
 	send("m2")
+	writerStopped()
 	if n := srv.ReleaseIdle(); n != 0 || !holds() {
 		t.Fatalf("released (%d bytes) although it wrote since the previous sweep", n)
 	}
