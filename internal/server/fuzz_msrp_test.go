@@ -16,6 +16,7 @@ import (
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -330,19 +331,6 @@ func (d *msrpFuzzSIP) close() {
 	<-d.done
 }
 
-// msrpFuzzSIPHeader returns the value of the first header line "name: value" in msg.
-func msrpFuzzSIPHeader(msg []byte, name string) []byte {
-	i := bytes.Index(msg, []byte("\r\n"+name+": "))
-	if i < 0 {
-		return nil
-	}
-	v := msg[i+4+len(name):]
-	if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
-		v = v[:j]
-	}
-	return v
-}
-
 func (d *msrpFuzzSIP) read() {
 	defer close(d.done)
 	buf := make([]byte, 65536)
@@ -355,7 +343,7 @@ func (d *msrpFuzzSIP) read() {
 		if !bytes.HasPrefix(msg, []byte("SIP/2.0 ")) {
 			// A request from the focus (BYE): 200.
 			if bytes.HasPrefix(msg, []byte("BYE ")) {
-				cid := string(msrpFuzzSIPHeader(msg, "Call-ID"))
+				cid := string(servertest.Field(msg, "Call-ID"))
 				d.mu.Lock()
 				if ch := d.byes[cid]; ch != nil {
 					close(ch)
@@ -363,19 +351,13 @@ func (d *msrpFuzzSIP) read() {
 				}
 				d.mu.Unlock()
 			}
-			var res []byte
-			res = append(res, "SIP/2.0 200 OK\r\n"...)
-			for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
-				res = append(append(append(append(res, h...), ": "...), msrpFuzzSIPHeader(msg, h)...), "\r\n"...)
-			}
-			res = append(res, "Content-Length: 0\r\n\r\n"...)
-			d.conn.WriteToUDP(res, from)
+			d.conn.WriteToUDP(servertest.Reply(msg, 200, "OK"), from)
 			continue
 		}
 		if n < 12 || msg[8] == '1' {
 			continue // provisional
 		}
-		cid := msrpFuzzSIPHeader(msg, "Call-ID")
+		cid := servertest.Field(msg, "Call-ID")
 		d.mu.Lock()
 		ch := d.waiting[string(cid)]
 		delete(d.waiting, string(cid))
@@ -417,8 +399,8 @@ func (d *msrpFuzzSIP) invite(roomName, id, path string) (string, error) {
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
 		return "", fmt.Errorf("INVITE: %q", res[:max(0, bytes.IndexByte(res, '\r'))])
 	}
-	to := msrpFuzzSIPHeader(res, "To")
-	contact := msrpFuzzSIPHeader(res, "Contact")
+	to := servertest.Field(res, "To")
+	contact := servertest.Field(res, "Contact")
 	if i, j := bytes.IndexByte(contact, '<'), bytes.IndexByte(contact, '>'); i >= 0 && j > i {
 		contact = contact[i+1 : j]
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/servertest"
 )
@@ -30,9 +29,7 @@ type sipFuzzHarness struct {
 var sipFuzzMu sync.Mutex
 
 func newSIPFuzzHarness(t *testing.T, transport string) *sipFuzzHarness {
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := server.NewLoopbackOnly(cfg, slog.New(slog.DiscardHandler))
+	srv, err := server.NewLoopbackOnly(loopbackConfig(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("starting parleyd: %v", err)
 	}

@@ -18,13 +18,18 @@ import (
 
 const wait = 5 * time.Second
 
-// startServer runs a parleyd with the default configuration on 127.0.0.1
-// ports chosen by the kernel; stop shuts it down.
-func startServer(t *testing.T) (srv *server.Server, stop func()) {
-	t.Helper()
+// loopbackConfig is the default configuration listening on 127.0.0.1
+// ports chosen by the kernel.
+func loopbackConfig() *config.Config {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	return cfg
+}
+
+// startServer runs a parleyd with loopbackConfig; stop shuts it down.
+func startServer(t *testing.T) (srv *server.Server, stop func()) {
+	t.Helper()
+	srv, err := server.New(loopbackConfig(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("starting parleyd: %v", err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // The join benchmarks measure the server, not a client library: a lean
@@ -75,19 +76,6 @@ func newJoinDriver(tb testing.TB, focus string) *joinDriver {
 	return d
 }
 
-// header returns the value of the first header line "name: value" in msg.
-func header(msg []byte, name string) []byte {
-	i := bytes.Index(msg, []byte("\r\n"+name+": "))
-	if i < 0 {
-		return nil
-	}
-	v := msg[i+4+len(name):]
-	if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
-		v = v[:j]
-	}
-	return v
-}
-
 func (d *joinDriver) read(done chan struct{}) {
 	defer close(done)
 	buf := make([]byte, 65536)
@@ -100,19 +88,13 @@ func (d *joinDriver) read(done chan struct{}) {
 		if !bytes.HasPrefix(msg, []byte("SIP/2.0 ")) {
 			// A request from the focus (BYE at shutdown): 200.
 			d.requests.Add(1)
-			var res []byte
-			res = append(res, "SIP/2.0 200 OK\r\n"...)
-			for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
-				res = append(append(append(append(res, h...), ": "...), header(msg, h)...), "\r\n"...)
-			}
-			res = append(res, "Content-Length: 0\r\n\r\n"...)
-			d.conn.WriteToUDP(res, from)
+			d.conn.WriteToUDP(servertest.Reply(msg, 200, "OK"), from)
 			continue
 		}
 		if n < 12 || msg[8] == '1' {
 			continue // provisional
 		}
-		cid := header(msg, "Call-ID")
+		cid := servertest.Field(msg, "Call-ID")
 		d.mu.Lock()
 		ch := d.waiting[string(cid)]
 		delete(d.waiting, string(cid))
@@ -209,8 +191,8 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
 		return nil, fmt.Errorf("INVITE: %q", res[:bytes.IndexByte(res, '\r')])
 	}
-	p.to = header(res, "To")
-	p.contact = header(res, "Contact")
+	p.to = servertest.Field(res, "To")
+	p.contact = servertest.Field(res, "Contact")
 	if i, j := bytes.IndexByte(p.contact, '<'), bytes.IndexByte(p.contact, '>'); i >= 0 && j > i {
 		p.contact = p.contact[i+1 : j]
 	}

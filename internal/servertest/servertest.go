@@ -7,6 +7,7 @@ package servertest
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -263,4 +264,29 @@ func RandomToken() string {
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Field returns the value of the first header line "name: value" in msg
+// (the name exactly as given, one space after the colon: what parleyd
+// writes), or nil. It allocates nothing.
+func Field(msg []byte, name string) []byte {
+	i := bytes.Index(msg, []byte("\r\n"+name+": "))
+	if i < 0 {
+		return nil
+	}
+	v := msg[i+4+len(name):]
+	if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
+		v = v[:j]
+	}
+	return v
+}
+
+// Reply answers a request of the server's (a BYE, a NOTIFY) with code and
+// reason, its Via, From, To, Call-ID and CSeq copied (RFC 3261 §8.2.6).
+func Reply(req []byte, code int, reason string) []byte {
+	res := append([]byte("SIP/2.0 "), strconv.Itoa(code)+" "+reason+"\r\n"...)
+	for _, h := range []string{"Via", "From", "To", "Call-ID", "CSeq"} {
+		res = append(append(append(append(res, h...), ": "...), Field(req, h)...), "\r\n"...)
+	}
+	return append(res, "Content-Length: 0\r\n\r\n"...)
 }
