@@ -32,7 +32,6 @@ func BenchmarkCheck(b *testing.B) {
 	})
 }
 
-
 // BenchmarkSipgoParse is sipgo's own parse of the same INVITE, which every
 // request costs anyway: the scale for BenchmarkCheck.
 func BenchmarkSipgoParse(b *testing.B) {
