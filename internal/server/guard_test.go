@@ -166,6 +166,7 @@ func TestRequestAnswers(t *testing.T) {
 				{"PUBLISH", p.Build(servertest.Req{Method: "PUBLISH", URI: roomURI}), 405, "Method Not Allowed"},
 				{"tel Request-URI", opt(func(r *servertest.Req) { r.URI = "tel:+15551234567" }), 416, "Unsupported URI Scheme"},
 				{"Require", opt(func(r *servertest.Req) { r.Extra = []string{"Require: 100rel, timer"} }), 420, "Bad Extension"},
+				{"gzip body", p.Build(servertest.Req{Method: "INVITE", URI: roomURI, Body: servertest.Offer(9, "gz"), Extra: []string{"Content-Encoding: gzip"}}), 415, "Unsupported Media Type"},
 			}
 			for _, c := range cases {
 				res := expect(t, p, c.req, c.code, c.reason)

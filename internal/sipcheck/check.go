@@ -88,8 +88,8 @@ func isResponseLine(line []byte) bool {
 // checkRequest applies RFC 3261 §8.2 in this order: the start line (505
 // for another version), the header fields without which no answer can be
 // formed (400 naming the field), the method (501, 405), the Request-URI
-// scheme (416), Require (420), then every other field sipgo parses and the
-// body length (400).
+// scheme (416), Require (420), the body's Content-Encoding (415), then
+// every other field sipgo parses and the body length (400).
 func (r *Rules) checkRequest(msg []byte, m *message) Result {
 	method, uri, version, ok := splitStart(m.start)
 	if !ok || !isToken(method) {
@@ -184,6 +184,11 @@ func (r *Rules) checkRequest(msg []byte, m *message) Result {
 		if unsupported := r.unsupported(m); unsupported != "" {
 			return fail(420, "Bad Extension", "Unsupported: "+unsupported)
 		}
+	}
+	// §8.2.3: a body in a content coding the server does not apply. Only
+	// the identity coding is understood: 415 with Accept-Encoding.
+	if !isACK && len(m.body) > 0 && r.foreignEncoding(m) {
+		return fail(415, "Unsupported Media Type", "Accept-Encoding: identity")
 	}
 	// Every other field sipgo parses into a type, as it will.
 	for _, f := range m.fields {
@@ -330,6 +335,20 @@ func (r *Rules) unsupported(m *message) string {
 		}
 	})
 	return strings.Join(out, ", ")
+}
+
+// foreignEncoding reports whether Content-Encoding names a coding other
+// than identity (RFC 3261 §20.12).
+func (r *Rules) foreignEncoding(m *message) bool {
+	foreign := false
+	m.each(hContentEncoding, func(v []byte) {
+		for coding := range bytes.SplitSeq(v, []byte(",")) {
+			if c := bytes.Trim(coding, " \t"); len(c) > 0 && !bytes.EqualFold(c, []byte("identity")) {
+				foreign = true
+			}
+		}
+	})
+	return foreign
 }
 
 // sipgoParses reports whether sipgo parses field f into a type (and so

@@ -92,6 +92,10 @@ func TestCheckRequests(t *testing.T) {
 		{"http URI", request("INVITE http://example.com/ SIP/2.0", nil), false, Answer, 416, "Unsupported URI Scheme"},
 		{"bad Request-URI", request("OPTIONS sip: SIP/2.0", nil), false, Answer, 400, "Bad Request-URI"},
 		{"Require", request(opt, nil, "Require: 100rel"), false, Answer, 420, "Bad Extension"},
+		{"gzip body", request(opt, []string{"Content-Length"}, "Content-Encoding: gzip", "Content-Type: text/plain", "Content-Length: 2") + "hi", false, Answer, 415, "Unsupported Media Type"},
+		{"compact e", request(opt, []string{"Content-Length"}, "e: deflate", "Content-Length: 2") + "hi", false, Answer, 415, "Unsupported Media Type"},
+		{"identity body", request(opt, []string{"Content-Length"}, "Content-Encoding: identity", "Content-Length: 2") + "hi", false, Pass, 0, ""},
+		{"gzip without body", request(opt, nil, "Content-Encoding: gzip"), false, Pass, 0, ""},
 		{"Require on ACK ignored", request("ACK sip:lobby@example.com SIP/2.0", nil, "Require: 100rel"), false, Pass, 0, ""},
 		{"bad ACK dropped", request("ACK sip:lobby@example.com SIP/2.0", []string{"Call-ID"}), false, Drop, 400, "Missing Call-ID"},
 		{"incomplete", "OPTIONS sip:lobby@example.com SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n", false, Answer, 400, "Incomplete Header Section"},
@@ -146,6 +150,10 @@ func checkAnswer(t *testing.T, res Result, req string) {
 	case 420:
 		if h := r.GetHeader("Unsupported"); h == nil || h.Value() != "100rel" {
 			t.Errorf("420 without Unsupported: 100rel: %s", res.Response)
+		}
+	case 415:
+		if h := r.GetHeader("Accept-Encoding"); h == nil || h.Value() != "identity" {
+			t.Errorf("415 without Accept-Encoding: identity: %s", res.Response)
 		}
 	}
 }

@@ -16,12 +16,13 @@ const (
 	hMaxForwards
 	hContentLength
 	hRequire
+	hContentEncoding
 	nHdr
 	hOther hdr = -1
 )
 
 // names are the canonical names, as written in answers and reason phrases.
-var names = [nHdr]string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Require"}
+var names = [nHdr]string{"Via", "From", "To", "Call-ID", "CSeq", "Max-Forwards", "Content-Length", "Require", "Content-Encoding"}
 
 // lookup maps a header name (any case, long or compact form, RFC 3261
 // §7.3.3) to the fields the checker knows.
@@ -38,6 +39,8 @@ func lookup(name []byte) hdr {
 			return hCallID
 		case 'l':
 			return hContentLength
+		case 'e':
+			return hContentEncoding
 		}
 		return hOther
 	}
