@@ -59,8 +59,6 @@ const (
 	maxEndLine = 2 + len(endLineDashes) + 32 + 1 + 2
 )
 
-var crlf = []byte("\r\n")
-
 // Reader reads MSRP messages from a byte stream (RFC 4975 §9).
 //
 // It keeps one buffer that starts small and grows up to the size the limits

@@ -56,13 +56,12 @@ func (sw *fakeSwitch) sessions() []*fakeSession {
 
 // env is a focus on a real sipgo server listening on UDP and TCP loopback.
 type env struct {
-	t      *testing.T
-	focus  *Focus
-	sw     *fakeSwitch
-	rooms  *room.Registry
-	addr   map[string]string // "UDP"/"TCP" → host:port
-	cancel context.CancelFunc
-	ua     *sipgo.UserAgent
+	t     *testing.T
+	focus *Focus
+	sw    *fakeSwitch
+	rooms *room.Registry
+	addr  map[string]string // "UDP"/"TCP" → host:port
+	ua    *sipgo.UserAgent
 }
 
 type envOpt func(*Config)

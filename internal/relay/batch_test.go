@@ -171,12 +171,6 @@ func noLocksCheck(t *testing.T, srv *Server, conns ...*conn) func(any, error) {
 	}
 }
 
-func pendingOf(c *conn) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.pending
-}
-
 // waitDrained waits until c has written everything queued to it.
 func waitDrained(t *testing.T, c *conn) {
 	t.Helper()
