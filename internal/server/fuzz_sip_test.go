@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -52,7 +53,7 @@ func newSIPFuzzHarness(t *testing.T, transport string) *sipFuzzHarness {
 func (h *sipFuzzHarness) serves(t *testing.T) {
 	p := h.check
 	if code, err := h.final(p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1"})); err != nil || code != 200 {
-		t.Fatalf("OPTIONS after the input: %d %v", code, err)
+		t.Fatalf("OPTIONS after the input: %d %v\n%s", code, err, goroutines())
 	}
 	h.n++
 	if h.n%32 != 1 {
@@ -63,7 +64,7 @@ func (h *sipFuzzHarness) serves(t *testing.T) {
 	res, err := h.exchange(p.Build(servertest.Req{Method: "INVITE", URI: roomURI, CallID: callID, FromTag: "ft", CSeq: 1,
 		Body: servertest.Offer(9, servertest.RandomToken())}))
 	if code, _ := servertest.Status(res); err != nil || code != 200 {
-		t.Fatalf("join after the input: %q %v", firstLine(res), err)
+		t.Fatalf("join after the input: %q %v\n%s", firstLine(res), err, goroutines())
 	}
 	_, tag, _ := strings.Cut(servertest.Header(res, "To"), ";tag=")
 	tag, _, _ = strings.Cut(tag, ";")
@@ -71,7 +72,7 @@ func (h *sipFuzzHarness) serves(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code, err := h.final(p.Build(servertest.Req{Method: "BYE", URI: roomURI, CallID: callID, FromTag: "ft", ToTag: tag, CSeq: 2})); err != nil || code != 200 {
-		t.Fatalf("leave after the input: %d %v", code, err)
+		t.Fatalf("leave after the input: %d %v\n%s", code, err, goroutines())
 	}
 }
 
@@ -81,25 +82,7 @@ func (h *sipFuzzHarness) final(req []byte) (int, error) {
 	return code, err
 }
 
-// exchange sends req and returns the final response with its Call-ID,
-// skipping anything else (a retransmission, a request of the server's).
-func (h *sipFuzzHarness) exchange(req []byte) ([]byte, error) {
-	callID := servertest.Header(req, "Call-ID")
-	if err := h.check.Send(req); err != nil {
-		return nil, err
-	}
-	deadline := time.Now().Add(wait)
-	for time.Now().Before(deadline) {
-		res, err := h.check.Read(time.Until(deadline))
-		if err != nil {
-			return nil, err
-		}
-		if code, _ := servertest.Status(res); code >= 200 && servertest.Header(res, "Call-ID") == callID {
-			return res, nil
-		}
-	}
-	return nil, servertest.ErrNoAnswer
-}
+func (h *sipFuzzHarness) exchange(req []byte) ([]byte, error) { return h.check.Exchange(req, wait) }
 
 func stopServer(srv *server.Server) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -179,4 +162,11 @@ func FuzzSIPStream(f *testing.F) {
 		}
 		h.serves(t)
 	})
+}
+
+// goroutines is every goroutine's stack, for a check that failed: where the
+// server is stuck.
+func goroutines() []byte {
+	buf := make([]byte, 1<<20)
+	return buf[:runtime.Stack(buf, true)]
 }

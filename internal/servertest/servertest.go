@@ -117,25 +117,47 @@ func (p *SIP) Read(timeout time.Duration) ([]byte, error) {
 	return append(msg, body...), nil
 }
 
-// Exchange sends req and reads messages until a final response (a
-// provisional one is skipped), within timeout.
+// Exchange sends req and returns its final response: the first response
+// of 200 or above with the request's Call-ID and CSeq (or without them),
+// skipping anything
+// else (a provisional response, a retransmission, a request of the
+// server's). Over UDP the request is retransmitted as a SIP client does
+// (RFC 3261 §17.1.2.2: T1 = 500 ms, doubling up to T2 = 4 s), so that one
+// lost datagram is not taken for a server that does not answer.
 func (p *SIP) Exchange(req []byte, timeout time.Duration) ([]byte, error) {
+	callID, cseq := Header(req, "Call-ID"), Header(req, "CSeq")
 	if err := p.Send(req); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(timeout)
-	for {
-		res, err := p.Read(time.Until(deadline))
+	interval := 500 * time.Millisecond
+	resend := time.Now().Add(interval)
+	for time.Now().Before(deadline) {
+		wait := time.Until(deadline)
+		if p.Transport == "UDP" {
+			wait = min(wait, time.Until(resend))
+		}
+		res, err := p.Read(max(wait, time.Millisecond))
+		if errors.Is(err, ErrNoAnswer) {
+			if p.Transport == "UDP" && !time.Now().Before(resend) {
+				if err := p.Send(req); err != nil {
+					return nil, err
+				}
+				interval = min(2*interval, 4*time.Second)
+				resend = time.Now().Add(interval)
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		if code, _ := Status(res); code >= 200 {
+		// An answer to a malformed request may lack the field at fault.
+		rc, rs := Header(res, "Call-ID"), Header(res, "CSeq")
+		if code, _ := Status(res); code >= 200 && (rc == callID || rc == "") && (rs == cseq || rs == "") {
 			return res, nil
 		}
-		if time.Now().After(deadline) {
-			return nil, ErrNoAnswer
-		}
 	}
+	return nil, ErrNoAnswer
 }
 
 // Req describes a request to build. Zero fields take defaults: a new
