@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 )
 
 // AppendHead appends m's start line, its header fields and, when m has a
@@ -35,14 +36,21 @@ func (m *Message) AppendHead(dst []byte) []byte {
 	}
 	for pass := range 2 {
 		for i, f := range h {
-			if i == to || i == from || i == ct || isMIMEHeader(f.Name) != (pass == 1) {
+			if i == to || i == from || isContentType(f.Name) || isMIMEHeader(f.Name) != (pass == 1) {
 				continue
 			}
 			dst = appendField(dst, canonicalName(f.Name), f.Value)
 		}
 	}
 	if ct >= 0 {
-		dst = appendField(dst, HeaderContentType, h[ct].Value)
+		// Content-Type last (RFC 4975 §9); a repeated one, read from the
+		// wire, after it in its order, so that reading the result back
+		// finds the same first Content-Type.
+		for _, f := range h {
+			if isContentType(f.Name) {
+				dst = appendField(dst, HeaderContentType, f.Value)
+			}
+		}
 		dst = append(dst, "\r\n"...)
 	}
 	return dst
@@ -199,3 +207,5 @@ func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byt
 		TID:  dst[tidAt:tidEnd:tidEnd],
 	}
 }
+
+func isContentType(name string) bool { return strings.EqualFold(name, HeaderContentType) }
