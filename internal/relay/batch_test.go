@@ -725,6 +725,9 @@ func TestBatchDestinationClosedBeforeFlush(t *testing.T) {
 	})
 	m := trigger(a, aSess, "go")
 	a.ExpectResponse(m.TID, msrp.StatusOK)
+	// Entries refused when they were added hear of it after the flush has
+	// queued the sender's own output, so the 200 can arrive first.
+	waitFor(t, "every done call", func() bool { return o.count() >= 4 })
 
 	for _, tag := range []string{"enqueued", "offered"} {
 		if err := o.once(t, tag); !errors.Is(err, ErrConnClosed) {
