@@ -157,21 +157,20 @@ func (f *Focus) awaitAckBeforeBye(d *dialog) bool {
 	d.mu.Unlock()
 	wait := time.NewTimer(max(0, 64*f.cfg.T1-time.Since(sent)))
 	defer wait.Stop()
-	select {
-	case <-d.acked:
-		return true
-	case <-wait.C:
-		return true
-	case <-f.done:
-		// An ACK may be on its way: give it ByeTimeout more.
-		grace := time.NewTimer(f.cfg.ByeTimeout)
-		defer grace.Stop()
+	done := f.done
+	var grace <-chan time.Time // set once the focus shuts down
+	for {
 		select {
 		case <-d.acked:
 			return true
 		case <-wait.C:
 			return true
-		case <-grace.C:
+		case <-done:
+			// An ACK may be on its way: give it ByeTimeout more.
+			t := time.NewTimer(f.cfg.ByeTimeout)
+			defer t.Stop()
+			done, grace = nil, t.C
+		case <-grace:
 			return false
 		}
 	}

@@ -196,6 +196,9 @@ func TestRequestAnswers(t *testing.T) {
 		})
 	}
 	stillServes(t, srv, "UDP")
+	if s := srv.GuardStats(); s.Dropped < 2 { // the malformed ACK over each transport
+		t.Fatalf("guard stats %+v: the malformed ACKs not counted as dropped", s)
+	}
 }
 
 // TestStreamFraming: over TCP a request without Content-Length is answered

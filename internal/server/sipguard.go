@@ -35,9 +35,9 @@ type GuardStats struct {
 }
 
 type sipGuard struct {
-	rules    sipcheck.Rules // Stream false; streamRules is the copy for TCP
-	stream   sipcheck.Rules
-	log      *slog.Logger // rate-limited
+	rules    sipcheck.Rules // for datagrams (Stream false)
+	stream   sipcheck.Rules // the same for TCP streams (Stream true)
+	log      *slog.Logger   // rate-limited
 	answered atomic.Uint64
 	dropped  atomic.Uint64
 	closed   atomic.Uint64

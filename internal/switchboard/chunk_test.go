@@ -224,7 +224,7 @@ func TestChunkedRFC7701ExampleAsPrinted(t *testing.T) {
 	bob.expectCopy(append(append([]byte{}, c1...), c2...))
 }
 
-// RFC 4975 §7.1.1 and SPEC §3.6: the switch re-chunks what it relays, so
+// RFC 4975 §7.1.1: the switch re-chunks what it relays, so
 // every copy with more than 2048 octets of body is interruptible (range-end
 // "*"), whatever range-end the sender wrote; a smaller copy states its end.
 // Over the wire, whole messages and the chunks of a transfer alike.

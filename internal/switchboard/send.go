@@ -280,7 +280,7 @@ func fitSize(rcpts []*room.Participant, total int64, private bool) ([]*room.Part
 
 // copyRange is the Byte-Range of a copy whose body is the n octets of the
 // message from start on, of total (RFC 4975 §7.1.1). The switch re-chunks
-// what it relays (RFC 7701 §6.1, SPEC §3.6): whatever range-end the sender
+// what it relays (RFC 7701 §6.1, RFC 4975 §7.1.1): whatever range-end the sender
 // wrote, a copy with more than msrp.InterruptibleSize (2048) octets of body
 // is interruptible, range-end "*"; a smaller one states its end.
 func copyRange(start int64, n int, total int64) msrp.ByteRange {
