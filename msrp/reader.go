@@ -325,7 +325,7 @@ func (r *Reader) step() (outcome, end int, err error) {
 					return needMore, 0, nil
 				}
 				if data[flagAt+1] != '\r' || data[flagAt+2] != '\n' {
-					return needMore, 0, r.syntaxError(flagAt+1, "end-line not followed by CRLF")
+					return needMore, 0, r.syntaxError(flagAt+1, errEndLineNoEOL)
 				}
 				r.msg.Flag = data[flagAt]
 				return gotOversized, flagAt + 3, nil
