@@ -165,7 +165,10 @@ func nextChat(t *testing.T, s *client.Session) client.Message {
 // parleyd on the wire (two participants, one joining over SIP/UDP and one
 // over SIP/TCP, both binding MSRP; a regular, a private and a chunked
 // message, a NICKNAME; both leave) and has tshark decode it as SIP, SDP and
-// MSRP with no malformed packet and no expert warning.
+// MSRP with no malformed packet and no expert warning. TCP's own analysis
+// warnings and D-SACK blocks are left out: on a loaded loopback they are
+// the kernel's retransmission bookkeeping, not a fault in a SIP or MSRP
+// message (a malformed message in the same frame still fails the test).
 func TestCaptureDecodesInTshark(t *testing.T) {
 	tshark := needTool(t, "tshark", "tshark")
 	dumpcap := needTool(t, "dumpcap", "tshark") // wireshark-common, a dependency of tshark
@@ -253,7 +256,7 @@ func TestCaptureDecodesInTshark(t *testing.T) {
 	frames := readFrames(t, pcaptest.RunTshark(t, tshark, slices.Concat(args, fieldArgs())...))
 	checkSIP(t, frames, udpPort, tcpPort, msrpPort)
 	checkMSRP(t, frames, msrpPort)
-	if bad := pcaptest.RunTshark(t, tshark, slices.Concat(args, []string{"-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.flags)",
+	if bad := pcaptest.RunTshark(t, tshark, slices.Concat(args, []string{"-Y", "_ws.malformed || (_ws.expert.severity >= warning && !tcp.analysis.flags && !tcp.options.sack.dsack)",
 		"-T", "fields", "-e", "frame.number", "-e", "_ws.expert.message"})...); strings.TrimSpace(bad) != "" {
 		t.Errorf("tshark reports malformed packets or expert warnings (frame, messages):\n%s", bad)
 	}
