@@ -11,6 +11,7 @@ type Config struct {
 	MSRP   MSRPConfig   `toml:"msrp"`
 	Rooms  RoomsConfig  `toml:"rooms"`
 	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
+	Limits LimitsConfig `toml:"limits"`
 	Log    LogConfig    `toml:"log"`
 
 	// rooms indexes Room by name; filled by Load, Parse and FromArgs once
@@ -37,6 +38,10 @@ type SIPConfig struct {
 	SubscriptionExpires    Duration `toml:"subscription_expires"`     // granted when a SUBSCRIBE asks for more or says nothing
 	MinSubscriptionExpires Duration `toml:"min_subscription_expires"` // shorter requests are answered 423
 	NotifyInterval         Duration `toml:"notify_interval"`          // least time between two NOTIFYs to one subscriber
+
+	// Partial and idle input on SIP TCP connections.
+	MessageTimeout Duration `toml:"message_timeout"` // a message begun on a stream must end within this
+	IdleTimeout    Duration `toml:"idle_timeout"`    // a connection that carries no dialog and sends nothing is closed after this
 }
 
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.
@@ -51,6 +56,13 @@ type MSRPConfig struct {
 	CoalesceDelay     Duration `toml:"coalesce_delay"`     // a fan-out copy waits this long for others to share its write (0: none)
 	ChunkTimeout      Duration `toml:"chunk_timeout"`      // RFC 7701 §6.1 chunk reception timer
 	CongestionTimeout Duration `toml:"congestion_timeout"` // a connection congested this long is closed (RFC 7701 §6.4)
+
+	// What one sender or connection may hold at once.
+	ProgressTimeout     Duration `toml:"progress_timeout"`       // a chunk begun must end within this, or the connection is closed
+	MaxUnfinished       int      `toml:"max_unfinished"`         // chunked messages one sender may have in progress (413 beyond)
+	MaxUnfinishedBytes  ByteSize `toml:"max_unfinished_bytes"`   // bytes those messages may hold together (413 beyond)
+	MaxSessionsPerConn  int      `toml:"max_sessions_per_conn"`  // MSRP sessions bound on one connection
+	MaxUnboundPerSource int      `toml:"max_unbound_per_source"` // connections from one IP address not bound yet
 }
 
 // RoomMode says which rooms exist.
@@ -65,9 +77,10 @@ const (
 // RoomsConfig is the [rooms] table: room-wide limits and the policy of
 // every room a [[room]] entry does not override.
 type RoomsConfig struct {
-	Mode     RoomMode `toml:"mode"`
-	MaxRooms int      `toml:"max_rooms"`
-	Policy            // the policy keys sit directly in [rooms]
+	Mode         RoomMode `toml:"mode"`
+	MaxRooms     int      `toml:"max_rooms"`
+	MaxNameBytes int      `toml:"max_name_bytes"` // longest room name (user part of its URI), in bytes
+	Policy                // the policy keys sit directly in [rooms]
 }
 
 // RoomConfig is one [[room]] entry: a configured room and the policy keys
@@ -78,6 +91,24 @@ type RoomConfig struct {
 	// Subject is the room's subject, shown to participants.
 	Subject        string `toml:"subject"`
 	PolicyOverride        // the override keys sit directly in [[room]]
+}
+
+// LimitsConfig is the [limits] table: what one source (IP address) or one
+// identity (the From URI of a request, without its parameters) may hold at
+// once, so that nobody can use up a server-wide limit or another's share.
+// Going over is answered 503 with Retry-After (RFC 3261 §21.5.4).
+type LimitsConfig struct {
+	RoomsPerSource           int `toml:"rooms_per_source"`           // ad hoc rooms created by one source that still exist
+	RoomsPerIdentity         int `toml:"rooms_per_identity"`         // the same per identity
+	DialogsPerSource         int `toml:"dialogs_per_source"`         // participant dialogs (joins) of one source
+	DialogsPerIdentity       int `toml:"dialogs_per_identity"`       // the same per identity
+	SubscriptionsPerSource   int `toml:"subscriptions_per_source"`   // conference subscriptions of one source
+	SubscriptionsPerIdentity int `toml:"subscriptions_per_identity"` // the same per identity
+	SubscriptionsPerRoom     int `toml:"subscriptions_per_room"`     // subscriptions to one room, from everyone
+	// Exempt lists the sources (CIDR prefixes or addresses) the per-source
+	// limits do not apply to: a SIP proxy or gateway that carries many
+	// users from one address.
+	Exempt []string `toml:"exempt"`
 }
 
 // LogConfig is the [log] table.

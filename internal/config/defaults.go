@@ -30,6 +30,8 @@ func Default() *Config {
 			SubscriptionExpires:    Duration(3600 * time.Second),
 			MinSubscriptionExpires: Duration(60 * time.Second),
 			NotifyInterval:         Duration(5 * time.Second),
+			MessageTimeout:         Duration(10 * time.Second),
+			IdleTimeout:            Duration(60 * time.Second),
 		},
 		MSRP: MSRPConfig{
 			Listen:            "127.0.0.1:2855",
@@ -42,10 +44,17 @@ func Default() *Config {
 			CoalesceDelay:     Duration(250 * time.Microsecond),
 			ChunkTimeout:      Duration(540 * time.Second),
 			CongestionTimeout: Duration(60 * time.Second),
+
+			ProgressTimeout:     Duration(30 * time.Second),
+			MaxUnfinished:       16,
+			MaxUnfinishedBytes:  8 * MiB,
+			MaxSessionsPerConn:  64,
+			MaxUnboundPerSource: 256,
 		},
 		Rooms: RoomsConfig{
-			Mode:     ModeAdhoc,
-			MaxRooms: 10000,
+			Mode:         ModeAdhoc,
+			MaxRooms:     10000,
+			MaxNameBytes: 64,
 			Policy: Policy{
 				DeleteWhen:         DeleteLastLeaves,
 				MaxParticipants:    1000,
@@ -58,6 +67,16 @@ func Default() *Config {
 				AcceptWrappedTypes: []string{"text/plain", "*"},
 				SystemMessages:     true,
 			},
+		},
+		Limits: LimitsConfig{
+			RoomsPerSource:           500,
+			RoomsPerIdentity:         50,
+			DialogsPerSource:         20000,
+			DialogsPerIdentity:       100,
+			SubscriptionsPerSource:   20000,
+			SubscriptionsPerIdentity: 100,
+			SubscriptionsPerRoom:     2000,
+			Exempt:                   []string{},
 		},
 		Log: LogConfig{
 			Level:  LevelInfo,

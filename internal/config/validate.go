@@ -42,6 +42,8 @@ func (c *Config) validate() Errors {
 		es.addf("sip.min_subscription_expires", fmt.Sprintf("%v is more than sip.subscription_expires (%v)", c.SIP.MinSubscriptionExpires, c.SIP.SubscriptionExpires))
 	}
 	positive(&es, "sip.notify_interval", c.SIP.NotifyInterval)
+	positive(&es, "sip.message_timeout", c.SIP.MessageTimeout)
+	positive(&es, "sip.idle_timeout", c.SIP.IdleTimeout)
 
 	m := &c.MSRP
 	checkAddr(&es, "msrp.listen", m.Listen, false)
@@ -65,6 +67,11 @@ func (c *Config) validate() Errors {
 	}
 	positive(&es, "msrp.chunk_timeout", m.ChunkTimeout)
 	positive(&es, "msrp.congestion_timeout", m.CongestionTimeout)
+	positive(&es, "msrp.progress_timeout", m.ProgressTimeout)
+	atLeast(&es, "msrp.max_unfinished", m.MaxUnfinished, 1)
+	checkSize(&es, "msrp.max_unfinished_bytes", m.MaxUnfinishedBytes)
+	atLeast(&es, "msrp.max_sessions_per_conn", m.MaxSessionsPerConn, 1)
+	atLeast(&es, "msrp.max_unbound_per_source", m.MaxUnboundPerSource, 1)
 
 	oneOf(&es, "rooms.mode", c.Rooms.Mode, ModeAdhoc, ModeConfigured)
 	if c.Rooms.Mode == ModeConfigured && len(c.Room) == 0 {
@@ -75,6 +82,9 @@ func (c *Config) validate() Errors {
 	} else if len(c.Room) > c.Rooms.MaxRooms {
 		es.addf("rooms.max_rooms", fmt.Sprintf("%d rooms are configured, more than max_rooms (%d)", len(c.Room), c.Rooms.MaxRooms))
 	}
+	if c.Rooms.MaxNameBytes < 1 || c.Rooms.MaxNameBytes > maxRoomName {
+		es.addf("rooms.max_name_bytes", fmt.Sprintf("must be between 1 and %d, found %d", maxRoomName, c.Rooms.MaxNameBytes))
+	}
 	checkPolicy(&es, "rooms", c.Rooms.Policy)
 
 	seen := make(map[string]int, len(c.Room))
@@ -83,6 +93,8 @@ func (c *Config) validate() Errors {
 		p := fmt.Sprintf("room[%d]", i)
 		if err := checkRoomName(r.Name); err != nil {
 			es.add(p+".name", err)
+		} else if c.Rooms.MaxNameBytes > 0 && len(r.Name) > c.Rooms.MaxNameBytes {
+			es.addf(p+".name", fmt.Sprintf("%d bytes, more than rooms.max_name_bytes (%d)", len(r.Name), c.Rooms.MaxNameBytes))
 		} else if j, dup := seen[r.Name]; dup {
 			es.addf(p+".name", fmt.Sprintf("room %q is already configured by room[%d]", r.Name, j))
 		} else {
@@ -94,6 +106,20 @@ func (c *Config) validate() Errors {
 		// The default policy is valid and checkPolicy checks each key on
 		// its own, so every error here is in a key the room overrides.
 		checkPolicy(&es, p, r.Apply(Default().Rooms.Policy))
+	}
+
+	l := &c.Limits
+	atLeast(&es, "limits.rooms_per_source", l.RoomsPerSource, 1)
+	atLeast(&es, "limits.rooms_per_identity", l.RoomsPerIdentity, 1)
+	atLeast(&es, "limits.dialogs_per_source", l.DialogsPerSource, 1)
+	atLeast(&es, "limits.dialogs_per_identity", l.DialogsPerIdentity, 1)
+	atLeast(&es, "limits.subscriptions_per_source", l.SubscriptionsPerSource, 1)
+	atLeast(&es, "limits.subscriptions_per_identity", l.SubscriptionsPerIdentity, 1)
+	atLeast(&es, "limits.subscriptions_per_room", l.SubscriptionsPerRoom, 1)
+	for i, e := range l.Exempt {
+		if _, err := ParsePrefix(e); err != nil {
+			es.add(fmt.Sprintf("limits.exempt[%d]", i), err)
+		}
 	}
 
 	oneOf(&es, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
@@ -147,6 +173,30 @@ func oneOf[T ~string](es *Errors, key string, v T, allowed ...T) {
 		quoted[i] = strconv.Quote(string(a))
 	}
 	es.addf(key, fmt.Sprintf("must be one of %s; found %q", strings.Join(quoted, ", "), v))
+}
+
+func atLeast(es *Errors, key string, v, least int) {
+	if v < least {
+		es.addf(key, fmt.Sprintf("must be at least %d, found %d", least, v))
+	}
+}
+
+// ParsePrefix parses one limits.exempt entry: a CIDR prefix ("10.0.0.0/8")
+// or a single address ("192.0.2.7", "::1"), which is a full-length prefix.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or an IP address", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not a CIDR prefix or an IP address", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func positive(es *Errors, key string, d Duration) {

@@ -55,6 +55,17 @@ func TestValidate(t *testing.T) {
 			c.Room = []RoomConfig{{Name: "lobby"}}
 		}, nil},
 		{"zero max_rooms", func(c *Config) { c.Rooms.MaxRooms = 0 }, []string{"rooms.max_rooms"}},
+		{"room name over max_name_bytes", func(c *Config) {
+			c.Rooms.MaxNameBytes = 3
+			c.Room = []RoomConfig{{Name: "abc"}, {Name: "abcd"}}
+		}, []string{"room[1].name"}},
+		{"max_name_bytes over 255", func(c *Config) { c.Rooms.MaxNameBytes = 256 }, []string{"rooms.max_name_bytes"}},
+		{"zero limits", func(c *Config) {
+			c.Limits.RoomsPerSource, c.Limits.SubscriptionsPerRoom, c.MSRP.MaxUnfinished = 0, 0, 0
+			c.SIP.MessageTimeout, c.MSRP.ProgressTimeout = 0, 0
+		}, []string{"sip.message_timeout", "msrp.progress_timeout", "msrp.max_unfinished", "limits.rooms_per_source", "limits.subscriptions_per_room"}},
+		{"exempt prefixes", func(c *Config) { c.Limits.Exempt = []string{"10.0.0.0/8", "::1", "192.0.2.7", "10.0.0.0/33", "example.com"} },
+			[]string{"limits.exempt[3]", "limits.exempt[4]"}},
 		{"more rooms than max_rooms", func(c *Config) {
 			c.Rooms.MaxRooms = 1
 			c.Room = []RoomConfig{{Name: "a"}, {Name: "b"}}
