@@ -80,6 +80,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}()
 	trace := cfg.Log.Trace
 	s.guard = newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, log.With("component", "sip"))
+	s.guard.messageTimeout, s.guard.idleTimeout = cfg.SIP.MessageTimeout.Std(), cfg.SIP.IdleTimeout.Std()
+	// s.focus is set below, before any connection is accepted.
+	s.guard.inUse = func(peer net.Addr) bool { return s.focus.ConnInUse(peer) }
 	if cfg.SIP.UDP != "" {
 		c, err := net.ListenPacket("udp", cfg.SIP.UDP)
 		if err != nil {

@@ -38,6 +38,11 @@ type sipGuard struct {
 	rules    sipcheck.Rules // for datagrams (Stream false)
 	stream   sipcheck.Rules // the same for TCP streams (Stream true)
 	log      *slog.Logger   // rate-limited
+
+	// Partial and idle input on TCP (RFC 3261 §18.3 leaves both to us).
+	messageTimeout time.Duration           // a message begun must end within this (0: no bound)
+	idleTimeout    time.Duration           // a connection silent this long is closed unless inUse (0: never)
+	inUse          func(peer net.Addr) bool // whether a dialog or subscription came over the connection from peer
 	answered atomic.Uint64
 	dropped  atomic.Uint64
 	closed   atomic.Uint64
