@@ -32,20 +32,24 @@ type GuardStats struct {
 	Answered uint64 // requests refused with an answer
 	Dropped  uint64 // malformed responses and ACKs, and bytes that were no request
 	Closed   uint64 // TCP connections closed because the stream could not be framed
+	Stalled  uint64 // TCP connections closed because a message did not complete within sip.message_timeout
+	Idle     uint64 // TCP connections closed after sip.idle_timeout with no dialog or subscription
 }
 
 type sipGuard struct {
-	rules    sipcheck.Rules // for datagrams (Stream false)
-	stream   sipcheck.Rules // the same for TCP streams (Stream true)
-	log      *slog.Logger   // rate-limited
+	rules  sipcheck.Rules // for datagrams (Stream false)
+	stream sipcheck.Rules // the same for TCP streams (Stream true)
+	log    *slog.Logger   // rate-limited
 
 	// Partial and idle input on TCP (RFC 3261 §18.3 leaves both to us).
-	messageTimeout time.Duration           // a message begun must end within this (0: no bound)
-	idleTimeout    time.Duration           // a connection silent this long is closed unless inUse (0: never)
+	messageTimeout time.Duration            // a message begun must end within this (0: no bound)
+	idleTimeout    time.Duration            // a connection silent this long is closed unless inUse (0: never)
 	inUse          func(peer net.Addr) bool // whether a dialog or subscription came over the connection from peer
-	answered atomic.Uint64
-	dropped  atomic.Uint64
-	closed   atomic.Uint64
+	answered       atomic.Uint64
+	dropped        atomic.Uint64
+	closed         atomic.Uint64
+	stalled        atomic.Uint64
+	idle           atomic.Uint64
 }
 
 func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
@@ -55,7 +59,8 @@ func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
 }
 
 func (g *sipGuard) stats() GuardStats {
-	return GuardStats{Answered: g.answered.Load(), Dropped: g.dropped.Load(), Closed: g.closed.Load()}
+	return GuardStats{Answered: g.answered.Load(), Dropped: g.dropped.Load(), Closed: g.closed.Load(),
+		Stalled: g.stalled.Load(), Idle: g.idle.Load()}
 }
 
 func (g *sipGuard) refused(res sipcheck.Result, transport string, peer net.Addr) {
@@ -163,6 +168,13 @@ func (l *guardListener) Accept() (net.Conn, error) {
 // between messages, so that sipgo still answers RFC 5626 keepalives).
 // Answers are written on the connection itself. Only sipgo's read loop
 // calls Read.
+//
+// It also bounds what a peer may hold open (slowloris): a message begun
+// must be complete within the guard's messageTimeout of its first byte,
+// and a connection that sends nothing for idleTimeout is closed unless a
+// dialog or subscription came over it (inUse). Both are read deadlines on
+// the socket, set before each read; sipgo sees the end of the stream and
+// closes the connection.
 type guardConn struct {
 	net.Conn
 	g   *sipGuard
@@ -171,6 +183,9 @@ type guardConn struct {
 	w   int
 	out []byte // checked bytes sipgo has not read yet (aliases buf)
 	err error  // sticky: the stream cannot be framed any further
+
+	begun time.Time // when the first byte of the unframed bytes buf[r:w] arrived
+	read  time.Time // when the last read returned bytes
 }
 
 const guardReadSize = 4096
@@ -200,6 +215,9 @@ func (c *guardConn) Read(p []byte) (int, error) {
 			if n > 0 {
 				msg := c.buf[c.r : c.r+n]
 				c.r += n
+				// What follows the message came with the last read at
+				// the earliest: the next message's clock starts there.
+				c.begun = c.read
 				res := c.g.stream.Check(msg)
 				if res.Action == sipcheck.Pass {
 					c.out = msg
@@ -243,15 +261,60 @@ func (c *guardConn) fill() error {
 		copy(grown, c.buf[:c.w])
 		c.buf = grown
 	}
-	n, err := c.Conn.Read(c.buf[c.w:])
-	c.w += n
-	if n > 0 {
-		return nil
+	for {
+		pending := c.w > c.r
+		c.setDeadline(pending)
+		n, err := c.Conn.Read(c.buf[c.w:])
+		if n > 0 {
+			c.read = time.Now()
+			if !pending {
+				c.begun = c.read
+			}
+			c.w += n
+			return nil
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			if pending {
+				c.g.stalled.Add(1)
+				c.g.log.Info("SIP message not complete within the time allowed; closing the connection",
+					"timeout", c.g.messageTimeout, "buffered", c.w-c.r, "peer", addrString(c.RemoteAddr()))
+				return c.end()
+			}
+			if c.g.inUse != nil && c.g.inUse(c.RemoteAddr()) {
+				continue // a dialog's connection may stay silent
+			}
+			c.g.idle.Add(1)
+			c.g.log.Info("idle SIP connection with no dialog; closing it", "timeout", c.g.idleTimeout, "peer", addrString(c.RemoteAddr()))
+			return c.end()
+		}
+		if err == nil {
+			err = io.ErrNoProgress
+		}
+		return err
 	}
-	if err == nil {
-		err = io.ErrNoProgress
+}
+
+// setDeadline bounds the next read: by the message timeout from the first
+// byte of a message begun (pending), else by the idle timeout from now.
+// A connection with an inUse check never times out idle without asking it.
+func (c *guardConn) setDeadline(pending bool) {
+	var d time.Time
+	switch {
+	case pending && c.g.messageTimeout > 0:
+		d = c.begun.Add(c.g.messageTimeout)
+	case !pending && c.g.idleTimeout > 0:
+		d = time.Now().Add(c.g.idleTimeout)
 	}
-	return err
+	c.Conn.SetReadDeadline(d)
+}
+
+// end makes the stream end here: sipgo's read loop sees io.EOF and closes
+// the connection.
+func (c *guardConn) end() error {
+	c.err = io.EOF
+	c.buf, c.r, c.w, c.out = nil, 0, 0, nil
+	return io.EOF
 }
 
 // fatal ends a stream that cannot be framed: the request is answered when

@@ -56,6 +56,9 @@ func (p *SIP) Close() error {
 	return p.conn.Close()
 }
 
+// Conn is the peer's socket, for a test that watches it close.
+func (p *SIP) Conn() net.Conn { return p.conn }
+
 // LocalAddr is the peer's address.
 func (p *SIP) LocalAddr() string {
 	if p.conn == nil {
