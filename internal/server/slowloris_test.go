@@ -13,7 +13,6 @@ import (
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
-	"github.com/parley-im/parley/internal/servertest"
 )
 
 // startTimeoutServer runs a parleyd whose SIP TCP timeouts are short, so
