@@ -78,12 +78,18 @@ type Nicknames struct {
 	keys   map[string]*keyClaims // PRECIS compare key → its claims
 	held   map[string]*holding   // Participant.ID → the nickname it uses
 	expiry deadlines             // quarantined claims by deadline
+	// quarantined is the one claim in quarantine per identity per room:
+	// releasing a nickname ends the quarantine of the one that identity
+	// released before in that room, so that one identity cannot reserve
+	// every name it ever took (issue 14).
+	quarantined map[quarantineKey]*claim
 }
 
 // NewNicknames returns an empty registry. Its IM URIs are in
 // DefaultIMHost+".invalid" unless WithIMHost says otherwise.
 func NewNicknames(opts ...NicknamesOption) *Nicknames {
-	n := &Nicknames{imHost: DefaultIMHost + ".invalid", keys: make(map[string]*keyClaims), held: make(map[string]*holding)}
+	n := &Nicknames{imHost: DefaultIMHost + ".invalid", keys: make(map[string]*keyClaims), held: make(map[string]*holding),
+		quarantined: make(map[quarantineKey]*claim)}
 	for _, o := range opts {
 		o(n)
 	}
@@ -179,7 +185,8 @@ func reserved(key string, pol *NickPolicy) bool {
 
 // Release releases p's nickname when p leaves its room. The nickname stays
 // reserved for p's identity for the quarantine of the policy under which p
-// took it.
+// took it, unless the identity releases another nickname in that room
+// meanwhile: only its most recently released one stays reserved.
 func (n *Nicknames) Release(p *Participant, now time.Time) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -25,6 +25,13 @@ type claim struct {
 	alias     *nickAlias // its IM URI, given to each holder
 }
 
+// quarantineKey is an identity (cpim.URIKey of its URI) in a room.
+type quarantineKey struct{ room, identity string }
+
+func (c *claim) quarantineKey() quarantineKey {
+	return quarantineKey{room: c.room, identity: cpim.URIKey(c.uri)}
+}
+
 // holding is one session's use of a claim.
 type holding struct {
 	p          *Participant
@@ -71,6 +78,9 @@ func (n *Nicknames) claim(room, key string, scope NickScope, p *Participant, dis
 	}
 	if len(c.holders) == 0 {
 		c.gen++ // out of quarantine: its pending deadline no longer applies
+		if k := c.quarantineKey(); n.quarantined[k] == c {
+			delete(n.quarantined, k)
+		}
 	}
 	h := &holding{p: p, c: c, display: display, quarantine: q}
 	c.holders = append(c.holders, h)
@@ -102,6 +112,15 @@ func (n *Nicknames) drop(id string, q time.Duration, now time.Time) string {
 			c.gen++
 			c.until = now.Add(q)
 			heap.Push(&n.expiry, deadline{until: c.until, c: c, gen: c.gen})
+			// One quarantined claim per identity per room: the previous
+			// one goes (its deadline voided), so the names an identity
+			// keeps from others are bounded by the rooms it is in.
+			k := c.quarantineKey()
+			if old := n.quarantined[k]; old != nil && old != c && len(old.holders) == 0 {
+				old.gen++
+				n.remove(old)
+			}
+			n.quarantined[k] = c
 		} else {
 			n.remove(c)
 		}
@@ -111,6 +130,9 @@ func (n *Nicknames) drop(id string, q time.Duration, now time.Time) string {
 
 // remove forgets a claim.
 func (n *Nicknames) remove(c *claim) {
+	if k := c.quarantineKey(); n.quarantined[k] == c {
+		delete(n.quarantined, k)
+	}
 	e := n.keys[c.key]
 	delete(e.rooms, c.room)
 	if c.scope == ScopeFocus {

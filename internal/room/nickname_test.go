@@ -244,13 +244,14 @@ func TestNicknameQuarantine(t *testing.T) {
 	wantNick(t, n.Request("r", b, "alice", pol, t1.Add(time.Minute-time.Nanosecond)), 425, "")
 	wantNick(t, n.Request("r", b, "alice", pol, t1.Add(time.Minute)), 200, "alice")
 
-	// a change and a removal quarantine the old nickname too
+	// a change and a removal quarantine the old nickname too, but only
+	// the most recently released one stays reserved (issue 14)
 	t2 := t1.Add(time.Minute)
 	n.Request("r", b, "bobby", pol, t2)
 	n.Request("r", b, "", pol, t2)
 	c := user("c", "sip:carol@x")
-	wantNick(t, n.Request("r", c, "alice", pol, t2.Add(30*time.Second)), 425, "")
 	wantNick(t, n.Request("r", c, "bobby", pol, t2.Add(30*time.Second)), 425, "")
+	wantNick(t, n.Request("r", c, "alice", pol, t2.Add(30*time.Second)), 200, "alice")
 	wantNick(t, n.Request("r", c, "bobby", pol, t2.Add(time.Minute)), 200, "bobby")
 	n.Release(c, t2.Add(2*time.Minute))
 	n.Release(c, t2.Add(5*time.Minute)) // twice: no-op

@@ -17,6 +17,7 @@ var (
 	ErrTooManyRooms = errors.New("room: room limit reached")     // 503
 	ErrRoomDeleted  = errors.New("room: room is being deleted")  // 404
 	ErrAlreadyIn    = errors.New("room: participant already in") // programming error
+	ErrNameTooLong  = errors.New("room: room name too long")     // 414 (RFC 3261 §21.4.12)
 )
 
 // Participant is one participant's presence in one room: one SIP dialog
@@ -95,6 +96,7 @@ type Room struct {
 	Configured bool
 
 	creator string // participant ID of the creator, for DeleteWhenCreatorLeaves
+	owner   any    // JoinAs's owner of an ad hoc room it created; immutable
 	members map[string]*Participant
 	deleted bool
 }
@@ -103,18 +105,45 @@ type Room struct {
 // is false for a room that is neither configured nor allowed ad hoc.
 type PolicySource func(name string) (p Policy, configured bool, ok bool)
 
+// Owner returns the owner JoinAs gave the ad hoc room when it created it
+// (nil for a configured room, or one created by Join). It never changes:
+// the focus reads it when the room is deleted, to credit the room back to
+// the source and identity that created it.
+func (rm *Room) Owner() any { return rm.owner }
+
 // Registry holds the rooms.
 type Registry struct {
-	mu       sync.Mutex
-	rooms    map[string]*Room
-	policy   PolicySource
-	maxRooms int
+	mu           sync.Mutex
+	rooms        map[string]*Room
+	policy       PolicySource
+	maxRooms     int
+	maxNameBytes int // immutable; 0: no limit
+}
+
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// WithMaxNameBytes makes room names longer than n bytes ErrNameTooLong:
+// no room is created, opened or joined under such a name. n ≤ 0: no limit.
+func WithMaxNameBytes(n int) RegistryOption {
+	return func(r *Registry) { r.maxNameBytes = max(n, 0) }
 }
 
 // NewRegistry returns a registry whose rooms get their policy from policy.
 // maxRooms ≤ 0 means no limit.
-func NewRegistry(policy PolicySource, maxRooms int) *Registry {
-	return &Registry{rooms: make(map[string]*Room), policy: policy, maxRooms: maxRooms}
+func NewRegistry(policy PolicySource, maxRooms int, opts ...RegistryOption) *Registry {
+	r := &Registry{rooms: make(map[string]*Room), policy: policy, maxRooms: maxRooms}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
+}
+
+// NameTooLong reports whether name is longer than WithMaxNameBytes allows.
+// It takes no lock: the focus asks it first, before anything else about a
+// request to a room.
+func (r *Registry) NameTooLong(name string) bool {
+	return r.maxNameBytes > 0 && len(name) > r.maxNameBytes
 }
 
 // Lookup returns the room, creating nothing; for OPTIONS and SUBSCRIBE.
@@ -146,6 +175,9 @@ func (r *Registry) Exists(name string) bool {
 // may watch a configured room before anyone joins). An ad hoc room that
 // does not exist yet is ErrNoSuchRoom: subscribing creates no room.
 func (r *Registry) Open(name string) (*Room, error) {
+	if r.NameTooLong(name) {
+		return nil, ErrNameTooLong
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rm, ok := r.rooms[name]; ok {
@@ -176,35 +208,50 @@ func (r *Registry) Live(rm *Room) bool {
 // Join adds p to the room called name, creating the room if its policy
 // allows. It returns the room.
 func (r *Registry) Join(name string, p *Participant) (*Room, error) {
+	rm, _, err := r.JoinAs(name, p, nil)
+	return rm, err
+}
+
+// JoinAs is Join that reports whether it created an ad hoc room, and then
+// gives that room owner (Room.Owner), under the registry's lock: so the
+// room cannot be deleted before its owner is recorded. A configured room
+// is never created this way (created is false).
+func (r *Registry) JoinAs(name string, p *Participant, owner any) (_ *Room, created bool, _ error) {
+	if r.NameTooLong(name) {
+		return nil, false, ErrNameTooLong
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rm, ok := r.rooms[name]
 	if ok && rm.deleted {
-		return nil, ErrRoomDeleted
+		return nil, false, ErrRoomDeleted
 	}
 	if !ok {
 		pol, configured, allowed := r.policy(name)
 		if !allowed {
-			return nil, ErrNoSuchRoom
+			return nil, false, ErrNoSuchRoom
 		}
 		if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
-			return nil, ErrTooManyRooms
+			return nil, false, ErrTooManyRooms
 		}
 		rm = &Room{Name: name, Policy: pol, Configured: configured, members: make(map[string]*Participant)}
+		if !configured {
+			rm.owner, created = owner, true
+		}
 		r.rooms[name] = rm
 	}
 	if _, dup := rm.members[p.ID]; dup {
-		return nil, ErrAlreadyIn
+		return nil, false, ErrAlreadyIn
 	}
 	if rm.Policy.MaxParticipants > 0 && len(rm.members) >= rm.Policy.MaxParticipants {
-		return nil, ErrRoomFull
+		return nil, false, ErrRoomFull // never a room just created: it is empty
 	}
 	if len(rm.members) == 0 && rm.creator == "" {
 		rm.creator = p.ID
 	}
 	p.uriKey = cpim.URIKey(p.URI)
 	rm.members[p.ID] = p
-	return rm, nil
+	return rm, created, nil
 }
 
 // Leave removes the participant with the given ID. When the room's
