@@ -131,6 +131,12 @@ func (r *Reader) Limits() Limits { return r.lim }
 // returned as part of a message.
 func (r *Reader) Buffered() int { return r.w - r.r }
 
+// InMessage reports whether a message has begun and not yet been returned:
+// some of it has been read (or is being skipped, for an oversized body).
+// Between messages it is false. A caller that waits for input can bound
+// the time one message may take with it (the relay's progress timeout).
+func (r *Reader) InMessage() bool { return r.w != r.r || r.stage != stageStart }
+
 // BufferSize returns the size of the read buffer (0 when it has none).
 func (r *Reader) BufferSize() int { return len(r.buf) }
 

@@ -259,6 +259,14 @@ func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 		queued   int
 		failFrom int32 = -1
 	)
+	if c.srv.closing.Load() {
+		// Shutdown has begun: nothing more is queued (a 200 now could
+		// promise copies the closes discard).
+		for i := first; i >= 0; i = st.entries[i].next {
+			st.entries[i].err = ErrServerClosed
+		}
+		return
+	}
 	c.mu.Lock()
 	for i := first; i >= 0; i = st.entries[i].next {
 		e := &st.entries[i]
@@ -344,5 +352,6 @@ type flushingReader struct{ c *conn }
 
 func (r flushingReader) Read(p []byte) (int, error) {
 	r.c.batch.Flush()
+	r.c.waitingForMore() // the progress deadline (limits.go)
 	return r.c.nc.Read(p)
 }

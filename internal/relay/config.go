@@ -14,6 +14,14 @@ const (
 	DefaultMaxPendingBytes   = 4 << 20
 	DefaultWriteTimeout      = 10 * time.Second
 	DefaultCongestionTimeout = 60 * time.Second
+	// DefaultProgressTimeout: a message whose first octets have arrived
+	// must be complete within this (issue 14: slowloris).
+	DefaultProgressTimeout = 30 * time.Second
+	// DefaultMaxSessionsPerConn caps the sessions bound on one connection.
+	DefaultMaxSessionsPerConn = 64
+	// DefaultMaxUnboundPerSource caps the connections one IP address may
+	// hold open without having bound a session.
+	DefaultMaxUnboundPerSource = 256
 )
 
 // Config configures a Server. The zero value is usable; withDefaults fills
@@ -52,6 +60,20 @@ type Config struct {
 	// writer stopped waits for others to join it in one writev (the
 	// pacer; default DefaultCoalesceDelay; negative: write at once).
 	CoalesceDelay time.Duration
+	// ProgressTimeout bounds the time one message may take to arrive on a
+	// bound connection, from the moment the read loop first has to wait for
+	// more of it (a chunk begun must end); missing it closes the connection
+	// with CloseStalled (default DefaultProgressTimeout). A connection that
+	// has bound nothing is bounded by BindTimeout instead.
+	ProgressTimeout time.Duration
+	// MaxSessionsPerConn caps the sessions bound to one connection: the
+	// request that would bind one more is answered 403 (default
+	// DefaultMaxSessionsPerConn).
+	MaxSessionsPerConn int
+	// MaxUnboundPerSource caps the accepted connections from one IP address
+	// that have not bound a session yet: one more is closed at once with
+	// CloseSourceLimit (default DefaultMaxUnboundPerSource).
+	MaxUnboundPerSource int
 	// Limits bound what each connection's msrp.Reader accepts (zero fields:
 	// msrp.DefaultLimits).
 	Limits msrp.Limits
@@ -80,6 +102,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.ProgressTimeout <= 0 {
+		c.ProgressTimeout = DefaultProgressTimeout
+	}
+	if c.MaxSessionsPerConn <= 0 {
+		c.MaxSessionsPerConn = DefaultMaxSessionsPerConn
+	}
+	if c.MaxUnboundPerSource <= 0 {
+		c.MaxUnboundPerSource = DefaultMaxUnboundPerSource
 	}
 	if c.IdleSweep <= 0 {
 		c.IdleSweep = DefaultIdleSweep

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -34,9 +35,11 @@ type conn struct {
 	rc  syscall.RawConn // nc's raw connection (readIdle, writeBuffers), or nil
 
 	// Guarded by srv.mu.
-	sessions  map[*Session]struct{} // sessions bound to this connection
-	everBound bool                  // a session has been bound (the bind deadline is cleared)
-	retired   bool                  // its last session was closed by Session.Close: bind nothing new
+	sessions   map[*Session]struct{} // sessions bound to this connection
+	everBound  bool                  // a session has been bound (the bind deadline is cleared)
+	retired    bool                  // its last session was closed by Session.Close: bind nothing new
+	src        netip.Addr            // the peer's IP address
+	srcCounted bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
 
 	mu      sync.Mutex // tier 2: guards the fields below; never held during I/O
 	q       [][]byte   // queued output, in order
@@ -58,8 +61,11 @@ type conn struct {
 
 	// Owned by the read goroutine (handed from one to the next, readLoop).
 	rd        *msrp.Reader
-	batch     Batch // output deferred until the read goroutine waits for input (batch.go)
-	handedOff bool  // this read goroutine was started to wait for input
+	batch     Batch  // output deferred until the read goroutine waits for input (batch.go)
+	handedOff bool   // this read goroutine was started to wait for input
+	rdBound   bool   // a session has been bound: the progress deadline applies (limits.go)
+	msgs      uint64 // messages read so far
+	armedFor  uint64 // msgs+1 of the message the progress deadline is set for; 0: none set
 
 	// Owned by the writer: writeBuffers' state for its rc.Write callback
 	// (wfn, made once), so that writing a batch allocates nothing.
@@ -139,6 +145,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 			if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
 				c.srv.pools.putRead(b)
 				c.batch.Flush() // before waiting for input
+				c.disarmProgress()
 				data, err := c.readIdle(rc, c.handedOff)
 				if err == errWouldBlock {
 					c.handedOff = true
@@ -155,13 +162,25 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 			}
 		}
 		m, err := r.ReadMessage()
+		var me *msrp.MessageError
+		if err == nil || errors.As(err, &me) {
+			c.msgs++
+			if c.srv.closing.Load() {
+				// Shutdown has begun: what the read loop dispatched now
+				// could not be delivered, so it is neither dispatched nor
+				// answered (RFC 4975 §7.1: an unanswered request fails at
+				// its sender, as it would have when the connection
+				// closed a moment earlier); the connection closes.
+				c.srv.stats.shutdownUnanswered.Add(1)
+				return CloseShutdown, nil, false
+			}
+		}
 		if err == nil {
 			c.traceMessage("msrp read", m)
 			c.handle(m)
 			continue
 		}
-		var me *msrp.MessageError
-		if errors.As(err, &me) {
+		if me != nil {
 			c.traceMessage("msrp read (rejected)", me.Msg)
 			c.handleMessageError(me)
 			continue
@@ -208,7 +227,11 @@ func (c *conn) readErrorReason(err error) CloseReason {
 	case errors.As(err, &se), errors.Is(err, msrp.ErrStartLineTooLong), errors.Is(err, msrp.ErrHeaderTooLarge):
 		return CloseProtocolError
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		// Only the bind deadline is ever set on reads.
+		// The progress deadline when one is set (limits.go), else the
+		// bind deadline.
+		if c.armedFor != 0 {
+			return CloseStalled
+		}
 		return CloseBindTimeout
 	}
 	return CloseReadError // also net.ErrClosed: then close keeps the first reason
@@ -228,6 +251,7 @@ func (c *conn) finish() {
 		}
 	}
 	delete(srv.conns, c)
+	srv.uncountUnboundLocked(c)
 	srv.mu.Unlock()
 	for _, sess := range ended {
 		// A Handler that panics here has each of the sessions still ended.
@@ -244,9 +268,9 @@ func (c *conn) handle(m *msrp.Message) {
 		}
 		return
 	}
-	sess, code := c.route(m)
+	sess, code, reason := c.route(m)
 	if code != 0 {
-		c.respond(m, code)
+		c.respondReason(m, code, reason)
 		return
 	}
 	if sess == nil {
@@ -285,10 +309,10 @@ func (c *conn) handleMessageError(me *msrp.MessageError) {
 		return
 	}
 	c.logger().Debug("msrp rejected request", "tid", m.TID, "code", code, "err", me.Err)
-	sess, rc := c.route(m)
+	sess, rc, reason := c.route(m)
 	switch {
 	case rc != 0:
-		c.respond(m, rc)
+		c.respondReason(m, rc, reason)
 	case sess != nil:
 		c.respond(m, code)
 	}
@@ -299,16 +323,17 @@ func (c *conn) handleMessageError(me *msrp.MessageError) {
 // the status code to answer with: 400 when To-Path or From-Path is missing
 // or malformed, 481 when the rightmost To-Path URI names no session of ours
 // or the rightmost From-Path URI is not the session's peer, 506 when the
-// session is bound to another connection. (nil, 0) means "drop": the
-// connection is retiring.
-func (c *conn) route(m *msrp.Message) (*Session, int) {
+// session is bound to another connection, 403 (with a reason phrase) when
+// binding it would take this connection over Config.MaxSessionsPerConn.
+// (nil, 0) means "drop": the connection is retiring.
+func (c *conn) route(m *msrp.Message) (*Session, int, string) {
 	target, err := m.TargetURI()
 	if err != nil {
-		return nil, msrp.StatusBadRequest
+		return nil, msrp.StatusBadRequest, ""
 	}
 	source, err := m.SourceURI()
 	if err != nil {
-		return nil, msrp.StatusBadRequest
+		return nil, msrp.StatusBadRequest, ""
 	}
 	srv := c.srv
 	srv.mu.RLock()
@@ -316,31 +341,38 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 	retired := c.retired
 	srv.mu.RUnlock()
 	if sess == nil || !sess.local.Equal(target) || !sess.peerPath[len(sess.peerPath)-1].Equal(source) {
-		return nil, msrp.StatusSessionDoesNotExist
+		return nil, msrp.StatusSessionDoesNotExist, ""
 	}
 	switch bound := sess.conn.Load(); {
 	case retired:
-		return nil, 0
+		return nil, 0, ""
 	case bound == c:
-		return sess, 0
+		return sess, 0, ""
 	case bound != nil:
-		return nil, msrp.StatusSessionAlreadyInUse
+		return nil, msrp.StatusSessionAlreadyInUse, ""
 	}
 
 	srv.mu.Lock()
 	switch bound := sess.conn.Load(); {
 	case sess.ended.Load():
 		srv.mu.Unlock()
-		return nil, msrp.StatusSessionDoesNotExist
+		return nil, msrp.StatusSessionDoesNotExist, ""
 	case c.retired:
 		srv.mu.Unlock()
-		return nil, 0
+		return nil, 0, ""
 	case bound == c:
 		srv.mu.Unlock()
-		return sess, 0
+		return sess, 0, ""
 	case bound != nil:
 		srv.mu.Unlock()
-		return nil, msrp.StatusSessionAlreadyInUse
+		return nil, msrp.StatusSessionAlreadyInUse, ""
+	case len(c.sessions) >= srv.cfg.MaxSessionsPerConn:
+		srv.mu.Unlock()
+		srv.stats.bindsRefused.Add(1)
+		if c.debugging() {
+			c.logger().Debug("msrp bind refused: too many sessions on the connection", "session", sess.id, "limit", srv.cfg.MaxSessionsPerConn)
+		}
+		return nil, msrp.StatusForbidden, reasonTooManySessions
 	}
 	sess.conn.Store(c)
 	sess.timer.Stop()
@@ -348,9 +380,11 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 	c.sessions[sess] = struct{}{}
 	first := !c.everBound
 	c.everBound = true
+	srv.uncountUnboundLocked(c)
 	srv.mu.Unlock()
 
 	if first {
+		c.rdBound = true // route runs on the read goroutine
 		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
 			c.logger().Debug("msrp clear read deadline", "err", err)
 		}
@@ -361,7 +395,7 @@ func (c *conn) route(m *msrp.Message) (*Session, int) {
 	}
 	c.batch.Flush() // the Handler queues directly
 	srv.h.SessionBound(sess)
-	return sess, 0
+	return sess, 0, ""
 }
 
 // responseSession returns the bound session a response from the peer is
@@ -384,11 +418,14 @@ func (c *conn) responseSession(m *msrp.Message) *Session {
 // (Failure-Report, never to a REPORT). Responses go out on the connection
 // the request came in on (RFC 4975 §7.2), in order with other output,
 // through the read goroutine's batch (respond runs only there).
-func (c *conn) respond(m *msrp.Message, code int) {
+func (c *conn) respond(m *msrp.Message, code int) { c.respondReason(m, code, "") }
+
+// respondReason is respond with a reason phrase ("": the code's usual one).
+func (c *conn) respondReason(m *msrp.Message, code int, reason string) {
 	if !m.WantsResponse(code) {
 		return
 	}
-	r := m.Response(code, "")
+	r := m.Response(code, reason)
 	// A request without a usable To-Path still gets its 400: answer from
 	// this server's URI. Without a From-Path there is no To-Path to give.
 	if r.Header[1].Value == "" {

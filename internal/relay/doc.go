@@ -25,8 +25,16 @@
 // (CloseShutdown). A connection closes on EOF, read error, framing error,
 // slow consumer (pending output over MaxPendingBytes), a missed write
 // deadline, Shutdown, a bind deadline (no session bound within BindTimeout
-// of accept) or when Session.Close removes its last session. Closes and
-// ends are counted by reason in Stats.
+// of accept), a progress deadline (a message begun on a bound connection
+// not complete within ProgressTimeout: CloseStalled), too many unbound
+// connections from its IP address (CloseSourceLimit, at accept) or when
+// Session.Close removes its last session. Closes and ends are counted by
+// reason in Stats. The limits of issue 14 are described in limits.go.
+//
+// Once Shutdown has begun, no request is dispatched or answered and nothing
+// more is queued: a request read then is dropped with its connection
+// (Stats.ShutdownUnanswered), so no sender is told 200 for a message whose
+// copies the shutdown discards.
 //
 // # Goroutines
 //

@@ -35,6 +35,9 @@ const arenaSize = 16 << 10
 // reuse its buffer, and what the queue holds is this connection's own
 // memory), the body is kept by reference.
 func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
+	if c.srv.closing.Load() {
+		return ErrServerClosed // Shutdown has begun: nothing more is queued
+	}
 	n := 0
 	for _, b := range bufs {
 		n += len(b)

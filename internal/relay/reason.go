@@ -44,6 +44,15 @@ const (
 	// the connection; the panic was recovered at the read loop, logged,
 	// counted (Stats.HandlerPanics), and only this connection was closed.
 	CloseInternalError
+	// CloseStalled: a message that had begun on a bound connection did not
+	// end within Config.ProgressTimeout (a peer trickling a chunk, issue
+	// 14). RFC 4975 sets no such bound; without one, a peer sending a byte
+	// now and then would hold the connection and its buffers for ever.
+	CloseStalled
+	// CloseSourceLimit: the connection was accepted while its source IP
+	// address already held Config.MaxUnboundPerSource connections that had
+	// bound no session; it was closed at once, before reading anything.
+	CloseSourceLimit
 
 	numCloseReasons = iota
 )
@@ -61,6 +70,8 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseCongested:     "congested",
 	CloseFramingLost:   "framing-lost",
 	CloseInternalError: "internal-error",
+	CloseStalled:       "stalled",
+	CloseSourceLimit:   "source-limit",
 }
 
 func (r CloseReason) String() string {
@@ -77,7 +88,11 @@ func (r CloseReason) level() slog.Level {
 	switch r {
 	case CloseNormal, ClosePeer, CloseShutdown:
 		return slog.LevelDebug
-	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost:
+	case CloseSourceLimit:
+		// One per connection refused: at the rate a flood comes in, it is
+		// counted (Stats.ConnsClosed) rather than logged.
+		return slog.LevelDebug
+	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost, CloseStalled:
 		return slog.LevelWarn
 	case CloseInternalError:
 		return slog.LevelError

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +33,11 @@ type Server struct {
 	pools   pools // buffers of active connections
 	connIDs atomic.Uint64
 	quit    chan struct{} // closed when Shutdown begins
-	pace    pacer         // coalesces fan-out writes (pacer.go)
+	// closing is set first thing in Shutdown: from then on the read loops
+	// dispatch nothing and nothing more is queued (conn.readMessages,
+	// conn.push, conn.pushBatch).
+	closing atomic.Bool
+	pace    pacer // coalesces fan-out writes (pacer.go)
 	wg      sync.WaitGroup
 
 	// mu (tier 1) guards the fields below, every Session's conn/ended/timer
@@ -47,7 +52,10 @@ type Server struct {
 	shutdown bool
 	sessions map[string]*Session // by session-id, until the session ends
 	conns    map[*conn]struct{}  // until the connection's read loop ends
-	sweeper  *time.Timer         // runs ReleaseIdle every Config.IdleSweep
+	// unbound counts, per source IP address, the connections that have
+	// bound no session yet (Config.MaxUnboundPerSource; limits.go).
+	unbound map[netip.Addr]int
+	sweeper *time.Timer // runs ReleaseIdle every Config.IdleSweep
 	// freeAgain counts down the sweeps to the second hand-back of memory
 	// after a burst (freeOSAgain); owned by the sweep callback, which runs
 	// one at a time.
@@ -68,6 +76,7 @@ func New(cfg Config, h Handler) *Server {
 		quit:     make(chan struct{}),
 		sessions: make(map[string]*Session),
 		conns:    make(map[*conn]struct{}),
+		unbound:  make(map[netip.Addr]int),
 	}
 	s.trace.Store(cfg.Trace)
 	return s
@@ -213,6 +222,11 @@ func (s *Server) startConn(nc net.Conn) {
 		s.stats.connClosed(CloseShutdown)
 		return
 	}
+	if !s.countUnboundLocked(c) {
+		s.mu.Unlock()
+		s.refuseConn(c)
+		return
+	}
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	// A connection must bind a session within BindTimeout; the read loop
@@ -229,6 +243,7 @@ func (s *Server) startConn(nc net.Conn) {
 		c.close(CloseShutdown, nil)
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.uncountUnboundLocked(c)
 		s.mu.Unlock()
 	}
 }
@@ -268,6 +283,11 @@ func (s *Server) enter() bool {
 // goroutines still finish later, as their sockets are closed. Shutdown is
 // idempotent: a second call waits again.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Before anything else: a request read from now on is not dispatched,
+	// and nothing more is queued (readMessages, push, pushBatch), so no
+	// sender is told 200 for a message whose copies the closes below
+	// discard.
+	s.closing.Store(true)
 	s.mu.Lock()
 	first := !s.shutdown
 	s.shutdown = true

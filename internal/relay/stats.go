@@ -3,17 +3,21 @@ package relay
 import "sync/atomic"
 
 // Stats is a snapshot of the server's counters. The arrays are indexed by
-// CloseReason: st.ConnsClosed[relay.CloseSlowConsumer].
+// CloseReason: st.ConnsClosed[relay.CloseSlowConsumer]. The limits of issue
+// 14 show there too: ConnsClosed[CloseStalled] (progress timeout) and
+// ConnsClosed[CloseSourceLimit] (unbound connections per source).
 type Stats struct {
-	ConnsAccepted   uint64 // connections accepted
-	ConnsOpen       int    // connections currently open (or closing)
-	SessionsCreated uint64 // NewSession calls that succeeded
-	SessionsBound   uint64 // sessions bound by their peer's first request
-	SessionsOpen    int    // sessions not yet ended
-	Congested       uint64 // times a connection became congested
-	OffersDropped   uint64 // Session.Offer calls dropped for congestion
-	Writes          uint64 // batches written (one writev each)
-	HandlerPanics   uint64 // Handler panics recovered by a read loop (each closed its connection: CloseInternalError)
+	ConnsAccepted      uint64 // connections accepted
+	ConnsOpen          int    // connections currently open (or closing)
+	SessionsCreated    uint64 // NewSession calls that succeeded
+	SessionsBound      uint64 // sessions bound by their peer's first request
+	SessionsOpen       int    // sessions not yet ended
+	Congested          uint64 // times a connection became congested
+	OffersDropped      uint64 // Session.Offer calls dropped for congestion
+	Writes             uint64 // batches written (one writev each)
+	HandlerPanics      uint64 // Handler panics recovered by a read loop (each closed its connection: CloseInternalError)
+	BindsRefused       uint64 // binding requests answered 403: the connection had Config.MaxSessionsPerConn sessions
+	ShutdownUnanswered uint64 // requests read after Shutdown began: not dispatched, not answered (the connection closed)
 
 	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
 	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
@@ -21,15 +25,17 @@ type Stats struct {
 
 // counters are the server's live counters, updated without locks.
 type counters struct {
-	connsAccepted   atomic.Uint64
-	sessionsCreated atomic.Uint64
-	sessionsBound   atomic.Uint64
-	congested       atomic.Uint64
-	offersDropped   atomic.Uint64
-	writes          atomic.Uint64
-	handlerPanics   atomic.Uint64
-	connsClosed     [numCloseReasons]atomic.Uint64
-	sessionsEnded   [numCloseReasons]atomic.Uint64
+	connsAccepted      atomic.Uint64
+	sessionsCreated    atomic.Uint64
+	sessionsBound      atomic.Uint64
+	congested          atomic.Uint64
+	offersDropped      atomic.Uint64
+	writes             atomic.Uint64
+	handlerPanics      atomic.Uint64
+	bindsRefused       atomic.Uint64
+	shutdownUnanswered atomic.Uint64
+	connsClosed        [numCloseReasons]atomic.Uint64
+	sessionsEnded      [numCloseReasons]atomic.Uint64
 }
 
 func (c *counters) connClosed(r CloseReason) {
@@ -54,6 +60,8 @@ func (s *Server) Stats() Stats {
 	st.OffersDropped = s.stats.offersDropped.Load()
 	st.Writes = s.stats.writes.Load()
 	st.HandlerPanics = s.stats.handlerPanics.Load()
+	st.BindsRefused = s.stats.bindsRefused.Load()
+	st.ShutdownUnanswered = s.stats.shutdownUnanswered.Load()
 	for i := range numCloseReasons {
 		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
 		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()
