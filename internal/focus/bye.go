@@ -16,7 +16,7 @@ import (
 // table and, if asked, its MSRP session closes.
 func (f *Focus) sendBye(d *dialog, closeSession bool) {
 	finish := func() {
-		f.dialogs.remove(d.key, d)
+		f.forget(d)
 		if closeSession {
 			d.mu.Lock()
 			sess := d.session
@@ -33,6 +33,19 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 		d.mu.Unlock()
 		if !givenUp && !f.awaitAckBeforeBye(d) {
 			f.log.Info("dialog ended at shutdown before its ACK; no BYE", "room", d.roomName, "participant", d.identity)
+			return
+		}
+		if !d.wasHeard() && !sip.IsReliable(d.transport) {
+			// RFC 3261 §13.3.1.4 says a 2xx never ACKed within 64·T1
+			// "SHOULD" end the session with a BYE. Over UDP, when
+			// nothing but the INVITE ever came from that address (no
+			// ACK, no other request in the dialog), the INVITE's source
+			// may be spoofed: every BYE retransmission would be traffic
+			// aimed at a third party that asked for none (a 2xx already
+			// went there eleven times). So the dialog ends here without
+			// one; a real participant that lost every 2xx learns of the
+			// end from its MSRP session, which closes (issue 14).
+			f.log.Info("nothing heard from the participant over UDP; dialog ended without BYE", "room", d.roomName, "participant", d.identity)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.ByeTimeout)
@@ -138,8 +151,10 @@ func (f *Focus) buildBye(d *dialog) *sip.Request {
 	d.mu.Lock()
 	target, local, callID := d.target, d.local, d.key.callID
 	d.mu.Unlock()
-	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, hop{d.transport, d.source})
-	bye.SetBody(nil) // Content-Length: 0, required on stream transports
+	p := hop{d.transport, d.source}
+	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, p)
+	bye.SetBody(nil)                    // Content-Length: 0, required on stream transports
+	f.overStream(bye, p, target, false) // a long route set could make it large
 	return bye
 }
 

@@ -37,6 +37,7 @@ type dialog struct {
 	remote    sip.FromHeader // the participant's From (its URI + tag)
 	identity  string         // the participant's URI, kept for the switch's From check
 	routeSet  []string       // Record-Route values, in order (RFC 3261 §12.1.1)
+	charge    *charge        // what it holds against its source and identity (limits.go)
 
 	mu          sync.Mutex // guards everything below
 	state       dialogState
@@ -49,6 +50,7 @@ type dialog struct {
 	answeredAt  time.Time     // when the first 2xx went out: a BYE waits for its ACK up to 64·T1 from then
 	ackGivenUp  bool          // no ACK within 64·T1: a BYE need not wait for one
 	inviting    bool          // a re-INVITE is being processed
+	heard       bool          // a request of the dialog arrived (ACK, BYE, re-INVITE, …): the INVITE's source receives what we send
 	target      sip.Uri       // remote target: the participant's Contact
 	sdpSessID   uint64        // o= session-id of our answers
 	sdpVersion  uint64        // o= version of our last answer
@@ -188,12 +190,36 @@ func (t *table[V]) len() int {
 }
 
 // dialogOf returns the dialog an in-dialog request belongs to, or nil.
+// Such a request carries our To tag, which only our 2xx told: so the
+// dialog's source has shown that it receives what we send (heard), and
+// is no spoofed address.
 func (f *Focus) dialogOf(req *sip.Request) *dialog {
 	k, ok := keyOf(req)
 	if !ok {
 		return nil
 	}
-	return f.dialogs.get(k)
+	d := f.dialogs.get(k)
+	if d != nil && d.markHeard() {
+		f.ledger.markHeard(d.charge)
+	}
+	return d
+}
+
+// markHeard records that a request of d arrived; true the first time.
+func (d *dialog) markHeard() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.heard {
+		return false
+	}
+	d.heard = true
+	return true
+}
+
+func (d *dialog) wasHeard() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.heard
 }
 
 // liveDialog returns the live dialog of an in-dialog request that must not

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,6 +86,9 @@ type Config struct {
 	// ByeTimeout bounds the wait for the ACK before a BYE, and then the BYE
 	// transaction itself (default 5 s each).
 	ByeTimeout time.Duration
+	// Limits bound what one source or identity may hold (limits.go).
+	Limits Limits
+
 	// T1 is RFC 3261's round-trip estimate (default 500 ms): a 2xx to
 	// INVITE is retransmitted over UDP from T1 doubling up to 4 s, and a
 	// dialog whose 2xx gets no ACK within 64·T1 is ended with BYE.
@@ -105,6 +109,7 @@ type Focus struct {
 	client  *sipgo.Client
 	dialogs table[*dialog]
 	subs    table[*subscription]
+	ledger  *ledger // what each source and identity holds (limits.go); its own leaf lock
 
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
 	closed      bool           // Shutdown has begun: no new dialogs
@@ -136,7 +141,7 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = defaultNotifyTimeout
 	}
-	f := &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{})}
+	f := &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{}), ledger: newLedger(cfg.Limits)}
 	if cfg.afterNew != nil {
 		cfg.afterNew(f)
 	}
@@ -216,7 +221,7 @@ func (f *Focus) end(d *dialog, byParticipant, closeSession bool) {
 	sess, rm, p := d.session, d.room, d.participant
 	d.mu.Unlock()
 	if byParticipant {
-		f.dialogs.remove(d.key, d)
+		f.forget(d)
 		if sess != nil {
 			sess.Close()
 		}
@@ -243,6 +248,9 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 		f.cfg.Nicknames.Release(p, time.Now()) // after the switch's own release (its clock wins); a no-op then
 	}
 	if deleted {
+		if c, ok := rm.Owner().(*charge); ok {
+			f.ledger.release(c) // the ad hoc room no longer counts against its creator
+		}
 		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
 		if ro, ok := f.cfg.Roster.(RoomObserver); ok {
 			ro.RoomDeleted(rm)
@@ -334,7 +342,7 @@ func (f *Focus) goTracked(fn func()) bool {
 }
 
 func (f *Focus) onAck(req *sip.Request, _ sip.ServerTransaction) {
-	d := f.dialogOf(req)
+	d := f.dialogOf(req) // marks d heard
 	if d == nil {
 		return // ACK after BYE, or for a dialog we never made: ACKs get no answer
 	}
@@ -388,7 +396,33 @@ func (f *Focus) send(tx sip.ServerTransaction, res *sip.Response) {
 // ConnInUse reports whether a dialog or subscription was set up by a
 // request that came from peer (the remote address of a SIP TCP
 // connection): the SIP guard keeps such a connection open however long it
-// stays silent.
+// stays silent. It is exact: a dialog counts until it leaves the dialog
+// table (after our BYE, if we send one), a subscription until its final
+// NOTIFY is over. It takes only the ledger's leaf lock, and allocates
+// nothing for a *net.TCPAddr.
 func (f *Focus) ConnInUse(peer net.Addr) bool {
-	return true // TODO(issue 14): track the connections dialogs and subscriptions came over
+	var ap netip.AddrPort
+	switch a := peer.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case nil:
+		return false
+	default:
+		var err error
+		if ap, err = netip.ParseAddrPort(a.String()); err != nil {
+			return false
+		}
+	}
+	return f.ledger.connInUse(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+}
+
+// LimitStats returns how many requests each limit refused so far.
+func (f *Focus) LimitStats() LimitStats { return f.ledger.snapshot() }
+
+// forget takes d out of the dialog table and releases what it held
+// against its source and identity. Every dialog that was admitted leaves
+// through here.
+func (f *Focus) forget(d *dialog) {
+	f.dialogs.remove(d.key, d)
+	f.ledger.release(d.charge)
 }

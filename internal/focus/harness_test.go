@@ -172,13 +172,14 @@ func newPeer(t *testing.T, e *env, transport, user string) *peer {
 		tx.Respond(sip.NewResponseFromRequest(req, p.respondBye, "OK", nil))
 	})
 	if transport == "UDP" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
+		// UDP, and TCP on the same port (RFC 3261 §18.2.1): requests of
+		// the focus over 1,300 octets, or to a UDP address not yet
+		// verified, come that way (overStream).
+		c, l := listenUDPAndTCP(t)
 		p.addr = c.LocalAddr().String()
 		go srv.ServeUDP(c)
-		t.Cleanup(func() { c.Close() })
+		go srv.ServeTCP(l)
+		t.Cleanup(func() { c.Close(); l.Close() })
 	} else {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -326,4 +327,22 @@ func finalResponse(t *testing.T, ctx context.Context, tx sip.ClientTransaction) 
 			t.Fatal("no final response")
 		}
 	}
+}
+
+// listenUDPAndTCP listens for UDP and TCP on one loopback port.
+func listenUDPAndTCP(t *testing.T) (net.PacketConn, net.Listener) {
+	t.Helper()
+	for range 50 {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := net.Listen("tcp", c.LocalAddr().String())
+		if err == nil {
+			return c, l
+		}
+		c.Close() // the port is taken for TCP: try another
+	}
+	t.Fatal("no loopback port free for both UDP and TCP")
+	return nil, nil
 }

@@ -77,6 +77,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	roomName := req.Recipient.User
+	if f.refuseRoomRequest(req, tx) {
+		return
+	}
 	if roomName == "" || !f.cfg.Rooms.Exists(roomName) {
 		f.respond(tx, req, 404, "Not Found")
 		return
@@ -108,7 +111,31 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 
+	// What the dialog holds against its source and identity, from now
+	// until it leaves the table (forget); released here if it never gets
+	// there. An ad hoc room it creates counts as well, until deleted.
+	dc := f.ledger.chargeFor(kindDialog, req, nil)
+	if hit, ok := f.ledger.acquire(dc); !ok {
+		f.refuseLimit(tx, req, hit)
+		return
+	}
+	admitted := false
+	defer func() {
+		if !admitted {
+			f.ledger.release(dc)
+		}
+	}()
+	var roomCharge *charge
+	if _, exists := f.cfg.Rooms.Lookup(roomName); !exists {
+		roomCharge = f.ledger.chargeFor(kindRoom, req, nil)
+		if hit, ok := f.ledger.acquire(roomCharge); !ok {
+			f.refuseLimit(tx, req, hit)
+			return
+		}
+	}
+
 	d := &dialog{
+		charge:     dc,
 		roomName:   roomName,
 		transport:  req.Transport(),
 		source:     req.Source(),
@@ -127,6 +154,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 
 	sess, err := f.cfg.Switch.OpenSession(info.path, d)
 	if err != nil {
+		f.ledger.release(roomCharge)
 		f.sessionError(tx, req, err)
 		return
 	}
@@ -140,7 +168,14 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	} else {
 		p.Display, p.Endpoint = from.DisplayName, bareURI(contact.Address)
 	}
-	rm, err := f.cfg.Rooms.Join(roomName, p)
+	var owner any // the room's creator's charge, when this INVITE creates it
+	if roomCharge != nil {
+		owner = roomCharge
+	}
+	rm, created, err := f.cfg.Rooms.JoinAs(roomName, p, owner)
+	if !created {
+		f.ledger.release(roomCharge) // someone else created it meanwhile, or none was created
+	}
 	if err != nil {
 		sess.Close()
 		code, reason := joinError(err)
@@ -186,6 +221,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		f.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
+	admitted = true // from now on the dialog's charge goes with it (forget)
 	if canceled.Load() {
 		f.rollback(d)
 		return
@@ -237,7 +273,7 @@ func (f *Focus) rollback(d *dialog) {
 	if !d.terminate() {
 		return
 	}
-	f.dialogs.remove(d.key, d)
+	f.forget(d)
 	d.mu.Lock()
 	sess, rm, p := d.session, d.room, d.participant
 	d.mu.Unlock()
@@ -251,6 +287,8 @@ func joinError(err error) (int, string) {
 		return 486, "Room Full"
 	case errors.Is(err, room.ErrTooManyRooms):
 		return 503, "Too Many Rooms"
+	case errors.Is(err, room.ErrNameTooLong):
+		return 414, reasonNameTooLong
 	default:
 		return 404, "Not Found"
 	}
@@ -368,6 +406,11 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 
 func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	name := req.Recipient.User
+	if f.cfg.Rooms.NameTooLong(name) {
+		f.ledger.count(&f.ledger.stats.NameTooLong)
+		f.respond(tx, req, 414, reasonNameTooLong)
+		return
+	}
 	if name != "" {
 		if _, ok := f.cfg.Rooms.Lookup(name); !ok && !f.cfg.Rooms.Exists(name) {
 			f.respond(tx, req, 404, "Not Found")
@@ -386,4 +429,33 @@ func randUint32() uint32 {
 	var b [4]byte
 	rand.Read(b[:])
 	return binary.BigEndian.Uint32(b[:])
+}
+
+// refuseRoomRequest answers a request that would join or watch a room
+// (INVITE, SUBSCRIBE) and must not: 414 for a room name over
+// rooms.max_name_bytes (RFC 3261 §21.4.12: a Request-URI longer than the
+// server is willing to interpret), 403 for a reserved identity as From
+// (reservedIdentity). It reports whether it answered.
+func (f *Focus) refuseRoomRequest(req *sip.Request, tx sip.ServerTransaction) bool {
+	switch {
+	case f.cfg.Rooms.NameTooLong(req.Recipient.User):
+		f.ledger.count(&f.ledger.stats.NameTooLong)
+		f.respond(tx, req, 414, reasonNameTooLong)
+	case f.reservedIdentity(req):
+		f.ledger.count(&f.ledger.stats.ReservedIdentity)
+		f.respond(tx, req, 403, reasonReserved)
+	default:
+		return false
+	}
+	return true
+}
+
+// refuseLimit answers 503 for a limit reached: Retry-After (RFC 3261
+// §21.5.4; random, so that refused clients do not all come back at once)
+// and the limit as the reason phrase.
+func (f *Focus) refuseLimit(tx sip.ServerTransaction, req *sip.Request, hit limitHit) {
+	res := sip.NewResponseFromRequest(req, 503, string(hit), nil)
+	res.AppendHeader(retryAfter())
+	f.send(tx, res)
+	f.log.Debug("limit reached", "method", string(req.Method), "source", req.Source(), "limit", string(hit))
 }

@@ -100,11 +100,16 @@ func TestRegressUDP2xxRetransmitted(t *testing.T) {
 
 // A 2xx never ACKed ends the dialog with BYE after 64·T1, and the BYE goes
 // out even though its ACK wait used up the timeout (it used to share one
-// context and be sent once, unretransmitted).
+// context and be sent once, unretransmitted) — when the participant was
+// heard from over UDP (here an INFO in the dialog before the ACK). When
+// nothing but the INVITE ever came from its address, the dialog ends
+// without BYE: that address may be spoofed (issue 14).
 func TestRegressNoAckEndsDialogWithRetransmittedBye(t *testing.T) {
 	e := newEnv(t, nil, shortT1, func(c *Config) { c.ByeTimeout = 2 * time.Second })
 	r := newRawUDP(t, e)
 	r.send(r.invite("rr2", "abc2"))
+	tag := r.toTag(r.readMsg(time.Second))
+	r.send(r.info("rr2", "abc2", tag))
 	// never ACK, never answer the BYE: sent at 64·T1, retransmitted after
 	// sipgo's Timer E (500 ms)
 	got := r.read(64*20*time.Millisecond + 1500*time.Millisecond)
@@ -112,6 +117,63 @@ func TestRegressNoAckEndsDialogWithRetransmittedBye(t *testing.T) {
 		t.Fatalf("want the BYE retransmitted over UDP, got %d: %q", n, got)
 	}
 	eventually(t, "dialog ended", func() bool { return e.focus.Dialogs() == 0 })
+}
+
+// TestNoByeToUnheardUDPSource: an INVITE over UDP whose 2xx is never
+// ACKed, from an address nothing else came from, gets its 2xx
+// retransmissions (RFC 3261 §13.3.1.4 requires them) and nothing more:
+// no BYE, which would be retransmitted at a possibly spoofed address.
+func TestNoByeToUnheardUDPSource(t *testing.T) {
+	e := newEnv(t, nil, shortT1, func(c *Config) { c.ByeTimeout = 2 * time.Second })
+	r := newRawUDP(t, e)
+	r.send(r.invite("rr2b", "abc2b"))
+	got := r.read(64*20*time.Millisecond + 1500*time.Millisecond)
+	if n := count(got, "BYE "); n != 0 {
+		t.Fatalf("%d BYEs to an address never heard from: %q", n, got)
+	}
+	if n := count(got, "SIP/2.0 200"); n < 3 {
+		t.Fatalf("want the 2xx retransmitted, got %d: %q", n, got)
+	}
+	eventually(t, "dialog ended", func() bool { return e.focus.Dialogs() == 0 && e.focus.dialogs.len() == 0 })
+}
+
+// readMsg returns the next datagram received within d.
+func (r *rawUDP) readMsg(d time.Duration) string {
+	r.t.Helper()
+	buf := make([]byte, 65535)
+	r.c.SetReadDeadline(time.Now().Add(d))
+	n, _, err := r.c.ReadFrom(buf)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return string(buf[:n])
+}
+
+// toTag is the To tag of a response.
+func (r *rawUDP) toTag(msg string) string {
+	for _, line := range strings.Split(msg, "\r\n") {
+		if strings.HasPrefix(line, "To:") {
+			if _, tag, ok := strings.Cut(line, ";tag="); ok {
+				tag, _, _ = strings.Cut(tag, ";")
+				return tag
+			}
+		}
+	}
+	r.t.Fatalf("no To tag in %q", msg)
+	return ""
+}
+
+// info is an INFO in the dialog the raw INVITE with branch made.
+func (r *rawUDP) info(roomName, branch, toTag string) []byte {
+	la := r.c.LocalAddr().String()
+	return []byte(fmt.Sprintf("INFO sip:%s@%s SIP/2.0\r\n"+
+		"Via: SIP/2.0/UDP %s;branch=z9hG4bKinfo%s\r\n"+
+		"From: <sip:raw@example.com>;tag=rawtag\r\n"+
+		"To: <sip:%s@%s>;tag=%s\r\n"+
+		"Call-ID: raw-%s\r\n"+
+		"CSeq: 2 INFO\r\n"+
+		"Max-Forwards: 70\r\n"+
+		"Content-Length: 0\r\n\r\n", roomName, r.to, la, branch, roomName, r.to, toTag, branch))
 }
 
 // A re-INVITE is answered from its own offer: one answer m-line per offer

@@ -3,9 +3,11 @@ package focus
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -39,6 +41,11 @@ type subscription struct {
 	routeSet []string
 	contact  *sip.ContactHeader // ours, in every NOTIFY (RFC 6665 §4.2.2)
 	inv      *dialog            // non-nil: the subscription shares this INVITE dialog's target and CSeq
+	charge   *charge            // what it holds against its source, identity and room (limits.go)
+	// verified: the subscriber has shown it receives what we send to the
+	// address the SUBSCRIBE came from (see udpVerified); until then no
+	// NOTIFY goes to it over UDP.
+	verified atomic.Bool
 
 	mu         sync.Mutex // guards the fields below
 	target     sip.Uri    // the subscriber's Contact (remote target)
@@ -113,6 +120,9 @@ func (f *Focus) onSubscribe(req *sip.Request, tx sip.ServerTransaction) {
 		f.resubscribe(req, tx, expires)
 		return
 	}
+	if f.refuseRoomRequest(req, tx) {
+		return
+	}
 	f.newSubscription(req, tx, expires)
 }
 
@@ -125,8 +135,11 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 	rm, err := f.cfg.Rooms.Open(req.Recipient.User)
 	if err != nil {
 		code, reason := 404, "Not Found"
-		if errors.Is(err, room.ErrTooManyRooms) {
+		switch {
+		case errors.Is(err, room.ErrTooManyRooms):
 			code, reason = 503, "Too Many Rooms"
+		case errors.Is(err, room.ErrNameTooLong):
+			code, reason = 414, reasonNameTooLong
 		}
 		f.respond(tx, req, code, reason)
 		return
@@ -153,8 +166,8 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 	for _, h := range req.GetHeaders("Record-Route") {
 		s.routeSet = append(s.routeSet, h.Value())
 	}
-	if !f.admitSubscription(s) {
-		f.respond(tx, req, 503, "Service Unavailable")
+	s.verified.Store(f.udpVerified(s.hop, nil))
+	if !f.admitSubscription(s, req, tx, rm) {
 		return
 	}
 	f.grant(tx, res, s.contact, expires)
@@ -183,6 +196,7 @@ func (f *Focus) resubscribe(req *sip.Request, tx sip.ServerTransaction, expires 
 		f.respond(tx, req, 500, "CSeq Out of Order")
 		return
 	}
+	s.verified.Store(true) // it knew our To tag: it got our 200 where we sent it
 	s.mu.Lock()
 	sub, ended := s.sub, s.ended
 	if c := req.Contact(); c != nil && s.inv == nil {
@@ -232,23 +246,59 @@ func (f *Focus) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, d 
 		contact:  f.roomContact(rm.Name, d.transport),
 		inv:      d,
 	}
-	if !f.admitSubscription(s) {
-		f.respond(tx, req, 503, "Service Unavailable")
+	s.verified.Store(f.udpVerified(s.hop, d))
+	if !f.admitSubscription(s, req, tx, rm) {
 		return
 	}
 	f.grant(tx, sip.NewResponseFromRequest(req, 200, "OK", nil), s.contact, expires)
 	f.start(s, rm, req, expires)
 }
 
-// admitSubscription puts s in the table unless Shutdown has begun.
-func (f *Focus) admitSubscription(s *subscription) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
+// admitSubscription puts s in the table unless Shutdown has begun (503)
+// or a limit is reached (503 naming it); it answers req when it does not.
+// From then on s holds its charge until it leaves the table
+// (forgetSubscription).
+func (f *Focus) admitSubscription(s *subscription, req *sip.Request, tx sip.ServerTransaction, rm *room.Room) bool {
+	c := f.ledger.chargeFor(kindSubscription, req, rm)
+	if hit, ok := f.ledger.acquire(c); !ok {
+		f.refuseLimit(tx, req, hit)
 		return false
 	}
-	f.subs.put(s.key, s)
+	s.charge = c
+	f.mu.Lock()
+	closed := f.closed
+	if !closed {
+		f.subs.put(s.key, s)
+	}
+	f.mu.Unlock()
+	if closed {
+		f.ledger.release(c)
+		f.respond(tx, req, 503, "Service Unavailable")
+		return false
+	}
 	return true
+}
+
+// forgetSubscription takes s out of the table and releases its charge.
+func (f *Focus) forgetSubscription(s *subscription) {
+	f.subs.remove(s.key, s)
+	f.ledger.release(s.charge)
+}
+
+// udpVerified reports whether a subscription over p may get NOTIFYs over
+// UDP: p is a stream transport, or its UDP source has shown it receives
+// what we send there: a request of the INVITE dialog d it subscribes in
+// (nil: none), or of any live dialog from that address, arrived (it
+// carried our To tag). Otherwise the source may be spoofed, and every
+// NOTIFY, retransmitted over UDP, would be traffic aimed at a third party:
+// such a subscriber gets its NOTIFYs over TCP (overStream) until one is
+// answered or it refreshes the subscription.
+func (f *Focus) udpVerified(p hop, d *dialog) bool {
+	if sip.IsReliable(p.transport) || (d != nil && d.wasHeard()) {
+		return true
+	}
+	ap, err := netip.ParseAddrPort(p.source)
+	return err == nil && f.ledger.heardFrom(netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 }
 
 // grant sends the 200 to a SUBSCRIBE with the duration granted.
@@ -286,11 +336,14 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 	}
 	req := f.buildNotify(s, n)
 	finish := func(ok bool) {
+		if ok {
+			s.verified.Store(true)
+		}
 		if !ok || n.Terminated {
 			s.mu.Lock()
 			s.ended = true
 			s.mu.Unlock()
-			f.subs.remove(s.key, s)
+			f.forgetSubscription(s)
 		}
 		done(ok)
 	}
@@ -321,6 +374,7 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 func (f *Focus) buildNotify(s *subscription, n conference.Notify) *sip.Request {
 	target, cseq := s.next()
 	req := f.inDialog(sip.NOTIFY, target, s.local, s.remote, s.key.callID, cseq, s.routeSet, s.hop)
+	defer f.overStream(req, s.hop, target, !s.verified.Load()) // once its body is in
 	req.AppendHeader(s.contact)
 	req.AppendHeader(sip.NewHeader("Event", eventConference))
 	state := "active;expires=" + seconds(n.Expires)

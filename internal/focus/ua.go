@@ -14,13 +14,13 @@ import (
 const maxUDPDatagram = 65507
 
 // sipgo refuses to send a UDP message over 1,300 octets (RFC 3261 §18.1.1
-// asks for TCP above that when the path MTU is unknown). A NOTIFY with the
-// full roster of a room of a few participants is larger, and a participant
-// that joined over UDP may not listen on TCP (sipp does not): the focus
-// sends SIP over UDP up to the largest datagram instead, leaving
-// fragmentation to IP, as SIP servers commonly do. Larger documents need a
-// subscription over TCP (docs/DESIGN.md, known limitations). Set once,
-// before any user agent exists.
+// asks for TCP above that when the path MTU is unknown). For our own
+// requests the focus does the switch itself (overStream: a NOTIFY with a
+// large conference document goes over TCP). A response, though, goes back
+// the way its request came (RFC 3261 §18.2.2), and a 2xx to INVITE with a
+// nickname-info answer may be larger: the focus lets sipgo send SIP over
+// UDP up to the largest datagram, leaving fragmentation to IP, as SIP
+// servers commonly do. Set once, before any user agent exists.
 func init() { sip.UDPMTUSize = maxUDPDatagram + 200 }
 
 // NewUA returns a sipgo user agent whose transport and transaction layers

@@ -112,7 +112,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		s.tcp, s.addrs.SIPTCP = &guardListener{Listener: l, g: s.guard}, l.Addr().String()
 	}
 
-	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms)
+	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
 	s.conf = conference.New(conference.Config{
 		// s.focus is set below, before any SUBSCRIBE can arrive.
 		Sender:   notifySender{s},
@@ -180,6 +180,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Nicknames:              s.sw.Nicknames(),
 		SubscriptionExpires:    cfg.SIP.SubscriptionExpires.Std(),
 		MinSubscriptionExpires: cfg.SIP.MinSubscriptionExpires.Std(),
+		Limits:                 focusLimits(cfg.Limits),
 		Logger:                 log.With("component", "focus"),
 	}, client)
 	s.focus.Register(s.sip)
