@@ -9,9 +9,14 @@
 // (same Message-ID, same sending session) follows them. Each recipient gets
 // its own small envelope (msrp.Envelope.AppendFrame) in front of a body
 // copied once per chunk and shared by all recipients, queued without
-// blocking: regular messages with relay.Session.Offer (dropped for a
-// congested recipient, RFC 7701 §6.4), private ones and aborts with
-// Enqueue. The switch answers the sender hop by hop, sends success REPORTs
+// blocking with relay.Session.Offer: regular and private messages and the
+// '#' chunks that end copies alike are dropped for a congested recipient
+// (RFC 7701 §6.4), which is told so once per episode by a notice, the one
+// thing queued past the congestion mark; so nothing a sender does can push
+// another participant over its queue cap (issue 14). Each sending session
+// may have at most Config.MaxUnfinished chunked messages in progress,
+// holding Config.MaxUnfinishedBytes octets (limits.go: 413 beyond).
+// The switch answers the sender hop by hop, sends success REPORTs
 // itself (RFC 7701 §6.3) and consumes the recipients' responses and
 // REPORTs, acting only on a failure response to a chunk of a message still
 // in progress (that recipient's copy stops).

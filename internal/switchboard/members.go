@@ -38,8 +38,9 @@ type link struct {
 	rcpts   []*room.Participant // Route's scratch
 	scratch []byte              // envelopes are framed here, then copied by the relay
 
-	mu      sync.Mutex           // guards inbound
+	mu      sync.Mutex           // guards inbound, held and the transfers' held
 	inbound map[string]*transfer // chunked messages this session is sending, by its Message-ID
+	held    int64                // octets received so far of those messages (limits.go)
 }
 
 // idSource returns the link's IDSource, made at its first use: a

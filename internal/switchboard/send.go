@@ -86,6 +86,12 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 	if flag == msrp.FlagAbort {
 		return msrp.StatusOK
 	}
+	if flag == msrp.FlagContinue {
+		// It would start a chunked message: within the sender's limits?
+		if reason := s.admit(l, int64(len(msg.Body))); reason != "" {
+			return s.refuseUnfinished(l, msg, reason)
+		}
+	}
 	s.stats.chunks.Add(1)
 	if _, complete := cpim.IsComplete(msg.Body); !complete {
 		if flag != msrp.FlagContinue {
@@ -95,9 +101,11 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 			return msrp.StatusStopSending
 		}
 		// RFC 7701 §9.5: the CPIM headers go on in the next chunk; hold
-		// what came (a copy: msg aliases the read buffer) until they end.
+		// what came (a copy: msg aliases the read buffer, at its size:
+		// most senders never send more than this) until they end.
 		tr := s.newTransfer(l, mid)
-		tr.head = append(make([]byte, 0, 2*len(msg.Body)), msg.Body...)
+		tr.head = append(make([]byte, 0, len(msg.Body)), msg.Body...)
+		tr.held = int64(len(msg.Body))
 		tr.total = br.Total
 		l.inboundPut(mid, tr)
 		s.transfers.put(tr)
@@ -162,6 +170,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	l.flush() // chunks are queued directly: what this sender queued before goes first
 	if tr == nil {
 		tr = s.newTransfer(l, msg.MessageID())
+		tr.held = received
 		l.inboundPut(tr.senderMID, tr)
 		s.transfers.put(tr)
 	}
@@ -326,11 +335,18 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 			continue
 		}
 		if b == nil {
-			s.delivered(m, s.deliver(l, rl, out))
+			s.deliveredCopy(m, s.deliver(l, rl, out), out.private)
 			continue
 		}
 		env.ToPath, env.FromPath = rl.toPath, rl.fromPath
-		b.QueueFrame(rl.sess, !out.private, &env, l.idSource(), out.br, out.flag, out.body, s.deliveredFn, m)
+		done := s.deliveredFn
+		if out.private {
+			done = s.deliveredPrivateFn
+		}
+		// Every copy may be dropped for a congested recipient, a private
+		// one too (issue 14: private copies that skipped the congestion
+		// mark let a burst of them close the recipient as a slow consumer).
+		b.QueueFrame(rl.sess, true, &env, l.idSource(), out.br, out.flag, out.body, done, m)
 	}
 }
 
@@ -346,18 +362,29 @@ func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 	}
 	var f msrp.Frame
 	l.scratch, f = env.AppendFrame(l.scratch[:0], l.idSource(), out.br, out.flag)
-	if out.private {
-		return rl.sess.EnqueueFrame(f.Head, out.body, f.End)
-	}
-	return rl.sess.OfferFrame(f.Head, out.body, f.End)
+	return rl.sess.OfferFrame(f.Head, out.body, f.End) // droppable, private or not
 }
 
 // deliveredTag is delivered as a relay.Batch outcome function (tag: the
 // recipient's *member); made once, as Switch.deliveredFn.
 func (s *Switch) deliveredTag(tag any, err error) { s.delivered(tag.(*member), err) }
 
+// deliveredPrivateTag is deliveredTag for copies of private messages.
+func (s *Switch) deliveredPrivateTag(tag any, err error) {
+	s.deliveredCopy(tag.(*member), err, true)
+}
+
+// deliveredCopy is delivered, counting a dropped private copy as such.
+func (s *Switch) deliveredCopy(m *member, err error, private bool) {
+	if private && errors.Is(err, relay.ErrCongested) {
+		s.stats.droppedPrivate.Add(1)
+	}
+	s.delivered(m, err)
+}
+
 // delivered counts a copy and handles its failure: a congested recipient
-// is told, once per episode, that messages to it are being dropped.
+// is told, once per episode, that messages to it are being dropped (RFC
+// 7701 §6.4), whatever was dropped: a regular or private copy, or an abort.
 func (s *Switch) delivered(m *member, err error) {
 	switch {
 	case err == nil:

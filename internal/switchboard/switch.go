@@ -20,6 +20,13 @@ const DefaultChunkTimeout = 540 * time.Second
 // "sanity-limit size"); a message whose headers do not fit is refused 413.
 const maxPendingHeader = 16 << 10
 
+// Defaults of the limits on one sender's chunked messages in progress
+// (issue 14; Config.MaxUnfinished, Config.MaxUnfinishedBytes).
+const (
+	DefaultMaxUnfinished      = 16
+	DefaultMaxUnfinishedBytes = 8 << 20
+)
+
 // Config configures a Switch.
 type Config struct {
 	// Resolve returns the room and participant of a session's handle (the
@@ -31,6 +38,15 @@ type Config struct {
 	// ChunkTimeout: a chunked message whose next chunk does not arrive in
 	// this time is aborted (RFC 7701 §6.1; default DefaultChunkTimeout).
 	ChunkTimeout time.Duration
+	// MaxUnfinished caps the chunked messages one sending session may have
+	// in progress (default DefaultMaxUnfinished); MaxUnfinishedBytes caps
+	// the octets received so far of those messages together (default
+	// DefaultMaxUnfinishedBytes). The chunk that would start a message over
+	// either is answered 413 with a reason phrase; a later chunk that would
+	// take the octets over MaxUnfinishedBytes is answered 413 and its
+	// message aborted (limits.go).
+	MaxUnfinished      int
+	MaxUnfinishedBytes int64
 	// Nicknames holds the nicknames; nil makes a new table.
 	Nicknames *room.Nicknames
 	// Observer hears what the roster shows that the switch learns first
@@ -69,28 +85,39 @@ type Switch struct {
 
 	stats counters
 
-	deliveredFn func(tag any, err error) // deliveredTag, for relay.Batch
+	deliveredFn        func(tag any, err error) // deliveredTag, for relay.Batch
+	deliveredPrivateFn func(tag any, err error) // deliveredPrivateTag, for relay.Batch
 }
 
 // Stats are the switch's counters.
 type Stats struct {
-	Messages         uint64 // SENDs (messages, not chunks) accepted for distribution
-	Chunks           uint64 // chunks accepted (first and later)
-	Deliveries       uint64 // chunk copies queued to recipients
-	DroppedCongested uint64 // copies of regular messages dropped for a congested recipient
-	Refused          uint64 // SENDs and NICKNAMEs answered with an error
-	Aborted          uint64 // chunked messages aborted (sender's '#', timer, sender gone, 413)
-	Notices          uint64 // system messages queued
+	Messages          uint64 // SENDs (messages, not chunks) accepted for distribution
+	Chunks            uint64 // chunks accepted (first and later)
+	Deliveries        uint64 // chunk copies queued to recipients
+	DroppedCongested  uint64 // copies dropped for a congested recipient (RFC 7701 §6.4): regular, private and aborts
+	DroppedPrivate    uint64 // of which copies of private messages
+	DroppedAborts     uint64 // of which '#' chunks ending a recipient's copy
+	RefusedUnfinished uint64 // chunks answered 413 for MaxUnfinished or MaxUnfinishedBytes (also in Refused)
+	Refused           uint64 // SENDs and NICKNAMEs answered with an error
+	Aborted           uint64 // chunked messages aborted (sender's '#', timer, sender gone, 413)
+	Notices           uint64 // system messages queued
 }
 
 type counters struct {
 	messages, chunks, deliveries, dropped, refused, aborted, notices atomic.Uint64
+	droppedPrivate, droppedAborts, refusedUnfinished                 atomic.Uint64
 }
 
 // New returns a Switch.
 func New(cfg Config) *Switch {
 	if cfg.ChunkTimeout <= 0 {
 		cfg.ChunkTimeout = DefaultChunkTimeout
+	}
+	if cfg.MaxUnfinished <= 0 {
+		cfg.MaxUnfinished = DefaultMaxUnfinished
+	}
+	if cfg.MaxUnfinishedBytes <= 0 {
+		cfg.MaxUnfinishedBytes = DefaultMaxUnfinishedBytes
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -113,19 +140,23 @@ func New(cfg Config) *Switch {
 		transfers: transferTable{m: make(map[string]*transfer)},
 	}
 	s.deliveredFn = s.deliveredTag
+	s.deliveredPrivateFn = s.deliveredPrivateTag
 	return s
 }
 
 // Stats returns a snapshot of the counters.
 func (s *Switch) Stats() Stats {
 	return Stats{
-		Messages:         s.stats.messages.Load(),
-		Chunks:           s.stats.chunks.Load(),
-		Deliveries:       s.stats.deliveries.Load(),
-		DroppedCongested: s.stats.dropped.Load(),
-		Refused:          s.stats.refused.Load(),
-		Aborted:          s.stats.aborted.Load(),
-		Notices:          s.stats.notices.Load(),
+		Messages:          s.stats.messages.Load(),
+		Chunks:            s.stats.chunks.Load(),
+		Deliveries:        s.stats.deliveries.Load(),
+		DroppedCongested:  s.stats.dropped.Load(),
+		DroppedPrivate:    s.stats.droppedPrivate.Load(),
+		DroppedAborts:     s.stats.droppedAborts.Load(),
+		RefusedUnfinished: s.stats.refusedUnfinished.Load(),
+		Refused:           s.stats.refused.Load(),
+		Aborted:           s.stats.aborted.Load(),
+		Notices:           s.stats.notices.Load(),
 	}
 }
 

@@ -29,6 +29,7 @@ type transfer struct {
 	delta   int64  // octets the CPIM From rewrite added (anonymous sender)
 	total   int64  // the sender's total, or msrp.Unknown
 	sent    int64  // octets relayed so far (copies' numbering), for the abort chunk
+	held    int64  // octets received so far, counted in sender.held; guarded by sender.mu
 	rcpts   []rcpt
 	last    time.Time // when the latest chunk arrived
 	timer   *time.Timer
@@ -117,6 +118,11 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 		s.abort(tr)
 		return msrp.StatusOK
 	}
+	if !s.grow(l, tr, int64(len(msg.Body))) {
+		tr.mu.Unlock()
+		s.abort(tr)
+		return s.refuseUnfinished(l, msg, reasonUnfinishedBytes)
+	}
 	s.stats.chunks.Add(1)
 	total := br.Total
 	if total == msrp.Unknown {
@@ -165,6 +171,12 @@ func (s *Switch) gather(l *link, tr *transfer, msg *msrp.Message, br msrp.ByteRa
 		}
 		return msrp.StatusStopSending
 	}
+	if !s.grow(l, tr, int64(len(msg.Body))) {
+		tr.done = true
+		tr.mu.Unlock()
+		s.dropTransfer(l, tr)
+		return s.refuseUnfinished(l, msg, reasonUnfinishedBytes)
+	}
 	s.stats.chunks.Add(1)
 	tr.head = append(tr.head, msg.Body...)
 	if br.Total != msrp.Unknown {
@@ -199,13 +211,16 @@ func (s *Switch) deliverTransfer(l *link, tr *transfer, out *outgoing) {
 			continue
 		}
 		err := s.deliver(l, r.l, out)
-		s.delivered(r.m, err)
+		s.deliveredCopy(r.m, err, out.private)
 		if err != nil {
 			r.stopped.Store(true)
 			if errors.Is(err, relay.ErrCongested) {
-				// Its copy has a gap now: end it (an abort is small, and
-				// queued past the congestion mark).
-				s.sendAbort(r.l, tr.mid, tr.key, out.br.Start-1)
+				// Its copy has a gap now: end it if the abort fits (it
+				// goes through congestion control like any copy, so it
+				// is dropped too while the connection stays congested;
+				// the recipient's own chunk timer then discards the
+				// message, RFC 7701 §6.1).
+				s.sendAbort(r.m, r.l, tr.mid, tr.key, out.br.Start-1)
 			}
 		}
 	}
@@ -224,20 +239,24 @@ func (s *Switch) abort(tr *transfer) {
 	if tr.timer != nil {
 		tr.timer.Stop()
 	}
+	s.stats.aborted.Add(1) // before the aborts: whoever sees one sees the count
 	for i := range tr.rcpts {
 		r := &tr.rcpts[i]
 		if !r.stopped.Swap(true) && r.m.link.Load() == r.l {
-			s.sendAbort(r.l, tr.mid, tr.key, tr.sent)
+			s.sendAbort(r.m, r.l, tr.mid, tr.key, tr.sent)
 		}
 	}
 	tr.mu.Unlock()
-	s.stats.aborted.Add(1)
 	s.forget(tr)
 }
 
-// sendAbort queues an empty '#' chunk of message mid to rl, after the
-// sent octets it already has.
-func (s *Switch) sendAbort(rl *link, mid, key string, sent int64) {
+// sendAbort queues an empty '#' chunk of message mid to rl (member m),
+// after the sent octets it already has. It is offered like any copy (RFC
+// 7701 §6.4): for a congested recipient it is dropped and counted, and the
+// recipient is told once per episode. (Queued past the congestion mark, as
+// it was, the aborts a sender leaves behind by starting many chunked
+// messages and hanging up pushed recipients over the hard cap: issue 14.)
+func (s *Switch) sendAbort(m *member, rl *link, mid, key string, sent int64) {
 	env := msrp.Envelope{
 		ToPath: rl.toPath, FromPath: rl.fromPath, MessageID: mid,
 		FailureReport: copyFailureReport, ContentType: cpimType, TIDPrefix: key + ".",
@@ -245,7 +264,10 @@ func (s *Switch) sendAbort(rl *link, mid, key string, sent int64) {
 	s.idMu.Lock()
 	_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, msrp.ByteRange{Start: sent + 1, End: sent, Total: msrp.Unknown}, msrp.FlagAbort)
 	s.idMu.Unlock()
-	_ = rl.sess.Enqueue(f.Head, f.End)
+	if err := rl.sess.Offer(f.Head, f.End); errors.Is(err, relay.ErrCongested) {
+		s.stats.droppedAborts.Add(1)
+		s.delivered(m, err)
+	}
 }
 
 // dropTransfer forgets a transfer that relayed nothing yet.
@@ -361,6 +383,7 @@ func (l *link) inboundPut(mid string, tr *transfer) {
 		l.inbound = make(map[string]*transfer)
 	}
 	l.inbound[mid] = tr
+	l.held += tr.held
 	l.mu.Unlock()
 }
 
@@ -368,6 +391,7 @@ func (l *link) inboundDelete(mid string, tr *transfer) {
 	l.mu.Lock()
 	if l.inbound[mid] == tr {
 		delete(l.inbound, mid)
+		l.held -= tr.held
 	}
 	l.mu.Unlock()
 }
