@@ -125,23 +125,28 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Ended: func(handle any, sessionID string, reason relay.CloseReason) {
 			s.focus.SessionEnded(handle, sessionID, reason.String())
 		},
-		ChunkTimeout: cfg.MSRP.ChunkTimeout.Std(),
-		Nicknames:    room.NewNicknames(room.WithIMHost(cfg.Server.Host)),
-		Observer:     s.conf,
-		Logger:       log.With("component", "switch"),
+		ChunkTimeout:       cfg.MSRP.ChunkTimeout.Std(),
+		MaxUnfinished:      cfg.MSRP.MaxUnfinished,
+		MaxUnfinishedBytes: int64(cfg.MSRP.MaxUnfinishedBytes),
+		Nicknames:          room.NewNicknames(room.WithIMHost(cfg.Server.Host)),
+		Observer:           s.conf,
+		Logger:             log.With("component", "switch"),
 	})
 	lim := cfg.MSRPLimits()
 	msrpRelay := relay.New(relay.Config{
-		Addr:              cfg.MSRP.Listen,
-		Host:              cfg.Server.Host,
-		BindTimeout:       cfg.MSRP.BindTimeout.Std(),
-		MaxPendingBytes:   int(lim.MaxPending),
-		CongestionTimeout: cfg.MSRP.CongestionTimeout.Std(),
-		WriteTimeout:      cfg.MSRP.WriteTimeout.Std(),
-		CoalesceDelay:     coalesceDelay(cfg.MSRP.CoalesceDelay.Std()),
-		Limits:            msrpLimits(lim),
-		Logger:            log.With("component", "relay"),
-		Trace:             trace,
+		Addr:                cfg.MSRP.Listen,
+		Host:                cfg.Server.Host,
+		BindTimeout:         cfg.MSRP.BindTimeout.Std(),
+		MaxPendingBytes:     int(lim.MaxPending),
+		CongestionTimeout:   cfg.MSRP.CongestionTimeout.Std(),
+		WriteTimeout:        cfg.MSRP.WriteTimeout.Std(),
+		CoalesceDelay:       coalesceDelay(cfg.MSRP.CoalesceDelay.Std()),
+		ProgressTimeout:     cfg.MSRP.ProgressTimeout.Std(),
+		MaxSessionsPerConn:  cfg.MSRP.MaxSessionsPerConn,
+		MaxUnboundPerSource: cfg.MSRP.MaxUnboundPerSource,
+		Limits:              msrpLimits(lim),
+		Logger:              log.With("component", "relay"),
+		Trace:               trace,
 	}, s.sw)
 	if err := msrpRelay.Listen(); err != nil {
 		return nil, fmt.Errorf("MSRP listener: %w", err) // nothing of the relay to shut down
