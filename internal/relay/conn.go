@@ -162,31 +162,39 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 			}
 		}
 		m, err := r.ReadMessage()
-		var me *msrp.MessageError
-		if err == nil || errors.As(err, &me) {
-			c.msgs++
-			if c.srv.closing.Load() {
-				// Shutdown has begun: what the read loop dispatched now
-				// could not be delivered, so it is neither dispatched nor
-				// answered (RFC 4975 §7.1: an unanswered request fails at
-				// its sender, as it would have when the connection
-				// closed a moment earlier); the connection closes.
-				c.srv.stats.shutdownUnanswered.Add(1)
+		if err == nil {
+			if c.stopForShutdown() {
 				return CloseShutdown, nil, false
 			}
-		}
-		if err == nil {
 			c.traceMessage("msrp read", m)
 			c.handle(m)
 			continue
 		}
-		if me != nil {
+		var me *msrp.MessageError // declared here: it escapes (errors.As), and must not cost the path above an allocation
+		if errors.As(err, &me) {
+			if c.stopForShutdown() {
+				return CloseShutdown, nil, false
+			}
 			c.traceMessage("msrp read (rejected)", me.Msg)
 			c.handleMessageError(me)
 			continue
 		}
 		return c.readErrorReason(err), err, false
 	}
+}
+
+// stopForShutdown counts a message read and reports whether the read loop
+// must stop instead of dispatching it: Shutdown has begun, and what it
+// dispatched now could not be delivered, so it is neither dispatched nor
+// answered; the connection closes, and a sender with no 200 considers the
+// request failed (RFC 4975 §7.1.1).
+func (c *conn) stopForShutdown() bool {
+	c.msgs++
+	if !c.srv.closing.Load() {
+		return false
+	}
+	c.srv.stats.shutdownUnanswered.Add(1)
+	return true
 }
 
 // protect runs f on the read goroutine, recovering (and counting) a panic
