@@ -17,6 +17,10 @@ type Notify struct {
 	Terminated bool          // Subscription-State: terminated (else active)
 	Reason     string        // with Terminated: "noresource", "timeout", … ("" for none)
 	Expires    time.Duration // without Terminated: the time the subscription has left (;expires=, whole seconds, rounded up)
+	// Pending: Subscription-State: pending, no body. The notifier never
+	// asks for it; the focus sends one to a subscriber it has not yet
+	// verified (RFC 6665 §4.2.1).
+	Pending bool
 }
 
 // Sender sends NOTIFYs; the focus implements it over SIP.

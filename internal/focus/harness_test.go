@@ -142,6 +142,10 @@ type peer struct {
 
 	notifies      chan *sip.Request
 	respondNotify atomic.Int32 // status answered to NOTIFYs (default 200; 0: no answer)
+	// pendings counts the NOTIFYs with Subscription-State: pending (the
+	// focus's probe of an unverified UDP subscriber, SendNotify): answered
+	// as the others, but not put in notifies.
+	pendings atomic.Int32
 }
 
 func newPeer(t *testing.T, e *env, transport, user string) *peer {
@@ -159,6 +163,10 @@ func newPeer(t *testing.T, e *env, transport, user string) *peer {
 		code := int(p.respondNotify.Load())
 		if code != 0 { // 0: a subscriber that went away
 			tx.Respond(sip.NewResponseFromRequest(req, code, "OK", nil))
+		}
+		if st := req.GetHeader("Subscription-State"); st != nil && strings.HasPrefix(st.Value(), "pending") {
+			p.pendings.Add(1)
+			return
 		}
 		if code == 200 || code == 0 {
 			select {

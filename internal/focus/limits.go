@@ -46,6 +46,7 @@ type LimitStats struct {
 	SubscriptionsPerRoom                             uint64
 	NameTooLong                                      uint64 // 414: a room name over rooms.max_name_bytes
 	ReservedIdentity                                 uint64 // 403: a From that is a room's, the focus's or an anonymous URI
+	UnverifiedDropped                                uint64 // UDP subscriptions dropped: the pending NOTIFY went unanswered
 }
 
 // kind is what a charge holds.

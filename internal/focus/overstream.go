@@ -1,8 +1,10 @@
 package focus
 
 import (
+	"errors"
 	"net"
 	"strconv"
+	"syscall"
 
 	"github.com/emiago/sipgo/sip"
 )
@@ -34,19 +36,19 @@ const (
 // parley's client does), but may send from another socket. Never the
 // Contact's host: a spoofed request cannot point the focus at a third
 // party. A TCP handshake cannot be completed from a spoofed address, so
-// at worst a few SYNs go to it; when no connection can be made, the
-// transaction fails, and a NOTIFY's subscription is dropped rather than
-// sent over UDP.
-func (f *Focus) overStream(req *sip.Request, p hop, target sip.Uri, unverified bool) {
+// at worst a few SYNs go to it. When the connection is refused, a NOTIFY
+// is retried over UDP as §18.1.1 asks, within the amplification bounds
+// of SendNotify. It reports whether it moved req to TCP.
+func (f *Focus) overStream(req *sip.Request, p hop, target sip.Uri, unverified bool) bool {
 	if sip.IsReliable(p.transport) {
-		return
+		return false
 	}
 	if !unverified && !tooLargeForUDP(req) {
-		return
+		return false
 	}
 	host, _, err := net.SplitHostPort(p.source)
 	if err != nil {
-		return // no source to go back to: sipgo resolves the target over UDP as before
+		return false // no source to go back to: sipgo resolves the target over UDP as before
 	}
 	port := target.Port
 	if port <= 0 {
@@ -55,6 +57,14 @@ func (f *Focus) overStream(req *sip.Request, p hop, target sip.Uri, unverified b
 	req.SetTransport("TCP")
 	req.Laddr = sip.Addr{} // the UDP listener's address was for UDP
 	req.SetDestination(net.JoinHostPort(host, strconv.Itoa(port)))
+	return true
+}
+
+// refused reports whether err is a stream connection that could not be
+// made because the peer refused it: "a TCP reset" or "ICMP Protocol Not
+// Supported", after which RFC 3261 §18.1.1 says to retry over UDP.
+func refused(err error) bool {
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPROTONOSUPPORT)
 }
 
 // tooLargeForUDP reports whether req, once sipgo has added its Via, is

@@ -3,6 +3,7 @@ package focus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -43,9 +44,13 @@ type subscription struct {
 	inv      *dialog            // non-nil: the subscription shares this INVITE dialog's target and CSeq
 	charge   *charge            // what it holds against its source, identity and room (limits.go)
 	// verified: the subscriber has shown it receives what we send to the
-	// address the SUBSCRIBE came from (see udpVerified); until then no
-	// NOTIFY goes to it over UDP.
+	// address the SUBSCRIBE came from (see udpVerified); until then its
+	// NOTIFYs go over TCP, and over UDP only within udpBudget.
 	verified atomic.Bool
+	// udpBudget is what the pending NOTIFYs may weigh together that go,
+	// unverified, to the UDP address the SUBSCRIBE came from: with our
+	// 200, about three times the SUBSCRIBE's own size (probe).
+	udpBudget int
 
 	mu         sync.Mutex // guards the fields below
 	target     sip.Uri    // the subscriber's Contact (remote target)
@@ -162,6 +167,7 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 		target:     contact.Address,
 		remoteCSeq: cseq.SeqNo,
 		localCSeq:  randUint32() & 0x7fffffff,
+		udpBudget:  udpBudget(req),
 	}
 	for _, h := range req.GetHeaders("Record-Route") {
 		s.routeSet = append(s.routeSet, h.Value())
@@ -237,14 +243,15 @@ func (f *Focus) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, d 
 		return
 	}
 	s := &subscription{
-		key:      key,
-		roomName: rm.Name,
-		hop:      hop{d.transport, d.source},
-		local:    local,
-		remote:   d.remote,
-		routeSet: d.routeSet,
-		contact:  f.roomContact(rm.Name, d.transport),
-		inv:      d,
+		key:       key,
+		roomName:  rm.Name,
+		hop:       hop{d.transport, d.source},
+		local:     local,
+		remote:    d.remote,
+		routeSet:  d.routeSet,
+		contact:   f.roomContact(rm.Name, d.transport),
+		inv:       d,
+		udpBudget: udpBudget(req),
 	}
 	s.verified.Store(f.udpVerified(s.hop, d))
 	if !f.admitSubscription(s, req, tx, rm) {
@@ -328,13 +335,22 @@ func (f *Focus) start(s *subscription, rm *room.Room, req *sip.Request, expires 
 // SendNotify implements conference.Sender: the NOTIFY goes out from a
 // tracked goroutine; a subscription whose NOTIFY fails, or whose final
 // NOTIFY went out, leaves the table.
+//
+// A subscriber over UDP that has not shown it receives what we send to
+// the address its SUBSCRIBE came from (verified: a source address can be
+// forged) first gets a small NOTIFY with Subscription-State: pending and
+// no body (RFC 6665 §4.2.1: the subscription is not yet authorized, and
+// its state not yet shown): probe. Once it answers, the NOTIFY the
+// notifier asked for follows. So a forged SUBSCRIBE gets the source at
+// most about 3× its own size back (the 200 and the probe), never a
+// conference document, and an honest UDP-only subscriber still gets every
+// NOTIFY.
 func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) {
 	s, isSub := handle.(*subscription)
 	if !isSub {
 		done(false)
 		return
 	}
-	req := f.buildNotify(s, n)
 	finish := func(ok bool) {
 		if ok {
 			s.verified.Store(true)
@@ -353,7 +369,23 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 		// away cannot hold the shutdown for NotifyTimeout.
 		ctx, cancel := context.WithTimeout(context.Background(), f.cfg.NotifyTimeout)
 		defer cancel()
+		if !s.verified.Load() && !sip.IsReliable(s.hop.transport) {
+			if err := f.probe(ctx, s, n); err != nil {
+				f.log.Info("UDP subscriber did not answer the pending NOTIFY; subscription dropped", "room", s.roomName, "subscriber", s.remote.Address.String(), "error", err)
+				f.ledger.count(&f.ledger.stats.UnverifiedDropped)
+				finish(false)
+				return
+			}
+			s.verified.Store(true)
+		}
+		req, moved := f.buildNotify(s, n, false)
 		res, err := f.transact(ctx, req, f.done)
+		if err != nil && moved && refused(err) {
+			// RFC 3261 §18.1.1: a request that went over TCP only for its
+			// size, whose connection was refused, is retried over UDP.
+			req, _ = f.buildNotify(s, n, true)
+			res, err = f.transact(ctx, req, f.done)
+		}
 		switch {
 		case err != nil:
 			f.log.Info("NOTIFY failed; subscription dropped", "room", s.roomName, "subscriber", s.remote.Address.String(), "error", err)
@@ -370,14 +402,62 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 	}
 }
 
-// buildNotify builds a NOTIFY of subscription s (RFC 6665 §4.2.2).
-func (f *Focus) buildNotify(s *subscription, n conference.Notify) *sip.Request {
+// probe sends the pending NOTIFY of an unverified UDP subscription (see
+// SendNotify) and waits for its 2xx. It goes as many times as the
+// subscription's udpBudget allows (at least once, at most four), that is
+// until just before the next retransmission timer E would fire (T1, 2T1,
+// 4T1 …, RFC 3261 §17.1.2.2), so the address gets no more than the budget
+// whether or not it answers.
+func (f *Focus) probe(ctx context.Context, s *subscription, n conference.Notify) error {
+	req, _ := f.buildNotify(s, conference.Notify{Expires: n.Expires, Pending: true}, true)
+	sends := 1
+	if size := len(req.String()) + viaAllowance; size > 0 {
+		sends = min(max(1, s.udpBudget/size), 4)
+	}
+	var wait time.Duration
+	for i := range sends {
+		wait += min(sip.T1<<i, sip.T2)
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait-sip.T1/10)
+	defer cancel()
+	res, err := f.transact(ctx, req, f.done)
+	if err != nil {
+		return err
+	}
+	if !res.IsSuccess() {
+		return fmt.Errorf("pending NOTIFY answered %d", res.StatusCode)
+	}
+	return nil
+}
+
+// udpBudget is what the pending NOTIFYs to the unverified UDP source of
+// the SUBSCRIBE req may weigh: three times req's size, less our 200 (about
+// req's size again), so that the source never gets more than about 3×
+// what it sent.
+func udpBudget(req *sip.Request) int {
+	if sip.IsReliable(req.Transport()) {
+		return 0
+	}
+	return 2 * len(req.String())
+}
+
+// buildNotify builds a NOTIFY of subscription s (RFC 6665 §4.2.2) and
+// reports whether it goes over TCP although the subscription came over
+// UDP (overStream), unless udp asks to keep it on UDP.
+func (f *Focus) buildNotify(s *subscription, n conference.Notify, udp bool) (req *sip.Request, moved bool) {
 	target, cseq := s.next()
-	req := f.inDialog(sip.NOTIFY, target, s.local, s.remote, s.key.callID, cseq, s.routeSet, s.hop)
-	defer f.overStream(req, s.hop, target, !s.verified.Load()) // once its body is in
+	req = f.inDialog(sip.NOTIFY, target, s.local, s.remote, s.key.callID, cseq, s.routeSet, s.hop)
+	defer func() { // once its body is in
+		if !udp {
+			moved = f.overStream(req, s.hop, target, !s.verified.Load())
+		}
+	}()
 	req.AppendHeader(s.contact)
 	req.AppendHeader(sip.NewHeader("Event", eventConference))
 	state := "active;expires=" + seconds(n.Expires)
+	if n.Pending {
+		state = "pending;expires=" + seconds(n.Expires)
+	}
 	if n.Terminated {
 		state = "terminated"
 		if n.Reason != "" {
@@ -389,7 +469,7 @@ func (f *Focus) buildNotify(s *subscription, n conference.Notify) *sip.Request {
 		req.AppendHeader(sip.NewHeader("Content-Type", conferenceInfoXML))
 	}
 	req.SetBody(n.Body)
-	return req
+	return req, false
 }
 
 // Subscriptions returns the number of live subscription dialogs.
