@@ -64,7 +64,9 @@ func TestValidate(t *testing.T) {
 			c.Limits.RoomsPerSource, c.Limits.SubscriptionsPerRoom, c.MSRP.MaxUnfinished = 0, 0, 0
 			c.SIP.MessageTimeout, c.MSRP.ProgressTimeout = 0, 0
 		}, []string{"sip.message_timeout", "msrp.progress_timeout", "msrp.max_unfinished", "limits.rooms_per_source", "limits.subscriptions_per_room"}},
-		{"exempt prefixes", func(c *Config) { c.Limits.Exempt = []string{"10.0.0.0/8", "::1", "192.0.2.7", "10.0.0.0/33", "example.com"} },
+		{"exempt prefixes", func(c *Config) {
+			c.Limits.Exempt = []string{"10.0.0.0/8", "::1", "192.0.2.7", "10.0.0.0/33", "example.com"}
+		},
 			[]string{"limits.exempt[3]", "limits.exempt[4]"}},
 		{"more rooms than max_rooms", func(c *Config) {
 			c.Rooms.MaxRooms = 1
