@@ -288,6 +288,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// sender is told 200 for a message whose copies the closes below
 	// discard.
 	s.closing.Store(true)
+	// What was answered 200 before is still written, bounded: the
+	// writers and the pacer run until s.shutdown is set below.
+	s.drain(ctx)
 	s.mu.Lock()
 	first := !s.shutdown
 	s.shutdown = true
@@ -334,6 +337,45 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("relay: shutdown: %w", ctx.Err())
 	}
+}
+
+// drain waits until every open connection has written what was queued for
+// it before Shutdown began (messages whose senders got their 200), at most
+// write_timeout and at most half of what is left of ctx, so that the rest
+// of the shutdown keeps its time. Nothing new is queued meanwhile (closing).
+// It polls: shutdown happens once, and the wait is short and bounded.
+func (s *Server) drain(ctx context.Context) {
+	deadline := time.Now().Add(s.cfg.WriteTimeout)
+	if d, ok := ctx.Deadline(); ok {
+		if half := time.Now().Add(time.Until(d) / 2); half.Before(deadline) {
+			deadline = half
+		}
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for s.queuedBytes() > 0 && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// queuedBytes is what the open connections have queued and not yet
+// written.
+func (s *Server) queuedBytes() int {
+	n := 0
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for c := range s.conns {
+		c.mu.Lock()
+		if c.state != stateClosed {
+			n += c.pending
+		}
+		c.mu.Unlock()
+	}
+	return n
 }
 
 // NewSession allocates a session for a participant whose MSRP path (from

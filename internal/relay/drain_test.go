@@ -1,0 +1,55 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/msrp/msrptest"
+)
+
+// TestShutdownWritesWhatWasQueued: what was queued for a participant before
+// Shutdown began (messages whose senders were answered 200) is still
+// written to it before its connection closes, though it reads only once
+// the shutdown has begun and the kernel's buffers cannot hold it all.
+func TestShutdownWritesWhatWasQueued(t *testing.T) {
+	const n, size = 384, 64 << 10 // 24 MiB: more than loopback socket buffers hold
+	srv := New(Config{Addr: "127.0.0.1:0", MaxPendingBytes: 64 << 20, WriteTimeout: 10 * time.Second}, &recorder{})
+	if err := srv.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(t.Context()) }()
+	s, p := boundSession(t, srv, "late-reader")
+	body := bytes.Repeat([]byte("x"), size)
+	for range n {
+		if err := s.Send(msrptest.Send(p.URI, s.LocalURI(), "text/plain", body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	queued := srv.queuedBytes()
+	ctx, cancel := context.WithTimeout(t.Context(), 8*time.Second)
+	defer cancel()
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(ctx) }()
+
+	got := 0
+	for {
+		m, err := p.Next()
+		if err != nil {
+			break
+		}
+		if m.Method == "SEND" && len(m.Body) == size {
+			got++
+		}
+	}
+	t.Logf("%d bytes still queued when Shutdown began; %d of %d messages reached the reader", queued, got, n)
+	if got != n {
+		t.Errorf("%d of %d queued messages were written before the connection closed", got, n)
+	}
+	if err := <-shut; err != nil {
+		t.Fatal(err)
+	}
+	<-served
+}
