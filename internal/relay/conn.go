@@ -33,6 +33,7 @@ type conn struct {
 	id  uint64
 	nc  net.Conn
 	rc  syscall.RawConn // nc's raw connection (readIdle, writeBuffers), or nil
+	tr  transport       // how batches are written and the socket closed (transport.go)
 
 	// Guarded by srv.mu.
 	sessions   map[*Session]struct{} // sessions bound to this connection
@@ -84,6 +85,7 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 		rc:       rawConn(nc),
 		sessions: make(map[*Session]struct{}),
 	}
+	c.tr = (*tcpTransport)(c)
 	c.batch.c = c
 	return c
 }

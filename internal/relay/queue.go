@@ -144,7 +144,7 @@ func (c *conn) writeLoop() {
 			}
 			c.mu.Unlock()
 			if drained {
-				c.nc.Close()
+				c.tr.close(false, true)
 			}
 			return
 		}
@@ -257,7 +257,7 @@ func (c *conn) writeBatch(batch [][]byte) (int64, error) {
 		return 0, err
 	}
 	c.srv.stats.writes.Add(1)
-	return c.writeBuffers(batch) // consumes batch's elements, not its length
+	return c.tr.write(c, batch) // consumes batch's elements, not its length
 }
 
 // close closes the connection with reason; the first reason recorded wins
@@ -300,14 +300,9 @@ func (c *conn) close(reason CloseReason, cause error) {
 		// read loop, the peer) then sees the count.
 		c.srv.stats.connClosed(reason)
 	}
-	if reason == CloseSlowConsumer || reason == CloseWriteTimeout || reason == CloseCongested {
-		// Abort (RST): drop what the kernel still holds for a peer that
-		// does not read, instead of trickling it out after the close.
-		if tc, ok := c.nc.(*net.TCPConn); ok {
-			tc.SetLinger(0)
-		}
-	}
-	c.nc.Close()
+	// Abort (RST) for a peer that does not read: drop what the kernel
+	// still holds for it, instead of trickling it out after the close.
+	c.tr.close(reason == CloseSlowConsumer || reason == CloseWriteTimeout || reason == CloseCongested, false)
 	if first {
 		c.logClose(reason, cause)
 	}
