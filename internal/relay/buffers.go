@@ -32,7 +32,19 @@ type pools struct {
 	iov   sync.Pool // *iovecs, for writeBuffers
 	batch sync.Pool // *batchState, for Batch
 	arena sync.Pool // *[arenaSize]byte, for copyToArena
+	// coalesce holds the buffers a TLS connection copies a batch into
+	// (tlsTransport.write), borrowed per batch like the iovecs.
+	coalesce sync.Pool // *[tlsWriteSize]byte
 }
+
+func (p *pools) getCoalesce() *[tlsWriteSize]byte {
+	if b, ok := p.coalesce.Get().(*[tlsWriteSize]byte); ok {
+		return b
+	}
+	return new([tlsWriteSize]byte)
+}
+
+func (p *pools) putCoalesce(b *[tlsWriteSize]byte) { p.coalesce.Put(b) }
 
 // getArena returns an empty arena block for at least n octets.
 func (p *pools) getArena(n int) []byte {

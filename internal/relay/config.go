@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -30,6 +31,12 @@ type Config struct {
 	// Addr is the TCP address to listen on (default DefaultAddr). Port 0
 	// picks a free port; Server.Addr reports it after Listen.
 	Addr string
+	// TLSAddr is the TCP address of the msrps listener (RFC 4975 §14.3:
+	// MSRP over TLS); "" means none. It needs TLS. Port 0 picks a free port.
+	TLSAddr string
+	// TLS is the TLS server configuration of the msrps listener (its
+	// certificate, reloaded per handshake by internal/certs).
+	TLS *tls.Config
 	// Host is the host part of the MSRP URIs the server hands out. Empty
 	// means the listener's IP address, which must then not be unspecified
 	// (0.0.0.0 or ::): Listen fails rather than advertise it.

@@ -228,6 +228,9 @@ func (s *Server) recovered(connID uint64, what string, p any) error {
 
 // readErrorReason classifies an error that ends the read loop.
 func (c *conn) readErrorReason(err error) CloseReason {
+	if t, ok := c.tr.(*tlsTransport); ok && !t.handshakeDone() {
+		return CloseHandshake // also when the bind deadline ended it
+	}
 	var se *msrp.SyntaxError
 	switch {
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
@@ -353,6 +356,16 @@ func (c *conn) route(m *msrp.Message) (*Session, int, string) {
 	if sess == nil || !sess.local.Equal(target) || !sess.peerPath[len(sess.peerPath)-1].Equal(source) {
 		return nil, msrp.StatusSessionDoesNotExist, ""
 	}
+	if sess.local.Secure != c.tr.secure() {
+		// An msrps session binds over TLS only, an msrp one over plain TCP
+		// only: the URI names the transport of the hop (RFC 4975 §6, §14.3),
+		// and a session negotiated for TLS must not be used in clear text.
+		// 481, as for a URI naming another port: no such session here.
+		if c.debugging() {
+			c.logger().Debug("msrp bind refused: the session's URI names another transport", "session", sess.id, "tls", c.tr.secure())
+		}
+		return nil, msrp.StatusSessionDoesNotExist, ""
+	}
 	switch bound := sess.conn.Load(); {
 	case retired:
 		return nil, 0, ""
@@ -439,7 +452,7 @@ func (c *conn) respondReason(m *msrp.Message, code int, reason string) {
 	// A request without a usable To-Path still gets its 400: answer from
 	// this server's URI. Without a From-Path there is no To-Path to give.
 	if r.Header[1].Value == "" {
-		r.Header[1].Value = c.srv.baseURI()
+		r.Header[1].Value = c.srv.baseURIFor(c.tr.secure())
 	}
 	if r.Header[0].Value == "" {
 		r.Header = r.Header[1:]
@@ -450,6 +463,14 @@ func (c *conn) respondReason(m *msrp.Message, code int, reason string) {
 // baseURI is this server's URI without a session-id.
 func (s *Server) baseURI() string {
 	return msrp.URI{Host: s.host, Port: s.port, Transport: "tcp"}.String()
+}
+
+// baseURIFor is baseURI, or its msrps counterpart for a TLS connection.
+func (s *Server) baseURIFor(secure bool) string {
+	if secure {
+		return msrp.URI{Secure: true, Host: s.host, Port: s.tlsPort, Transport: "tcp"}.String()
+	}
+	return s.baseURI()
 }
 
 // traceMessage logs m raw when tracing is on.

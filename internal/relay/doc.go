@@ -46,6 +46,8 @@
 //
 //	goroutine               owner     started by                 ends when
 //	accept loop             caller    the caller of Serve        ctx ends (listener closed) or Shutdown
+//	msrps accept loop       Server    Serve (goFunc), when       as the accept loop; each TLS connection's
+//	                                  Config.TLSAddr is set      handshake runs on its own read loop
 //	read loop, one per conn conn      Serve, per accepted conn;  read error / EOF / framing error, or the
 //	                                  then by itself (handoff)   socket is closed by any close path; or
 //	                                                             it hands off (below)

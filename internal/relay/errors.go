@@ -23,4 +23,7 @@ var (
 	// ErrCongested: Session.Offer dropped its data because the connection
 	// is congested (RFC 7701 §6.4); nothing was queued, the connection stays.
 	ErrCongested = errors.New("relay: congested")
+	// ErrNoTLS: NewSession for a peer with an msrps URI, and the server
+	// has no TLS listener (Config.TLSAddr).
+	ErrNoTLS = errors.New("relay: no TLS listener for an msrps session")
 )

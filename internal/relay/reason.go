@@ -53,6 +53,11 @@ const (
 	// address already held Config.MaxUnboundPerSource connections that had
 	// bound no session; it was closed at once, before reading anything.
 	CloseSourceLimit
+	// CloseHandshake: the TLS handshake of a connection to the msrps
+	// listener failed, or did not finish within Config.BindTimeout of the
+	// accept (the bind deadline bounds it: the handshake is the first
+	// read). Scanners and plain-TCP clients on the TLS port end here.
+	CloseHandshake
 
 	numCloseReasons = iota
 )
@@ -72,6 +77,7 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseInternalError: "internal-error",
 	CloseStalled:       "stalled",
 	CloseSourceLimit:   "source-limit",
+	CloseHandshake:     "tls-handshake",
 }
 
 func (r CloseReason) String() string {
@@ -88,9 +94,10 @@ func (r CloseReason) level() slog.Level {
 	switch r {
 	case CloseNormal, ClosePeer, CloseShutdown:
 		return slog.LevelDebug
-	case CloseSourceLimit:
-		// One per connection refused: at the rate a flood comes in, it is
-		// counted (Stats.ConnsClosed) rather than logged.
+	case CloseSourceLimit, CloseHandshake:
+		// One per connection refused (or per failed handshake, which
+		// scanners make): at the rate a flood comes in, it is counted
+		// (Stats.ConnsClosed) rather than logged.
 		return slog.LevelDebug
 	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost, CloseStalled:
 		return slog.LevelWarn

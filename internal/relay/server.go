@@ -2,6 +2,7 @@ package relay
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -46,8 +47,10 @@ type Server struct {
 	// the read lock to refuse new goroutines once shutdown is set.
 	mu       sync.RWMutex
 	ln       net.Listener
-	host     string // Host of our URIs, fixed by Listen
+	tlsLn    net.Listener // the msrps listener (Config.TLSAddr), or nil
+	host     string       // Host of our URIs, fixed by Listen
 	port     int
+	tlsPort  int // the msrps listener's port
 	serving  bool
 	shutdown bool
 	sessions map[string]*Session // by session-id, until the session ends
@@ -115,16 +118,51 @@ func (s *Server) Listen() error {
 		}
 		host = ta.IP.String()
 	}
+	var tlsLn net.Listener
+	tlsPort := 0
+	if s.cfg.TLSAddr != "" {
+		if tlsLn, tlsPort, err = s.listenTLS(); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	s.mu.Lock()
 	if err := s.listenable(); err != nil { // Shutdown or another Listen raced us
 		s.mu.Unlock()
 		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
 		return err
 	}
 	s.ln, s.host, s.port = ln, host, ta.Port
+	s.tlsLn, s.tlsPort = tlsLn, tlsPort
 	s.mu.Unlock()
 	s.log.Info("msrp listening", "addr", ta.String(), "host", host)
+	if tlsLn != nil {
+		s.log.Info("msrps listening", "addr", tlsLn.Addr().String(), "host", host)
+	}
 	return nil
+}
+
+// listenTLS binds the msrps listener. Its connections are plain TCP until
+// startConn wraps them: the handshake then runs on the connection's read
+// goroutine, not on the accept loop, so one client that never finishes it
+// holds no one else up.
+func (s *Server) listenTLS() (net.Listener, int, error) {
+	if s.cfg.TLS == nil {
+		return nil, 0, errors.New("relay: TLSAddr set without a TLS configuration")
+	}
+	ln, err := net.Listen("tcp", s.cfg.TLSAddr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("relay: listen (TLS): %w", err)
+	}
+	ta, ok := ln.Addr().(*net.TCPAddr)
+	if !ok {
+		ln.Close()
+		return nil, 0, fmt.Errorf("relay: listener address %v is not TCP", ln.Addr())
+	}
+	return ln, ta.Port, nil
 }
 
 // listenable reports why Listen may not proceed. s.mu must be held.
@@ -136,6 +174,17 @@ func (s *Server) listenable() error {
 		return errors.New("relay: already listening")
 	}
 	return nil
+}
+
+// TLSAddr returns the msrps listener's address, nil before Listen or
+// without one.
+func (s *Server) TLSAddr() net.Addr {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.tlsLn == nil {
+		return nil
+	}
+	return s.tlsLn.Addr()
 }
 
 // Addr returns the listener's address, nil before Listen.
@@ -159,7 +208,7 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	s.mu.Lock()
-	ln, shutdown, serving := s.ln, s.shutdown, s.serving
+	ln, tlsLn, shutdown, serving := s.ln, s.tlsLn, s.shutdown, s.serving
 	s.serving = true
 	if !serving {
 		s.startSweeperLocked()
@@ -172,15 +221,33 @@ func (s *Server) Serve(ctx context.Context) error {
 	case serving:
 		return errors.New("relay: Serve called twice")
 	}
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	stop := context.AfterFunc(ctx, func() {
+		ln.Close()
+		if tlsLn != nil {
+			tlsLn.Close()
+		}
+	})
 	defer stop()
+	if tlsLn != nil {
+		// The msrps accept loop: tracked like every relay goroutine, it
+		// ends as the plain one does (listener closed by ctx or Shutdown).
+		s.goFunc(func() {
+			if err := s.accept(ctx, tlsLn, true); err != nil && !errors.Is(err, ErrServerClosed) && ctx.Err() == nil {
+				s.log.Error("msrps accept loop stopped", "err", err)
+			}
+		})
+	}
+	return s.accept(ctx, ln, false)
+}
 
+// accept runs one listener's accept loop; secure: the msrps listener.
+func (s *Server) accept(ctx context.Context, ln net.Listener, secure bool) error {
 	var delay time.Duration
 	for {
 		nc, err := ln.Accept()
 		if err == nil {
 			delay = 0
-			s.startConn(nc)
+			s.startConn(nc, secure)
 			continue
 		}
 		if s.isShutdown() {
@@ -211,10 +278,18 @@ func (s *Server) isShutdown() bool {
 	return s.shutdown
 }
 
-// startConn registers an accepted connection and starts its read loop.
-func (s *Server) startConn(nc net.Conn) {
+// startConn registers an accepted connection and starts its read loop;
+// secure: it came to the msrps listener, and speaks TLS.
+func (s *Server) startConn(nc net.Conn, secure bool) {
 	s.stats.connsAccepted.Add(1)
-	c := newConn(s, s.connIDs.Add(1), nc)
+	var c *conn
+	if secure {
+		tc := tls.Server(nc, s.cfg.TLS)
+		c = newConn(s, s.connIDs.Add(1), tc)
+		c.tr = &tlsTransport{tc: tc, raw: nc}
+	} else {
+		c = newConn(s, s.connIDs.Add(1), nc)
+	}
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
@@ -230,7 +305,8 @@ func (s *Server) startConn(nc net.Conn) {
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
 	// A connection must bind a session within BindTimeout; the read loop
-	// clears the deadline at the first bind.
+	// clears the deadline at the first bind. Over TLS the handshake is the
+	// first read, so the same deadline bounds it (CloseHandshake).
 	if err := nc.SetReadDeadline(time.Now().Add(s.cfg.BindTimeout)); err != nil {
 		c.logger().Debug("msrp set read deadline", "err", err)
 	}
@@ -311,12 +387,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			conns = append(conns, c)
 		}
 	}
+	tlsLn := s.tlsLn
 	s.mu.Unlock()
 
 	if first {
 		s.log.Info("msrp shutting down", "conns", len(conns), "unbound_sessions", len(unbound))
 		if ln != nil {
 			ln.Close()
+		}
+		if tlsLn != nil {
+			tlsLn.Close()
 		}
 		for _, sess := range unbound {
 			s.sessionEnded(sess, CloseShutdown)
@@ -383,6 +463,11 @@ func (s *Server) queuedBytes() int {
 // session waits for its peer's first request to bind it, at most
 // Config.BindTimeout. It fails with ErrNotListening before Listen and with
 // ErrServerClosed after Shutdown began.
+//
+// A peer whose own URI (the rightmost of peerPath) is msrps asked for TLS
+// (RFC 4975 §14.3; its m-line is TCP/TLS/MSRP): its session gets an msrps
+// URI on the TLS listener, and binds only over TLS (ErrNoTLS without that
+// listener); any other peer gets an msrp URI on the plain listener.
 func (s *Server) NewSession(peerPath []msrp.URI, data any) (*Session, error) {
 	if len(peerPath) == 0 {
 		return nil, errors.New("relay: new session: empty peer path")
@@ -406,6 +491,13 @@ func (s *Server) NewSession(peerPath []msrp.URI, data any) (*Session, error) {
 	}
 	sess.id = id
 	sess.local = msrp.URI{Host: s.host, Port: s.port, SessionID: sess.id, Transport: "tcp"}
+	if peerPath[len(peerPath)-1].Secure {
+		if s.tlsLn == nil {
+			s.mu.Unlock()
+			return nil, ErrNoTLS
+		}
+		sess.local.Secure, sess.local.Port = true, s.tlsPort
+	}
 	sess.localStr = sess.local.String()
 	s.sessions[sess.id] = sess
 	sess.timer = time.AfterFunc(s.cfg.BindTimeout, sess.bindExpired)

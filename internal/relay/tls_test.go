@@ -1,0 +1,178 @@
+package relay
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/certs"
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/msrp/msrptest"
+)
+
+// tlsPair is a self-signed certificate for 127.0.0.1 and a client
+// configuration that trusts it.
+func tlsPair(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	st, _, err := certs.SelfSigned(t.TempDir(), []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(st.Certificate().Leaf)
+	return st.ServerConfig(), &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+}
+
+// startTLSServer is startServer with an msrps listener too.
+func startTLSServer(t testing.TB, cfg Config, h Handler) (*Server, *tls.Config) {
+	t.Helper()
+	var client *tls.Config
+	cfg.TLS, client = tlsPair(t)
+	cfg.TLSAddr = "127.0.0.1:0"
+	return startServer(t, cfg, h), client
+}
+
+func securePeerURI(name string) msrp.URI {
+	return msrp.MustParseURI("msrps://client.example.com:7777/" + name + "0000;tcp")
+}
+
+// dialTLS connects a participant to the msrps listener over TLS.
+func dialTLS(t testing.TB, srv *Server, client *tls.Config, self msrp.URI) *msrptest.Peer {
+	t.Helper()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: waitTimeout}, "tcp", srv.TLSAddr().String(), client)
+	if err != nil {
+		t.Fatalf("dial TLS: %v", err)
+	}
+	p := msrptest.NewPeer(t, c, self)
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// A peer with an msrps URI gets an msrps session on the TLS listener,
+// binds it over TLS, and what the switch queues arrives whole and in
+// order: frames small and large (a 40 KiB body goes out uncopied), many
+// per batch, coalesced into few TLS records.
+func TestTLSSession(t *testing.T) {
+	rec := &recorder{}
+	srv, client := startTLSServer(t, Config{}, rec)
+	u := securePeerURI("alice")
+	s := newSession(t, srv, u)
+	local := s.LocalURI()
+	if !local.Secure || local.Port != srv.TLSAddr().(*net.TCPAddr).Port {
+		t.Fatalf("session URI %s: want msrps on the TLS port %v", local, srv.TLSAddr())
+	}
+	p := dialTLS(t, srv, client, u)
+	bind(t, p, s)
+	m := msrptest.Send(local, u, "text/plain", []byte("over TLS"))
+	p.Send(m)
+	p.ExpectResponse(m.TID, msrp.StatusOK)
+	waitFor(t, "the request handled", func() bool { return len(rec.reqs()) == 1 })
+
+	writes := srv.Stats().Writes
+	const n = 300
+	bodies := make([][]byte, n)
+	for i := range n {
+		size := 100 + i
+		if i%100 == 50 {
+			size = 40 << 10 // written directly, between copied ones
+		}
+		bodies[i] = bytes.Repeat([]byte{byte('a' + i%26)}, size)
+		out := msrptest.Send(u, local, "text/plain", bodies[i])
+		head := out.AppendHead(nil)
+		if err := s.Enqueue(head, bodies[i], out.AppendEnd(nil)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n {
+		got := p.ExpectRequest(msrp.MethodSEND)
+		if !bytes.Equal(got.Body, bodies[i]) {
+			t.Fatalf("message %d: body of %d octets, want %d", i, len(got.Body), len(bodies[i]))
+		}
+	}
+	if w := srv.Stats().Writes - writes; w > n/2 {
+		t.Errorf("%d batches for %d frames: the writer does not batch", w, n)
+	}
+}
+
+// A session binds only over the kind of connection its URI names: an
+// msrps session not over plain TCP, an msrp one not over TLS (481).
+func TestTLSBindWrongTransport(t *testing.T) {
+	rec := &recorder{}
+	srv, client := startTLSServer(t, Config{}, rec)
+
+	su := securePeerURI("bob")
+	secure := newSession(t, srv, su)
+	plain := dial(t, srv, su)
+	b := msrptest.Bodiless(secure.LocalURI(), su)
+	plain.Send(b)
+	plain.ExpectResponse(b.TID, msrp.StatusSessionDoesNotExist)
+
+	pu := peerURI("carol")
+	clear := newSession(t, srv, pu)
+	if clear.LocalURI().Secure {
+		t.Fatalf("plain peer got %s", clear.LocalURI())
+	}
+	overTLS := dialTLS(t, srv, client, pu)
+	b = msrptest.Bodiless(clear.LocalURI(), pu)
+	overTLS.Send(b)
+	overTLS.ExpectResponse(b.TID, msrp.StatusSessionDoesNotExist)
+
+	// Each still binds where it belongs.
+	bind(t, dialTLS(t, srv, client, su), secure)
+	bind(t, dial(t, srv, pu), clear)
+	if rec.numBound() != 2 {
+		t.Errorf("%d sessions bound, want 2", rec.numBound())
+	}
+}
+
+// Without a TLS listener, an msrps peer gets no session.
+func TestTLSNoListener(t *testing.T) {
+	srv := startServer(t, Config{}, nil)
+	if _, err := srv.NewSession([]msrp.URI{securePeerURI("dave")}, nil); !errors.Is(err, ErrNoTLS) {
+		t.Fatalf("NewSession: %v, want ErrNoTLS", err)
+	}
+}
+
+// A TLS handshake that never finishes (a client that connects and says
+// nothing, or speaks plain MSRP to the TLS port) is closed within the bind
+// timeout with CloseHandshake, and the server serves on.
+func TestTLSHandshakeNeverFinishes(t *testing.T) {
+	const bindTimeout = 300 * time.Millisecond
+	srv, client := startTLSServer(t, Config{BindTimeout: bindTimeout}, nil)
+	silent, err := net.Dial("tcp", srv.TLSAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	plain, err := net.Dial("tcp", srv.TLSAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	fmt.Fprintf(plain, "MSRP a1 SEND\r\nTo-Path: msrp://x/y;tcp\r\nFrom-Path: msrp://z/w;tcp\r\n-------a1$\r\n")
+
+	start := time.Now()
+	for _, c := range []net.Conn{silent, plain} {
+		c.SetReadDeadline(time.Now().Add(waitTimeout))
+		if _, err := io.Copy(io.Discard, c); err != nil && !errors.Is(err, net.ErrClosed) {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("the server did not close a connection whose handshake never finished")
+			}
+		}
+	}
+	if d := time.Since(start); d > bindTimeout+2*time.Second {
+		t.Errorf("closed after %v, want about the bind timeout %v", d, bindTimeout)
+	}
+	waitFor(t, "both closes counted", func() bool { return srv.Stats().ConnsClosed[CloseHandshake] == 2 })
+
+	u := securePeerURI("erin")
+	s := newSession(t, srv, u)
+	bind(t, dialTLS(t, srv, client, u), s)
+}
