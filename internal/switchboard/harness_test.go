@@ -3,6 +3,7 @@ package switchboard
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ type harness struct {
 	sw    *Switch
 	reg   *room.Registry
 	pol   room.Policy
+	tls   *tls.Config // participants' TLS client configuration, when the relay speaks TLS (withTLS)
 
 	mu    sync.Mutex
 	ended []endedSession
@@ -81,6 +83,11 @@ func newHarness(t testing.TB, pol room.Policy, opts ...harnessOption) *harness {
 	rcfg := relay.Config{Addr: "127.0.0.1:0", Host: testHost}
 	for _, o := range opts {
 		o(&rcfg, &scfg)
+	}
+	if rcfg.TLS != nil {
+		// Participants join with msrps URIs over TLS. The certificate is
+		// not checked: what is measured is the record layer.
+		h.tls = &tls.Config{InsecureSkipVerify: true}
 	}
 	h.sw = New(scfg)
 	h.relay = relay.New(rcfg, h.sw)
@@ -142,7 +149,7 @@ func (h *harness) join(roomName, uri string, opts ...partyOption) *party {
 
 func (h *harness) joinUnbound(roomName, uri string, opts ...partyOption) *party {
 	h.t.Helper()
-	self := msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: msrp.NewSessionID(), Transport: "tcp"}
+	self := msrp.URI{Secure: h.tls != nil, Host: "127.0.0.1", Port: 9, SessionID: msrp.NewSessionID(), Transport: "tcp"}
 	hd := &handle{}
 	sess, err := h.relay.NewSession([]msrp.URI{self}, NewAttachment(hd))
 	if err != nil {
@@ -167,7 +174,15 @@ func (h *harness) joinUnbound(roomName, uri string, opts ...partyOption) *party 
 
 func (pt *party) bind() {
 	pt.h.t.Helper()
-	pt.Peer = msrptest.Dial(pt.h.t, pt.h.relay.Addr().String(), pt.self)
+	if pt.h.tls != nil {
+		c, err := tls.Dial("tcp", pt.h.relay.TLSAddr().String(), pt.h.tls)
+		if err != nil {
+			pt.h.t.Fatalf("dial TLS: %v", err)
+		}
+		pt.Peer = msrptest.NewPeer(pt.h.t, c, pt.self)
+	} else {
+		pt.Peer = msrptest.Dial(pt.h.t, pt.h.relay.Addr().String(), pt.self)
+	}
 	b := msrptest.Bodiless(pt.sw, pt.self)
 	pt.Send(b)
 	pt.ExpectResponse(b.TID, msrp.StatusOK)
