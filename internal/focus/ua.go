@@ -37,6 +37,9 @@ type UAOptions struct {
 	// opens (net.Dialer.Control): the focus opens one to a participant's
 	// Contact when its connection is gone.
 	DialControl func(network, address string, c syscall.RawConn) error
+	// IdleTimeout, when set, closes a TCP connection the user agent
+	// opened once it has read nothing for this long (sip.idle_timeout).
+	IdleTimeout time.Duration
 }
 
 // NewUAWith is NewUA with options.
@@ -45,11 +48,19 @@ func NewUAWith(hostname string, logger *slog.Logger, o UAOptions) (*sipgo.UserAg
 		logger = slog.New(slog.DiscardHandler)
 	}
 	tp := []sip.TransportLayerOption{sip.WithTransportLayerLogger(logger)}
-	if o.DialControl != nil {
+	if o.DialControl != nil || o.IdleTimeout > 0 {
 		tp = append(tp, sip.WithTransportLayerTransports(sip.TransportsConfig{TCP: &sip.TransportTCP{
 			DialerCreate: func(laddr net.Addr) net.Dialer {
 				return net.Dialer{Timeout: time.Minute, LocalAddr: laddr, Control: o.DialControl}
 			},
+			// sipgo sets this read deadline before each read of a TCP
+			// connection. On one accepted from a participant the SIP
+			// guard replaces it with its own (message and idle timeouts);
+			// on one the focus opened itself (a NOTIFY or BYE to a
+			// Contact, overStream) it is the only bound: sipgo keeps such
+			// a connection open after its transaction, and without this a
+			// peer could have the focus hold one per port it names.
+			ReadTimeout: o.IdleTimeout,
 		}}))
 	}
 	opts := []sipgo.UserAgentOption{

@@ -155,7 +155,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	s.addrs.MSRP = s.relay.Addr().String()
 
 	sipLog := SIPGoLogger(log)
-	s.ua, err = focus.NewUAWith(cfg.Server.Host, sipLog, o.ua)
+	uaOpts := o.ua
+	uaOpts.IdleTimeout = cfg.SIP.IdleTimeout.Std()
+	s.ua, err = focus.NewUAWith(cfg.Server.Host, sipLog, uaOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -42,6 +42,12 @@ func DialSIP(transport, addr string) (*SIP, error) {
 	return p, nil
 }
 
+// Over is a raw SIP peer on a TCP connection the test already has: one
+// the server opened to it, for instance.
+func Over(c net.Conn) *SIP {
+	return &SIP{Transport: "TCP", conn: c, r: bufio.NewReader(c), local: c.LocalAddr().String()}
+}
+
 // Builder is a peer with no socket, only to Build requests as if sent
 // from local over transport.
 func Builder(transport, local string) *SIP {
