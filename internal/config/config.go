@@ -9,6 +9,7 @@ type Config struct {
 	Server ServerConfig `toml:"server"`
 	SIP    SIPConfig    `toml:"sip"`
 	MSRP   MSRPConfig   `toml:"msrp"`
+	TLS    TLSConfig    `toml:"tls"`
 	Rooms  RoomsConfig  `toml:"rooms"`
 	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
 	Limits LimitsConfig `toml:"limits"`
@@ -26,6 +27,10 @@ type ServerConfig struct {
 	Host string `toml:"host"`
 	// ShutdownTimeout bounds a graceful shutdown (BYE to every participant).
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
+	// DataDir is where parleyd keeps its state: for now the self-signed
+	// certificate made when TLS is on and [tls] names none. A relative
+	// path is relative to the working directory.
+	DataDir string `toml:"data_dir"`
 }
 
 // SIPConfig is the [sip] table. An address is host:port as accepted by
@@ -33,6 +38,7 @@ type ServerConfig struct {
 type SIPConfig struct {
 	UDP string `toml:"udp"`
 	TCP string `toml:"tcp"`
+	TLS string `toml:"tls"` // SIP over TLS (RFC 3261 §26.2: sips, transport=tls; 5061 by default)
 
 	// The conference event package (RFC 4575, RFC 6665).
 	SubscriptionExpires    Duration `toml:"subscription_expires"`     // granted when a SUBSCRIBE asks for more or says nothing
@@ -47,6 +53,7 @@ type SIPConfig struct {
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.
 type MSRPConfig struct {
 	Listen            string   `toml:"listen"`             // TCP host:port; port 0 picks a free port
+	TLSListen         string   `toml:"tls_listen"`         // MSRP over TLS (msrps, RFC 4975 §14.3); "" disables
 	BindTimeout       Duration `toml:"bind_timeout"`       // an unbound session's dialog is ended after this
 	MaxChunk          ByteSize `toml:"max_chunk"`          // largest body of one chunk
 	MaxMessage        ByteSize `toml:"max_message"`        // largest whole message (413 above)
@@ -64,6 +71,18 @@ type MSRPConfig struct {
 	MaxSessionsPerConn  int      `toml:"max_sessions_per_conn"`  // MSRP sessions bound on one connection
 	MaxUnboundPerSource int      `toml:"max_unbound_per_source"` // connections from one IP address not bound yet
 }
+
+// TLSConfig is the [tls] table: the certificate of the SIP and MSRP TLS
+// listeners, PEM files reloaded on SIGHUP. Both empty: a self-signed
+// certificate kept in server.data_dir.
+type TLSConfig struct {
+	Cert string `toml:"cert"` // certificate chain, leaf first
+	Key  string `toml:"key"`  // its private key
+}
+
+// UsesTLS reports whether a TLS listener is enabled (sip.tls or
+// msrp.tls_listen), and so whether parleyd needs a certificate.
+func (c *Config) UsesTLS() bool { return c.SIP.TLS != "" || c.MSRP.TLSListen != "" }
 
 // RoomMode says which rooms exist.
 type RoomMode string

@@ -23,10 +23,12 @@ func Default() *Config {
 		Server: ServerConfig{
 			Host:            "127.0.0.1",
 			ShutdownTimeout: Duration(10 * time.Second),
+			DataDir:         "parley-data",
 		},
 		SIP: SIPConfig{
 			UDP:                    "127.0.0.1:5060",
 			TCP:                    "127.0.0.1:5060",
+			TLS:                    "127.0.0.1:5061",
 			SubscriptionExpires:    Duration(3600 * time.Second),
 			MinSubscriptionExpires: Duration(60 * time.Second),
 			NotifyInterval:         Duration(5 * time.Second),
@@ -35,6 +37,7 @@ func Default() *Config {
 		},
 		MSRP: MSRPConfig{
 			Listen:            "127.0.0.1:2855",
+			TLSListen:         "127.0.0.1:2856",
 			BindTimeout:       Duration(30 * time.Second),
 			MaxChunk:          1 * MiB,
 			MaxMessage:        4 * MiB,
@@ -51,6 +54,7 @@ func Default() *Config {
 			MaxSessionsPerConn:  64,
 			MaxUnboundPerSource: 256,
 		},
+		TLS: TLSConfig{Cert: "", Key: ""},
 		Rooms: RoomsConfig{
 			Mode:         ModeAdhoc,
 			MaxRooms:     10000,

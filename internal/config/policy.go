@@ -36,6 +36,10 @@ type Policy struct {
 	MultiplePrivate    bool          `toml:"multiple_private"`    // draft-niemi-00: one private message to several participants (To and cc)
 	AcceptWrappedTypes []string      `toml:"accept_wrapped_types"`
 	SystemMessages     bool          `toml:"system_messages"` // join/leave/congestion notices from the room URI
+	// RequireTLS: the room admits only participants whose SIP request came
+	// over TLS and whose MSRP path is msrps (RFC 7701 §4.1: a policy may
+	// require a secure transport); others get 488 with a Warning.
+	RequireTLS bool `toml:"require_tls"`
 }
 
 // PolicyOverride is the part of a [[room]] entry that overrides [rooms]:
@@ -53,6 +57,7 @@ type PolicyOverride struct {
 	MultiplePrivate    *bool          `toml:"multiple_private"`
 	AcceptWrappedTypes *[]string      `toml:"accept_wrapped_types"`
 	SystemMessages     *bool          `toml:"system_messages"`
+	RequireTLS         *bool          `toml:"require_tls"`
 }
 
 // Apply returns p with o's set fields replacing p's.
@@ -68,6 +73,7 @@ func (o *PolicyOverride) Apply(p Policy) Policy {
 	set(&p.MultiplePrivate, o.MultiplePrivate)
 	set(&p.AcceptWrappedTypes, o.AcceptWrappedTypes)
 	set(&p.SystemMessages, o.SystemMessages)
+	set(&p.RequireTLS, o.RequireTLS)
 	return p
 }
 

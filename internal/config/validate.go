@@ -33,8 +33,12 @@ func (c *Config) validate() Errors {
 
 	checkAddr(&es, "sip.udp", c.SIP.UDP, true)
 	checkAddr(&es, "sip.tcp", c.SIP.TCP, true)
-	if c.SIP.UDP == "" && c.SIP.TCP == "" {
-		es.addf("sip", "no SIP transport: set sip.udp, sip.tcp or both")
+	checkAddr(&es, "sip.tls", c.SIP.TLS, true)
+	if c.SIP.UDP == "" && c.SIP.TCP == "" && c.SIP.TLS == "" {
+		es.addf("sip", "no SIP transport: set sip.udp, sip.tcp, sip.tls or several")
+	}
+	if sameListener(c.SIP.TLS, c.SIP.TCP) {
+		es.addf("sip.tls", fmt.Sprintf("%q is also sip.tcp; TLS needs its own port", c.SIP.TLS))
 	}
 	positive(&es, "sip.subscription_expires", c.SIP.SubscriptionExpires)
 	positive(&es, "sip.min_subscription_expires", c.SIP.MinSubscriptionExpires)
@@ -49,6 +53,21 @@ func (c *Config) validate() Errors {
 	checkAddr(&es, "msrp.listen", m.Listen, false)
 	if sameListener(m.Listen, c.SIP.TCP) {
 		es.addf("msrp.listen", fmt.Sprintf("%q is also sip.tcp; SIP and MSRP need their own TCP ports", m.Listen))
+	}
+	checkAddr(&es, "msrp.tls_listen", m.TLSListen, true)
+	for _, other := range []struct{ key, addr string }{{"msrp.listen", m.Listen}, {"sip.tcp", c.SIP.TCP}, {"sip.tls", c.SIP.TLS}} {
+		if sameListener(m.TLSListen, other.addr) {
+			es.addf("msrp.tls_listen", fmt.Sprintf("%q is also %s; every listener needs its own TCP port", m.TLSListen, other.key))
+		}
+	}
+	if sameListener(m.Listen, c.SIP.TLS) {
+		es.addf("msrp.listen", fmt.Sprintf("%q is also sip.tls; SIP and MSRP need their own TCP ports", m.Listen))
+	}
+	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
+		es.addf("tls", "set both tls.cert and tls.key, or neither (a self-signed certificate)")
+	}
+	if c.UsesTLS() && c.TLS.Cert == "" && c.Server.DataDir == "" {
+		es.addf("server.data_dir", "must be set: TLS is on and [tls] names no certificate, so a self-signed one is kept there")
 	}
 	positive(&es, "msrp.bind_timeout", m.BindTimeout)
 	checkSize(&es, "msrp.max_chunk", m.MaxChunk)
