@@ -10,6 +10,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 
 	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/source"
 )
 
 // Limits are what one source or one identity may hold at once, so that
@@ -139,7 +140,7 @@ func (l *ledger) chargeFor(k kind, req *sip.Request, rm *room.Room) *charge {
 	if err == nil {
 		ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 		if !l.exempt(ap.Addr()) {
-			c.src = ap.Addr()
+			c.src = source.Key(ap.Addr())
 		}
 		if sip.IsReliable(req.Transport()) {
 			c.conn = ap

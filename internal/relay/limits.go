@@ -4,6 +4,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/parley-im/parley/internal/source"
 )
 
 // The connection limits of issue 14 ("limits that hold"): what one peer can
@@ -39,7 +41,7 @@ const reasonTooManySessions = "Too many sessions on this connection"
 func sourceOf(nc net.Conn) netip.Addr {
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.IsValid() {
-			return ap.Addr().Unmap()
+			return source.Key(ap.Addr())
 		}
 	}
 	return netip.Addr{}
