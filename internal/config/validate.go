@@ -89,6 +89,9 @@ func (c *Config) validate() Errors {
 	positive(&es, "msrp.progress_timeout", m.ProgressTimeout)
 	atLeast(&es, "msrp.max_unfinished", m.MaxUnfinished, 1)
 	checkSize(&es, "msrp.max_unfinished_bytes", m.MaxUnfinishedBytes)
+	if m.MaxUnfinishedBytes > 0 && m.MaxMessage > 0 && m.MaxUnfinishedBytes < m.MaxMessage {
+		es.addf("msrp.max_unfinished_bytes", fmt.Sprintf("%v is less than msrp.max_message (%v): a message of allowed size would be refused partway", m.MaxUnfinishedBytes, m.MaxMessage))
+	}
 	atLeast(&es, "msrp.max_sessions_per_conn", m.MaxSessionsPerConn, 1)
 	atLeast(&es, "msrp.max_unbound_per_source", m.MaxUnboundPerSource, 1)
 

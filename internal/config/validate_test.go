@@ -65,6 +65,7 @@ func TestValidate(t *testing.T) {
 			c.Rooms.MaxNameBytes = 3
 			c.Room = []RoomConfig{{Name: "abc"}, {Name: "abcd"}}
 		}, []string{"room[1].name"}},
+		{"unfinished bytes under max_message", func(c *Config) { c.MSRP.MaxUnfinishedBytes = MiB }, []string{"msrp.max_unfinished_bytes"}},
 		{"max_name_bytes over 255", func(c *Config) { c.Rooms.MaxNameBytes = 256 }, []string{"rooms.max_name_bytes"}},
 		{"zero limits", func(c *Config) {
 			c.Limits.RoomsPerSource, c.Limits.SubscriptionsPerRoom, c.MSRP.MaxUnfinished = 0, 0, 0
