@@ -89,7 +89,7 @@ func (c *Config) validate() Errors {
 	positive(&es, "msrp.progress_timeout", m.ProgressTimeout)
 	atLeast(&es, "msrp.max_unfinished", m.MaxUnfinished, 1)
 	checkSize(&es, "msrp.max_unfinished_bytes", m.MaxUnfinishedBytes)
-	if m.MaxUnfinishedBytes > 0 && m.MaxMessage > 0 && m.MaxUnfinishedBytes < m.MaxMessage {
+	if m.MaxUnfinishedBytes > 0 && m.MaxMessage > 0 && m.MaxMessage <= maxSize && m.MaxUnfinishedBytes < m.MaxMessage {
 		es.addf("msrp.max_unfinished_bytes", fmt.Sprintf("%v is less than msrp.max_message (%v): a message of allowed size would be refused partway", m.MaxUnfinishedBytes, m.MaxMessage))
 	}
 	atLeast(&es, "msrp.max_sessions_per_conn", m.MaxSessionsPerConn, 1)
