@@ -23,21 +23,40 @@ type offerInfo struct {
 
 var (
 	errNoChatStream = errors.New("no MSRP stream that accepts message/cpim")
+	errNoTLS        = errors.New("MSRP over TLS (TCP/TLS/MSRP, msrps) is not enabled on this server")
+	errTLSRequired  = errors.New("this room requires TLS: the MSRP stream must be TCP/TLS/MSRP with an msrps path")
+	errSchemeProto  = errors.New("the a=path scheme does not match the m-line: msrps goes with TCP/TLS/MSRP, msrp with TCP/MSRP (RFC 4975 §8.1)")
 	errPassive      = errors.New("a=setup:passive is not supported: the participant must connect to the switch (RFC 6135)")
 )
 
-// pickMSRP chooses the first usable MSRP m-line of the offer: TCP/MSRP,
-// valid path and accept-types, accept-types allowing message/cpim (RFC 7701
-// §5.2), and a setup that lets the participant connect (active, actpass or
-// none). TLS streams are not supported by parley yet and are declined.
-func pickMSRP(offer *sdp.Session) (offerInfo, error) {
+// pickMSRP chooses the first usable MSRP m-line of the offer: TCP/MSRP or
+// TCP/TLS/MSRP, valid path and accept-types, accept-types allowing
+// message/cpim (RFC 7701 §5.2), and a setup that lets the participant
+// connect (active, actpass or none). A TCP/TLS/MSRP stream (its path msrps,
+// RFC 4975 §14.3) is usable when the server has an msrps listener
+// (secureOK): the relay then gives it an msrps session on it. A room that
+// requires TLS (requireTLS, RFC 7701 §4.1) takes no TCP/MSRP stream.
+func pickMSRP(offer *sdp.Session, secureOK, requireTLS bool) (offerInfo, error) {
 	var firstErr error
 	for i, m := range offer.Media {
-		if !m.IsMSRP() || m.Port == 0 || m.IsSecureMSRP() {
+		if !m.IsMSRP() || m.Port == 0 {
 			continue
 		}
 		if err := sdp.ValidateMSRP(m); err != nil {
 			firstErr = cmpErr(firstErr, err)
+			continue
+		}
+		secure := m.IsSecureMSRP()
+		if p, _ := m.Path(); p[len(p)-1].Secure != secure {
+			firstErr = cmpErr(firstErr, errSchemeProto)
+			continue
+		}
+		switch {
+		case secure && !secureOK:
+			firstErr = cmpErr(firstErr, errNoTLS)
+			continue
+		case !secure && requireTLS:
+			firstErr = cmpErr(firstErr, errTLSRequired)
 			continue
 		}
 		if m.Setup().Effective() == sdp.SetupPassive {

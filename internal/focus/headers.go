@@ -22,9 +22,17 @@ const (
 
 // roomContact is our Contact for a room: the room URI at our address for
 // the request's transport, with the isfocus feature tag (RFC 4579 §4.2).
+// Over TLS it is a sips URI at the TLS port with no transport parameter:
+// sips is how SIP asks for TLS (RFC 3261 §26.2.2, which deprecates
+// transport=tls), and a dialog created by a sips Request-URI must have a
+// sips Contact (§12.1.1); a UA on TLS already resolves sips to TLS over TCP
+// (RFC 3263 §4.1).
 func (f *Focus) roomContact(roomName, transport string) *sip.ContactHeader {
 	u := sip.Uri{Scheme: "sip", User: roomName, Host: f.cfg.Host, Port: f.cfg.Ports[strings.ToUpper(transport)]}
-	if t := strings.ToLower(transport); t != "" && t != "udp" {
+	switch t := strings.ToLower(transport); {
+	case t == "tls":
+		u.Scheme = "sips"
+	case t != "" && t != "udp":
 		u.UriParams = sip.NewParams()
 		u.UriParams.Add("transport", t)
 	}

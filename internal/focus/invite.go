@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
@@ -29,9 +30,10 @@ func (f *Focus) onInvite(req *sip.Request, tx sip.ServerTransaction) {
 // body, 400 (with a Warning) for a malformed multipart body, 415 for a body
 // without SDP, 400 for unparseable SDP or a nickname offer that does not
 // parse or is no valid offer, 488 (with a Warning) when no MSRP stream can
-// carry the chat. It returns the nickname offer, or nil when there is none.
-// On failure it returns the error response to send.
-func (f *Focus) parseOffer(req *sip.Request) (*sdp.Session, offerInfo, *confinfo.NicknameInfo, *sip.Response) {
+// carry the chat (or, in a room that requires TLS, no msrps one). It
+// returns the nickname offer, or nil when there is none. On failure it
+// returns the error response to send.
+func (f *Focus) parseOffer(req *sip.Request, requireTLS bool) (*sdp.Session, offerInfo, *confinfo.NicknameInfo, *sip.Response) {
 	body := req.Body()
 	if len(body) == 0 {
 		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
@@ -62,7 +64,7 @@ func (f *Focus) parseOffer(req *sip.Request) (*sdp.Session, offerInfo, *confinfo
 			return nil, offerInfo{}, nil, f.badNicknameOffer(req, err)
 		}
 	}
-	info, err := pickMSRP(offer)
+	info, err := pickMSRP(offer, f.cfg.SecureMSRP, requireTLS)
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
 		res.AppendHeader(f.warning(err.Error()))
@@ -92,7 +94,12 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	// response has gone out within 200 ms (RFC 3261 §17.2.1), and a join
 	// is normally answered well within that (one datagram less per join).
 
-	offer, info, nickOffer, errRes := f.parseOffer(req)
+	pol, _ := f.cfg.Rooms.Lookup(roomName) // the policy the room has or will get
+	if pol.RequireTLS && !secureTransport(req.Transport()) {
+		f.send(tx, f.tlsRequired(req))
+		return
+	}
+	offer, info, nickOffer, errRes := f.parseOffer(req, pol.RequireTLS)
 	if errRes != nil {
 		f.send(tx, errRes)
 		return
@@ -341,7 +348,10 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 		d.inviting = false
 		d.mu.Unlock()
 	}()
-	offer, info, nickOffer, errRes := f.parseOffer(req)
+	d.mu.Lock()
+	requireTLS := d.room.Policy.RequireTLS
+	d.mu.Unlock()
+	offer, info, nickOffer, errRes := f.parseOffer(req, requireTLS)
 	if errRes != nil {
 		return errRes, nil
 	}
@@ -423,6 +433,20 @@ func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	addFocusHeaders(res)
 	f.send(tx, res)
+}
+
+// secureTransport reports whether a request came over a transport that
+// protects it: TLS (RFC 3261 §26.2). Checked on the transport the request
+// arrived by (sipgo's, from the listener), never on what its Via claims.
+func secureTransport(transport string) bool { return strings.EqualFold(transport, "TLS") }
+
+// tlsRequired is the 488 of a room that requires TLS (RFC 7701 §4.1) to an
+// INVITE that did not come over TLS, with a Warning that says why (RFC
+// 3261 §20.43: 399, our host, the text).
+func (f *Focus) tlsRequired(req *sip.Request) *sip.Response {
+	res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
+	res.AppendHeader(f.warning("this room requires TLS: join over SIP/TLS (sips:, port 5061 by default) with an msrps MSRP path"))
+	return res
 }
 
 func randUint32() uint32 {

@@ -47,6 +47,7 @@ type Policy struct {
 	Nick           NickPolicy // nickname rules; Nick.Allowed mirrors Nicknames
 	SystemMessages bool       // the room sends its own notices (joins, leaves, congestion) as CPIM from the room URI
 	MaxMessage     int64      // largest message the switch relays, in octets (413 above it); 0: unlimited
+	RequireTLS     bool       // only participants over SIP/TLS with an msrps path (RFC 7701 §4.1); others get 488
 }
 
 // Mode says which rooms exist.
