@@ -165,8 +165,8 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		}
 		m, err := r.ReadMessage()
 		if err == nil {
-			if c.stopForShutdown() {
-				return CloseShutdown, nil, false
+			if c.stopForShutdown(m.IsRequest()) {
+				continue
 			}
 			c.traceMessage("msrp read", m)
 			c.handle(m)
@@ -174,8 +174,8 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		}
 		var me *msrp.MessageError // declared here: it escapes (errors.As), and must not cost the path above an allocation
 		if errors.As(err, &me) {
-			if c.stopForShutdown() {
-				return CloseShutdown, nil, false
+			if c.stopForShutdown(me.Msg != nil && me.Msg.IsRequest()) {
+				continue
 			}
 			c.traceMessage("msrp read (rejected)", me.Msg)
 			c.handleMessageError(me)
@@ -186,16 +186,22 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 }
 
 // stopForShutdown counts a message read and reports whether the read loop
-// must stop instead of dispatching it: Shutdown has begun, and what it
-// dispatched now could not be delivered, so it is neither dispatched nor
-// answered; the connection closes, and a sender with no 200 considers the
-// request failed (RFC 4975 §7.1.1).
-func (c *conn) stopForShutdown() bool {
+// must skip it instead of dispatching it: Shutdown has begun, and what it
+// dispatched now could not be delivered, so a request is neither
+// dispatched nor answered (a sender with no 200 considers it failed, RFC
+// 4975 §7.1.1), and a response (a recipient's 200 for a copy) is dropped.
+// The loop goes on reading, so that the peer's input does not pile up
+// unread while Shutdown drains what was queued for it: closing a socket
+// with unread input makes the kernel reset the connection and throw away
+// what it still had to send.
+func (c *conn) stopForShutdown(request bool) bool {
 	c.msgs++
 	if !c.srv.closing.Load() {
 		return false
 	}
-	c.srv.stats.shutdownUnanswered.Add(1)
+	if request {
+		c.srv.stats.shutdownUnanswered.Add(1)
+	}
 	return true
 }
 

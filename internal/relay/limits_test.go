@@ -185,12 +185,13 @@ func TestNoAnswerAfterShutdownBegins(t *testing.T) {
 	<-h.entered
 	m := msrptest.Send(s.LocalURI(), p.URI, "text/plain", []byte("after SIGTERM"))
 	p.Send(m)
+	p.Timeout = 500 * time.Millisecond // an answer would come at once
 	got, err := p.Next()
 	close(h.release)
 	if err == nil {
 		t.Errorf("a SEND read after Shutdown began was answered: %s", msrptest.Describe(got))
 	} else {
-		t.Logf("no answer; the connection closed (%v)", err)
+		t.Logf("no answer (%v)", err)
 	}
 	if err := <-shut; err != nil {
 		t.Fatal(err)

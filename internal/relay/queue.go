@@ -335,3 +335,11 @@ func (c *conn) newTID() string {
 	}
 	return c.ids.TID()
 }
+
+// isClosed reports whether the connection's socket is closed (or closing
+// after its queue).
+func (c *conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state != stateOpen
+}

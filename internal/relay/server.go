@@ -401,6 +401,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		for _, sess := range unbound {
 			s.sessionEnded(sess, CloseShutdown)
 		}
+		s.linger(ctx, conns)
 		for _, c := range conns {
 			c.close(CloseShutdown, nil)
 		}
@@ -417,6 +418,64 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("relay: shutdown: %w", ctx.Err())
 	}
+}
+
+// linger half-closes every connection once its queue is drained (the peer
+// reads the end of the stream after the last copy: a FIN, or TLS's
+// close_notify) and waits, at most a second and a quarter of what is left
+// of ctx, until the peers have acknowledged everything the kernel was
+// still sending them (or closed their side), so that the close that
+// follows cannot lose it: closing a socket whose peer sent more
+// meanwhile resets the connection, and a reset throws away what the
+// kernel had not delivered. The read loops keep reading and skipping
+// what they read (stopForShutdown).
+func (s *Server) linger(ctx context.Context, conns []*conn) {
+	if len(conns) == 0 {
+		return
+	}
+	deadline := time.Now().Add(time.Second)
+	if d, ok := ctx.Deadline(); ok {
+		if q := time.Now().Add(time.Until(d) / 4); q.Before(deadline) {
+			deadline = q
+		}
+	}
+	type closeWriter interface{ CloseWrite() error }
+	for _, c := range conns {
+		if cw, ok := c.nc.(closeWriter); ok {
+			cw.CloseWrite()
+		}
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for s.unacknowledged(conns) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// unacknowledged reports whether any of conns that is still open has
+// octets its peer has not acknowledged, or cannot tell.
+func (s *Server) unacknowledged(conns []*conn) bool {
+	for _, c := range conns {
+		if c.isClosed() {
+			continue
+		}
+		nc := c.nc
+		if tc, ok := nc.(*tls.Conn); ok {
+			nc = tc.NetConn()
+		}
+		rc := rawConn(nc)
+		if rc == nil {
+			return true
+		}
+		if n, ok := unacked(rc); !ok || n > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // drain waits until every open connection has written what was queued for
