@@ -16,7 +16,9 @@ import (
 // it. (Before the progress timeout, the trickling connection was never
 // closed: this test timed out waiting for its SessionEnded.)
 func TestProgressTimeoutClosesTrickle(t *testing.T) {
-	const timeout = 150 * msec
+	// Wide margins: a loaded machine (CI with -race) may stall a goroutine
+	// for tens of milliseconds between the two pieces.
+	const timeout = 500 * msec
 	rec := &recorder{}
 	srv := startServer(t, Config{ProgressTimeout: timeout}, rec)
 	s, p := boundSession(t, srv, "slow")
@@ -27,7 +29,7 @@ func TestProgressTimeoutClosesTrickle(t *testing.T) {
 	m := msrptest.Send(s.LocalURI(), p.URI, "text/plain", []byte("in two pieces"))
 	raw := m.Bytes()
 	p.SendRaw(raw[:20])
-	time.Sleep(timeout / 5)
+	time.Sleep(timeout / 20)
 	p.SendRaw(raw[20:])
 	p.ExpectResponse(m.TID, msrp.StatusOK)
 	if !s.Bound() {
