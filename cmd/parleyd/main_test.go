@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -32,7 +34,8 @@ func TestStartupErrorIsOneLine(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := run(c.args, &stdout, &stderr); code != 1 {
+			args := append(c.args, "-sip-tls=", "-msrp-tls=") // TLS has its own case below
+			if code := run(args, &stdout, &stderr); code != 1 {
 				t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
 			}
 			out := strings.TrimSpace(stderr.String())
@@ -40,5 +43,26 @@ func TestStartupErrorIsOneLine(t *testing.T) {
 				t.Fatalf("stderr is not one clear line:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestCertificateErrorIsOneLine: a [tls] certificate that cannot be read
+// stops parleyd at start with one line naming it, and exit status 1.
+func TestCertificateErrorIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "parleyd.toml")
+	missing := filepath.Join(dir, "missing.pem")
+	if err := os.WriteFile(conf, []byte("[tls]\ncert = \""+missing+"\"\nkey = \""+missing+"\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	args := []string{"-config", conf, "-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-sip-tls", "127.0.0.1:0",
+		"-msrp", "127.0.0.1:0", "-msrp-tls", "127.0.0.1:0"}
+	if code := run(args, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	out := strings.TrimSpace(stderr.String())
+	if strings.Count(out, "\n") != 0 || !strings.HasPrefix(out, "parleyd: TLS certificate: ") || !strings.Contains(out, "missing.pem") {
+		t.Fatalf("stderr is not one clear line:\n%s", out)
 	}
 }

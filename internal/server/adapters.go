@@ -74,6 +74,7 @@ func policySource(cfg *config.Config) room.PolicySource {
 			AcceptWrappedTypes: p.AcceptWrappedTypes,
 			MaxParticipants:    p.MaxParticipants,
 			SystemMessages:     p.SystemMessages,
+			RequireTLS:         p.RequireTLS,
 			MaxMessage:         int64(cfg.MSRP.MaxMessage),
 			Nick: room.NickPolicy{
 				Allowed:    p.Nicknames,

@@ -319,6 +319,7 @@ func benchServer(tb testing.TB) *Server {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
+	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
 	cfg.Rooms.MaxParticipants = 1 << 20
 	cfg.Rooms.MaxRooms = 1 << 20
 	srv, err := New(cfg, nil)

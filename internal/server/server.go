@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/emiago/sipgo"
 
+	"github.com/parley-im/parley/internal/certs"
 	"github.com/parley-im/parley/internal/conference"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
@@ -22,7 +24,7 @@ import (
 
 // Addrs are the addresses parleyd listens on ("" when disabled).
 type Addrs struct {
-	SIPUDP, SIPTCP, MSRP string
+	SIPUDP, SIPTCP, SIPTLS, MSRP, MSRPTLS string
 }
 
 // udpReadBuffer is the receive buffer asked for the SIP UDP socket.
@@ -41,6 +43,8 @@ type Server struct {
 	rooms *room.Registry
 	udp   net.PacketConn
 	tcp   net.Listener
+	tls   net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
+	certs *certs.Store // the TLS certificate, when a TLS listener is on
 	addrs Addrs
 	guard *sipGuard
 
@@ -111,6 +115,27 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		}
 		s.tcp, s.addrs.SIPTCP = &guardListener{Listener: l, g: s.guard}, l.Addr().String()
 	}
+	if cfg.UsesTLS() {
+		if s.certs, err = loadCertificate(cfg, log); err != nil {
+			return nil, fmt.Errorf("TLS certificate: %w", err)
+		}
+	}
+	if cfg.SIP.TLS != "" {
+		l, err := net.Listen("tcp", cfg.SIP.TLS)
+		if err != nil {
+			return nil, fmt.Errorf("SIP TLS listener: %w", err)
+		}
+		addr := l.Addr().String()
+		// The guard frames and checks the decrypted stream, as on TCP
+		// (sipcheck.Frame, RFC 3261 §18.3); the handshake runs on sipgo's
+		// read goroutine for the connection, bounded by sip.message_timeout
+		// (guardConn.handshake).
+		l = tls.NewListener(l, s.certs.ServerConfig())
+		if trace {
+			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TLS")}
+		}
+		s.tls, s.addrs.SIPTLS = &guardListener{Listener: l, g: s.guard, transport: "TLS"}, addr
+	}
 
 	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
 	s.conf = conference.New(conference.Config{
@@ -133,8 +158,14 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Logger:             log.With("component", "switch"),
 	})
 	lim := cfg.MSRPLimits()
+	var msrpTLS *tls.Config
+	if cfg.MSRP.TLSListen != "" {
+		msrpTLS = s.certs.ServerConfig()
+	}
 	msrpRelay := relay.New(relay.Config{
 		Addr:                cfg.MSRP.Listen,
+		TLSAddr:             cfg.MSRP.TLSListen,
+		TLS:                 msrpTLS,
 		Host:                cfg.Server.Host,
 		BindTimeout:         cfg.MSRP.BindTimeout.Std(),
 		MaxPendingBytes:     int(lim.MaxPending),
@@ -153,6 +184,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	s.relay = msrpRelay
 	s.addrs.MSRP = s.relay.Addr().String()
+	if a := s.relay.TLSAddr(); a != nil {
+		s.addrs.MSRPTLS = a.String()
+	}
 
 	sipLog := SIPGoLogger(log)
 	uaOpts := o.ua
@@ -176,9 +210,13 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	if s.tcp != nil {
 		ports["TCP"] = s.tcp.Addr().(*net.TCPAddr).Port
 	}
+	if s.tls != nil {
+		ports["TLS"] = s.tls.Addr().(*net.TCPAddr).Port
+	}
 	s.focus = focus.New(focus.Config{
 		Host:                   cfg.Server.Host,
 		Ports:                  ports,
+		SecureMSRP:             s.addrs.MSRPTLS != "",
 		UDP:                    udpAddr(s.udp),
 		Rooms:                  s.rooms,
 		Switch:                 switchAdapter{s.relay},
@@ -202,6 +240,7 @@ func (s *Server) Addrs() Addrs { return s.addrs }
 func (s *Server) Run(ctx context.Context) error {
 	s.serve()
 	s.log.Info("parleyd listening", "sip_udp", s.addrs.SIPUDP, "sip_tcp", s.addrs.SIPTCP, "msrp", s.addrs.MSRP,
+		"sip_tls", s.addrs.SIPTLS, "msrp_tls", s.addrs.MSRPTLS,
 		"host", s.cfg.Server.Host, "rooms", string(s.cfg.Rooms.Mode))
 	<-ctx.Done()
 	s.log.Info("shutting down", "timeout", s.cfg.Server.ShutdownTimeout.String())
@@ -217,6 +256,9 @@ func (s *Server) serve() {
 	}
 	if s.tcp != nil {
 		s.wg.Go(func() { _ = s.sip.ServeTCP(s.tcp) })
+	}
+	if s.tls != nil {
+		s.wg.Go(func() { _ = s.sip.ServeTLS(s.tls) })
 	}
 	s.wg.Go(func() {
 		if err := s.relay.Serve(context.Background()); err != nil && !errors.Is(err, relay.ErrServerClosed) {
@@ -262,6 +304,9 @@ func (s *Server) closeListeners() {
 	}
 	if s.tcp != nil {
 		s.tcp.Close()
+	}
+	if s.tls != nil {
+		s.tls.Close()
 	}
 }
 

@@ -34,6 +34,9 @@ type GuardStats struct {
 	Closed   uint64 // TCP connections closed because the stream could not be framed
 	Stalled  uint64 // TCP connections closed because a message did not complete within sip.message_timeout
 	Idle     uint64 // TCP connections closed after sip.idle_timeout with no dialog or subscription
+	// Handshake counts TLS connections closed because their handshake
+	// failed or did not finish within sip.message_timeout.
+	Handshake uint64
 }
 
 type sipGuard struct {
@@ -50,6 +53,7 @@ type sipGuard struct {
 	closed         atomic.Uint64
 	stalled        atomic.Uint64
 	idle           atomic.Uint64
+	handshake      atomic.Uint64
 }
 
 func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
@@ -60,7 +64,7 @@ func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
 
 func (g *sipGuard) stats() GuardStats {
 	return GuardStats{Answered: g.answered.Load(), Dropped: g.dropped.Load(), Closed: g.closed.Load(),
-		Stalled: g.stalled.Load(), Idle: g.idle.Load()}
+		Stalled: g.stalled.Load(), Idle: g.idle.Load(), Handshake: g.handshake.Load()}
 }
 
 func (g *sipGuard) refused(res sipcheck.Result, transport string, peer net.Addr) {
@@ -152,7 +156,8 @@ func (c *guardPacketConn) stamp(p []byte, n int, addr net.Addr) int {
 // guardListener wraps each accepted connection in a guardConn.
 type guardListener struct {
 	net.Listener
-	g *sipGuard
+	g         *sipGuard
+	transport string // "TLS" for a TLS listener's connections; "" is TCP
 }
 
 func (l *guardListener) Accept() (net.Conn, error) {
@@ -160,7 +165,47 @@ func (l *guardListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &guardConn{Conn: c, g: l.g}, nil
+	gc := &guardConn{Conn: c, g: l.g, transport: "TCP"}
+	if l.transport == "TLS" {
+		gc.transport, gc.shaking = "TLS", true
+	}
+	return gc, nil
+}
+
+// handshaker is a TLS connection (tls.Conn, or the trace's wrapper of one).
+type handshaker interface {
+	HandshakeContext(ctx context.Context) error
+}
+
+// handshake completes a TLS connection's handshake before its first read,
+// on sipgo's read goroutine (the accept loop never waits for it), within
+// sip.message_timeout of the first read: a client that connects and never
+// finishes the handshake (or is no TLS client at all) is closed then,
+// counted in GuardStats.Handshake, and no read deadline of the idle check
+// (60 s, and never for a peer with a dialog) applies to it.
+func (c *guardConn) handshake() error {
+	c.shaking = false
+	h, ok := c.Conn.(handshaker)
+	if !ok {
+		if tc, isTrace := c.Conn.(*traceConn); isTrace {
+			h, ok = tc.Conn.(handshaker)
+		}
+	}
+	if !ok {
+		return nil
+	}
+	ctx := context.Background()
+	if c.g.messageTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.g.messageTimeout)
+		defer cancel()
+	}
+	if err := h.HandshakeContext(ctx); err != nil {
+		c.g.handshake.Add(1)
+		c.g.log.Debug("SIP TLS handshake failed; closing the connection", "error", err, "peer", addrString(c.RemoteAddr()))
+		return c.end()
+	}
+	return nil
 }
 
 // guardConn frames the SIP messages of a TCP stream (RFC 3261 §18.3) and
@@ -186,11 +231,19 @@ type guardConn struct {
 
 	begun time.Time // when the first byte of the unframed bytes buf[r:w] arrived
 	read  time.Time // when the last read returned bytes
+
+	transport string // "TCP" or "TLS", for the guard's log
+	shaking   bool   // a TLS handshake is still to be done (handshake)
 }
 
 const guardReadSize = 4096
 
 func (c *guardConn) Read(p []byte) (int, error) {
+	if c.shaking {
+		if err := c.handshake(); err != nil {
+			return 0, err
+		}
+	}
 	for {
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
@@ -228,7 +281,7 @@ func (c *guardConn) Read(p []byte) (int, error) {
 						c.g.log.Debug("answering a malformed SIP request failed", "error", err)
 					}
 				}
-				c.g.refused(res, "TCP", c.RemoteAddr())
+				c.g.refused(res, c.transport, c.RemoteAddr())
 				continue
 			}
 		}

@@ -91,7 +91,7 @@ var listening = regexp.MustCompile(`msg="parleyd listening" sip_udp=(\S+) sip_tc
 // that says where it listens.
 func startParleyd(t *testing.T, bin string, extra ...string) *daemon {
 	t.Helper()
-	args := append([]string{"-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-msrp", "127.0.0.1:0"}, extra...)
+	args := append([]string{"-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-msrp", "127.0.0.1:0", "-sip-tls=", "-msrp-tls="}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
