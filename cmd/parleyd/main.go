@@ -1,7 +1,9 @@
 // Command parleyd is the parley chat server: a SIP conference focus and an
 // MSRP switch (RFC 7701). With no arguments it starts with embedded
-// defaults: SIP on UDP and TCP 127.0.0.1:5060, MSRP on 127.0.0.1:2855, ad
-// hoc rooms. See -h, and -print-config for every setting.
+// defaults: SIP on UDP and TCP 127.0.0.1:5060 and over TLS on 5061, MSRP on
+// 127.0.0.1:2855 and over TLS (msrps) on 2856, with a self-signed
+// certificate kept in ./parley-data, ad hoc rooms. SIGHUP reloads the
+// certificate. See -h, and -print-config for every setting.
 package main
 
 import (
@@ -45,6 +47,26 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// SIGHUP reloads the TLS certificate: new handshakes get it, no
+	// connection is dropped; a pair that cannot be read keeps the old one.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloaded := make(chan struct{})
+	go func() { // ends with run: ctx is done once Run returns
+		defer close(reloaded)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+				if err := srv.ReloadCertificates(); err != nil {
+					log.Error("SIGHUP: TLS certificate not reloaded", "error", err)
+				}
+			}
+		}
+	}()
+	defer func() { stop(); <-reloaded }()
 	if err := srv.Run(ctx); err != nil {
 		log.Error("shutdown incomplete", "error", err)
 		return 1
