@@ -114,6 +114,7 @@ type Focus struct {
 	dialogs table[*dialog]
 	subs    table[*subscription]
 	ledger  *ledger // what each source and identity holds (limits.go); its own leaf lock
+	probes  probes  // answers awaited to pending NOTIFYs (probe.go); its own leaf lock
 
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
 	closed      bool           // Shutdown has begun: no new dialogs

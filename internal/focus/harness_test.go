@@ -73,7 +73,8 @@ func newEnv(t *testing.T, policy room.PolicySource, opts ...envOpt) *env {
 			return room.Policy{Nicknames: true, PrivateMessages: true, AcceptWrappedTypes: []string{"text/plain", "*"}}, false, true
 		}
 	}
-	ua, err := NewUA("127.0.0.1", nil)
+	var f *Focus // set below, before any request of the focus is answered
+	ua, err := NewUAWith("127.0.0.1", nil, UAOptions{StrayResponse: func(r *sip.Response) { f.StrayResponse(r) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +108,7 @@ func newEnv(t *testing.T, policy room.PolicySource, opts ...envOpt) *env {
 		o(&cfg)
 	}
 	e.focus = New(cfg, client)
+	f = e.focus
 	e.focus.Register(srv)
 	go srv.ServeUDP(udp)
 	go srv.ServeTCP(tcp)

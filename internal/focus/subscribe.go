@@ -3,7 +3,6 @@ package focus
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -400,34 +399,6 @@ func (f *Focus) SendNotify(handle any, n conference.Notify, done func(ok bool)) 
 	if !started {
 		finish(false)
 	}
-}
-
-// probe sends the pending NOTIFY of an unverified UDP subscription (see
-// SendNotify) and waits for its 2xx. It goes as many times as the
-// subscription's udpBudget allows (at least once, at most four), that is
-// until just before the next retransmission timer E would fire (T1, 2T1,
-// 4T1 …, RFC 3261 §17.1.2.2), so the address gets no more than the budget
-// whether or not it answers.
-func (f *Focus) probe(ctx context.Context, s *subscription, n conference.Notify) error {
-	req, _ := f.buildNotify(s, conference.Notify{Expires: n.Expires, Pending: true}, true)
-	sends := 1
-	if size := len(req.String()) + viaAllowance; size > 0 {
-		sends = min(max(1, s.udpBudget/size), 4)
-	}
-	var wait time.Duration
-	for i := range sends {
-		wait += min(sip.T1<<i, sip.T2)
-	}
-	ctx, cancel := context.WithTimeout(ctx, wait-sip.T1/10)
-	defer cancel()
-	res, err := f.transact(ctx, req, f.done)
-	if err != nil {
-		return err
-	}
-	if !res.IsSuccess() {
-		return fmt.Errorf("pending NOTIFY answered %d", res.StatusCode)
-	}
-	return nil
 }
 
 // udpBudget is what the pending NOTIFYs to the unverified UDP source of

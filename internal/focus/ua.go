@@ -40,6 +40,10 @@ type UAOptions struct {
 	// IdleTimeout, when set, closes a TCP connection the user agent
 	// opened once it has read nothing for this long (sip.idle_timeout).
 	IdleTimeout time.Duration
+	// StrayResponse, when set, gets every response that matches no client
+	// transaction: the focus's answers to pending NOTIFYs, which go out
+	// without one (Focus.StrayResponse).
+	StrayResponse func(*sip.Response)
 }
 
 // NewUAWith is NewUA with options.
@@ -63,11 +67,15 @@ func NewUAWith(hostname string, logger *slog.Logger, o UAOptions) (*sipgo.UserAg
 			ReadTimeout: o.IdleTimeout,
 		}}))
 	}
+	txOpts := []sip.TransactionLayerOption{sip.WithTransactionLayerLogger(logger)}
+	if o.StrayResponse != nil {
+		txOpts = append(txOpts, sip.WithTransactionLayerUnhandledResponseHandler(o.StrayResponse))
+	}
 	opts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("parley"),
 		sipgo.WithUserAgentHostname(hostname),
 		sipgo.WithUserAgentTransportLayerOptions(tp...),
-		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(logger)),
+		sipgo.WithUserAgentTransactionLayerOptions(txOpts...),
 	}
 	if o.Resolver != nil {
 		opts = append(opts, sipgo.WithUserAgentDNSResolver(o.Resolver))

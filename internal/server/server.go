@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/parley-im/parley/internal/certs"
 	"github.com/parley-im/parley/internal/conference"
@@ -191,6 +192,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	sipLog := SIPGoLogger(log)
 	uaOpts := o.ua
 	uaOpts.IdleTimeout = cfg.SIP.IdleTimeout.Std()
+	// s.focus is set below, before any request of ours can be answered.
+	uaOpts.StrayResponse = func(r *sip.Response) { s.focus.StrayResponse(r) }
 	s.ua, err = focus.NewUAWith(cfg.Server.Host, sipLog, uaOpts)
 	if err != nil {
 		return nil, err
