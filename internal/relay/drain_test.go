@@ -53,3 +53,28 @@ func TestShutdownWritesWhatWasQueued(t *testing.T) {
 	}
 	<-served
 }
+
+// Shutdown stays within its context when a TLS participant has stopped
+// reading with much queued for it: the drain and the half-close are
+// bounded, and the half-close does not wait on TLS's close_notify.
+func TestShutdownBoundedWithStuckTLSReader(t *testing.T) {
+	const n, size = 256, 64 << 10
+	srv, client := startTLSServer(t, Config{MaxPendingBytes: 64 << 20, WriteTimeout: 10 * time.Second}, &recorder{})
+	u := securePeerURI("stuck")
+	s := newSession(t, srv, u)
+	p := dialTLS(t, srv, client, u)
+	bind(t, p, s)
+	body := bytes.Repeat([]byte("x"), size)
+	for range n {
+		if err := s.Send(msrptest.Send(u, s.LocalURI(), "text/plain", body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a TLS participant that does not read: %v after %v", err, time.Since(start).Round(time.Millisecond))
+	}
+	t.Logf("Shutdown took %v with %d MiB queued for a TLS participant that does not read", time.Since(start).Round(time.Millisecond), n*size>>20)
+}

@@ -421,8 +421,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // linger half-closes every connection once its queue is drained (the peer
-// reads the end of the stream after the last copy: a FIN, or TLS's
-// close_notify) and waits, at most a second and a quarter of what is left
+// reads the end of the stream after the last copy: a FIN, under TLS too)
+// and waits, at most a second and a quarter of what is left
 // of ctx, until the peers have acknowledged everything the kernel was
 // still sending them (or closed their side), so that the close that
 // follows cannot lose it: closing a socket whose peer sent more
@@ -441,7 +441,15 @@ func (s *Server) linger(ctx context.Context, conns []*conn) {
 	}
 	type closeWriter interface{ CloseWrite() error }
 	for _, c := range conns {
-		if cw, ok := c.nc.(closeWriter); ok {
+		nc := c.nc
+		if tc, ok := nc.(*tls.Conn); ok {
+			// The TCP connection under it: tls.Conn.CloseWrite sends
+			// close_notify, which blocks on a peer that no longer reads
+			// (up to the write deadline, connection after connection).
+			// A FIN after the last record ends the stream all the same.
+			nc = tc.NetConn()
+		}
+		if cw, ok := nc.(closeWriter); ok {
 			cw.CloseWrite()
 		}
 	}
