@@ -3,6 +3,8 @@ package server
 import (
 	"errors"
 	"log/slog"
+	"net"
+	"os"
 	"time"
 
 	"github.com/parley-im/parley/internal/certs"
@@ -38,6 +40,55 @@ func loadCertificate(cfg *config.Config, log *slog.Logger) (*certs.Store, error)
 	log.Info(msg, "file", cert, "host", cfg.Server.Host, "fingerprint", st.Fingerprint(),
 		"not_after", st.Certificate().Leaf.NotAfter.Format(time.DateOnly))
 	return st, nil
+}
+
+// defaultTLSOrOff returns cfg, or a copy with TLS turned off where TLS was
+// not asked for and cannot be had. The TLS listeners are on by default so
+// that `parleyd` with no setup speaks TLS too; but a default must not stop
+// a server that runs fine without it. So when TLS is left at its defaults
+// (the default addresses, no [tls] certificate), a default TLS port already
+// in use, or a data directory where the self-signed certificate cannot be
+// kept, turns that part of TLS off with a warning instead of failing the
+// start. Anything configured explicitly fails as before, in one line.
+func defaultTLSOrOff(cfg *config.Config, log *slog.Logger) *config.Config {
+	if cfg.TLS.Cert != "" || !cfg.UsesTLS() {
+		return cfg
+	}
+	def := config.Default()
+	c := *cfg
+	off := func(what string, err error) {
+		log.Warn("TLS left off: "+what, "error", err, "hint", "set sip.tls, msrp.tls_listen or server.data_dir to use TLS, or \"\" to turn it off")
+	}
+	for _, l := range []struct {
+		addr *string
+		def  string
+		what string
+	}{{&c.SIP.TLS, def.SIP.TLS, "the default SIP TLS port is not free"}, {&c.MSRP.TLSListen, def.MSRP.TLSListen, "the default MSRP TLS port is not free"}} {
+		if *l.addr == "" || *l.addr != l.def {
+			continue
+		}
+		ln, err := net.Listen("tcp", *l.addr)
+		if err != nil {
+			off(l.what, err)
+			*l.addr = ""
+			continue
+		}
+		ln.Close()
+	}
+	defaults := (cfg.SIP.TLS == "" || cfg.SIP.TLS == def.SIP.TLS) && (cfg.MSRP.TLSListen == "" || cfg.MSRP.TLSListen == def.MSRP.TLSListen)
+	if c.UsesTLS() && defaults && c.Server.DataDir == def.Server.DataDir {
+		if err := os.MkdirAll(c.Server.DataDir, 0o700); err != nil {
+			off("no data directory for the self-signed certificate", err)
+			c.SIP.TLS, c.MSRP.TLSListen = "", ""
+		} else if f, err := os.CreateTemp(c.Server.DataDir, ".probe-*"); err != nil {
+			off("the data directory cannot be written", err)
+			c.SIP.TLS, c.MSRP.TLSListen = "", ""
+		} else {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
+	return &c
 }
 
 // errNoTLS: ReloadCertificates on a server without a TLS listener.

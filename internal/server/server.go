@@ -116,6 +116,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		}
 		s.tcp, s.addrs.SIPTCP = &guardListener{Listener: l, g: s.guard}, l.Addr().String()
 	}
+	cfg = defaultTLSOrOff(cfg, log)
 	if cfg.UsesTLS() {
 		if s.certs, err = loadCertificate(cfg, log); err != nil {
 			return nil, fmt.Errorf("TLS certificate: %w", err)
