@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"os"
@@ -54,6 +55,10 @@ type joinDriver struct {
 	waiting map[string]chan []byte // Call-ID → final response
 
 	requests atomic.Int64 // requests from the server (BYE at shutdown), answered 200
+
+	// tls: offer msrps (TCP/TLS/MSRP) and bind over TLS with this client
+	// configuration (nil: plain msrp over TCP).
+	tls *tls.Config
 }
 
 func newJoinDriver(tb testing.TB, focus string) *joinDriver {
@@ -147,6 +152,9 @@ type worker struct {
 const joinSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 9 TCP/MSRP *\r\n" +
 	"a=accept-types:message/cpim text/plain\r\na=path:msrp://127.0.0.1:9/"
 
+const joinSDPTLS = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 9 TCP/TLS/MSRP *\r\n" +
+	"a=accept-types:message/cpim text/plain\r\na=path:msrps://127.0.0.1:9/"
+
 const joinSDPTail = ";tcp\r\na=setup:active\r\na=chatroom:nickname private-messages\r\n"
 
 // join runs one participant's join: INVITE with an SDP offer, 200, ACK,
@@ -155,7 +163,11 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	id := d.run + "-" + strconv.FormatInt(n, 10)
 	p := &participant{callID: "j" + id, fromTag: "f" + id}
 
-	w.sdp = append(append(append(w.sdp[:0], joinSDP...), id...), joinSDPTail...)
+	if d.tls != nil {
+		w.sdp = append(append(append(w.sdp[:0], joinSDPTLS...), id...), joinSDPTail...)
+	} else {
+		w.sdp = append(append(append(w.sdp[:0], joinSDP...), id...), joinSDPTail...)
+	}
 	r := w.req[:0]
 	r = append(r, "INVITE sip:"...)
 	r = append(r, roomName...)
@@ -196,9 +208,13 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	if i, j := bytes.IndexByte(p.contact, '<'), bytes.IndexByte(p.contact, '>'); i >= 0 && j > i {
 		p.contact = p.contact[i+1 : j]
 	}
-	i := bytes.Index(res, []byte("\r\na=path:msrp://"))
+	scheme := "msrp://"
+	if d.tls != nil {
+		scheme = "msrps://"
+	}
+	i := bytes.Index(res, []byte("\r\na=path:"+scheme))
 	if i < 0 {
-		return nil, fmt.Errorf("INVITE: no a=path in the answer")
+		return nil, fmt.Errorf("INVITE: no %s a=path in the answer", scheme)
 	}
 	path := res[i+len("\r\na=path:"):]
 	path = path[:bytes.Index(path, []byte("\r\n"))]
@@ -226,9 +242,14 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	}
 
 	// MSRP: connect to the host:port of the focus's path and bind.
-	hp := path[len("msrp://"):]
+	hp := path[len(scheme):]
 	hp = hp[:bytes.IndexByte(hp, '/')]
-	nc, err := net.Dial("tcp", string(hp))
+	var nc net.Conn
+	if d.tls != nil {
+		nc, err = tls.Dial("tcp", string(hp), d.tls)
+	} else {
+		nc, err = net.Dial("tcp", string(hp))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +259,9 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	m = append(m, id...)
 	m = append(m, " SEND\r\nTo-Path: "...)
 	m = append(m, path...)
-	m = append(m, "\r\nFrom-Path: msrp://127.0.0.1:9/"...)
+	m = append(m, "\r\nFrom-Path: "...)
+	m = append(m, scheme...)
+	m = append(m, "127.0.0.1:9/"...)
 	m = append(m, id...)
 	m = append(m, ";tcp\r\nMessage-ID: m"...)
 	m = append(m, id...)
@@ -315,13 +338,16 @@ func (d *joinDriver) leave(w *worker, p *participant) error {
 // benchServer starts an in-process parleyd on loopback: SIP over UDP, MSRP
 // over TCP, default settings otherwise (system messages on, info logging
 // discarded).
-func benchServer(tb testing.TB) *Server {
+func benchServer(tb testing.TB, opts ...func(*config.Config)) *Server {
 	tb.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
 	cfg.Rooms.MaxParticipants = 1 << 20
 	cfg.Rooms.MaxRooms = 1 << 20
+	for _, o := range opts {
+		o(cfg)
+	}
 	srv, err := New(cfg, nil)
 	if err != nil {
 		tb.Fatal(err)
@@ -469,6 +495,8 @@ func residentBytes() uint64 {
 // of its 10 s periods would) before each reading. b.N is not used: run it
 // with -benchtime 1x.
 // PARLEY_IDLE_HEAPPROFILE=file writes a heap profile of that moment.
+// PARLEY_IDLE_TLS=1 binds every participant's MSRP session over TLS
+// (msrps) instead of plain TCP.
 func BenchmarkIdleMemory(b *testing.B) {
 	n, size := envInt("PARLEY_IDLE_N", 5000), envInt("PARLEY_JOIN_ROOM", 100)
 	inflight := envInt("PARLEY_JOIN_INFLIGHT", 32)
@@ -478,8 +506,21 @@ func BenchmarkIdleMemory(b *testing.B) {
 	defer sip.SetTimers(t1, t2, t4)
 	linger := 64*sip.T1 + time.Second
 
-	srv := benchServer(b)
-	d := newJoinDriver(b, srv.Addrs().SIPUDP)
+	var srv *Server
+	var d *joinDriver
+	if os.Getenv("PARLEY_IDLE_TLS") == "1" {
+		// MSRP over TLS (msrps, issue 15): the server keeps a tls.Conn per
+		// participant; the driver keeps only the TCP socket under it.
+		srv = benchServer(b, func(cfg *config.Config) {
+			cfg.MSRP.TLSListen, cfg.Server.DataDir = "127.0.0.1:0", b.TempDir()
+			cfg.Limits.DialogsPerSource = 1 << 20
+		})
+		d = newJoinDriver(b, srv.Addrs().SIPUDP)
+		d.tls = &tls.Config{InsecureSkipVerify: true} // a benchmark on loopback: the certificate is the server's own
+	} else {
+		srv = benchServer(b)
+		d = newJoinDriver(b, srv.Addrs().SIPUDP)
+	}
 	var fdMu sync.Mutex
 	var fds []int
 	b.Cleanup(func() {
@@ -494,8 +535,12 @@ func BenchmarkIdleMemory(b *testing.B) {
 				return err
 			}
 			// Keep the socket, drop its Go objects.
-			f, err := p.msrp.(*net.TCPConn).File()
-			p.msrp.Close()
+			nc := p.msrp
+			if tc, ok := nc.(*tls.Conn); ok {
+				nc = tc.NetConn()
+			}
+			f, err := nc.(*net.TCPConn).File()
+			nc.Close() // the TCP socket's Go object: over TLS, no close_notify goes out
 			if err != nil {
 				return err
 			}
