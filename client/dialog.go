@@ -117,7 +117,7 @@ func (d *dialog) confirm(res *sip.Response) {
 	d.target, d.dest = *d.room.Clone(), d.roomDest
 	if c := res.Contact(); c != nil && c.Address.Host != "" {
 		d.target = *c.Address.Clone()
-		d.dest = hostPort(c.Address)
+		d.dest = hostPort(c.Address, d.transport)
 	}
 }
 
@@ -157,12 +157,17 @@ func (d *dialog) matches(req *sip.Request) bool {
 	return d.remoteTag != "" && ft == d.remoteTag && tt == d.localTag
 }
 
-// hostPort is the host:port a SIP URI designates (port 5060 by default;
-// SRV and NAPTR lookups are not done).
-func hostPort(u sip.Uri) string {
+// hostPort is the host:port a SIP URI designates when reached over
+// transport ("UDP", "TCP" or "TLS"): its port, by default 5061 for a sips:
+// URI or over TLS and 5060 otherwise (RFC 3261 §19.1.2; SRV and NAPTR
+// lookups are not done).
+func hostPort(u sip.Uri, transport string) string {
 	port := u.Port
 	if port == 0 {
-		port = sip.DefaultPort("udp")
+		if u.Scheme == "sips" {
+			transport = "TLS"
+		}
+		port = sip.DefaultPort(transport)
 	}
 	return net.JoinHostPort(strings.Trim(u.Host, "[]"), strconv.Itoa(port))
 }

@@ -11,7 +11,8 @@ import (
 	"github.com/parley-im/parley/msrp"
 )
 
-// Join enters the chat room roomURI ("sip:lobby@chat.example.com:5060"):
+// Join enters the chat room roomURI ("sip:lobby@chat.example.com:5060",
+// or "sips:lobby@chat.example.com" for SIP and MSRP over TLS):
 // it starts a SIP user agent of its own on opts.LocalAddr, sends an INVITE
 // with our SDP offer, ACKs the 2xx, connects to the first URI of the
 // focus's MSRP path and binds the session with a bodiless SEND. When the
@@ -31,8 +32,8 @@ import (
 // gone when it returns an error.
 func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 	var room sip.Uri
-	if err := sip.ParseUri(roomURI, &room); err != nil || room.Scheme != "sip" || room.Host == "" {
-		return nil, fmt.Errorf("%w: room %q is not a sip: URI", errOptions, roomURI)
+	if err := sip.ParseUri(roomURI, &room); err != nil || (room.Scheme != "sip" && room.Scheme != "sips") || room.Host == "" {
+		return nil, fmt.Errorf("%w: room %q is not a sip: or sips: URI", errOptions, roomURI)
 	}
 	cfg, err := opts.resolve(room)
 	if err != nil {
@@ -51,7 +52,7 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		in:       incoming{reasm: msrp.NewReassembler(cfg.maxMessage), held: make(map[string]uint64)},
 		roster:   newRoster(cfg.rosterBuffer),
 	}
-	dest := hostPort(room)
+	dest := hostPort(room, cfg.transport)
 	if cfg.server != "" {
 		dest = cfg.server
 	}
@@ -61,7 +62,8 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 	}
 	s.sip = a
 	s.dlg = newDialog(&s.cfg, room, dest, a)
-	s.local = msrp.URI{Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
+	// Over TLS the stream is TCP/TLS/MSRP with an msrps: path (RFC 4975 §14.3).
+	s.local = msrp.URI{Secure: cfg.transport == "TLS", Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
 	if err := a.start(); err != nil {
 		return nil, err
 	}
@@ -113,12 +115,12 @@ func (s *Session) establish(ctx context.Context, res *sip.Response) error {
 		s.isFocus = c.Params.Has("isfocus")
 	}
 	s.conferenceEvents = allowsEvent(res, conferenceEvent)
-	ans, err := parseAnswer(res)
+	ans, err := parseAnswer(res, s.local.Secure)
 	if err != nil {
 		return err
 	}
 	s.answer = ans
-	nc, err := dialMSRP(ctx, ans.path[0], s.cfg.timeout)
+	nc, err := dialMSRP(ctx, ans.path[0], s.cfg.timeout, s.cfg.tls)
 	if err != nil {
 		return err
 	}

@@ -2,12 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -56,21 +58,46 @@ func (r reply) err() *msrp.StatusError {
 }
 
 // dialMSRP opens the TCP connection to the first URI of the focus's path
-// (RFC 4975 §8.3: only the first hop is connected to).
-func dialMSRP(ctx context.Context, first msrp.URI, timeout time.Duration) (net.Conn, error) {
+// (RFC 4975 §8.3: only the first hop is connected to); for an msrps: URI a
+// TLS connection with cfg, completing the handshake, its certificate
+// verified for the URI's host unless cfg names a ServerName (RFC 4975
+// §14.3).
+func dialMSRP(ctx context.Context, first msrp.URI, timeout time.Duration, cfg *tls.Config) (net.Conn, error) {
 	d := net.Dialer{Timeout: timeout}
-	nc, err := d.DialContext(ctx, "tcp", net.JoinHostPort(first.Host, strconv.Itoa(first.Port)))
+	addr := net.JoinHostPort(first.Host, strconv.Itoa(first.Port))
+	if first.Secure {
+		if cfg == nil {
+			cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if cfg.ServerName == "" {
+			cfg = cfg.Clone()
+			cfg.ServerName = strings.Trim(first.Host, "[]")
+		}
+		td := tls.Dialer{NetDialer: &d, Config: cfg}
+		nc, err := td.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, msrpDialError(ctx, first, fmt.Errorf("over TLS: %w", err))
+		}
+		return nc, nil
+	}
+	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("client: MSRP connect: %w", ctx.Err())
-		}
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("%w: MSRP connect to %s", ErrTimeout, first.String())
-		}
-		return nil, fmt.Errorf("client: MSRP connect: %w", err)
+		return nil, msrpDialError(ctx, first, err)
 	}
 	return nc, nil
+}
+
+// msrpDialError is the error of a failed MSRP connect: ctx's, ErrTimeout or
+// err wrapped.
+func msrpDialError(ctx context.Context, first msrp.URI, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("client: MSRP connect: %w", ctx.Err())
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("%w: MSRP connect to %s", ErrTimeout, first.String())
+	}
+	return fmt.Errorf("client: MSRP connect to %s: %w", first.String(), err)
 }
 
 func newMSRPConn(nc net.Conn, local msrp.URI, remote []msrp.URI, c *settings, log *slog.Logger) *msrpConn {

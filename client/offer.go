@@ -48,10 +48,11 @@ type answer struct {
 }
 
 // parseAnswer checks the body of the focus's 2xx: application/sdp with an
-// accepted (port ≠ 0) TCP/MSRP stream carrying a path, accept-types that
-// allow message/cpim, and an a=setup that lets us connect (passive or
-// absent). Every error wraps ErrBadAnswer.
-func parseAnswer(res *sip.Response) (answer, error) {
+// accepted (port ≠ 0) MSRP stream of the kind we offered (TCP/TLS/MSRP
+// with an msrps: path when secure, else TCP/MSRP with an msrp: path)
+// carrying a path, accept-types that allow message/cpim, and an a=setup
+// that lets us connect (passive or absent). Every error wraps ErrBadAnswer.
+func parseAnswer(res *sip.Response, secure bool) (answer, error) {
 	var a answer
 	if ct := res.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") {
 		return a, fmt.Errorf("%w: the 2xx carries no application/sdp body", ErrBadAnswer)
@@ -70,13 +71,15 @@ func parseAnswer(res *sip.Response) (answer, error) {
 	switch {
 	case m == nil:
 		return a, fmt.Errorf("%w: no accepted MSRP stream", ErrBadAnswer)
-	case m.IsSecureMSRP():
-		return a, fmt.Errorf("%w: TCP/TLS/MSRP is not supported", ErrBadAnswer)
+	case m.IsSecureMSRP() && !secure:
+		return a, fmt.Errorf("%w: TCP/TLS/MSRP answered to a TCP/MSRP offer", ErrBadAnswer)
+	case !m.IsSecureMSRP() && secure:
+		return a, fmt.Errorf("%w: %s answered to a TCP/TLS/MSRP offer (MSRP must not fall back from TLS)", ErrBadAnswer, m.Proto)
 	}
 	if a.path, err = m.Path(); err != nil {
 		return a, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
-	if first := a.path[0]; first.Secure || !strings.EqualFold(first.Transport, "tcp") {
+	if first := a.path[0]; first.Secure != secure || !strings.EqualFold(first.Transport, "tcp") {
 		return a, fmt.Errorf("%w: cannot connect to %s", ErrBadAnswer, first.String())
 	}
 	at, err := m.AcceptTypes()

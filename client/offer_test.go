@@ -70,21 +70,27 @@ func TestParseAnswer(t *testing.T) {
 	const head = "v=0\r\no=parley 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 	const good = "m=message 2855 TCP/MSRP *\r\na=accept-types:message/cpim\r\n" +
 		"a=path:msrp://127.0.0.1:2855/abc;tcp\r\na=setup:passive\r\na=chatroom:nickname\r\n"
+	tlsGood := strings.Replace(strings.Replace(good, "TCP/MSRP", "TCP/TLS/MSRP", 1), "msrp://", "msrps://", 1)
 	for _, tc := range []struct {
 		name, ct, body string
 		ok             bool
+		secure         bool // we offered TCP/TLS/MSRP
 	}{
-		{"good", "application/sdp", head + good, true},
-		{"no a=setup", "application/sdp", head + strings.Replace(good, "a=setup:passive\r\n", "", 1), true},
-		{"rejected stream first", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n" + good, true},
-		{"no body type", "", head + good, false},
-		{"not sdp", "text/plain", head + good, false},
-		{"bad sdp", "application/sdp", "v=0\r\n", false},
-		{"stream rejected", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n", false},
-		{"no path", "application/sdp", head + strings.Replace(good, "a=path:msrp://127.0.0.1:2855/abc;tcp\r\n", "", 1), false},
-		{"no cpim", "application/sdp", head + strings.Replace(good, "message/cpim", "text/plain", 1), false},
-		{"setup active", "application/sdp", head + strings.Replace(good, "passive", "active", 1), false},
-		{"tls", "application/sdp", head + strings.Replace(strings.Replace(good, "TCP/MSRP", "TCP/TLS/MSRP", 1), "msrp://", "msrps://", 1), false},
+		{"good", "application/sdp", head + good, true, false},
+		{"no a=setup", "application/sdp", head + strings.Replace(good, "a=setup:passive\r\n", "", 1), true, false},
+		{"rejected stream first", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n" + good, true, false},
+		{"no body type", "", head + good, false, false},
+		{"not sdp", "text/plain", head + good, false, false},
+		{"bad sdp", "application/sdp", "v=0\r\n", false, false},
+		{"stream rejected", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n", false, false},
+		{"no path", "application/sdp", head + strings.Replace(good, "a=path:msrp://127.0.0.1:2855/abc;tcp\r\n", "", 1), false, false},
+		{"no cpim", "application/sdp", head + strings.Replace(good, "message/cpim", "text/plain", 1), false, false},
+		{"setup active", "application/sdp", head + strings.Replace(good, "passive", "active", 1), false, false},
+		{"tls to a plain offer", "application/sdp", head + tlsGood, false, false},
+		{"tls to a tls offer", "application/sdp", head + tlsGood, true, true},
+		{"plain to a tls offer", "application/sdp", head + good, false, true},
+		{"msrp path on TCP/TLS/MSRP", "application/sdp", head + strings.Replace(good, "TCP/MSRP", "TCP/TLS/MSRP", 1), false, true},
+		{"msrps path on TCP/MSRP", "application/sdp", head + strings.Replace(good, "msrp://", "msrps://", 1), false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := sip.NewResponse(200, "OK")
@@ -92,7 +98,7 @@ func TestParseAnswer(t *testing.T) {
 				res.AppendHeader(sip.NewHeader("Content-Type", tc.ct))
 			}
 			res.SetBody([]byte(tc.body))
-			a, err := parseAnswer(res)
+			a, err := parseAnswer(res, tc.secure)
 			if tc.ok != (err == nil) {
 				t.Fatalf("parseAnswer: %v, want ok=%v", err, tc.ok)
 			}

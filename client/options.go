@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -70,9 +71,27 @@ type Options struct {
 	// In-dialog requests follow the focus's Contact as always. Default: the
 	// room URI's host and port (5060 when it has none).
 	Server string
-	// Transport is the SIP transport, "udp" or "tcp" (case-insensitive).
-	// Empty: the room URI's transport parameter, else DefaultTransport.
+	// Transport is the SIP transport, "udp", "tcp" or "tls"
+	// (case-insensitive). Empty: "tls" for a sips: room URI, else the room
+	// URI's transport parameter, else DefaultTransport. A sips: room URI
+	// requires "tls" (RFC 3261 §26.2). Over TLS (RFC 3261 §26.2.1) the
+	// Session opens one TLS connection to the server and keeps it: the
+	// INVITE, the roster's SUBSCRIBEs and everything the focus sends (its
+	// BYE, the NOTIFYs) travel over it, nothing is listened for, and our
+	// Contact is a sips: URI naming that connection's local address. The
+	// MSRP stream is then offered as TCP/TLS/MSRP with an msrps: path and
+	// the connection to the switch is TLS too (RFC 4975 §14.3).
 	Transport string
+	// TLS configures the TLS client used when Transport is "tls" (ignored
+	// otherwise); it is cloned, not modified. nil verifies the server's
+	// certificate against the system roots. With ServerName empty, the
+	// SIP connection verifies the room URI's host (or, with Server set,
+	// still the room URI's host: the domain we mean to reach) and the
+	// MSRP connection the host of the switch's msrps: URI. Put the
+	// server's certificate or CA in RootCAs to trust a self-signed
+	// certificate; InsecureSkipVerify turns verification off, which
+	// leaves the connection encrypted but the server unauthenticated.
+	TLS *tls.Config
 	// LocalAddr is the host:port our SIP user agent listens on, to receive
 	// the focus's requests (BYE, the roster's NOTIFYs). Default
 	// DefaultLocalAddr. Over UDP it listens for TCP on the same port too,
@@ -151,7 +170,9 @@ type settings struct {
 	fromURI   string // Options.From as given: our CPIM From
 	server    string // Options.Server, "" for the room URI's host:port
 	display   string
-	transport string // "UDP" or "TCP", as sipgo spells it
+	transport string      // "UDP", "TCP" or "TLS", as sipgo spells it
+	tls       *tls.Config // over TLS: Options.TLS cloned, or a fresh config; nil otherwise
+	roomHost  string      // the room URI's host, without brackets: the default ServerName
 	localAddr string
 	chatroom  sdp.Chatroom
 	wrapped   sdp.FormatList
@@ -197,7 +218,10 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 		c.server = o.Server
 	}
 	t := o.Transport
-	if t == "" {
+	if t == "" && room.Scheme == "sips" {
+		t = "tls"
+	}
+	if t == "" && room.UriParams != nil {
 		t, _ = room.UriParams.Get("transport")
 	}
 	if t == "" {
@@ -208,8 +232,24 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 		c.transport = "UDP"
 	case "tcp":
 		c.transport = "TCP"
+	case "tls":
+		c.transport = "TLS"
 	default:
-		return c, fmt.Errorf("%w: transport %q (want udp or tcp)", errOptions, t)
+		return c, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", errOptions, t)
+	}
+	if room.Scheme == "sips" && c.transport != "TLS" {
+		return c, fmt.Errorf("%w: a sips: room URI needs transport tls, not %s (RFC 3261 §26.2)", errOptions, strings.ToLower(t))
+	}
+	if c.transport == "TLS" {
+		if o.TLS != nil {
+			c.tls = o.TLS.Clone()
+		} else {
+			c.tls = &tls.Config{}
+		}
+		if c.tls.MinVersion == 0 {
+			c.tls.MinVersion = tls.VersionTLS12
+		}
+		c.roomHost = strings.Trim(room.Host, "[]")
 	}
 	if c.localAddr == "" {
 		c.localAddr = DefaultLocalAddr

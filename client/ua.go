@@ -22,10 +22,17 @@ import (
 // Over UDP it also listens for TCP on the same port when it can (RFC 3261
 // §18.2.1): a request too large for UDP, such as a NOTIFY with a big
 // conference document, must come over TCP (§18.1.1).
+//
+// Over TLS it listens for nothing: a client has no certificate to accept
+// TLS with. It opens its TLS connection to the server before anything
+// else (so a certificate that does not verify fails the Join at once) and
+// keeps it in sipgo's pool, where every request to the server reuses it
+// and the focus's requests arrive on it; host and port are that
+// connection's local address, named by our sips: Contact.
 type agent struct {
 	ua        *sipgo.UserAgent
 	client    *sipgo.Client
-	transport string // "UDP" or "TCP"
+	transport string // "UDP", "TCP" or "TLS"
 	host      string // our address in Contact, Via, c= and a=path
 	port      int    // our listening port
 	listener  io.Closer
@@ -43,7 +50,7 @@ type agent struct {
 // listen host is a wildcard. register installs the request handlers.
 func newAgent(ctx context.Context, c *settings, dest string, register func(*sipgo.Server)) (*agent, error) {
 	a := &agent{transport: c.transport, served: make(chan struct{})}
-	ua, err := sipgo.NewUA(
+	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("parley"),
 		sipgo.WithUserAgentHostname(c.from.Host),
 		sipgo.WithUserAgentTransportLayerOptions(
@@ -51,7 +58,18 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 			sip.WithTransportLayerReadFilter(a.readFilter),
 		),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(c.log)),
-	)
+	}
+	if c.transport == "TLS" {
+		cfg := c.tls
+		if cfg.ServerName == "" {
+			// The domain we mean to reach, even when Server sends us elsewhere
+			// (RFC 5922 §7.2). sipgo would use the host it dials, an IP with Server.
+			cfg = cfg.Clone()
+			cfg.ServerName = c.roomHost
+		}
+		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(cfg))
+	}
+	ua, err := sipgo.NewUA(uaOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("client: SIP user agent: %w", err)
 	}
@@ -67,7 +85,18 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		laddr net.Addr
 		serve func() error
 	)
-	if c.transport == "UDP" {
+	switch c.transport {
+	case "TLS":
+		conn, err := dialTLS(ctx, ua, dest, c.timeout)
+		if err != nil {
+			ua.Close()
+			return nil, err
+		}
+		laddr = conn.LocalAddr()
+		quit := make(chan struct{})
+		a.listener = closerFunc(func() error { close(quit); return nil })
+		serve = func() error { <-quit; return nil }
+	case "UDP":
 		pc, tl, err := listenUDPAndTCP(c.localAddr)
 		if err != nil {
 			ua.Close()
@@ -87,7 +116,7 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		} else {
 			c.log.Debug("no TCP listener on the SIP UDP port", "addr", laddr)
 		}
-	} else {
+	default:
 		l, err := net.Listen("tcp", c.localAddr)
 		if err != nil {
 			ua.Close()
@@ -118,6 +147,34 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 	}
 	a.serve, a.laddr, a.timeout = serve, laddr.String(), c.timeout
 	return a, nil
+}
+
+// dialTLS opens the SIP connection to dest over TLS through ua's transport
+// layer, which keeps it in its pool for the requests that follow, and
+// returns it. The handshake (certificate verification included) is done
+// within timeout.
+func dialTLS(ctx context.Context, ua *sipgo.UserAgent, dest string, timeout time.Duration) (sip.Connection, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	host, port, err := sip.ParseAddr(dest)
+	if err != nil {
+		return nil, fmt.Errorf("client: SIP over TLS to %s: %w", dest, err)
+	}
+	// Only the transport, the destination, the Request-URI's scheme and a
+	// Via are looked at; nothing is sent.
+	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sips", Host: host, Port: port})
+	req.SetTransport("TLS")
+	req.SetDestination(dest)
+	req.AppendHeader(&sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: "invalid", Port: 1, Params: sip.NewParams()})
+	conn, err := ua.TransportLayer().ClientRequestConnection(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
+			return nil, fmt.Errorf("%w: SIP over TLS to %s: %v", ErrTimeout, dest, err)
+		}
+		return nil, fmt.Errorf("client: SIP over TLS to %s: %w", dest, err)
+	}
+	conn.TryClose() // the reference returned to us; the pool's and the reader's remain
+	return conn, nil
 }
 
 // start runs the serve goroutine: from now on the handlers may be called.
@@ -187,6 +244,12 @@ func (a *agent) write(req *sip.Request) error {
 // contact is our Contact header for user.
 func (a *agent) contact(user string) *sip.ContactHeader {
 	u := sip.Uri{Scheme: "sip", User: user, Host: a.host, Port: a.port}
+	if a.transport == "TLS" {
+		// sips: asks for TLS (RFC 3261 §26.2.2); a dialog made by a sips
+		// Request-URI must have one (§8.1.1.8).
+		u.Scheme = "sips"
+		return &sip.ContactHeader{Address: u}
+	}
 	if a.transport != "UDP" {
 		u.UriParams = sip.NewParams()
 		u.UriParams.Add("transport", "tcp")
@@ -256,6 +319,11 @@ func listenUDPAndTCP(addr string) (pc net.PacketConn, tl net.Listener, err error
 	pc, err = net.ListenPacket("udp", addr)
 	return pc, nil, err
 }
+
+// closerFunc is a func as an io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 // closers closes several listeners.
 type closers []io.Closer
