@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/parley-im/parley/client"
+	"github.com/parley-im/parley/internal/certs"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 )
@@ -236,7 +238,84 @@ func TestCLIErrors(t *testing.T) {
 	}
 	srv := startServer(t)
 	c = start(t, nil, "join", "sip:lobby@"+srv.Addrs().SIPTCP, "--transport", "sctp")
-	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "want udp or tcp") {
+	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "want udp, tcp or tls") {
 		t.Errorf("bad transport: exit %d, stderr %q", code, c.err)
+	}
+}
+
+// startTLSServer is startServer with SIP and MSRP over TLS, its
+// self-signed certificate in a temporary data directory; it returns that
+// certificate's file, what parley --ca takes.
+func startTLSServer(t *testing.T) (*server.Server, string) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SIP.TLS, cfg.MSRP.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Server.DataDir = t.TempDir()
+	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv, filepath.Join(cfg.Server.DataDir, certs.SelfSignedCert)
+}
+
+// parley over TLS: a listener on a sips: room trusting the server's
+// self-signed certificate with --ca sees a sender over TLS (a room name
+// with --transport tls) and one over TCP, and gets its roster; without --ca the
+// join fails naming the certificate problem and how to trust it;
+// --insecure joins and warns.
+func TestCLITLS(t *testing.T) {
+	srv, ca := startTLSServer(t)
+	tlsAddr := srv.Addrs().SIPTLS
+	room := "sips:lobby@" + tlsAddr
+	lis := start(t, nil, "listen", room, "--json", "--ca", ca, "--from", "sip:listener@127.0.0.1", "--nick", "ears")
+	lis.await(t, "the start", func(e Event) bool { return e.Type == evInfo && e.Text == "listening to "+room })
+	lis.await(t, "its own nickname", func(e Event) bool { return e.Type == evInfo && e.Nickname == "ears" })
+	// The roster: its SUBSCRIBE and NOTIFYs over the listener's TLS connection.
+	lis.await(t, "the roster", func(e Event) bool {
+		return e.Type == evRoster && len(e.Members) == 1 && e.Members[0].URI == "sip:listener@127.0.0.1"
+	})
+	lis.await(t, "its nickname in the roster", func(e Event) bool { return e.Type == evChange && e.Nickname == "ears" })
+
+	snd := start(t, nil, "send", "lobby", "hello", "over", "TLS", "--transport", "tls", "--server", tlsAddr, "--ca", ca, "--nick", "alice")
+	if code := snd.exit(t); code != 0 {
+		t.Fatalf("send over TLS exited %d: %s", code, snd.err)
+	}
+	lis.await(t, "alice's message", func(e Event) bool { return e.Type == evMessage && e.Name == "alice" && e.Text == "hello over TLS" })
+
+	tcp := start(t, nil, "send", "sip:lobby@"+srv.Addrs().SIPTCP, "hello", "over", "TCP", "--nick", "bob")
+	if code := tcp.exit(t); code != 0 {
+		t.Fatalf("send over TCP exited %d: %s", code, tcp.err)
+	}
+	lis.await(t, "bob's message", func(e Event) bool { return e.Type == evMessage && e.Name == "bob" && e.Text == "hello over TCP" })
+
+	bad := start(t, nil, "send", room, "hi")
+	if code := bad.exit(t); code != 1 {
+		t.Errorf("send without --ca exited %d", code)
+	}
+	for _, w := range []string{"certificate does not verify", "x509: certificate signed by unknown authority", "--ca FILE", "--insecure"} {
+		if !strings.Contains(bad.err.String(), w) {
+			t.Errorf("without --ca, stderr lacks %q:\n%s", w, bad.err)
+		}
+	}
+
+	ins := start(t, nil, "send", room, "insecurely", "--insecure", "--nick", "carol")
+	if code := ins.exit(t); code != 0 {
+		t.Fatalf("send --insecure exited %d: %s", code, ins.err)
+	}
+	if !strings.Contains(ins.err.String(), "WARNING") || !strings.Contains(ins.err.String(), "encrypted, but the server is not authenticated") {
+		t.Errorf("--insecure printed no warning: %q", ins.err)
+	}
+	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "insecurely" })
+	lis.cancel()
+	if code := lis.exit(t); code != 0 {
+		t.Errorf("listen exited %d: %s", code, lis.err)
 	}
 }

@@ -2,6 +2,8 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -14,11 +16,24 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/parley-im/parley/client"
 )
 
-// defaultServer is where a default parleyd listens for SIP.
-const defaultServer = "127.0.0.1:5060"
+// defaultServer is where a default parleyd listens for SIP, and
+// defaultTLSServer where it listens for SIP over TLS.
+const (
+	defaultServer    = "127.0.0.1:5060"
+	defaultTLSServer = "127.0.0.1:5061"
+)
+
+// insecureWarning is what --insecure prints on stderr, every time.
+const insecureWarning = `parley: WARNING: --insecure: the server's certificate is NOT verified.
+parley: WARNING: the connection is encrypted, but the server is not authenticated:
+parley: WARNING: anyone on the way can pretend to be it and read or change what you send.
+parley: WARNING: to check it instead, give its certificate with --ca FILE.
+`
 
 // common are the options every subcommand takes.
 type common struct {
@@ -26,6 +41,8 @@ type common struct {
 	nick      string
 	anonymous bool
 	transport string
+	ca        string // --ca: PEM file of the roots to trust over TLS
+	insecure  bool   // --insecure: no certificate verification over TLS
 	server    string
 	timeout   time.Duration
 	json      bool
@@ -38,7 +55,9 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.from, "from", "", "your SIP URI (default sip:NAME-XXXX@HOST, NAME from --nick or $USER)")
 	fs.StringVar(&c.nick, "nick", "", "the nickname to take in the room (join: default $USER)")
 	fs.BoolVar(&c.anonymous, "anonymous", false, "ask the room to hide who you are (Privacy: id); others see an anonymous URI")
-	fs.StringVar(&c.transport, "transport", "tcp", "SIP transport: udp or tcp")
+	fs.StringVar(&c.transport, "transport", "", "SIP transport: udp, tcp or tls (default tls for a sips: room, else tcp); tls also puts the chat (MSRP) over TLS")
+	fs.StringVar(&c.ca, "ca", "", "over TLS, trust the certificates in this PEM `file` instead of the system's roots (e.g. parleyd's parley-data/parley-selfsigned.crt)")
+	fs.BoolVar(&c.insecure, "insecure", false, "over TLS, do not verify the server's certificate: encrypted, but the server is not authenticated")
 	fs.StringVar(&c.server, "server", "", "the server's SIP address host:port (default: the room URI's host and port, or "+defaultServer+")")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for each answer from the server")
 	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr")
@@ -66,8 +85,13 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // roomURI turns the ROOM argument into a room URI and the address to send
 // the INVITE to: "sip:lobby@example.com" as it is; "lobby" is the room
-// "lobby" on the server (--server, else 127.0.0.1:5060).
+// "lobby" on the server (--server, else 127.0.0.1:5060), with
+// --transport tls "sips:lobby@…" (default server 127.0.0.1:5061).
 func (c *common) roomURI(arg string) (room, server string, err error) {
+	scheme, defServer, defPort := "sip:", defaultServer, "5060"
+	if strings.EqualFold(c.transport, "tls") {
+		scheme, defServer, defPort = "sips:", defaultTLSServer, "5061"
+	}
 	server = c.server
 	if server != "" {
 		if h, p, err := net.SplitHostPort(server); err != nil || h == "" || p == "" {
@@ -83,13 +107,13 @@ func (c *common) roomURI(arg string) (room, server string, err error) {
 		return "", "", fmt.Errorf("room %q: give a sip: URI (sip:lobby@127.0.0.1) or a plain room name", arg)
 	}
 	if server == "" {
-		server = defaultServer
+		server = defServer
 	}
 	host, port, _ := net.SplitHostPort(server)
-	if port == "5060" {
-		return "sip:" + arg + "@" + hostForURI(host), server, nil
+	if port == defPort {
+		return scheme + arg + "@" + hostForURI(host), server, nil
 	}
-	return "sip:" + arg + "@" + net.JoinHostPort(host, port), server, nil
+	return scheme + arg + "@" + net.JoinHostPort(host, port), server, nil
 }
 
 // hostForURI brackets an IPv6 literal.
@@ -110,10 +134,8 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 		Privacy:   c.anonymous,
 		NoRoster:  c.noRoster,
 	}
-	switch strings.ToLower(c.transport) {
-	case "udp", "tcp":
-	default:
-		return o, fmt.Errorf("--transport %q: want udp or tcp", c.transport)
+	if err := c.tlsOptions(&o, room, stderr); err != nil {
+		return o, err
 	}
 	name := c.nick
 	if name == "" {
@@ -128,6 +150,55 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 		o.Logger = verboseLogger(stderr)
 	}
 	return o, nil
+}
+
+// tlsOptions checks --transport against room and, over TLS, sets o.TLS
+// from --ca and --insecure (the latter printing its warning on stderr).
+func (c *common) tlsOptions(o *client.Options, room string, stderr io.Writer) error {
+	var u sip.Uri
+	_ = sip.ParseUri(room, &u) // Join reports a bad room URI
+	sips := strings.EqualFold(u.Scheme, "sips")
+	t := strings.ToLower(c.transport)
+	switch t {
+	case "":
+		if p, _ := u.UriParams.Get("transport"); sips || strings.EqualFold(p, "tls") {
+			t = "tls"
+		}
+	case "udp", "tcp":
+		if sips {
+			return fmt.Errorf("--transport %s cannot join %s: a sips: room is reached over TLS only (--transport tls)", t, room)
+		}
+	case "tls":
+	default:
+		return fmt.Errorf("--transport %q: want udp, tcp or tls", c.transport)
+	}
+	if t != "tls" {
+		if c.ca != "" || c.insecure {
+			return errors.New("--ca and --insecure are for TLS: use --transport tls or a sips: room")
+		}
+		return nil
+	}
+	if c.ca != "" && c.insecure {
+		return errors.New("--ca and --insecure contradict each other: --ca verifies the server, --insecure does not")
+	}
+	o.Transport = "tls"
+	o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.ca != "" {
+		pem, err := os.ReadFile(c.ca)
+		if err != nil {
+			return fmt.Errorf("--ca: %w", err)
+		}
+		roots := x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("--ca %s: no PEM certificate in it", c.ca)
+		}
+		o.TLS.RootCAs = roots
+	}
+	if c.insecure {
+		o.TLS.InsecureSkipVerify = true
+		fmt.Fprint(stderr, insecureWarning)
+	}
+	return nil
 }
 
 // userName is the name of the user running parley: $USER, $LOGNAME, or

@@ -1,10 +1,16 @@
 package main
 
 import (
+	"crypto/x509"
 	"flag"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/parley-im/parley/internal/certs"
 )
 
 func TestRoomURI(t *testing.T) {
@@ -66,5 +72,96 @@ func TestParseArgsFlagsAnywhere(t *testing.T) {
 	}
 	if strings.Join(pos, "|") != "lobby|hello|--not-a-flag" || c.nick != "bob" || c.transport != "udp" {
 		t.Errorf("pos %q, nick %q, transport %q", pos, c.nick, c.transport)
+	}
+}
+
+func TestRoomURITLS(t *testing.T) {
+	for _, c := range []struct{ arg, server, room, dest string }{
+		{arg: "lobby", room: "sips:lobby@127.0.0.1", dest: "127.0.0.1:5061"},
+		{arg: "lobby", server: "127.0.0.1:5071", room: "sips:lobby@127.0.0.1:5071", dest: "127.0.0.1:5071"},
+		{arg: "lobby", server: "[::1]:5061", room: "sips:lobby@[::1]", dest: "[::1]:5061"},
+		{arg: "sip:lobby@example.com", room: "sip:lobby@example.com"},
+	} {
+		cm := common{server: c.server, transport: "TLS"}
+		room, dest, err := cm.roomURI(c.arg)
+		if err != nil || room != c.room || dest != c.dest {
+			t.Errorf("roomURI(%q, %q) over TLS = %q, %q, %v; want %q, %q", c.arg, c.server, room, dest, err, c.room, c.dest)
+		}
+	}
+}
+
+// --transport, --ca and --insecure become client.Options: TLS for a sips:
+// room or --transport tls, the system's roots by default, --ca's roots,
+// --insecure with its warning; the combinations that make no sense are
+// refused.
+func TestTLSFlags(t *testing.T) {
+	var c common
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c.flags(fs)
+	if _, err := parseArgs(fs, []string{"lobby", "--transport", "tls", "--ca", "x.pem", "--insecure"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.transport != "tls" || c.ca != "x.pem" || !c.insecure {
+		t.Errorf("parsed %+v", c)
+	}
+
+	dir := t.TempDir()
+	crt, _, err := certs.SelfSigned(dir, []string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, certs.SelfSignedCert)
+	notPEM := filepath.Join(dir, "not.pem")
+	os.WriteFile(notPEM, []byte("hello"), 0o600)
+
+	var stderr strings.Builder
+	o, err := (&common{}).options("sips:lobby@127.0.0.1", &stderr)
+	if err != nil || o.Transport != "tls" || o.TLS == nil || o.TLS.RootCAs != nil || o.TLS.InsecureSkipVerify {
+		t.Errorf("a sips: room: %+v, %v; want TLS with the system's roots", o.TLS, err)
+	}
+	o, err = (&common{}).options("sip:lobby@127.0.0.1;transport=tls", &stderr)
+	if err != nil || o.Transport != "tls" || o.TLS == nil {
+		t.Errorf("transport=tls in the room: %q %+v, %v", o.Transport, o.TLS, err)
+	}
+	o, err = (&common{transport: "tls", ca: caFile}).options("sip:lobby@127.0.0.1", &stderr)
+	want := x509.NewCertPool()
+	want.AddCert(crt.Certificate().Leaf)
+	if err != nil || o.TLS == nil || o.TLS.RootCAs == nil || !o.TLS.RootCAs.Equal(want) {
+		t.Errorf("--ca: %+v, %v; want the certificate of %s as the only root", o.TLS, err, caFile)
+	}
+	if o, _ := (&common{transport: "tcp"}).options("sip:lobby@127.0.0.1", &stderr); o.TLS != nil || o.Transport != "tcp" {
+		t.Errorf("TCP with a TLS config: %+v", o)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr without --insecure: %q", stderr.String())
+	}
+
+	o, err = (&common{insecure: true}).options("sips:lobby@127.0.0.1", &stderr)
+	if err != nil || o.TLS == nil || !o.TLS.InsecureSkipVerify {
+		t.Errorf("--insecure: %+v, %v", o.TLS, err)
+	}
+	for _, w := range []string{"WARNING", "--insecure", "NOT verified", "encrypted, but the server is not authenticated"} {
+		if !strings.Contains(stderr.String(), w) {
+			t.Errorf("--insecure's warning lacks %q:\n%s", w, stderr.String())
+		}
+	}
+
+	for _, bad := range []struct {
+		c    common
+		room string
+		want string
+	}{
+		{common{transport: "tcp"}, "sips:lobby@127.0.0.1", "sips: room is reached over TLS only"},
+		{common{transport: "udp"}, "sips:lobby@127.0.0.1", "sips: room is reached over TLS only"},
+		{common{ca: caFile}, "sip:lobby@127.0.0.1", "--ca and --insecure are for TLS"},
+		{common{insecure: true, transport: "tcp"}, "sip:lobby@127.0.0.1", "--ca and --insecure are for TLS"},
+		{common{transport: "tls", ca: caFile, insecure: true}, "sip:lobby@127.0.0.1", "contradict"},
+		{common{transport: "tls", ca: notPEM}, "sip:lobby@127.0.0.1", "no PEM certificate"},
+		{common{transport: "tls", ca: filepath.Join(dir, "missing.pem")}, "sip:lobby@127.0.0.1", "no such file"},
+		{common{transport: "ws"}, "sip:lobby@127.0.0.1", "want udp, tcp or tls"},
+	} {
+		if _, err := bad.c.options(bad.room, io.Discard); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v for %s: %v, want %q", bad.c, bad.room, err, bad.want)
+		}
 	}
 }

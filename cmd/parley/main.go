@@ -71,6 +71,11 @@ means the room on --server. With a default parleyd running, this is enough:
 
   parley join lobby --nick alice
 
+Over TLS (SIP and the chat both encrypted): a sips: room, or --transport tls,
+with the server's certificate verified (--ca FILE to trust a self-signed one):
+
+  parley join lobby --transport tls --ca parley-data/parley-selfsigned.crt
+
 Flags (every command):
 `
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -46,6 +47,12 @@ func joinFailure(room, server string, err error) string {
 		return "no answer from " + where + ": is parleyd running there? (over UDP a missing server looks like this; try --transport tcp)"
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
+	}
+	var cv *tls.CertificateVerificationError
+	if errors.As(err, &cv) {
+		return "the server's certificate does not verify: " + cv.Err.Error() + ". If this is your server, trust its certificate with --ca FILE " +
+			"(a parleyd with no certificate configured uses the self-signed parley-data/parley-selfsigned.crt; compare the SHA-256 " +
+			"fingerprint parleyd logs), or skip the check with --insecure"
 	}
 	text, _ := explain("join", room, err)
 	return text
