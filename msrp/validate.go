@@ -1,13 +1,17 @@
 package msrp
 
-import "bytes"
+import (
+	"bytes"
+	"strings"
+)
 
 // Validate checks the header rules of RFC 4975 (§7.1, §7.1.2, §9), RFC 4976
 // §8 and RFC 7701 §7.1 that do not depend on session state. It returns a
 // *HeaderError naming the first problem; the request deserves a 400.
 //
 //   - To-Path and From-Path are present and parse; their URIs carry explicit
-//     ports (except the To-Path of AUTH, RFC 4976 §5.1).
+//     ports (except the To-Path of AUTH, RFC 4976 §5.1, and a WebSocket
+//     client's .invalid URI, RFC 7977 §5.2.1).
 //   - Message-ID, when present, is an ident; a SEND with a body has one.
 //   - Byte-Range, Success-Report, Failure-Report and Status parse.
 //   - REPORT has Status and Message-ID and no Success-/Failure-Report.
@@ -83,11 +87,18 @@ func (m *Message) Validate() error {
 
 func requirePorts(name string, path []URI) error {
 	for _, u := range path {
-		if !u.HasPort() {
+		if !u.HasPort() && !wsEndpoint(u) {
 			return &HeaderError{Header: name, Reason: "URI " + u.String() + " has no explicit port"}
 		}
 	}
 	return nil
+}
+
+// wsEndpoint reports whether u is a WebSocket client's URI, which RFC
+// 7977 §5.2.1 gives an .invalid host and no port: nobody connects to it.
+func wsEndpoint(u URI) bool {
+	return strings.EqualFold(u.Transport, "ws") && len(u.Host) > len(".invalid") &&
+		strings.EqualFold(u.Host[len(u.Host)-len(".invalid"):], ".invalid")
 }
 
 // BodyContainsEndLine reports whether body contains the end-line of
