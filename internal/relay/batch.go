@@ -295,6 +295,9 @@ func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 			}
 			c.q = append(c.q, c.copyToArena(e.end))
 		}
+		if c.units {
+			c.q = append(c.q, nil) // the end of the unit (transport_ws.go)
+		}
 		c.pending += n
 		queued++
 	}

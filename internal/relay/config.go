@@ -3,6 +3,7 @@ package relay
 import (
 	"crypto/tls"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/parley-im/parley/msrp"
@@ -37,6 +38,19 @@ type Config struct {
 	// TLS is the TLS server configuration of the msrps listener (its
 	// certificate, reloaded per handshake by internal/certs).
 	TLS *tls.Config
+	// WSPort is the port of the HTTP(S) listener whose handler calls
+	// Server.ServeWebSocket (RFC 7977: MSRP over WebSocket), for the ;ws
+	// URIs the server hands out; 0 means none: NewSession refuses a peer
+	// whose URI is ;ws (ErrNoWebSocket). The relay does not listen on it.
+	WSPort int
+	// WSSecure says that listener is HTTPS (wss): ;ws sessions get msrps
+	// URIs and bind only over a WebSocket whose request came over TLS.
+	WSSecure bool
+	// WSCheckOrigin decides whether a WebSocket upgrade's Origin is
+	// allowed (the caller's list, issue 15); false refuses it with 403.
+	// nil leaves the check to github.com/coder/websocket's default: the
+	// Origin's host must be the request's Host.
+	WSCheckOrigin func(r *http.Request) bool
 	// Host is the host part of the MSRP URIs the server hands out. Empty
 	// means the listener's IP address, which must then not be unspecified
 	// (0.0.0.0 or ::): Listen fails rather than advertise it.

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -34,6 +35,12 @@ type conn struct {
 	nc  net.Conn
 	rc  syscall.RawConn // nc's raw connection (readIdle, writeBuffers), or nil
 	tr  transport       // how batches are written and the socket closed (transport.go)
+	// units: the queue marks the end of each unit (an Enqueue or
+	// EnqueueFrame call, a batch entry) with a nil slice, for a transport
+	// that writes each unit as one message (WebSocket). Set before the
+	// connection is shared, never changed.
+	units bool
+	ws    *wsConn // the WebSocket under nc (transport_ws.go), or nil
 
 	// Guarded by srv.mu.
 	sessions   map[*Session]struct{} // sessions bound to this connection
@@ -43,7 +50,7 @@ type conn struct {
 	srcCounted bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
 
 	mu      sync.Mutex // tier 2: guards the fields below; never held during I/O
-	q       [][]byte   // queued output, in order
+	q       [][]byte   // queued output, in order; with units, each unit followed by a nil slice
 	spare   [][]byte   // the previous batch's backing array, for reuse
 	pending int        // bytes queued or being written
 	writing bool       // a writer goroutine is running
@@ -120,6 +127,9 @@ func (c *conn) readLoop() {
 		c.batch.Flush()
 	}
 	c.close(reason, cause)
+	if c.ws != nil {
+		c.ws.ws.CloseNow() // the library's state; the socket is closed already
+	}
 	c.finish()
 }
 
@@ -165,6 +175,9 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		}
 		m, err := r.ReadMessage()
 		if err == nil {
+			if c.ws != nil && r.Buffered() > 0 {
+				return CloseWSFraming, errWSExtra, false // a second MSRP message in the WebSocket message
+			}
 			if c.stopForShutdown(m.IsRequest()) {
 				continue
 			}
@@ -174,6 +187,9 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		}
 		var me *msrp.MessageError // declared here: it escapes (errors.As), and must not cost the path above an allocation
 		if errors.As(err, &me) {
+			if c.ws != nil && r.Buffered() > 0 {
+				return CloseWSFraming, errWSExtra, false
+			}
 			if c.stopForShutdown(me.Msg != nil && me.Msg.IsRequest()) {
 				continue
 			}
@@ -239,6 +255,10 @@ func (c *conn) readErrorReason(err error) CloseReason {
 	}
 	var se *msrp.SyntaxError
 	switch {
+	case errors.Is(err, errWSFraming):
+		return CloseWSFraming
+	case errors.Is(err, websocket.ErrMessageTooBig):
+		return CloseWSTooLarge
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return ClosePeer
 	case errors.Is(err, msrp.ErrEndLineMismatch):
@@ -362,13 +382,14 @@ func (c *conn) route(m *msrp.Message) (*Session, int, string) {
 	if sess == nil || !sess.local.Equal(target) || !sess.peerPath[len(sess.peerPath)-1].Equal(source) {
 		return nil, msrp.StatusSessionDoesNotExist, ""
 	}
-	if sess.local.Secure != c.tr.secure() {
+	if sess.kind != c.tr.kind() {
 		// An msrps session binds over TLS only, an msrp one over plain TCP
-		// only: the URI names the transport of the hop (RFC 4975 §6, §14.3),
-		// and a session negotiated for TLS must not be used in clear text.
-		// 481, as for a URI naming another port: no such session here.
+		// only, a ;ws one over WebSocket only (over HTTPS when msrps): the
+		// URI names the transport of the hop (RFC 4975 §6, §14.3; RFC 7977
+		// §5.2), and a session negotiated for TLS must not be used in clear
+		// text. 481, as for a URI naming another port: no such session here.
 		if c.debugging() {
-			c.logger().Debug("msrp bind refused: the session's URI names another transport", "session", sess.id, "tls", c.tr.secure())
+			c.logger().Debug("msrp bind refused: the session's URI names another transport", "session", sess.id, "conn_kind", c.tr.kind())
 		}
 		return nil, msrp.StatusSessionDoesNotExist, ""
 	}
@@ -458,7 +479,7 @@ func (c *conn) respondReason(m *msrp.Message, code int, reason string) {
 	// A request without a usable To-Path still gets its 400: answer from
 	// this server's URI. Without a From-Path there is no To-Path to give.
 	if r.Header[1].Value == "" {
-		r.Header[1].Value = c.srv.baseURIFor(c.tr.secure())
+		r.Header[1].Value = c.srv.baseURIFor(c.tr.kind())
 	}
 	if r.Header[0].Value == "" {
 		r.Header = r.Header[1:]
@@ -471,10 +492,14 @@ func (s *Server) baseURI() string {
 	return msrp.URI{Host: s.host, Port: s.port, Transport: "tcp"}.String()
 }
 
-// baseURIFor is baseURI, or its msrps counterpart for a TLS connection.
-func (s *Server) baseURIFor(secure bool) string {
-	if secure {
+// baseURIFor is baseURI, or its counterpart for a connection of another
+// kind (TLS, WebSocket).
+func (s *Server) baseURIFor(k uriKind) string {
+	switch k {
+	case kindTLS:
 		return msrp.URI{Secure: true, Host: s.host, Port: s.tlsPort, Transport: "tcp"}.String()
+	case kindWS, kindWSS:
+		return msrp.URI{Secure: k == kindWSS, Host: s.host, Port: s.cfg.WSPort, Transport: "ws"}.String()
 	}
 	return s.baseURI()
 }

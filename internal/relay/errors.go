@@ -26,4 +26,8 @@ var (
 	// ErrNoTLS: NewSession for a peer with an msrps URI, and the server
 	// has no TLS listener (Config.TLSAddr).
 	ErrNoTLS = errors.New("relay: no TLS listener for an msrps session")
+	// ErrNoWebSocket: NewSession for a peer with a ;ws URI (RFC 7977), and
+	// the server has no WebSocket listener (Config.WSPort), or the peer's
+	// URI is msrps and that listener is not HTTPS (Config.WSSecure).
+	ErrNoWebSocket = errors.New("relay: no WebSocket listener for a ;ws session")
 )

@@ -77,6 +77,9 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 			}
 		}
 	}
+	if c.units {
+		c.q = append(c.q, nil) // the end of the unit: one WebSocket message
+	}
 	c.pending += n
 	c.active = true
 	start := !c.writing && len(c.q) > 0

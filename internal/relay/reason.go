@@ -58,6 +58,14 @@ const (
 	// accept (the bind deadline bounds it: the handshake is the first
 	// read). Scanners and plain-TCP clients on the TLS port end here.
 	CloseHandshake
+	// CloseWSFraming: a WebSocket message did not hold exactly one MSRP
+	// message (RFC 7977 §4.2: one chunk per WebSocket message, one
+	// WebSocket message per chunk): two in one, one cut short, or none.
+	CloseWSFraming
+	// CloseWSTooLarge: a WebSocket message was larger than the largest
+	// MSRP chunk the relay accepts (its header limit, its chunk limit and
+	// an end-line).
+	CloseWSTooLarge
 
 	numCloseReasons = iota
 )
@@ -78,6 +86,8 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseStalled:       "stalled",
 	CloseSourceLimit:   "source-limit",
 	CloseHandshake:     "tls-handshake",
+	CloseWSFraming:     "ws-framing",
+	CloseWSTooLarge:    "ws-too-large",
 }
 
 func (r CloseReason) String() string {
@@ -99,7 +109,7 @@ func (r CloseReason) level() slog.Level {
 		// scanners make): at the rate a flood comes in, it is counted
 		// (Stats.ConnsClosed) rather than logged.
 		return slog.LevelDebug
-	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost, CloseStalled:
+	case CloseSlowConsumer, CloseWriteTimeout, CloseProtocolError, CloseCongested, CloseFramingLost, CloseStalled, CloseWSFraming, CloseWSTooLarge:
 		return slog.LevelWarn
 	case CloseInternalError:
 		return slog.LevelError

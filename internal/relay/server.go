@@ -290,10 +290,18 @@ func (s *Server) startConn(nc net.Conn, secure bool) {
 	} else {
 		c = newConn(s, s.connIDs.Add(1), nc)
 	}
+	s.register(c)
+}
+
+// register tracks a new connection of any transport, arms its bind
+// deadline and starts its read loop, or closes it (Shutdown has begun, or
+// its source holds too many unbound connections).
+func (s *Server) register(c *conn) {
+	nc := c.nc
 	s.mu.Lock()
 	if s.shutdown {
 		s.mu.Unlock()
-		nc.Close()
+		c.tr.close(false, false)
 		s.stats.connClosed(CloseShutdown)
 		return
 	}
@@ -558,13 +566,25 @@ func (s *Server) NewSession(peerPath []msrp.URI, data any) (*Session, error) {
 	}
 	sess.id = id
 	sess.local = msrp.URI{Host: s.host, Port: s.port, SessionID: sess.id, Transport: "tcp"}
-	if peerPath[len(peerPath)-1].Secure {
+	switch peer := peerPath[len(peerPath)-1]; {
+	case isWS(peer):
+		// RFC 7977 §5.2: the peer is a WebSocket client (its host is
+		// usually .invalid: the relay never connects to it, it waits for
+		// the peer's WebSocket to bind the session, as for any passive
+		// side, RFC 4975 §5.4).
+		if s.cfg.WSPort == 0 || peer.Secure && !s.cfg.WSSecure {
+			s.mu.Unlock()
+			return nil, ErrNoWebSocket
+		}
+		sess.local.Secure, sess.local.Port, sess.local.Transport = s.cfg.WSSecure, s.cfg.WSPort, "ws"
+	case peer.Secure:
 		if s.tlsLn == nil {
 			s.mu.Unlock()
 			return nil, ErrNoTLS
 		}
 		sess.local.Secure, sess.local.Port = true, s.tlsPort
 	}
+	sess.kind = kindOf(sess.local)
 	sess.localStr = sess.local.String()
 	s.sessions[sess.id] = sess
 	sess.timer = time.AfterFunc(s.cfg.BindTimeout, sess.bindExpired)

@@ -16,6 +16,7 @@ type Session struct {
 	id       string
 	local    msrp.URI
 	localStr string
+	kind     uriKind // kindOf(local): the one kind of connection it binds over
 	peerPath []msrp.URI
 	data     any
 

@@ -18,6 +18,7 @@ type Stats struct {
 	HandlerPanics      uint64 // Handler panics recovered by a read loop (each closed its connection: CloseInternalError)
 	BindsRefused       uint64 // binding requests answered 403: the connection had Config.MaxSessionsPerConn sessions
 	ShutdownUnanswered uint64 // requests read after Shutdown began: not dispatched, not answered (the connection closed)
+	WSRefused          uint64 // WebSocket upgrades refused (no msrp subprotocol, Origin, a bad handshake): nothing upgraded
 
 	ConnsClosed   [numCloseReasons]uint64 // connection closes, by reason
 	SessionsEnded [numCloseReasons]uint64 // session ends, by reason (Session.Close included)
@@ -34,6 +35,7 @@ type counters struct {
 	handlerPanics      atomic.Uint64
 	bindsRefused       atomic.Uint64
 	shutdownUnanswered atomic.Uint64
+	wsRefused          atomic.Uint64
 	connsClosed        [numCloseReasons]atomic.Uint64
 	sessionsEnded      [numCloseReasons]atomic.Uint64
 }
@@ -62,6 +64,7 @@ func (s *Server) Stats() Stats {
 	st.HandlerPanics = s.stats.handlerPanics.Load()
 	st.BindsRefused = s.stats.bindsRefused.Load()
 	st.ShutdownUnanswered = s.stats.shutdownUnanswered.Load()
+	st.WSRefused = s.stats.wsRefused.Load()
 	for i := range numCloseReasons {
 		st.ConnsClosed[i] = s.stats.connsClosed[i].Load()
 		st.SessionsEnded[i] = s.stats.sessionsEnded[i].Load()

@@ -1,6 +1,11 @@
 package relay
 
-import "net"
+import (
+	"net"
+	"strings"
+
+	"github.com/parley-im/parley/msrp"
+)
 
 // The transport seam (issue 15). A connection's read loop, queue, batches,
 // congestion and close reasons are the same whatever carries its bytes;
@@ -11,6 +16,7 @@ import "net"
 //     writev(2) of the batch's slices from a pooled iovec array
 //     (writeBuffers, writev_linux.go), and the read loop waits for input on
 //     the raw file descriptor without a buffer (readIdle).
+//
 //   - TLS (tlsTransport, transport_tls.go) cannot writev: every Write of a
 //     tls.Conn is at least one TLS record, so net.Buffers would make one
 //     record (with its 22 octets of header and tag, and its own write(2))
@@ -20,10 +26,14 @@ import "net"
 //     tls.Conn may hold decrypted input the raw socket no longer shows, so
 //     readIdle cannot wait on the descriptor.
 //
+//   - WebSocket (wsTransport, transport_ws.go; RFC 7977) writes each
+//     queued unit as one WebSocket message: the queue of a WebSocket
+//     connection marks where each unit ends (conn.units).
+//
 // The switch never sees a transport: it queues slices on a Session as
 // before. The only place the relay itself looks at the kind is binding: a
-// session whose URI is msrps binds only over TLS, and an msrp one only
-// over plain TCP (route, conn.go).
+// session whose URI is msrps binds only over TLS, an msrp one only over
+// plain TCP, a ;ws one only over WebSocket (route, conn.go).
 type transport interface {
 	// write writes batch in order and returns the octets written. Only
 	// the connection's writer calls it, under the batch's write deadline.
@@ -34,10 +44,38 @@ type transport interface {
 	// after the queue was written (stateDraining, on the writer, which may
 	// block for it), where TLS says close_notify first.
 	close(abort, graceful bool)
-	// secure reports whether the connection is TLS: it may bind msrps
-	// sessions only (RFC 4975 §14.3: an msrps URI means TLS on that hop).
-	secure() bool
+	// kind is what the connection is: the one session URI kind it may
+	// bind (RFC 4975 §14.3: an msrps URI means TLS on that hop; RFC 7977
+	// §5.2: a ;ws URI, WebSocket).
+	kind() uriKind
 }
+
+// uriKind is the transport an MSRP URI of ours names, and so the kind of
+// connection its session binds over.
+type uriKind uint8
+
+const (
+	kindTCP uriKind = iota // msrp://…;tcp
+	kindTLS                // msrps://…;tcp
+	kindWS                 // msrp://…;ws (WebSocket over plain HTTP)
+	kindWSS                // msrps://…;ws (WebSocket over HTTPS)
+)
+
+// kindOf is the kind of a URI.
+func kindOf(u msrp.URI) uriKind {
+	switch ws := isWS(u); {
+	case ws && u.Secure:
+		return kindWSS
+	case ws:
+		return kindWS
+	case u.Secure:
+		return kindTLS
+	}
+	return kindTCP
+}
+
+// isWS reports whether u names the WebSocket transport (RFC 7977 §5.2.1).
+func isWS(u msrp.URI) bool { return strings.EqualFold(u.Transport, "ws") }
 
 // tcpTransport is a plain TCP connection (or any net.Conn in tests): the
 // conn itself, so that a connection stores its transport without an
@@ -57,4 +95,4 @@ func (t *tcpTransport) close(abort, _ bool) {
 	t.nc.Close()
 }
 
-func (*tcpTransport) secure() bool { return false }
+func (*tcpTransport) kind() uriKind { return kindTCP }

@@ -89,7 +89,7 @@ func (t *tlsTransport) close(abort, graceful bool) {
 	t.raw.Close()
 }
 
-func (*tlsTransport) secure() bool { return true }
+func (*tlsTransport) kind() uriKind { return kindTLS }
 
 // handshakeDone reports whether the TLS handshake has completed. Only on
 // the read goroutine, after a read returned.
