@@ -141,7 +141,7 @@ func ExampleSession_Roster() {
 func exampleServer() (addr string, stop func()) {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		panic(err)

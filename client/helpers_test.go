@@ -59,7 +59,7 @@ func startServer(t *testing.T, mutate func(*config.Config)) (*server.Server, fun
 	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
 	if mutate != nil {
 		mutate(cfg)
 	}

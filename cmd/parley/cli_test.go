@@ -42,7 +42,7 @@ func startServer(t *testing.T) *server.Server {
 	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
 	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -250,7 +250,7 @@ func startTLSServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "127.0.0.1:0", "127.0.0.1:0", ""
 	cfg.Server.DataDir = t.TempDir()
 	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))

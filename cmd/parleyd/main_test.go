@@ -34,7 +34,7 @@ func TestStartupErrorIsOneLine(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			args := append(c.args, "-sip-tls=", "-msrp-tls=") // TLS has its own case below
+			args := append(c.args, "-sip-tls=", "-msrp-tls=", "-https=") // TLS has its own case below
 			if code := run(args, &stdout, &stderr); code != 1 {
 				t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
 			}
@@ -57,7 +57,7 @@ func TestCertificateErrorIsOneLine(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"-config", conf, "-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-sip-tls", "127.0.0.1:0",
-		"-msrp", "127.0.0.1:0", "-msrp-tls", "127.0.0.1:0"}
+		"-msrp", "127.0.0.1:0", "-msrp-tls", "127.0.0.1:0", "-https", "127.0.0.1:0"}
 	if code := run(args, &stdout, &stderr); code != 1 {
 		t.Fatalf("exit status %d, want 1; stderr:\n%s", code, stderr.String())
 	}

@@ -10,6 +10,7 @@ type Config struct {
 	SIP    SIPConfig    `toml:"sip"`
 	MSRP   MSRPConfig   `toml:"msrp"`
 	TLS    TLSConfig    `toml:"tls"`
+	HTTPS  HTTPSConfig  `toml:"https"`
 	Rooms  RoomsConfig  `toml:"rooms"`
 	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
 	Limits LimitsConfig `toml:"limits"`
@@ -80,9 +81,26 @@ type TLSConfig struct {
 	Key  string `toml:"key"`  // its private key
 }
 
-// UsesTLS reports whether a TLS listener is enabled (sip.tls or
-// msrp.tls_listen), and so whether parleyd needs a certificate.
-func (c *Config) UsesTLS() bool { return c.SIP.TLS != "" || c.MSRP.TLSListen != "" }
+// HTTPSConfig is the [https] table: the one HTTPS port of browsers and
+// other WebSocket clients (issue 15). Upgrades are told apart by their
+// WebSocket subprotocol, not by port: msrp (RFC 7977) goes to the MSRP
+// switch, sip (RFC 7118) is not served yet. The certificate is [tls]'s.
+type HTTPSConfig struct {
+	// Listen is the TCP address of the HTTPS listener; "" disables it.
+	Listen string `toml:"listen"`
+	// Origins are the Origins (RFC 6454: "https://host[:port]") whose
+	// pages may open a WebSocket; others are answered 403. Empty: the
+	// Origin's host must be the request's Host (the page came from this
+	// server). A request without Origin (not from a browser) is allowed.
+	Origins []string `toml:"origins"`
+}
+
+// UsesTLS reports whether a TLS listener is enabled (sip.tls,
+// msrp.tls_listen or https.listen), and so whether parleyd needs a
+// certificate.
+func (c *Config) UsesTLS() bool {
+	return c.SIP.TLS != "" || c.MSRP.TLSListen != "" || c.HTTPS.Listen != ""
+}
 
 // RoomMode says which rooms exist.
 type RoomMode string

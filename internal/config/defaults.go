@@ -54,7 +54,8 @@ func Default() *Config {
 			MaxSessionsPerConn:  64,
 			MaxUnboundPerSource: 256,
 		},
-		TLS: TLSConfig{Cert: "", Key: ""},
+		TLS:   TLSConfig{Cert: "", Key: ""},
+		HTTPS: HTTPSConfig{Listen: "127.0.0.1:8443", Origins: []string{}},
 		Rooms: RoomsConfig{
 			Mode:         ModeAdhoc,
 			MaxRooms:     10000,

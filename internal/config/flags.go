@@ -48,6 +48,8 @@ var configFlags = []configFlag{
 		func(c *Config) any { return &c.MSRP.Listen }},
 	{"msrp-tls", "msrp.tls_listen", "MSRP over TLS (msrps) listen `address` (\"\" disables; port 0: any free port)",
 		func(c *Config) any { return &c.MSRP.TLSListen }},
+	{"https", "https.listen", "HTTPS (WebSocket) listen `address` (\"\" disables; port 0: any free port)",
+		func(c *Config) any { return &c.HTTPS.Listen }},
 	{"data-dir", "server.data_dir", "`directory` of parleyd's state (the self-signed TLS certificate)",
 		func(c *Config) any { return &c.Server.DataDir }},
 	{"log-level", "log.level", "log `level`: debug, info, warn or error",
@@ -57,8 +59,8 @@ var configFlags = []configFlag{
 }
 
 // RegisterFlags defines on fs the flags that set configuration keys:
-// -host, -sip-udp, -sip-tcp, -sip-tls, -msrp, -msrp-tls, -data-dir,
-// -log-level and -trace, bound to c's
+// -host, -sip-udp, -sip-tcp, -sip-tls, -msrp, -msrp-tls, -https,
+// -data-dir, -log-level and -trace, bound to c's
 // fields, with c's values as their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	for _, f := range configFlags {

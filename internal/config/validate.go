@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -62,6 +63,17 @@ func (c *Config) validate() Errors {
 	}
 	if sameListener(m.Listen, c.SIP.TLS) {
 		es.addf("msrp.listen", fmt.Sprintf("%q is also sip.tls; SIP and MSRP need their own TCP ports", m.Listen))
+	}
+	checkAddr(&es, "https.listen", c.HTTPS.Listen, true)
+	for _, other := range []struct{ key, addr string }{{"sip.tcp", c.SIP.TCP}, {"sip.tls", c.SIP.TLS}, {"msrp.listen", m.Listen}, {"msrp.tls_listen", m.TLSListen}} {
+		if sameListener(c.HTTPS.Listen, other.addr) {
+			es.addf("https.listen", fmt.Sprintf("%q is also %s; every listener needs its own TCP port", c.HTTPS.Listen, other.key))
+		}
+	}
+	for i, o := range c.HTTPS.Origins {
+		if _, err := ParseOrigin(o); err != nil {
+			es.add(fmt.Sprintf("https.origins[%d]", i), err)
+		}
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		es.addf("tls", "set both tls.cert and tls.key, or neither (a self-signed certificate)")
@@ -219,6 +231,29 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	}
 	a = a.Unmap()
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// ParseOrigin parses one https.origins entry, a Web Origin (RFC 6454 §6.2):
+// "http" or "https", "://", a host and an optional port, nothing else. It
+// returns the origin in the form a browser sends it: scheme and host in
+// lower case, no trailing slash.
+func ParseOrigin(s string) (string, error) {
+	bad := fmt.Errorf("%q is not an origin: want scheme://host[:port], such as \"https://chat.example.com\"", s)
+	u, err := url.Parse(strings.TrimSuffix(s, "/"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+		u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
+		return "", bad
+	}
+	host := u.Hostname()
+	if err := checkHost(host, false); err != nil {
+		return "", bad
+	}
+	if p := u.Port(); p != "" {
+		if _, err := strconv.ParseUint(p, 10, 16); err != nil {
+			return "", bad
+		}
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host), nil
 }
 
 func positive(es *Errors, key string, d Duration) {

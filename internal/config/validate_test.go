@@ -32,7 +32,18 @@ func TestValidate(t *testing.T) {
 		{"msrps on the msrp port", func(c *Config) { c.MSRP.TLSListen = c.MSRP.Listen }, []string{"msrp.tls_listen"}},
 		{"cert without key", func(c *Config) { c.TLS.Cert = "x.pem" }, []string{"tls"}},
 		{"self-signed without data dir", func(c *Config) { c.Server.DataDir = "" }, []string{"server.data_dir"}},
-		{"no TLS, no data dir", func(c *Config) { c.Server.DataDir, c.SIP.TLS, c.MSRP.TLSListen = "", "", "" }, nil},
+		{"no TLS, no data dir", func(c *Config) { c.Server.DataDir, c.SIP.TLS, c.MSRP.TLSListen, c.HTTPS.Listen = "", "", "", "" }, nil},
+		{"HTTPS only needs a data dir", func(c *Config) { c.Server.DataDir, c.SIP.TLS, c.MSRP.TLSListen = "", "", "" }, []string{"server.data_dir"}},
+		{"HTTPS off", func(c *Config) { c.HTTPS.Listen = "" }, nil},
+		{"HTTPS on the msrps port", func(c *Config) { c.HTTPS.Listen = c.MSRP.TLSListen }, []string{"https.listen"}},
+		{"HTTPS on the SIP TLS port", func(c *Config) { c.HTTPS.Listen = c.SIP.TLS }, []string{"https.listen"}},
+		{"HTTPS bad address", func(c *Config) { c.HTTPS.Listen = "8443" }, []string{"https.listen"}},
+		{"origins", func(c *Config) {
+			c.HTTPS.Origins = []string{"https://chat.example.com", "http://127.0.0.1:8080", "https://[2001:db8::1]:8443/"}
+		}, nil},
+		{"bad origins", func(c *Config) {
+			c.HTTPS.Origins = []string{"chat.example.com", "https://example.com/page", "ftp://example.com", "https://user@example.com", "https://", "https://example.com:99999"}
+		}, []string{"https.origins[0]", "https.origins[1]", "https.origins[2]", "https.origins[3]", "https.origins[4]", "https.origins[5]"}},
 		{"missing port", func(c *Config) { c.SIP.UDP = "127.0.0.1" }, []string{"sip.udp"}},
 		{"port too big", func(c *Config) { c.SIP.TCP = "127.0.0.1:65536" }, []string{"sip.tcp"}},
 		{"port by name", func(c *Config) { c.SIP.TCP = "127.0.0.1:sip" }, []string{"sip.tcp"}},
@@ -175,3 +186,22 @@ func TestErrorFormat(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+// ParseOrigin returns an origin as browsers send it in Origin.
+func TestParseOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://chat.example.com":  "https://chat.example.com",
+		"HTTPS://Chat.Example.COM/": "https://chat.example.com",
+		"https://127.0.0.1:8443":    "https://127.0.0.1:8443",
+		"http://[::1]:8080":         "http://[::1]:8080",
+	} {
+		if got, err := ParseOrigin(in); err != nil || got != want {
+			t.Errorf("ParseOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "null", "*", "example.com", "https://example.com/x", "https://example.com?q", "wss://example.com"} {
+		if got, err := ParseOrigin(in); err == nil {
+			t.Errorf("ParseOrigin(%q) = %q, want an error", in, got)
+		}
+	}
+}

@@ -23,7 +23,7 @@ const wait = 5 * time.Second
 func loopbackConfig() *config.Config {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen = "", "" // no TLS: no certificate, no fixed ports
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
 	return cfg
 }
 
