@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
@@ -24,19 +25,34 @@ type offerInfo struct {
 var (
 	errNoChatStream = errors.New("no MSRP stream that accepts message/cpim")
 	errNoTLS        = errors.New("MSRP over TLS (TCP/TLS/MSRP, msrps) is not enabled on this server")
+	errNoWS         = errors.New("MSRP over WebSocket (a ;ws path, RFC 7977) is not enabled on this server")
+	errWSRelayed    = errors.New("a WebSocket client's path (;ws) must be its only URI: connect to this server's HTTPS port directly, not through MSRP relays")
 	errTLSRequired  = errors.New("this room requires TLS: the MSRP stream must be TCP/TLS/MSRP with an msrps path")
 	errSchemeProto  = errors.New("the a=path scheme does not match the m-line: msrps goes with TCP/TLS/MSRP, msrp with TCP/MSRP (RFC 4975 §8.1)")
 	errPassive      = errors.New("a=setup:passive is not supported: the participant must connect to the switch (RFC 6135)")
 )
 
+// msrpTransports says which MSRP transports the switch serves besides
+// plain TCP.
+type msrpTransports struct {
+	tls bool // an msrps listener: TCP/TLS/MSRP offers with an msrps path (RFC 4975 §14.3)
+	ws  bool // the HTTPS listener: WebSocket clients, whose path is ;ws (RFC 7977)
+}
+
 // pickMSRP chooses the first usable MSRP m-line of the offer: TCP/MSRP or
 // TCP/TLS/MSRP, valid path and accept-types, accept-types allowing
 // message/cpim (RFC 7701 §5.2), and a setup that lets the participant
-// connect (active, actpass or none). A TCP/TLS/MSRP stream (its path msrps,
-// RFC 4975 §14.3) is usable when the server has an msrps listener
-// (secureOK): the relay then gives it an msrps session on it. A room that
-// requires TLS (requireTLS, RFC 7701 §4.1) takes no TCP/MSRP stream.
-func pickMSRP(offer *sdp.Session, secureOK, requireTLS bool) (offerInfo, error) {
+// connect (active, actpass or none). The path's scheme must match the
+// m-line (msrps with TCP/TLS/MSRP). A TCP/TLS/MSRP stream over TCP is
+// usable when the server has an msrps listener (avail.tls): the relay then
+// gives it an msrps session on it. A stream whose endpoint URI is ;ws is
+// a WebSocket client's (RFC 7977 §5.2.1: its host usually .invalid, which
+// nobody ever connects to; TCP/MSRP or TCP/TLS/MSRP, §5.3), usable when
+// the HTTPS listener is on (avail.ws) and it connects directly (a path
+// of one URI): the relay gives it an msrps ;ws session there, bound over
+// wss. A room that requires TLS (requireTLS,
+// RFC 7701 §4.1) takes no TCP/MSRP stream.
+func pickMSRP(offer *sdp.Session, avail msrpTransports, requireTLS bool) (offerInfo, error) {
 	var firstErr error
 	for i, m := range offer.Media {
 		if !m.IsMSRP() || m.Port == 0 {
@@ -47,12 +63,24 @@ func pickMSRP(offer *sdp.Session, secureOK, requireTLS bool) (offerInfo, error) 
 			continue
 		}
 		secure := m.IsSecureMSRP()
-		if p, _ := m.Path(); p[len(p)-1].Secure != secure {
+		p, _ := m.Path()
+		end := p[len(p)-1]
+		if end.Secure != secure {
 			firstErr = cmpErr(firstErr, errSchemeProto)
 			continue
 		}
+		ws := strings.EqualFold(end.Transport, "ws")
 		switch {
-		case secure && !secureOK:
+		case ws && !avail.ws:
+			firstErr = cmpErr(firstErr, errNoWS)
+			continue
+		case ws && len(p) > 1:
+			// The relay that would connect to us speaks TCP or TLS, not
+			// WebSocket, and the switch binds a ;ws session over
+			// WebSocket only.
+			firstErr = cmpErr(firstErr, errWSRelayed)
+			continue
+		case secure && !ws && !avail.tls:
 			firstErr = cmpErr(firstErr, errNoTLS)
 			continue
 		case !secure && requireTLS:

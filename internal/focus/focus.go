@@ -62,6 +62,13 @@ type Config struct {
 	// are answered with an msrps path (RFC 4975 §14.3); without it they
 	// are declined like any unusable m-line.
 	SecureMSRP bool
+	// WebSocketMSRP: the switch serves MSRP over WebSocket on the HTTPS
+	// listener, so offers whose path is a WebSocket client's (;ws, RFC
+	// 7977) are answered with a ;ws path there; without it they are
+	// declined like any unusable m-line. The focus never connects to a
+	// participant's path (its host is usually .invalid): the participant
+	// connects (a=setup:passive in the answer).
+	WebSocketMSRP bool
 	// UDP is the address of the SIP UDP listener: our requests over UDP
 	// (BYE, NOTIFY) leave from it, so that they come from the address the
 	// participant talks to (NATs, symmetric routing). Nil: sipgo opens a

@@ -64,7 +64,7 @@ func (f *Focus) parseOffer(req *sip.Request, requireTLS bool) (*sdp.Session, off
 			return nil, offerInfo{}, nil, f.badNicknameOffer(req, err)
 		}
 	}
-	info, err := pickMSRP(offer, f.cfg.SecureMSRP, requireTLS)
+	info, err := pickMSRP(offer, msrpTransports{tls: f.cfg.SecureMSRP, ws: f.cfg.WebSocketMSRP}, requireTLS)
 	if err != nil {
 		res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
 		res.AppendHeader(f.warning(err.Error()))
