@@ -11,7 +11,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 )
 
-// loadCertificate gives the TLS listeners (SIP sips, MSRP msrps) their
+// loadCertificate gives the TLS listeners (SIP sips, MSRP msrps, HTTPS) their
 // certificate: the [tls] PEM pair when configured, else the self-signed
 // one kept in server.data_dir for server.host (made on first start, and
 // again 30 days before it ends). The SHA-256 fingerprint is logged at INFO
@@ -57,13 +57,17 @@ func defaultTLSOrOff(cfg *config.Config, log *slog.Logger) *config.Config {
 	def := config.Default()
 	c := *cfg
 	off := func(what string, err error) {
-		log.Warn("TLS left off: "+what, "error", err, "hint", "set sip.tls, msrp.tls_listen or server.data_dir to use TLS, or \"\" to turn it off")
+		log.Warn("TLS left off: "+what, "error", err, "hint", "set sip.tls, msrp.tls_listen, https.listen or server.data_dir to use TLS, or \"\" to turn it off")
 	}
 	for _, l := range []struct {
 		addr *string
 		def  string
 		what string
-	}{{&c.SIP.TLS, def.SIP.TLS, "the default SIP TLS port is not free"}, {&c.MSRP.TLSListen, def.MSRP.TLSListen, "the default MSRP TLS port is not free"}} {
+	}{
+		{&c.SIP.TLS, def.SIP.TLS, "the default SIP TLS port is not free"},
+		{&c.MSRP.TLSListen, def.MSRP.TLSListen, "the default MSRP TLS port is not free"},
+		{&c.HTTPS.Listen, def.HTTPS.Listen, "the default HTTPS port is not free"},
+	} {
 		if *l.addr == "" || *l.addr != l.def {
 			continue
 		}
@@ -75,14 +79,15 @@ func defaultTLSOrOff(cfg *config.Config, log *slog.Logger) *config.Config {
 		}
 		ln.Close()
 	}
-	defaults := (cfg.SIP.TLS == "" || cfg.SIP.TLS == def.SIP.TLS) && (cfg.MSRP.TLSListen == "" || cfg.MSRP.TLSListen == def.MSRP.TLSListen)
+	atDefault := func(addr, def string) bool { return addr == "" || addr == def }
+	defaults := atDefault(cfg.SIP.TLS, def.SIP.TLS) && atDefault(cfg.MSRP.TLSListen, def.MSRP.TLSListen) && atDefault(cfg.HTTPS.Listen, def.HTTPS.Listen)
 	if c.UsesTLS() && defaults && c.Server.DataDir == def.Server.DataDir {
 		if err := os.MkdirAll(c.Server.DataDir, 0o700); err != nil {
 			off("no data directory for the self-signed certificate", err)
-			c.SIP.TLS, c.MSRP.TLSListen = "", ""
+			c.SIP.TLS, c.MSRP.TLSListen, c.HTTPS.Listen = "", "", ""
 		} else if f, err := os.CreateTemp(c.Server.DataDir, ".probe-*"); err != nil {
 			off("the data directory cannot be written", err)
-			c.SIP.TLS, c.MSRP.TLSListen = "", ""
+			c.SIP.TLS, c.MSRP.TLSListen, c.HTTPS.Listen = "", "", ""
 		} else {
 			f.Close()
 			os.Remove(f.Name())

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 // Addrs are the addresses parleyd listens on ("" when disabled).
 type Addrs struct {
 	SIPUDP, SIPTCP, SIPTLS, MSRP, MSRPTLS string
+	HTTPS                                 string // WebSocket clients (https.go)
 }
 
 // udpReadBuffer is the receive buffer asked for the SIP UDP socket.
@@ -46,10 +48,14 @@ type Server struct {
 	tcp   net.Listener
 	tls   net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
 	certs *certs.Store // the TLS certificate, when a TLS listener is on
-	addrs Addrs
-	guard *sipGuard
+	// The HTTPS listener (https.go), or nil: its TCP listener, under TLS
+	// once served, and the HTTP server that serves it.
+	httpsLn net.Listener
+	https   *http.Server
+	addrs   Addrs
+	guard   *sipGuard
 
-	wg           sync.WaitGroup // SIP and MSRP serve loops
+	wg           sync.WaitGroup // SIP, MSRP and HTTPS serve loops
 	shutdownOnce sync.Once
 	shutdownErr  error
 }
@@ -139,6 +145,18 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		s.tls, s.addrs.SIPTLS = &guardListener{Listener: l, g: s.guard, transport: "TLS"}, addr
 	}
 
+	wsPort := 0
+	if cfg.HTTPS.Listen != "" {
+		// Bound before the relay, which puts its port in ;ws paths.
+		l, err := net.Listen("tcp", cfg.HTTPS.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("HTTPS listener: %w", err)
+		}
+		s.httpsLn, s.addrs.HTTPS = l, l.Addr().String()
+		wsPort = l.Addr().(*net.TCPAddr).Port
+	}
+	origins := newOriginCheck(cfg.HTTPS.Origins)
+
 	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
 	s.conf = conference.New(conference.Config{
 		// s.focus is set below, before any SUBSCRIBE can arrive.
@@ -168,6 +186,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Addr:                cfg.MSRP.Listen,
 		TLSAddr:             cfg.MSRP.TLSListen,
 		TLS:                 msrpTLS,
+		WSPort:              wsPort,
+		WSSecure:            true, // the HTTPS listener: ;ws sessions are msrps (wss)
+		WSCheckOrigin:       origins.allowed,
 		Host:                cfg.Server.Host,
 		BindTimeout:         cfg.MSRP.BindTimeout.Std(),
 		MaxPendingBytes:     int(lim.MaxPending),
@@ -188,6 +209,10 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	s.addrs.MSRP = s.relay.Addr().String()
 	if a := s.relay.TLSAddr(); a != nil {
 		s.addrs.MSRPTLS = a.String()
+	}
+	if s.httpsLn != nil {
+		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), origins: origins}
+		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), log.With("component", "https"))
 	}
 
 	sipLog := SIPGoLogger(log)
@@ -221,6 +246,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Host:                   cfg.Server.Host,
 		Ports:                  ports,
 		SecureMSRP:             s.addrs.MSRPTLS != "",
+		WebSocketMSRP:          s.https != nil,
 		UDP:                    udpAddr(s.udp),
 		Rooms:                  s.rooms,
 		Switch:                 switchAdapter{s.relay},
@@ -244,7 +270,7 @@ func (s *Server) Addrs() Addrs { return s.addrs }
 func (s *Server) Run(ctx context.Context) error {
 	s.serve()
 	s.log.Info("parleyd listening", "sip_udp", s.addrs.SIPUDP, "sip_tcp", s.addrs.SIPTCP, "msrp", s.addrs.MSRP,
-		"sip_tls", s.addrs.SIPTLS, "msrp_tls", s.addrs.MSRPTLS,
+		"sip_tls", s.addrs.SIPTLS, "msrp_tls", s.addrs.MSRPTLS, "https", s.addrs.HTTPS,
 		"host", s.cfg.Server.Host, "rooms", string(s.cfg.Rooms.Mode))
 	<-ctx.Done()
 	s.log.Info("shutting down", "timeout", s.cfg.Server.ShutdownTimeout.String())
@@ -269,6 +295,14 @@ func (s *Server) serve() {
 			s.log.Error("MSRP listener stopped", "error", err)
 		}
 	})
+	if s.https != nil {
+		s.wg.Go(func() {
+			// Serve returns at once if Shutdown came first.
+			if err := s.https.Serve(tls.NewListener(s.httpsLn, s.https.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("HTTPS listener stopped", "error", err)
+			}
+		})
+	}
 }
 
 // Start serves in the background: for tests and embedding.
@@ -284,6 +318,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		if err := s.focus.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("focus: %w", err))
 		}
+		s.shutdownHTTPS(ctx) // no new WebSocket; those upgraded are the relay's
 		if err := s.relay.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("relay: %w", err))
 		}
@@ -312,6 +347,24 @@ func (s *Server) closeListeners() {
 	if s.tls != nil {
 		s.tls.Close()
 	}
+	if s.httpsLn != nil {
+		s.httpsLn.Close()
+	}
+}
+
+// shutdownHTTPS stops the HTTPS listener: it closes the listener, lets
+// requests in progress (an upgrade being answered) finish for at most
+// httpsShutdownGrace within ctx, then closes every connection net/http
+// still holds (in a handshake, a header, or idle). Upgraded connections
+// were handed to the relay, whose Shutdown closes them.
+func (s *Server) shutdownHTTPS(ctx context.Context) {
+	if s.https == nil {
+		return
+	}
+	gctx, cancel := context.WithTimeout(ctx, httpsShutdownGrace)
+	defer cancel()
+	s.https.Shutdown(gctx) // a deadline here is not an error of the shutdown: Close follows
+	s.https.Close()
 }
 
 // udpAddr is the SIP UDP listener's address, or nil.
