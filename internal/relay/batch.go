@@ -56,6 +56,7 @@ type batchEntry struct {
 	head, body, end []byte // head and end alias stage; a raw entry is head alone
 	frame           bool
 	droppable       bool
+	follow          bool // QueueFollow: queued iff the group's previous entry was, with its outcome
 	grouped         bool // added to a group (its session was writable)
 	next            int32
 	err             error
@@ -95,6 +96,36 @@ func (b *Batch) QueueFrame(dst *Session, droppable bool, env *msrp.Envelope, ids
 	if len(st.entries) >= maxBatchEntries {
 		b.Flush()
 	}
+}
+
+// Reserve flushes the batch now if n more entries would take it to
+// maxBatchEntries, so that the next n calls (a QueueFrame and the
+// QueueFollow calls that continue it) go in one flush. (More than
+// maxBatchEntries pieces grow the batch past it.)
+func (b *Batch) Reserve(n int) {
+	if b.st != nil && len(b.st.entries)+n >= maxBatchEntries {
+		b.Flush()
+	}
+}
+
+// QueueFollow adds a chunk that continues the frame last added for dst
+// (QueueFrame, or QueueFollow): the next piece of a copy the switch cut to
+// fit dst (Session.MaxChunk), added after Reserve (the pieces of a copy
+// must go in one flush). It is queued if and only if that frame was, and
+// then past the congestion mark, so that a copy is queued or dropped
+// whole; it is still subject to the hard cap. Its outcome is not reported
+// (the first piece's done reports the copy's). It never flushes the batch.
+func (b *Batch) QueueFollow(dst *Session, env *msrp.Envelope, ids *msrp.IDSource, br msrp.ByteRange, flag byte, body []byte) {
+	st := b.state()
+	c, err := dst.writable()
+	e := st.add(c)
+	e.follow, e.err = true, err
+	if err != nil {
+		return
+	}
+	var f msrp.Frame
+	st.stage, f = env.AppendFrame(st.stage, ids, br, flag)
+	e.head, e.body, e.end, e.frame = f.Head, body, f.End, true
 }
 
 // Send adds m (a request or a response) for dst, serialised now, as
@@ -267,11 +298,17 @@ func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 		}
 		return
 	}
+	var prevErr error // the outcome of the previous entry, for a follower
 	c.mu.Lock()
-	for i := first; i >= 0; i = st.entries[i].next {
+	for i := first; i >= 0; prevErr, i = st.entries[i].err, st.entries[i].next {
 		e := &st.entries[i]
 		n := len(e.head) + len(e.body) + len(e.end)
-		if e.droppable && c.state == stateOpen && (c.congested || c.pending+n > c.srv.cfg.CongestedBytes) {
+		if e.follow {
+			if prevErr != nil {
+				e.err = prevErr // its copy was dropped: none of it goes
+				continue
+			}
+		} else if e.droppable && c.state == stateOpen && (c.congested || c.pending+n > c.srv.cfg.CongestedBytes) {
 			congest = c.congestLocked() || congest
 			dropped++
 			e.err = ErrCongested

@@ -901,3 +901,74 @@ func TestBatchStateGroupsAndReset(t *testing.T) {
 	want = fill(st, mkConns(590, 7), 50, 2)
 	check(st, want)
 }
+
+// A copy cut into pieces (QueueFrame, then QueueFollow for the rest, as the
+// switch cuts a copy for a WebSocket recipient) is queued or dropped whole:
+// the pieces follow their first past the congestion mark, and are dropped
+// with it; only the first reports the outcome.
+func TestBatchFollowersGoWithTheirFirst(t *testing.T) {
+	const congestedBytes = 16 << 10
+	rec := &recorder{}
+	srv := startServer(t, Config{MaxPendingBytes: 1 << 20, CongestedBytes: congestedBytes}, rec)
+	aSess, a := boundSession(t, srv, "alice")
+	bSess, b := boundSession(t, srv, "bob")
+	waitDrained(t, bSess.conn.Load())
+
+	const n, pieces = 12, 3
+	droppable := func(i int) bool { return i%4 != 3 }
+	mid := func(i int) string { return fmt.Sprintf("m%03d", i) }
+	body := func(i, j int) []byte {
+		return append([]byte(fmt.Sprintf("%03d.%d:", i, j)), bytes.Repeat([]byte("c"), 994)...)
+	}
+	want := make([]error, n)
+	var wantBodies []string
+	pending, congested, drops := 0, false, 0
+	for i := range n {
+		if droppable(i) && (congested || pending+frameSize(bSess, mid(i), body(i, 0)) > congestedBytes) {
+			want[i], congested = ErrCongested, true
+			drops++
+			continue
+		}
+		for j := range pieces {
+			pending += frameSize(bSess, mid(i), body(i, j))
+			wantBodies = append(wantBodies, string(body(i, j)))
+		}
+	}
+	if drops == 0 || drops == n-n/4 {
+		t.Fatalf("bad setup: %d of %d dropped", drops, n)
+	}
+
+	o := newOutcomes()
+	var ids msrp.IDSource
+	setHandler(rec, func(s *Session, m *msrp.Message) int {
+		bt := s.Batch()
+		switch string(m.Body) {
+		case "go":
+			for i := range n {
+				bt.Reserve(pieces)
+				queueCopy(bt, bSess, droppable(i), &ids, mid(i), body(i, 0), o, i)
+				for j := 1; j < pieces; j++ {
+					env := copyEnv(bSess, mid(i))
+					bt.QueueFollow(bSess, &env, &ids, whole(len(body(i, j))), msrp.FlagEnd, body(i, j))
+				}
+			}
+		case "marker":
+			queueCopy(bt, bSess, false, &ids, "marker", []byte("marker"), o, "marker")
+		}
+		return msrp.StatusOK
+	})
+	m := trigger(a, aSess, "go")
+	a.ExpectResponse(m.TID, msrp.StatusOK)
+	for i := range n {
+		if got := o.once(t, i); got != want[i] {
+			t.Errorf("copy %d (droppable %v): done(%v), want done(%v)", i, droppable(i), got, want[i])
+		}
+	}
+	if o.count() != n {
+		t.Errorf("%d outcomes reported, want %d (the first pieces')", o.count(), n)
+	}
+	expectBodies(t, b, "bob", wantBodies)
+	m = trigger(a, aSess, "marker")
+	a.ExpectResponse(m.TID, msrp.StatusOK)
+	expectBodies(t, b, "bob", []string{"marker"})
+}

@@ -153,6 +153,30 @@ func (s *Session) OfferFrame(head, body, end []byte) error {
 	return c.push(true, true, [][]byte{head, body, end})
 }
 
+// WSMaxChunk is the largest body of a chunk the switch sends to a
+// WebSocket peer (MaxChunk). RFC 7977 carries each chunk in exactly one
+// WebSocket message, so a chunk is never interleaved with other output
+// while it is written: a 1 MiB chunk from a TCP sender would hold every
+// other message to that browser until it is through, and a receiver
+// (coder/websocket's default read limit is 32 KiB) may refuse one that
+// large. 2,048 octets is the size RFC 4975 §7.1.1 names: a chunk of at
+// most that need not be interruptible, so each piece states its end in
+// its Byte-Range (copyRange in the switch) and is what browser MSRP
+// stacks send themselves.
+const WSMaxChunk = 2048
+
+// MaxChunk returns the largest body of one chunk the session's peer should
+// be sent, or 0 for no limit: WSMaxChunk for a WebSocket session (it binds
+// only over WebSocket), 0 over TCP and TLS. A sender of a larger chunk cuts
+// it into chunks of at most this many octets, each queued as its own unit
+// (one WebSocket message each).
+func (s *Session) MaxChunk() int {
+	if s.kind >= kindWS {
+		return WSMaxChunk
+	}
+	return 0
+}
+
 // Congested reports whether the session's connection is congested.
 func (s *Session) Congested() bool {
 	c := s.conn.Load()
