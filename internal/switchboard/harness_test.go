@@ -39,6 +39,8 @@ type harness struct {
 	reg   *room.Registry
 	pol   room.Policy
 	tls   *tls.Config // participants' TLS client configuration, when the relay speaks TLS (withTLS)
+	ws    string      // the relay's WebSocket URL (withWS), or ""
+	allWS bool        // participants join over WebSocket (withWS)
 
 	mu    sync.Mutex
 	ended []endedSession
@@ -91,6 +93,9 @@ func newHarness(t testing.TB, pol room.Policy, opts ...harnessOption) *harness {
 	}
 	h.sw = New(scfg)
 	h.relay = relay.New(rcfg, h.sw)
+	if rcfg.WSPort != 0 {
+		h.serveWS(rcfg.WSPort)
+	}
 	if err := h.relay.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -150,6 +155,14 @@ func (h *harness) join(roomName, uri string, opts ...partyOption) *party {
 func (h *harness) joinUnbound(roomName, uri string, opts ...partyOption) *party {
 	h.t.Helper()
 	self := msrp.URI{Secure: h.tls != nil, Host: "127.0.0.1", Port: 9, SessionID: msrp.NewSessionID(), Transport: "tcp"}
+	if h.allWS {
+		self = wsSelf()
+	}
+	return h.joinSelf(roomName, uri, self, opts...)
+}
+
+func (h *harness) joinSelf(roomName, uri string, self msrp.URI, opts ...partyOption) *party {
+	h.t.Helper()
 	hd := &handle{}
 	sess, err := h.relay.NewSession([]msrp.URI{self}, NewAttachment(hd))
 	if err != nil {
@@ -174,7 +187,9 @@ func (h *harness) joinUnbound(roomName, uri string, opts ...partyOption) *party 
 
 func (pt *party) bind() {
 	pt.h.t.Helper()
-	if pt.h.tls != nil {
+	if pt.self.Transport == "ws" {
+		pt.Peer = msrptest.NewPeer(pt.h.t, pt.h.netConnWS(), pt.self)
+	} else if pt.h.tls != nil {
 		c, err := tls.Dial("tcp", pt.h.relay.TLSAddr().String(), pt.h.tls)
 		if err != nil {
 			pt.h.t.Fatalf("dial TLS: %v", err)

@@ -346,11 +346,44 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 		// Every copy may be dropped for a congested recipient, a private
 		// one too (issue 14: private copies that skipped the congestion
 		// mark let a burst of them close the recipient as a slow consumer).
+		if mc := rl.sess.MaxChunk(); mc > 0 && len(out.body) > mc {
+			// Cut to fit (a WebSocket recipient): the first piece is
+			// offered like any copy, the others follow it (queued or
+			// dropped with it), each its own unit.
+			n := mc
+			b.Reserve((len(out.body) + mc - 1) / mc)
+			b.QueueFrame(rl.sess, true, &env, l.idSource(), pieceRange(out, 0, n), msrp.FlagContinue, out.body[:n], done, m)
+			for off := n; off < len(out.body); off += n {
+				n = min(mc, len(out.body)-off)
+				b.QueueFollow(rl.sess, &env, l.idSource(), pieceRange(out, off, n), pieceFlag(out, off+n), out.body[off:off+n])
+			}
+			continue
+		}
 		b.QueueFrame(rl.sess, true, &env, l.idSource(), out.br, out.flag, out.body, done, m)
 	}
 }
 
+// pieceRange is the Byte-Range of the n octets at off in out's body, a
+// piece of out cut to fit a recipient's Session.MaxChunk.
+func pieceRange(out *outgoing, off, n int) msrp.ByteRange {
+	return copyRange(out.br.Start+int64(off), n, out.br.Total)
+}
+
+// pieceFlag is the continuation flag of the piece of out that ends at end:
+// '+' but for the last, which has out's.
+func pieceFlag(out *outgoing, end int) byte {
+	if end < len(out.body) {
+		return msrp.FlagContinue
+	}
+	return out.flag
+}
+
 // deliver frames out for recipient rl in l's scratch buffer and queues it.
+// For a recipient that takes smaller chunks (Session.MaxChunk: a WebSocket
+// one) out is cut into pieces, each queued as its own chunk: the first is
+// offered like any copy, and once it is queued the others are enqueued
+// past the congestion mark, so that the copy is dropped whole or not at
+// all (as one unit of out would be).
 func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 	env := msrp.Envelope{
 		ToPath:        rl.toPath,
@@ -361,6 +394,22 @@ func (s *Switch) deliver(l *link, rl *link, out *outgoing) error {
 		TIDPrefix:     out.prefix,
 	}
 	var f msrp.Frame
+	if mc := rl.sess.MaxChunk(); mc > 0 && len(out.body) > mc {
+		for off, n := 0, 0; off < len(out.body); off += n {
+			n = min(mc, len(out.body)-off)
+			l.scratch, f = env.AppendFrame(l.scratch[:0], l.idSource(), pieceRange(out, off, n), pieceFlag(out, off+n))
+			var err error
+			if off == 0 {
+				err = rl.sess.OfferFrame(f.Head, out.body[:n], f.End)
+			} else {
+				err = rl.sess.EnqueueFrame(f.Head, out.body[off:off+n], f.End)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	l.scratch, f = env.AppendFrame(l.scratch[:0], l.idSource(), out.br, out.flag)
 	return rl.sess.OfferFrame(f.Head, out.body, f.End) // droppable, private or not
 }
