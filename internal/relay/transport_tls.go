@@ -31,40 +31,14 @@ type tlsTransport struct {
 func (t *tlsTransport) write(c *conn, batch [][]byte) (int64, error) {
 	bp := c.srv.pools.getCoalesce()
 	defer c.srv.pools.putCoalesce(bp)
-	buf := bp[:0]
-	var total int64
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		n, err := t.tc.Write(buf)
-		total += int64(n)
-		buf = buf[:0]
-		return err
-	}
+	k := coalescer{w: t.tc, buf: bp[:0]}
 	for _, b := range batch {
-		if len(b) >= tlsDirect {
-			if err := flush(); err != nil {
-				return total, err
-			}
-			n, err := t.tc.Write(b)
-			total += int64(n)
-			if err != nil {
-				return total, err
-			}
-			continue
-		}
-		for len(b) > 0 {
-			k := copy(buf[len(buf):cap(buf)], b)
-			buf, b = buf[:len(buf)+k], b[k:]
-			if len(buf) == cap(buf) {
-				if err := flush(); err != nil {
-					return total, err
-				}
-			}
+		if err := k.add(b); err != nil {
+			return k.wrote, err
 		}
 	}
-	return total, flush()
+	err := k.flush()
+	return k.wrote, err
 }
 
 // close: after the queue was written (graceful, on the writer) the peer is

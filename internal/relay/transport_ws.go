@@ -325,19 +325,7 @@ func (t *wsTransport) write(c *conn, batch [][]byte) (int64, error) {
 	defer raw.Conn.SetWriteDeadline(time.Time{})
 	bp := c.srv.pools.getCoalesce()
 	defer c.srv.pools.putCoalesce(bp)
-	buf := bp[:0]
-	var total, inBuf int64 // unit octets written; unit octets in buf
-	flush := func() error {
-		if len(buf) == 0 {
-			return nil
-		}
-		_, err := raw.Conn.Write(buf)
-		if err == nil {
-			total += inBuf
-		}
-		buf, inBuf = buf[:0], 0
-		return err
-	}
+	k := coalescer{w: raw.Conn, buf: bp[:0]}
 	for i := 0; i < len(batch); {
 		j, n := i, 0
 		for j < len(batch) && len(batch[j]) > 0 {
@@ -349,37 +337,18 @@ func (t *wsTransport) write(c *conn, batch [][]byte) (int64, error) {
 		if n == 0 {
 			continue
 		}
-		if cap(buf)-len(buf) < 10 {
-			if err := flush(); err != nil {
-				return total, err
-			}
+		if err := k.reserve(10); err != nil { // the longest frame header
+			return k.wrote, err
 		}
-		buf = appendWSHeader(buf, n)
+		k.buf = appendWSHeader(k.buf, n)
 		for _, b := range unit {
-			if len(b) >= tlsDirect {
-				if err := flush(); err != nil {
-					return total, err
-				}
-				k, err := raw.Conn.Write(b)
-				total += int64(k)
-				if err != nil {
-					return total, err
-				}
-				continue
-			}
-			for len(b) > 0 {
-				k := copy(buf[len(buf):cap(buf)], b)
-				buf, b = buf[:len(buf)+k], b[k:]
-				inBuf += int64(k)
-				if len(buf) == cap(buf) {
-					if err := flush(); err != nil {
-						return total, err
-					}
-				}
+			if err := k.add(b); err != nil {
+				return k.wrote, err
 			}
 		}
 	}
-	return total, flush()
+	err := k.flush()
+	return k.wrote, err
 }
 
 // appendWSHeader appends the header of an unmasked, final binary frame of
