@@ -3,6 +3,7 @@ package focus
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -62,11 +63,24 @@ func (f *Focus) sendBye(d *dialog, closeSession bool) {
 // errGaveUp: the request went out, but its answer is no longer awaited.
 var errGaveUp = errors.New("answer not awaited: shutting down")
 
+// errNoWebSocket: a request to a WebSocket client whose connection is gone.
+// Nobody can connect to a WebSocket client (RFC 7118 §5: its Contact host
+// is a .invalid name), so the request is not sent at all.
+var errNoWebSocket = errors.New("the participant's WebSocket connection is closed")
+
+// webSocket reports whether transport is SIP over WebSocket (WS or WSS).
+func webSocket(transport string) bool {
+	return strings.EqualFold(transport, "WSS") || strings.EqualFold(transport, "WS")
+}
+
 // transact sends req in a client transaction and returns its final
 // response, or an error when sending failed, no final response came before
 // ctx ended (over UDP the transaction retransmits meanwhile), or giveUp
 // closed first (errGaveUp; nil: never).
 func (f *Focus) transact(ctx context.Context, req *sip.Request, giveUp <-chan struct{}) (*sip.Response, error) {
+	if webSocket(req.Transport()) && req.Destination() == "" {
+		return nil, errNoWebSocket
+	}
 	tx, err := f.client.TransactionRequest(ctx, req, sipgo.ClientRequestAddVia)
 	if err != nil {
 		return nil, err
@@ -103,7 +117,8 @@ type hop struct {
 // address the dialog's first request came from (symmetric response
 // routing, the usual way through NATs); over TCP, on the peer's connection
 // while it is open, else to its Contact (the remote target, RFC 3261
-// §12.2.1.1).
+// §12.2.1.1); over a WebSocket, on the peer's connection or nowhere
+// ("": transact refuses it, errNoWebSocket).
 func (f *Focus) destination(p hop) string {
 	if !sip.IsReliable(p.transport) {
 		return p.source

@@ -57,7 +57,7 @@ type RoomObserver interface {
 // Config configures a Focus.
 type Config struct {
 	Host  string         // public host name in our URIs and SDP
-	Ports map[string]int // SIP listening port per transport ("UDP", "TCP", "TLS"), for Contact
+	Ports map[string]int // SIP listening port per transport ("UDP", "TCP", "TLS", "WSS"), for Contact
 	// SecureMSRP: the switch has an msrps listener, so TCP/TLS/MSRP offers
 	// are answered with an msrps path (RFC 4975 §14.3); without it they
 	// are declined like any unusable m-line.

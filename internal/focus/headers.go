@@ -32,6 +32,14 @@ func (f *Focus) roomContact(roomName, transport string) *sip.ContactHeader {
 	switch t := strings.ToLower(transport); {
 	case t == "tls":
 		u.Scheme = "sips"
+	case t == "ws" || t == "wss":
+		// RFC 7118 §7: the URI transport value is "ws" for both; sips
+		// says the WebSocket is secure (wss).
+		if t == "wss" {
+			u.Scheme = "sips"
+		}
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "ws")
 	case t != "" && t != "udp":
 		u.UriParams = sip.NewParams()
 		u.UriParams.Add("transport", t)

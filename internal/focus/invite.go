@@ -436,16 +436,19 @@ func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 }
 
 // secureTransport reports whether a request came over a transport that
-// protects it: TLS (RFC 3261 §26.2). Checked on the transport the request
-// arrived by (sipgo's, from the listener), never on what its Via claims.
-func secureTransport(transport string) bool { return strings.EqualFold(transport, "TLS") }
+// protects it: TLS (RFC 3261 §26.2), or a WebSocket over TLS (wss, RFC
+// 7118 §5). Checked on the transport the request arrived by (sipgo's,
+// from the listener), never on what its Via claims.
+func secureTransport(transport string) bool {
+	return strings.EqualFold(transport, "TLS") || strings.EqualFold(transport, "WSS")
+}
 
 // tlsRequired is the 488 of a room that requires TLS (RFC 7701 §4.1) to an
 // INVITE that did not come over TLS, with a Warning that says why (RFC
 // 3261 §20.43: 399, our host, the text).
 func (f *Focus) tlsRequired(req *sip.Request) *sip.Response {
 	res := sip.NewResponseFromRequest(req, 488, "Not Acceptable Here", nil)
-	res.AppendHeader(f.warning("this room requires TLS: join over SIP/TLS (sips:, port 5061 by default) with an msrps MSRP path"))
+	res.AppendHeader(f.warning("this room requires TLS: join over SIP/TLS (sips:, port 5061 by default) or a secure WebSocket with an msrps MSRP path"))
 	return res
 }
 

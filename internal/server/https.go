@@ -38,11 +38,13 @@ const (
 )
 
 // httpsRouter routes the requests of the HTTPS listener: WebSocket
-// upgrades on / and /ws by subprotocol — msrp to the MSRP relay, sip not
-// yet (501), none or another 400 — after the Origin check (403). The
+// upgrades on / and /ws by subprotocol — msrp to the MSRP relay (RFC
+// 7977), sip to the SIP stack (RFC 7118, sipws.go), none or another 400 —
+// after the Origin check (403). A client offering both gets msrp. The
 // browser client's page will live at /; for now a plain GET is 404.
 type httpsRouter struct {
 	msrp    http.Handler // the relay's ServeWebSocket
+	sip     http.Handler // Server.serveSIPWebSocket
 	origins originCheck
 }
 
@@ -68,7 +70,7 @@ func (h *httpsRouter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case offersSubprotocol(r, subprotocolMSRP):
 		h.msrp.ServeHTTP(w, r)
 	case offersSubprotocol(r, subprotocolSIP):
-		http.Error(w, "SIP over WebSocket (RFC 7118) is not served yet: use SIP over UDP, TCP or TLS", http.StatusNotImplemented)
+		h.sip.ServeHTTP(w, r)
 	default:
 		http.Error(w, "WebSocket subprotocol msrp (RFC 7977) or sip (RFC 7118) required", http.StatusBadRequest)
 	}

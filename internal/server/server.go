@@ -52,6 +52,7 @@ type Server struct {
 	// once served, and the HTTP server that serves it.
 	httpsLn net.Listener
 	https   *http.Server
+	sipWS   *sipWSListener // SIP WebSocket connections for sipgo (sipws.go)
 	addrs   Addrs
 	guard   *sipGuard
 
@@ -211,7 +212,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		s.addrs.MSRPTLS = a.String()
 	}
 	if s.httpsLn != nil {
-		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), origins: origins}
+		s.sipWS = newSIPWSListener(s.httpsLn.Addr())
+		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), sip: http.HandlerFunc(s.serveSIPWebSocket), origins: origins}
 		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), log.With("component", "https"))
 	}
 
@@ -241,6 +243,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	if s.tls != nil {
 		ports["TLS"] = s.tls.Addr().(*net.TCPAddr).Port
+	}
+	if s.sipWS != nil {
+		ports["WSS"] = wsPort
 	}
 	s.focus = focus.New(focus.Config{
 		Host:                   cfg.Server.Host,
@@ -295,6 +300,9 @@ func (s *Server) serve() {
 			s.log.Error("MSRP listener stopped", "error", err)
 		}
 	})
+	if s.sipWS != nil {
+		s.wg.Go(func() { _ = s.sip.ServeWSS(s.sipWS) })
+	}
 	if s.https != nil {
 		s.wg.Go(func() {
 			// Serve returns at once if Shutdown came first.
@@ -349,6 +357,9 @@ func (s *Server) closeListeners() {
 	}
 	if s.httpsLn != nil {
 		s.httpsLn.Close()
+	}
+	if s.sipWS != nil {
+		s.sipWS.Close()
 	}
 }
 

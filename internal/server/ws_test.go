@@ -209,7 +209,7 @@ func TestWSRoom(t *testing.T) {
 
 // The HTTPS port refuses what it does not serve, each with its status and
 // nothing upgraded: an Origin that is not the server's (403), no
-// subprotocol or an unknown one (400), sip (501, not yet), a plain GET
+// subprotocol or an unknown one (400), a plain GET
 // (404 at /, 426 at /ws), another path (404); and it serves on.
 func TestWSRefusals(t *testing.T) {
 	srv, client := startTLS(t, wsConfig(t))
@@ -226,7 +226,6 @@ func TestWSRefusals(t *testing.T) {
 		{"plain http origin", "/ws", []string{"msrp"}, "http://127.0.0.1:" + port, http.StatusForbidden},
 		{"no subprotocol", "/ws", nil, "", http.StatusBadRequest},
 		{"unknown subprotocol", "/", []string{"xmpp"}, "", http.StatusBadRequest},
-		{"sip", "/ws", []string{"sip"}, "", http.StatusNotImplemented},
 		{"another path", "/msrp", []string{"msrp"}, "", http.StatusNotFound},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ package servertest
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -17,16 +18,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
-// SIP is a raw SIP peer: one UDP socket connected to the server, or one
-// TCP connection.
+// SIP is a raw SIP peer: one UDP socket connected to the server, one TCP
+// or TLS connection, or one WebSocket (ws.go).
 type SIP struct {
-	Transport string // "UDP" or "TCP"
+	Transport string // "UDP", "TCP", "TLS" or "WSS"
 	conn      net.Conn
 	r         *bufio.Reader // TCP
 	cseq      int
-	local     string // Builder's address
+	local     string // Builder's address, or the WebSocket peer's .invalid host
+
+	ws    *websocket.Conn
+	in    chan wsMessage // what pump read
+	wsErr error          // why reading ended
 }
 
 // DialSIP opens a raw SIP peer to addr over transport ("UDP" or "TCP").
@@ -56,6 +63,9 @@ func Builder(transport, local string) *SIP {
 
 // Close closes the peer's socket.
 func (p *SIP) Close() error {
+	if p.ws != nil {
+		return p.ws.CloseNow()
+	}
 	if p.conn == nil {
 		return nil
 	}
@@ -75,6 +85,11 @@ func (p *SIP) LocalAddr() string {
 
 // Send writes raw bytes: one datagram over UDP.
 func (p *SIP) Send(b []byte) error {
+	if p.ws != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		return p.ws.Write(ctx, websocket.MessageText, b)
+	}
 	_, err := p.conn.Write(b)
 	return err
 }
@@ -86,6 +101,9 @@ var ErrNoAnswer = errors.New("servertest: no SIP message in time")
 // datagram, or over TCP one message framed by its Content-Length. Over TCP
 // io.EOF means the server closed the connection.
 func (p *SIP) Read(timeout time.Duration) ([]byte, error) {
+	if p.ws != nil {
+		return p.readWS(timeout)
+	}
 	p.conn.SetReadDeadline(time.Now().Add(timeout))
 	defer p.conn.SetReadDeadline(time.Time{})
 	if p.Transport == "UDP" {
@@ -213,7 +231,7 @@ func (p *SIP) Build(r Req) []byte {
 		{"To", to},
 		{"Call-ID", r.CallID},
 		{"CSeq", strconv.Itoa(r.CSeq) + " " + r.Method},
-		{"Contact", "<sip:tester@" + p.LocalAddr() + ";transport=" + strings.ToLower(p.Transport) + ">"},
+		{"Contact", "<sip:tester@" + p.LocalAddr() + ";transport=" + contactTransport(p.Transport) + ">"},
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.URI, r.Version)
@@ -245,6 +263,15 @@ next:
 	}
 	b.WriteString("\r\n" + r.Body)
 	return []byte(b.String())
+}
+
+// contactTransport is the Contact's transport parameter: "ws" for SIP over
+// a WebSocket, secure or not (RFC 7118 §7).
+func contactTransport(transport string) string {
+	if transport == "WSS" {
+		return "ws"
+	}
+	return strings.ToLower(transport)
 }
 
 // Status returns the status code and reason phrase of a response (0 for
