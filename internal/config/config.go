@@ -84,7 +84,7 @@ type TLSConfig struct {
 // HTTPSConfig is the [https] table: the one HTTPS port of browsers and
 // other WebSocket clients (issue 15). Upgrades are told apart by their
 // WebSocket subprotocol, not by port: msrp (RFC 7977) goes to the MSRP
-// switch, sip (RFC 7118) is not served yet. The certificate is [tls]'s.
+// switch, sip (RFC 7118) to the SIP stack. The certificate is [tls]'s.
 type HTTPSConfig struct {
 	// Listen is the TCP address of the HTTPS listener; "" disables it.
 	Listen string `toml:"listen"`
@@ -93,6 +93,10 @@ type HTTPSConfig struct {
 	// Origin's host must be the request's Host (the page came from this
 	// server). A request without Origin (not from a browser) is allowed.
 	Origins []string `toml:"origins"`
+	// MaxPendingPerSource caps the connections one source (source.Key)
+	// holds before they are upgraded to a WebSocket; limits.exempt
+	// sources are not capped.
+	MaxPendingPerSource int `toml:"max_pending_per_source"`
 }
 
 // UsesTLS reports whether a TLS listener is enabled (sip.tls,

@@ -55,7 +55,7 @@ func Default() *Config {
 			MaxUnboundPerSource: 256,
 		},
 		TLS:   TLSConfig{Cert: "", Key: ""},
-		HTTPS: HTTPSConfig{Listen: "127.0.0.1:8443", Origins: []string{}},
+		HTTPS: HTTPSConfig{Listen: "127.0.0.1:8443", Origins: []string{}, MaxPendingPerSource: 64},
 		Rooms: RoomsConfig{
 			Mode:         ModeAdhoc,
 			MaxRooms:     10000,

@@ -70,6 +70,7 @@ func (c *Config) validate() Errors {
 			es.addf("https.listen", fmt.Sprintf("%q is also %s; every listener needs its own TCP port", c.HTTPS.Listen, other.key))
 		}
 	}
+	atLeast(&es, "https.max_pending_per_source", c.HTTPS.MaxPendingPerSource, 1)
 	for i, o := range c.HTTPS.Origins {
 		if _, err := ParseOrigin(o); err != nil {
 			es.add(fmt.Sprintf("https.origins[%d]", i), err)

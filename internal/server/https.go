@@ -3,13 +3,18 @@ package server
 import (
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/relay"
+	"github.com/parley-im/parley/internal/source"
 )
 
 // The HTTPS listener (issue 15): one port for browsers and every other
@@ -150,8 +155,9 @@ func (c originCheck) allowed(r *http.Request) bool {
 // certificate of the other TLS listeners, the handshake and the request
 // header bounded by httpsHeaderTimeout. Its error log (handshakes that
 // fail, mostly) goes to log at debug level.
-func newHTTPSServer(h http.Handler, tlsCfg *tls.Config, log *slog.Logger) *http.Server {
+func newHTTPSServer(h http.Handler, tlsCfg *tls.Config, pending *pendingLimit, log *slog.Logger) *http.Server {
 	return &http.Server{
+		ConnState:         pending.connState,
 		Handler:           h,
 		TLSConfig:         tlsCfg,
 		ReadHeaderTimeout: httpsHeaderTimeout,
@@ -161,4 +167,115 @@ func newHTTPSServer(h http.Handler, tlsCfg *tls.Config, log *slog.Logger) *http.
 		// An empty map turns HTTP/2 off (net/http's documented switch).
 		TLSNextProto: map[string]func(*http.Server, *tls.Conn, http.Handler){},
 	}
+}
+
+// pendingLimit caps per source (source.Key) the HTTPS connections that
+// are not a WebSocket yet: in their TLS handshake, sending a request
+// header, or idle between requests. net/http bounds each in time (the
+// header timeout, the idle timeout); this bounds how many one address may
+// hold at once (https.max_pending_per_source). A connection is counted
+// from Accept until it is hijacked (upgraded: from then on it is the
+// relay's or the SIP stack's, with their own limits) or closed.
+type pendingLimit struct {
+	max     int
+	exempt  []netip.Prefix
+	log     *slog.Logger // rate-limited
+	mu      sync.Mutex
+	n       map[netip.Addr]int
+	refused atomic.Uint64
+}
+
+func newPendingLimit(max int, exempt []netip.Prefix, log *slog.Logger) *pendingLimit {
+	return &pendingLimit{max: max, exempt: exempt, log: log, n: make(map[netip.Addr]int)}
+}
+
+// key is what c counts against, and false for an exempt source or an
+// address that is not IP (counted nowhere).
+func (p *pendingLimit) key(a net.Addr) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	ip := ap.Addr().Unmap()
+	for _, e := range p.exempt {
+		if e.Contains(ip) {
+			return netip.Addr{}, false
+		}
+	}
+	return source.Key(ip), true
+}
+
+func (p *pendingLimit) admit(a net.Addr) bool {
+	k, ok := p.key(a)
+	if !ok {
+		return true
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[k] >= p.max {
+		return false
+	}
+	p.n[k]++
+	return true
+}
+
+func (p *pendingLimit) release(a net.Addr) {
+	k, ok := p.key(a)
+	if !ok {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.n[k] <= 1 {
+		delete(p.n, k)
+	} else {
+		p.n[k]--
+	}
+}
+
+// connState is the http.Server's ConnState hook: a connection leaves the
+// count once hijacked or closed (net/http reports exactly one of the two
+// for every connection it reported new).
+func (p *pendingLimit) connState(c net.Conn, st http.ConnState) {
+	if st == http.StateHijacked || st == http.StateClosed {
+		p.release(c.RemoteAddr())
+	}
+}
+
+// pendingListener closes at once a connection over its source's cap.
+type pendingListener struct {
+	net.Listener
+	p *pendingLimit
+}
+
+func (l *pendingListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		if l.p.admit(c.RemoteAddr()) {
+			return c, nil
+		}
+		l.p.refused.Add(1)
+		l.p.log.Info("HTTPS connection over https.max_pending_per_source closed", "limit", l.p.max, "peer", addrString(c.RemoteAddr()))
+		c.Close()
+	}
+}
+
+// HTTPSStats counts what the HTTPS listener refused.
+type HTTPSStats struct {
+	// PendingRefused counts connections closed at once because their
+	// source held https.max_pending_per_source connections not yet
+	// upgraded.
+	PendingRefused uint64
+}
+
+// HTTPSStats returns what the HTTPS listener refused so far (zero without
+// one).
+func (s *Server) HTTPSStats() HTTPSStats {
+	if s.httpsPending == nil {
+		return HTTPSStats{}
+	}
+	return HTTPSStats{PendingRefused: s.httpsPending.refused.Load()}
 }

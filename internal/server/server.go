@@ -53,8 +53,10 @@ type Server struct {
 	httpsLn net.Listener
 	https   *http.Server
 	sipWS   *sipWSListener // SIP WebSocket connections for sipgo (sipws.go)
-	addrs   Addrs
-	guard   *sipGuard
+	// httpsPending caps per source the HTTPS connections not upgraded yet.
+	httpsPending *pendingLimit
+	addrs        Addrs
+	guard        *sipGuard
 
 	wg           sync.WaitGroup // SIP, MSRP and HTTPS serve loops
 	shutdownOnce sync.Once
@@ -214,7 +216,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	if s.httpsLn != nil {
 		s.sipWS = newSIPWSListener(s.httpsLn.Addr())
 		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), sip: http.HandlerFunc(s.serveSIPWebSocket), origins: origins}
-		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), log.With("component", "https"))
+		hlog := log.With("component", "https")
+		s.httpsPending = newPendingLimit(cfg.HTTPS.MaxPendingPerSource, focusLimits(cfg.Limits).Exempt, slog.New(newRateLimited(hlog.Handler(), 20, time.Second)))
+		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), s.httpsPending, hlog)
 	}
 
 	sipLog := SIPGoLogger(log)
@@ -306,7 +310,8 @@ func (s *Server) serve() {
 	if s.https != nil {
 		s.wg.Go(func() {
 			// Serve returns at once if Shutdown came first.
-			if err := s.https.Serve(tls.NewListener(s.httpsLn, s.https.TLSConfig)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			ln := tls.NewListener(&pendingListener{Listener: s.httpsLn, p: s.httpsPending}, s.https.TLSConfig)
+			if err := s.https.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				s.log.Error("HTTPS listener stopped", "error", err)
 			}
 		})

@@ -305,3 +305,63 @@ func TestSIPWebSocketIdle(t *testing.T) {
 	expect(t, w, servertest.WithFrom(w.Build(sub), "<sip:watcher@127.0.0.1>"), 200, "")
 	expect(t, m, m.Build(servertest.Req{Method: "BYE", URI: roomURI, CallID: callID, FromTag: "ft", ToTag: tag, CSeq: 2}), 200, "")
 }
+
+// One address may hold at most https.max_pending_per_source connections
+// that are not a WebSocket yet (here: TCP connections that never start
+// their TLS handshake); one more is closed at once and counted. A
+// connection that became a WebSocket no longer counts, and one closed
+// frees its place.
+func TestHTTPSPendingPerSource(t *testing.T) {
+	cfg := wsConfig(t)
+	cfg.HTTPS.MaxPendingPerSource = 3
+	srv, client := startTLS(t, cfg)
+	stalled := func() net.Conn {
+		c, err := net.Dial("tcp", srv.Addrs().HTTPS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	closedNow := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(wait))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return !(errors.As(err, &ne) && ne.Timeout())
+	}
+	openStill := func(c net.Conn) bool {
+		c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout()
+	}
+
+	// An upgraded WebSocket, then two stalled connections: three places,
+	// of which the WebSocket no longer holds one.
+	ws := dialSIPWS(t, srv, client)
+	a, b := stalled(), stalled()
+	c := stalled()
+	if !openStill(a) || !openStill(b) || !openStill(c) {
+		t.Fatal("a connection within the limit was closed")
+	}
+	d := stalled()
+	if !closedNow(d) {
+		t.Fatal("a fourth pending connection from one address was kept")
+	}
+	if got := srv.HTTPSStats().PendingRefused; got != 1 {
+		t.Errorf("HTTPSStats().PendingRefused = %d, want 1", got)
+	}
+	a.Close()
+	deadline := time.Now().Add(wait)
+	for {
+		e := stalled()
+		if openStill(e) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a closed connection's place was never freed")
+		}
+	}
+	// The WebSocket upgraded before all this still works.
+	expect(t, ws, ws.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1"}), 200, "")
+}
