@@ -156,7 +156,7 @@ func (h *harness) joinUnbound(roomName, uri string, opts ...partyOption) *party 
 	h.t.Helper()
 	self := msrp.URI{Secure: h.tls != nil, Host: "127.0.0.1", Port: 9, SessionID: msrp.NewSessionID(), Transport: "tcp"}
 	if h.allWS {
-		self = wsSelf()
+		self = h.wsSelf()
 	}
 	return h.joinSelf(roomName, uri, self, opts...)
 }
