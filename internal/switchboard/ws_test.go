@@ -417,6 +417,17 @@ func (c *wsFrameConn) deframe(p []byte) (int, error) {
 				return n, err
 			}
 			c.roff += hl
+			if size <= len(p)-n && size <= c.rend-c.roff {
+				// The whole frame is buffered and fits: checked where it is.
+				f := c.raw[c.roff : c.roff+size]
+				if err := c.check(f[:min(size, len(c.head))], f[max(0, size-len(c.tail)):], size); err != nil {
+					return n, err
+				}
+				n += copy(p[n:], f)
+				c.roff += size
+				c.frames++
+				continue
+			}
 			c.left, c.got = size, 0
 		}
 		k := min(c.left, len(p)-n, c.rend-c.roff)
@@ -430,7 +441,7 @@ func (c *wsFrameConn) deframe(p []byte) (int, error) {
 		c.roff += k
 		c.left -= k
 		if c.left == 0 {
-			if err := c.check(); err != nil {
+			if err := c.check(c.head[:min(c.got, len(c.head))], c.tail[:], c.got); err != nil {
 				return n, err
 			}
 			c.frames++
@@ -474,7 +485,7 @@ func (c *wsFrameConn) header(b []byte) (hl, size int, err error) {
 }
 
 // track keeps the first and the last octets of the current frame's
-// payload, q its next part.
+// payload, q its next part (a frame read in parts).
 func (c *wsFrameConn) track(q []byte) {
 	if c.got < len(c.head) {
 		copy(c.head[c.got:], q)
@@ -488,25 +499,26 @@ func (c *wsFrameConn) track(q []byte) {
 	copy(c.tail[len(c.tail)-len(q):], q)
 }
 
-// check verifies that the frame just read holds exactly one MSRP message:
-// it starts with a start line ("MSRP " tid " ") and ends with the end-line
-// of the same transaction ("\r\n-------" tid flag "\r\n", RFC 4975 §7.1),
-// so that no other message can begin or end inside it.
-func (c *wsFrameConn) check() error {
-	head := c.head[:min(c.got, len(c.head))]
+// check verifies that a frame of size octets, head its first octets and
+// tail its last, holds exactly one MSRP message: it starts with a start
+// line ("MSRP " tid " ") and ends with the end-line of the same
+// transaction ("\r\n-------" tid flag "\r\n", RFC 4975 §7.1), so that no
+// other message can begin or end inside it.
+func (c *wsFrameConn) check(head, tail []byte, size int) error {
 	rest, ok := bytes.CutPrefix(head, []byte("MSRP "))
 	sp := bytes.IndexByte(rest, ' ')
 	if !ok || sp < 1 {
 		return fmt.Errorf("frame %d does not start with an MSRP start line: %q", c.frames, head)
 	}
 	tid := rest[:sp]
-	end := 9 + len(tid) + 3
-	if c.got < end {
-		return fmt.Errorf("frame %d of %d octets ends without an end-line", c.frames, c.got)
+	end := len(fanEndMark) + len(tid) + 3
+	if size < end || len(tail) < end {
+		return fmt.Errorf("frame %d of %d octets ends without an end-line", c.frames, size)
 	}
-	e := c.tail[len(c.tail)-end:]
-	if !bytes.Equal(e[:9], fanEndMark) || !bytes.Equal(e[9:9+len(tid)], tid) ||
-		bytes.IndexByte([]byte{msrp.FlagEnd, msrp.FlagContinue, msrp.FlagAbort}, e[end-3]) < 0 || e[end-2] != '\r' || e[end-1] != '\n' {
+	e := tail[len(tail)-end:]
+	switch f := e[end-3]; {
+	case !bytes.Equal(e[:len(fanEndMark)], fanEndMark), !bytes.Equal(e[len(fanEndMark):len(fanEndMark)+len(tid)], tid),
+		f != msrp.FlagEnd && f != msrp.FlagContinue && f != msrp.FlagAbort, e[end-2] != '\r', e[end-1] != '\n':
 		return fmt.Errorf("frame %d (transaction %s) does not end with its end-line: %q", c.frames, tid, e)
 	}
 	return nil
@@ -610,9 +622,11 @@ func TestWSFrameConn(t *testing.T) {
 		"text frame":    append([]byte{0x81, byte(len(msgs[1]))}, msgs[1]...),
 		"masked":        append([]byte{0x82, 0x80 | byte(len(msgs[1])), 0, 0, 0, 0}, msgs[1]...),
 	} {
-		got, _, err := read(append(frame(msgs[0]), bad...), 3)
-		if err == nil || err == io.EOF || !bytes.HasPrefix(got, msgs[0]) {
-			t.Errorf("%s: %v after %d octets, want an error after the first message", name, err, len(got))
+		for _, step := range []int{3, 1 << 20} { // frames read in parts, and whole
+			got, _, err := read(append(frame(msgs[0]), bad...), step)
+			if err == nil || err == io.EOF || !bytes.HasPrefix(got, msgs[0]) {
+				t.Errorf("%s, step %d: %v after %d octets, want an error after the first message", name, step, err, len(got))
+			}
 		}
 	}
 	// Writes are masked frames.
