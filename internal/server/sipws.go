@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -123,6 +124,9 @@ func (s *Server) serveSIPWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(sipWSReadLimit)
 	c := newSIPWSConn(ws, s.guard, hj.nc.LocalAddr(), hj.nc.RemoteAddr())
+	if s.cfg.Log.Trace {
+		c.trace = s.log.With("proto", "SIP", "transport", "WSS", "peer", hj.nc.RemoteAddr().String())
+	}
 	if !s.sipWS.hand(c) {
 		c.Close() // shutting down
 	}
@@ -170,6 +174,7 @@ const sipWSUpgrade = "GET / HTTP/1.1\r\nHost: parleyd\r\nUpgrade: websocket\r\nC
 type sipWSConn struct {
 	ws     *websocket.Conn
 	g      *sipGuard
+	trace  *slog.Logger // log.trace: every message in and out, raw; nil: off
 	local  net.Addr
 	remote net.Addr
 	ip     netip.Addr // the client's, for the Via's received (RFC 3261 §18.2.1)
@@ -239,6 +244,9 @@ func (c *sipWSConn) next() error {
 		return io.EOF
 	}
 	c.last.Store(time.Now().UnixNano())
+	if c.trace != nil {
+		c.trace.Debug("SIP in", "raw", string(msg))
+	}
 	if len(msg) == 0 {
 		return nil
 	}
@@ -284,6 +292,9 @@ func (c *sipWSConn) answer(b []byte) {
 }
 
 func (c *sipWSConn) writeMessage(b []byte) error {
+	if c.trace != nil {
+		c.trace.Debug("SIP out", "raw", string(b))
+	}
 	ctx, cancel := context.WithTimeout(c.ctx, sipWSWriteTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, b)

@@ -6,8 +6,9 @@ import (
 )
 
 // The raw SIP trace (log.trace / -trace): every datagram and every TCP read
-// and write on the SIP listeners, logged at debug level as text. The MSRP
-// trace is the relay's own (relay.Config.Trace).
+// and write on the SIP listeners, logged at debug level as text; over a
+// WebSocket, every message (sipWSConn.trace). The MSRP trace is the
+// relay's own (relay.Config.Trace).
 
 type tracePacketConn struct {
 	net.PacketConn

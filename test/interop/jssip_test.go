@@ -124,6 +124,12 @@ func TestJsSIPOverWSS(t *testing.T) {
 	if strings.Contains(d.log.String(), "level=ERROR") {
 		t.Errorf("parleyd logged errors:\n%s", d.log.String())
 	}
+	// -trace shows the raw SIP of the WebSocket, both ways.
+	for _, want := range []string{`msg="SIP in" proto=SIP transport=WSS`, `raw="SUBSCRIBE ` + roomURI, `msg="SIP out"`, `raw="NOTIFY sip:`} {
+		if !strings.Contains(d.log.String(), want) {
+			t.Errorf("parleyd's -trace log has no %s", want)
+		}
+	}
 	d.stop(t)
 	if t.Failed() {
 		t.Logf("parleyd's log:\n%s", d.log.String())
