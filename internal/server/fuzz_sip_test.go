@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -23,6 +24,8 @@ type sipFuzzHarness struct {
 	stop  func()
 	check *servertest.SIP
 	n     int
+
+	client *tls.Config // over TLS: trusts the server's certificate
 }
 
 // sipFuzzMu serializes inputs: the harness is one server and one

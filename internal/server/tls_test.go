@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -38,22 +39,36 @@ func tlsConfig(t *testing.T) *config.Config {
 // data directory) for 127.0.0.1.
 func startTLS(t *testing.T, cfg *config.Config) (*server.Server, *tls.Config) {
 	t.Helper()
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatalf("starting parleyd: %v", err)
+	srv, client, err := launchTLS(cfg)
+	if srv != nil {
+		t.Cleanup(func() { stopServer(srv) })
 	}
-	srv.Start()
-	t.Cleanup(func() { stopServer(srv) })
-	st, err := certs.Load(filepath.Join(cfg.Server.DataDir, certs.SelfSignedCert), filepath.Join(cfg.Server.DataDir, certs.SelfSignedKey))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return srv, client
+}
+
+// launchTLS is startTLS for a caller that stops the server itself (a fuzz
+// harness that outlives its first input): the server, started, and a
+// client configuration that trusts it; on an error after the start, the
+// server too, for the caller to stop.
+func launchTLS(cfg *config.Config) (*server.Server, *tls.Config, error) {
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting parleyd: %w", err)
+	}
+	srv.Start()
+	st, err := certs.Load(filepath.Join(cfg.Server.DataDir, certs.SelfSignedCert), filepath.Join(cfg.Server.DataDir, certs.SelfSignedKey))
+	if err != nil {
+		return srv, nil, err
+	}
 	if got, want := srv.CertificateFingerprint(), st.Fingerprint(); got != want || !strings.HasPrefix(got, "SHA-256 ") {
-		t.Fatalf("fingerprint %q, want %q", got, want)
+		return srv, nil, fmt.Errorf("fingerprint %q, want %q", got, want)
 	}
 	roots := x509.NewCertPool()
 	roots.AddCert(st.Certificate().Leaf)
-	return srv, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}
+	return srv, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}, nil
 }
 
 func dialSIPTLS(t *testing.T, srv *server.Server, client *tls.Config) *servertest.SIP {
