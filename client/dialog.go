@@ -117,8 +117,20 @@ func (d *dialog) confirm(res *sip.Response) {
 	d.target, d.dest = *d.room.Clone(), d.roomDest
 	if c := res.Contact(); c != nil && c.Address.Host != "" {
 		d.target = *c.Address.Clone()
-		d.dest = hostPort(c.Address, d.transport)
+		d.dest = d.targetDest(c.Address)
 	}
+}
+
+// targetDest is where requests to the remote target u go: its host and
+// port; over WSS, always where the INVITE went, our one WebSocket (RFC
+// 7118 §5: a WebSocket client sends everything over the connection it
+// opened, and the focus's Contact names its HTTPS port, which is that
+// connection's anyway).
+func (d *dialog) targetDest(u sip.Uri) string {
+	if d.transport == "WSS" {
+		return d.roomDest
+	}
+	return hostPort(u, d.transport)
 }
 
 // ack builds the ACK for the 2xx (RFC 3261 §13.2.2.4): a new transaction

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -12,7 +13,8 @@ import (
 )
 
 // Join enters the chat room roomURI ("sip:lobby@chat.example.com:5060",
-// or "sips:lobby@chat.example.com" for SIP and MSRP over TLS):
+// or "sips:lobby@chat.example.com" for SIP and MSRP over TLS; with
+// opts.Transport "ws", over secure WebSockets to opts.WebSocketURL):
 // it starts a SIP user agent of its own on opts.LocalAddr, sends an INVITE
 // with our SDP offer, ACKs the 2xx, connects to the first URI of the
 // focus's MSRP path and binds the session with a bodiless SEND. When the
@@ -53,7 +55,10 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		roster:   newRoster(cfg.rosterBuffer),
 	}
 	dest := hostPort(room, cfg.transport)
-	if cfg.server != "" {
+	switch {
+	case cfg.wsURL != nil:
+		dest = cfg.wsURL.Host // host:port, the port explicit
+	case cfg.server != "":
 		dest = cfg.server
 	}
 	a, err := newAgent(ctx, &s.cfg, dest, s.register)
@@ -62,8 +67,13 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 	}
 	s.sip = a
 	s.dlg = newDialog(&s.cfg, room, dest, a)
-	// Over TLS the stream is TCP/TLS/MSRP with an msrps: path (RFC 4975 §14.3).
+	// Over TLS the stream is TCP/TLS/MSRP with an msrps: path (RFC 4975
+	// §14.3); over WSS too, with an msrps: ;ws path on our .invalid host
+	// (RFC 7977 §5.2.1).
 	s.local = msrp.URI{Secure: cfg.transport == "TLS", Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
+	if cfg.transport == "WSS" {
+		s.local.Secure, s.local.Port, s.local.Transport = true, wsPathPort, "ws"
+	}
 	if err := a.start(); err != nil {
 		return nil, err
 	}
@@ -77,7 +87,7 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 // join runs the INVITE and the MSRP bind. On failure it ends the Session
 // (BYE when a dialog exists and the focus has not ended it) and returns why.
 func (s *Session) join(ctx context.Context) error {
-	res, err := s.invite(ctx, buildOffer(s.local, &s.cfg))
+	res, err := s.invite(ctx, buildOffer(s.local, s.sip.addr, &s.cfg))
 	if err != nil {
 		s.finish(err)
 		return err
@@ -115,16 +125,23 @@ func (s *Session) establish(ctx context.Context, res *sip.Response) error {
 		s.isFocus = c.Params.Has("isfocus")
 	}
 	s.conferenceEvents = allowsEvent(res, conferenceEvent)
-	ans, err := parseAnswer(res, s.local.Secure)
+	ws := s.cfg.transport == "WSS"
+	ans, err := parseAnswer(res, s.local.Secure, ws)
 	if err != nil {
 		return err
 	}
 	s.answer = ans
-	nc, err := dialMSRP(ctx, ans.path[0], s.cfg.timeout, s.cfg.tls)
+	var nc net.Conn
+	if ws {
+		nc, err = dialMSRPWebSocket(ctx, ans.path[0], s.cfg.wsURL, s.cfg.timeout, s.cfg.tls, s.cfg.maxMessage)
+	} else {
+		nc, err = dialMSRP(ctx, ans.path[0], s.cfg.timeout, s.cfg.tls)
+	}
 	if err != nil {
 		return err
 	}
 	s.conn = newMSRPConn(nc, s.local, ans.path, &s.cfg, s.log)
+	s.conn.whole = ws
 	s.conn.onSend = s.handleSend
 	s.conn.start(s.connEnded)
 	return s.conn.bind(ctx, s.focusBye)

@@ -27,6 +27,10 @@ type msrpConn struct {
 	toPath  string        // the focus's whole path: To-Path of our requests
 
 	maxChunk int // the Reader's MaxChunk: the largest message we accept
+	// whole: each message goes to nc in one Write (a WebSocket, where
+	// each Write is one WebSocket message, RFC 7977 §4.2); else as head,
+	// body and end-line (one writev on TCP).
+	whole bool
 
 	writeMu sync.Mutex // one message on the wire at a time
 
@@ -356,7 +360,13 @@ func (c *msrpConn) write(m *msrp.Message) error {
 		c.close()
 		return err
 	}
-	if _, err := m.WriteTo(c.nc); err != nil {
+	var err error
+	if c.whole {
+		_, err = c.nc.Write(m.Bytes())
+	} else {
+		_, err = m.WriteTo(c.nc)
+	}
+	if err != nil {
 		c.close()
 		return err
 	}

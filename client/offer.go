@@ -18,15 +18,22 @@ const cpimType = "message/cpim"
 // connects (a=setup:active): the discard port (RFC 6135 §4.2.2).
 const activePort = 9
 
+// wsPathPort is the port of our msrps: ;ws path over a WebSocket, whose
+// host is a .invalid name nobody connects to (RFC 7977 §5.2.1, whose
+// examples give 2855, MSRP's registered port).
+const wsPathPort = 2855
+
 // buildOffer returns our SDP offer: one MSRP stream whose path is local,
 // accept-types message/cpim, the given wrapped types and chat-room
-// capabilities, and a=setup:active (we connect; SPEC §4).
-func buildOffer(local msrp.URI, c *settings) []byte {
+// capabilities, and a=setup:active (we connect; SPEC §4). addr is the
+// address of the o= and c= lines: local's host, except for a WebSocket
+// path, whose host is a .invalid name (RFC 7977 §5.2.1).
+func buildOffer(local msrp.URI, addr string, c *settings) []byte {
 	id := strconv.FormatUint(uint64(randUint32()), 10)
-	conn := sdp.NewConnection(local.Host)
+	conn := sdp.NewConnection(addr)
 	s := &sdp.Session{
 		Origin: sdp.Origin{Username: "-", SessionID: id, SessionVersion: id,
-			NetType: conn.NetType, AddrType: conn.AddrType, Address: local.Host},
+			NetType: conn.NetType, AddrType: conn.AddrType, Address: addr},
 		Name:       "-",
 		Connection: conn,
 		Lines:      []sdp.Line{{Type: 't', Value: "0 0"}},
@@ -50,9 +57,11 @@ type answer struct {
 // parseAnswer checks the body of the focus's 2xx: application/sdp with an
 // accepted (port ≠ 0) MSRP stream of the kind we offered (TCP/TLS/MSRP
 // with an msrps: path when secure, else TCP/MSRP with an msrp: path)
-// carrying a path, accept-types that allow message/cpim, and an a=setup
-// that lets us connect (passive or absent). Every error wraps ErrBadAnswer.
-func parseAnswer(res *sip.Response, secure bool) (answer, error) {
+// carrying a path whose first URI we can connect to (transport tcp, or ws
+// when ws: a WebSocket, RFC 7977 §5.2.2), accept-types that allow
+// message/cpim, and an a=setup that lets us connect (passive or absent).
+// Every error wraps ErrBadAnswer.
+func parseAnswer(res *sip.Response, secure, ws bool) (answer, error) {
 	var a answer
 	if ct := res.ContentType(); ct == nil || !strings.EqualFold(strings.TrimSpace(strings.SplitN(ct.Value(), ";", 2)[0]), "application/sdp") {
 		return a, fmt.Errorf("%w: the 2xx carries no application/sdp body", ErrBadAnswer)
@@ -79,7 +88,11 @@ func parseAnswer(res *sip.Response, secure bool) (answer, error) {
 	if a.path, err = m.Path(); err != nil {
 		return a, fmt.Errorf("%w: %w", ErrBadAnswer, err)
 	}
-	if first := a.path[0]; first.Secure != secure || !strings.EqualFold(first.Transport, "tcp") {
+	transport := "tcp"
+	if ws {
+		transport = "ws"
+	}
+	if first := a.path[0]; first.Secure != secure || !strings.EqualFold(first.Transport, transport) {
 		return a, fmt.Errorf("%w: cannot connect to %s", ErrBadAnswer, first.String())
 	}
 	at, err := m.AcceptTypes()

@@ -34,7 +34,7 @@ func TestBuildOffer(t *testing.T) {
 				t.Fatal(err)
 			}
 			local := msrp.URI{Host: "192.0.2.7", Port: activePort, SessionID: "sid123", Transport: "tcp"}
-			body := string(buildOffer(local, &c))
+			body := string(buildOffer(local, local.Host, &c))
 			lines := strings.Split(body, "\r\n")
 			for _, w := range tc.want {
 				if !contains(lines, w) {
@@ -75,22 +75,27 @@ func TestParseAnswer(t *testing.T) {
 		name, ct, body string
 		ok             bool
 		secure         bool // we offered TCP/TLS/MSRP
+		ws             bool // with a ;ws path (over a WebSocket)
 	}{
-		{"good", "application/sdp", head + good, true, false},
-		{"no a=setup", "application/sdp", head + strings.Replace(good, "a=setup:passive\r\n", "", 1), true, false},
-		{"rejected stream first", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n" + good, true, false},
-		{"no body type", "", head + good, false, false},
-		{"not sdp", "text/plain", head + good, false, false},
-		{"bad sdp", "application/sdp", "v=0\r\n", false, false},
-		{"stream rejected", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n", false, false},
-		{"no path", "application/sdp", head + strings.Replace(good, "a=path:msrp://127.0.0.1:2855/abc;tcp\r\n", "", 1), false, false},
-		{"no cpim", "application/sdp", head + strings.Replace(good, "message/cpim", "text/plain", 1), false, false},
-		{"setup active", "application/sdp", head + strings.Replace(good, "passive", "active", 1), false, false},
-		{"tls to a plain offer", "application/sdp", head + tlsGood, false, false},
-		{"tls to a tls offer", "application/sdp", head + tlsGood, true, true},
-		{"plain to a tls offer", "application/sdp", head + good, false, true},
-		{"msrp path on TCP/TLS/MSRP", "application/sdp", head + strings.Replace(good, "TCP/MSRP", "TCP/TLS/MSRP", 1), false, true},
-		{"msrps path on TCP/MSRP", "application/sdp", head + strings.Replace(good, "msrp://", "msrps://", 1), false, true},
+		{"good", "application/sdp", head + good, true, false, false},
+		{"no a=setup", "application/sdp", head + strings.Replace(good, "a=setup:passive\r\n", "", 1), true, false, false},
+		{"rejected stream first", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n" + good, true, false, false},
+		{"no body type", "", head + good, false, false, false},
+		{"not sdp", "text/plain", head + good, false, false, false},
+		{"bad sdp", "application/sdp", "v=0\r\n", false, false, false},
+		{"stream rejected", "application/sdp", head + "m=message 0 TCP/MSRP *\r\n", false, false, false},
+		{"no path", "application/sdp", head + strings.Replace(good, "a=path:msrp://127.0.0.1:2855/abc;tcp\r\n", "", 1), false, false, false},
+		{"no cpim", "application/sdp", head + strings.Replace(good, "message/cpim", "text/plain", 1), false, false, false},
+		{"setup active", "application/sdp", head + strings.Replace(good, "passive", "active", 1), false, false, false},
+		{"tls to a plain offer", "application/sdp", head + tlsGood, false, false, false},
+		{"tls to a tls offer", "application/sdp", head + tlsGood, true, true, false},
+		{"plain to a tls offer", "application/sdp", head + good, false, true, false},
+		{"msrp path on TCP/TLS/MSRP", "application/sdp", head + strings.Replace(good, "TCP/MSRP", "TCP/TLS/MSRP", 1), false, true, false},
+		{"msrps path on TCP/MSRP", "application/sdp", head + strings.Replace(good, "msrp://", "msrps://", 1), false, true, false},
+		{"ws to a ws offer", "application/sdp", head + strings.Replace(tlsGood, ";tcp", ";ws", 1), true, true, true},
+		{"tcp to a ws offer", "application/sdp", head + tlsGood, false, true, true},
+		{"ws to a tls offer", "application/sdp", head + strings.Replace(tlsGood, ";tcp", ";ws", 1), false, true, false},
+		{"plain ws to a ws offer", "application/sdp", head + strings.Replace(good, ";tcp", ";ws", 1), false, true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := sip.NewResponse(200, "OK")
@@ -98,7 +103,7 @@ func TestParseAnswer(t *testing.T) {
 				res.AppendHeader(sip.NewHeader("Content-Type", tc.ct))
 			}
 			res.SetBody([]byte(tc.body))
-			a, err := parseAnswer(res, tc.secure)
+			a, err := parseAnswer(res, tc.secure, tc.ws)
 			if tc.ok != (err == nil) {
 				t.Fatalf("parseAnswer: %v, want ok=%v", err, tc.ok)
 			}

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"math"
 	"net"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,9 @@ const (
 	DefaultRosterExpires = time.Hour
 	// DefaultRosterBuffer is the capacity of the RosterEvents channel.
 	DefaultRosterBuffer = 256
+	// DefaultWebSocketPort is the port of the default Options.WebSocketURL:
+	// parleyd's HTTPS port (its [https] listen, 8443 by default).
+	DefaultWebSocketPort = 8443
 )
 
 // defaultAcceptWrappedTypes is what we accept inside message/cpim when
@@ -69,31 +74,56 @@ type Options struct {
 	// host and port of the room URI: the server's address when the room's
 	// domain does not lead to it (an outbound proxy, RFC 3261 §8.1.2).
 	// In-dialog requests follow the focus's Contact as always. Default: the
-	// room URI's host and port (5060 when it has none).
+	// room URI's host and port (5060 when it has none). Not used with
+	// Transport "ws", where WebSocketURL says where the server is.
 	Server string
-	// Transport is the SIP transport, "udp", "tcp" or "tls"
-	// (case-insensitive). Empty: "tls" for a sips: room URI, else the room
-	// URI's transport parameter, else DefaultTransport. A sips: room URI
-	// requires "tls" (RFC 3261 §26.2). Over TLS (RFC 3261 §26.2.1) the
+	// Transport is the SIP transport, "udp", "tcp", "tls" or "ws"
+	// (case-insensitive). Empty: the room URI's transport parameter when
+	// it is "ws", else "tls" for a sips: room URI, else the room URI's
+	// transport parameter, else DefaultTransport. A sips: room URI
+	// requires "tls" or "ws" (RFC 3261 §26.2). Over TLS (RFC 3261 §26.2.1) the
 	// Session opens one TLS connection to the server and keeps it: the
 	// INVITE, the roster's SUBSCRIBEs and everything the focus sends (its
 	// BYE, the NOTIFYs) travel over it, nothing is listened for, and our
 	// Contact is a sips: URI naming that connection's local address. The
 	// MSRP stream is then offered as TCP/TLS/MSRP with an msrps: path and
 	// the connection to the switch is TLS too (RFC 4975 §14.3).
+	//
+	// "ws" is SIP over a secure WebSocket (wss, RFC 7118) and MSRP over
+	// another (RFC 7977), as a browser does it; a plain ws: WebSocket is
+	// never used. The Session opens one WebSocket to WebSocketURL with the
+	// subprotocol sip and keeps it: the INVITE, the roster's SUBSCRIBEs
+	// and everything the focus sends travel over it (in-dialog requests
+	// too, whatever host the focus's Contact names), nothing is listened
+	// for, and our Via, Contact and MSRP path name a random .invalid host
+	// (RFC 7118 §5, RFC 7977 §5.2.1). The MSRP stream is offered as
+	// TCP/TLS/MSRP with an msrps: ;ws path; the Session then opens a
+	// second WebSocket, with the subprotocol msrp, to the host and port of
+	// the switch's msrps: ;ws URI (WebSocketURL's path), and sends each
+	// MSRP message (chunks of at most 2048 octets of body) as one
+	// WebSocket message (RFC 7977 §4.2).
 	Transport string
-	// TLS configures the TLS client used when Transport is "tls" (ignored
-	// otherwise); it is cloned, not modified. nil verifies the server's
-	// certificate against the system roots. With ServerName empty, the
-	// SIP connection verifies the room URI's host (or, with Server set,
-	// still the room URI's host: the domain we mean to reach) and the
-	// MSRP connection the host of the switch's msrps: URI. Put the
+	// WebSocketURL is the server's secure WebSocket endpoint used with
+	// Transport "ws" (ignored otherwise): a wss: URL, e.g.
+	// "wss://chat.example.com:8443/" (parleyd takes / and /ws on its HTTPS
+	// port). Without a port, 443. Default: "wss://<room URI host>:8443/"
+	// (DefaultWebSocketPort). The server's certificate is verified for the
+	// URL's host, with TLS as over "tls".
+	WebSocketURL string
+	// TLS configures the TLS client used when Transport is "tls" or "ws"
+	// (ignored otherwise); it is cloned, not modified. nil verifies the
+	// server's certificate against the system roots. With ServerName
+	// empty, the SIP connection verifies the room URI's host (or, with
+	// Server set, still the room URI's host: the domain we mean to reach;
+	// over "ws", WebSocketURL's host, as a browser does) and the MSRP
+	// connection the host of the switch's msrps: URI. Put the
 	// server's certificate or CA in RootCAs to trust a self-signed
 	// certificate; InsecureSkipVerify turns verification off, which
 	// leaves the connection encrypted but the server unauthenticated.
 	TLS *tls.Config
 	// LocalAddr is the host:port our SIP user agent listens on, to receive
-	// the focus's requests (BYE, the roster's NOTIFYs). Default
+	// the focus's requests (BYE, the roster's NOTIFYs); not used over
+	// "tls" and "ws", which listen for nothing. Default
 	// DefaultLocalAddr. Over UDP it listens for TCP on the same port too,
 	// when that port is free for TCP (RFC 3261 §18.2.1: a request too large
 	// for UDP comes over TCP). Its host, when not a wildcard, is also the
@@ -170,9 +200,11 @@ type settings struct {
 	fromURI   string // Options.From as given: our CPIM From
 	server    string // Options.Server, "" for the room URI's host:port
 	display   string
-	transport string      // "UDP", "TCP" or "TLS", as sipgo spells it
-	tls       *tls.Config // over TLS: Options.TLS cloned, or a fresh config; nil otherwise
+	transport string      // "UDP", "TCP", "TLS" or "WSS", as sipgo spells it
+	tls       *tls.Config // over TLS and WSS: Options.TLS cloned, or a fresh config; nil otherwise
 	roomHost  string      // the room URI's host, without brackets: the default ServerName
+	sips      bool        // the room URI is a sips: URI
+	wsURL     *url.URL    // over WSS: Options.WebSocketURL (or its default), with an explicit port
 	localAddr string
 	chatroom  sdp.Chatroom
 	wrapped   sdp.FormatList
@@ -194,6 +226,36 @@ type settings struct {
 
 // errOptions wraps every Options validation error.
 var errOptions = errors.New("client: invalid options")
+
+// webSocketURL checks Options.WebSocketURL, or makes the default one for
+// room, and gives it an explicit port (443 when it has none).
+func webSocketURL(raw string, room sip.Uri) (*url.URL, error) {
+	if raw == "" {
+		raw = "wss://" + net.JoinHostPort(strings.Trim(room.Host, "[]"), strconv.Itoa(DefaultWebSocketPort)) + "/"
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%w: WebSocketURL: %v", errOptions, err)
+	case !strings.EqualFold(u.Scheme, "wss"):
+		return nil, fmt.Errorf("%w: WebSocketURL %q: want a wss: URL (SIP and MSRP over WebSocket go over TLS only)", errOptions, raw)
+	case u.Hostname() == "" || u.User != nil || u.Fragment != "" || u.Opaque != "":
+		return nil, fmt.Errorf("%w: WebSocketURL %q: want wss://host[:port][/path]", errOptions, raw)
+	}
+	port := u.Port()
+	if port == "" {
+		port = "443"
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return nil, fmt.Errorf("%w: WebSocketURL %q: bad port", errOptions, raw)
+	}
+	u.Scheme = "wss"
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	if u.Path == "" {
+		u.Path = "/"
+	}
+	return u, nil
+}
 
 // resolve checks o and fills in the defaults. room supplies the transport
 // when o.Transport is empty.
@@ -217,12 +279,16 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 		}
 		c.server = o.Server
 	}
+	c.sips = room.Scheme == "sips"
 	t := o.Transport
-	if t == "" && room.Scheme == "sips" {
-		t = "tls"
-	}
 	if t == "" && room.UriParams != nil {
 		t, _ = room.UriParams.Get("transport")
+		if room.Scheme == "sips" && !strings.EqualFold(t, "ws") {
+			t = "" // sips: means TLS, unless it says ws (RFC 7118 §7)
+		}
+	}
+	if t == "" && room.Scheme == "sips" {
+		t = "tls"
 	}
 	if t == "" {
 		t = DefaultTransport
@@ -234,13 +300,25 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 		c.transport = "TCP"
 	case "tls":
 		c.transport = "TLS"
+	case "ws":
+		c.transport = "WSS"
 	default:
-		return c, fmt.Errorf("%w: transport %q (want udp, tcp or tls)", errOptions, t)
+		return c, fmt.Errorf("%w: transport %q (want udp, tcp, tls or ws)", errOptions, t)
 	}
-	if room.Scheme == "sips" && c.transport != "TLS" {
-		return c, fmt.Errorf("%w: a sips: room URI needs transport tls, not %s (RFC 3261 §26.2)", errOptions, strings.ToLower(t))
+	if room.Scheme == "sips" && c.transport != "TLS" && c.transport != "WSS" {
+		return c, fmt.Errorf("%w: a sips: room URI needs transport tls or ws, not %s (RFC 3261 §26.2)", errOptions, strings.ToLower(t))
 	}
-	if c.transport == "TLS" {
+	if c.transport == "WSS" {
+		if c.server != "" {
+			return c, fmt.Errorf("%w: Server is not used over ws: set WebSocketURL", errOptions)
+		}
+		u, err := webSocketURL(o.WebSocketURL, room)
+		if err != nil {
+			return c, err
+		}
+		c.wsURL = u
+	}
+	if c.transport == "TLS" || c.transport == "WSS" {
 		if o.TLS != nil {
 			c.tls = o.TLS.Clone()
 		} else {

@@ -79,7 +79,7 @@ func (d *dialog) establish(tag string, contact *sip.ContactHeader) {
 	}
 	if contact != nil && contact.Address.Host != "" {
 		d.target = *contact.Address.Clone()
-		d.dest = hostPort(contact.Address, d.transport)
+		d.dest = d.targetDest(contact.Address)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,12 +30,23 @@ import (
 // keeps it in sipgo's pool, where every request to the server reuses it
 // and the focus's requests arrive on it; host and port are that
 // connection's local address, named by our sips: Contact.
+//
+// Over WSS (SIP over a secure WebSocket, RFC 7118) likewise: it listens
+// for nothing and opens its WebSocket through sipgo's WSS transport first
+// (the TLS handshake, certificate verification and the upgrade with the
+// subprotocol sip), which keeps it in its pool for every request and
+// reads the focus's requests from it. host is a random .invalid name and
+// port 0 (RFC 7118 §5: nobody can connect to a WebSocket client, so
+// Contact and Via name no address), and addr the connection's local IP,
+// for the SDP's c= line.
 type agent struct {
 	ua        *sipgo.UserAgent
 	client    *sipgo.Client
-	transport string // "UDP", "TCP" or "TLS"
-	host      string // our address in Contact, Via, c= and a=path
-	port      int    // our listening port
+	transport string // "UDP", "TCP", "TLS" or "WSS"
+	host      string // our address in Contact, Via and a=path
+	addr      string // our IP address in the SDP's o= and c= lines: host, except over WSS
+	port      int    // our listening port; 0 over WSS
+	sips      bool   // over WSS: a sips: Contact (the room URI is sips:, RFC 3261 §8.1.1.8)
 	listener  io.Closer
 	laddr     string // the listener's address as sipgo's pool keys it
 	timeout   time.Duration
@@ -49,23 +61,44 @@ type agent struct {
 // serves. dest is the room's host:port, used to pick our address when the
 // listen host is a wildcard. register installs the request handlers.
 func newAgent(ctx context.Context, c *settings, dest string, register func(*sipgo.Server)) (*agent, error) {
-	a := &agent{transport: c.transport, served: make(chan struct{})}
+	a := &agent{transport: c.transport, served: make(chan struct{}), sips: c.sips}
+	tlOpts := []sip.TransportLayerOption{
+		sip.WithTransportLayerLogger(c.log),
+		sip.WithTransportLayerReadFilter(a.readFilter),
+	}
+	if c.transport == "WSS" {
+		if uri := c.wsURL.RequestURI(); uri != "/" {
+			// sipgo dials wss://host:port, i.e. the path /: another path
+			// needs a WSS transport of our own. (After the read filter:
+			// sipgo copies it into the transport it is given. Its log is
+			// sipgo's package-level logger: the field is not exported.)
+			tlOpts = append(tlOpts, sip.WithTransportLayerTransports(sip.TransportsConfig{
+				WSS: &sip.TransportWSS{TransportWS: &sip.TransportWS{
+					DialURI: func(hostPort string) string { return "wss://" + hostPort + uri },
+				}},
+			}))
+		}
+	}
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("parley"),
 		sipgo.WithUserAgentHostname(c.from.Host),
-		sipgo.WithUserAgentTransportLayerOptions(
-			sip.WithTransportLayerLogger(c.log),
-			sip.WithTransportLayerReadFilter(a.readFilter),
-		),
+		sipgo.WithUserAgentTransportLayerOptions(tlOpts...),
 		sipgo.WithUserAgentTransactionLayerOptions(sip.WithTransactionLayerLogger(c.log)),
 	}
-	if c.transport == "TLS" {
+	if c.transport == "TLS" || c.transport == "WSS" {
 		cfg := c.tls
 		if cfg.ServerName == "" {
-			// The domain we mean to reach, even when Server sends us elsewhere
-			// (RFC 5922 §7.2). sipgo would use the host it dials, an IP with Server.
+			// Over TLS, the domain we mean to reach, even when Server sends
+			// us elsewhere (RFC 5922 §7.2): sipgo would use the host it
+			// dials, an IP with Server. Over WSS, the WebSocket URL's host,
+			// as a browser verifies it. sipgo's WSS dialer takes this very
+			// config (and its ServerName) from the user agent, as its TLS
+			// dialer does.
 			cfg = cfg.Clone()
 			cfg.ServerName = c.roomHost
+			if c.transport == "WSS" {
+				cfg.ServerName = c.wsURL.Hostname()
+			}
 		}
 		uaOpts = append(uaOpts, sipgo.WithUserAgenTLSConfig(cfg))
 	}
@@ -86,8 +119,8 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		serve func() error
 	)
 	switch c.transport {
-	case "TLS":
-		conn, err := dialTLS(ctx, ua, dest, c.timeout)
+	case "TLS", "WSS":
+		conn, err := dialStream(ctx, ua, c.transport, dest, c.timeout)
 		if err != nil {
 			ua.Close()
 			return nil, err
@@ -128,6 +161,10 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 	ip, port := addrIPPort(laddr)
 	a.port = port
 	a.host = localHost(ctx, ip, dest)
+	a.addr = a.host
+	if c.transport == "WSS" {
+		a.host, a.port = invalidHost(), 0 // sipgo fills in the Via's port from the connection
+	}
 
 	opts := []sipgo.ClientOption{
 		sipgo.WithClientHostname(a.host),
@@ -149,32 +186,44 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 	return a, nil
 }
 
-// dialTLS opens the SIP connection to dest over TLS through ua's transport
-// layer, which keeps it in its pool for the requests that follow, and
-// returns it. The handshake (certificate verification included) is done
-// within timeout.
-func dialTLS(ctx context.Context, ua *sipgo.UserAgent, dest string, timeout time.Duration) (sip.Connection, error) {
+// dialStream opens the SIP connection to dest over transport ("TLS", or
+// "WSS": TLS, then the WebSocket upgrade with the subprotocol sip) through
+// ua's transport layer, which keeps it in its pool for the requests that
+// follow, and returns it. The handshake (certificate verification
+// included) is done within timeout.
+func dialStream(ctx context.Context, ua *sipgo.UserAgent, transport, dest string, timeout time.Duration) (sip.Connection, error) {
+	over := "TLS"
+	if transport == "WSS" {
+		over = "WebSocket"
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	host, port, err := sip.ParseAddr(dest)
 	if err != nil {
-		return nil, fmt.Errorf("client: SIP over TLS to %s: %w", dest, err)
+		return nil, fmt.Errorf("client: SIP over %s to %s: %w", over, dest, err)
 	}
 	// Only the transport, the destination, the Request-URI's scheme and a
 	// Via are looked at; nothing is sent.
 	req := sip.NewRequest(sip.OPTIONS, sip.Uri{Scheme: "sips", Host: host, Port: port})
-	req.SetTransport("TLS")
+	req.SetTransport(transport)
 	req.SetDestination(dest)
-	req.AppendHeader(&sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: "TLS", Host: "invalid", Port: 1, Params: sip.NewParams()})
+	req.AppendHeader(&sip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: transport, Host: "invalid", Port: 1, Params: sip.NewParams()})
 	conn, err := ua.TransportLayer().ClientRequestConnection(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, context.Canceled) {
-			return nil, fmt.Errorf("%w: SIP over TLS to %s: %v", ErrTimeout, dest, err)
+			return nil, fmt.Errorf("%w: SIP over %s to %s: %v", ErrTimeout, over, dest, err)
 		}
-		return nil, fmt.Errorf("client: SIP over TLS to %s: %w", dest, err)
+		return nil, fmt.Errorf("client: SIP over %s to %s: %w", over, dest, err)
 	}
 	conn.TryClose() // the reference returned to us; the pool's and the reader's remain
 	return conn, nil
+}
+
+// invalidHost is a random host name under .invalid (RFC 2606 §2): a
+// WebSocket client's address in Contact, Via and its MSRP path (RFC 7118
+// §5, RFC 7977 §5.2.1).
+func invalidHost() string {
+	return strings.ToLower(sip.GenerateTagN(12)) + ".invalid"
 }
 
 // start runs the serve goroutine: from now on the handlers may be called.
@@ -244,6 +293,17 @@ func (a *agent) write(req *sip.Request) error {
 // contact is our Contact header for user.
 func (a *agent) contact(user string) *sip.ContactHeader {
 	u := sip.Uri{Scheme: "sip", User: user, Host: a.host, Port: a.port}
+	if a.transport == "WSS" {
+		// RFC 7118 §5, §7: transport=ws for ws and wss alike; sips when
+		// the room URI is (a dialog it creates needs one, RFC 3261
+		// §8.1.1.8).
+		if a.sips {
+			u.Scheme = "sips"
+		}
+		u.UriParams = sip.NewParams()
+		u.UriParams.Add("transport", "ws")
+		return &sip.ContactHeader{Address: u}
+	}
 	if a.transport == "TLS" {
 		// sips: asks for TLS (RFC 3261 §26.2.2); a dialog made by a sips
 		// Request-URI must have one (§8.1.1.8).
