@@ -11,6 +11,20 @@
 // focus's path and binds the session with a bodiless SEND (RFC 4975 §5.4,
 // RFC 6135). The INVITE goes to the room URI's host and port, or to
 // Options.Server when the room's domain does not lead to the server.
+//
+// Over TLS (a sips: room URI, or Options.Transport "tls") SIP goes over
+// one TLS connection the Session opens and keeps, and the MSRP stream is
+// TCP/TLS/MSRP with msrps: paths. With Options.Transport "ws" the
+// Session does as a browser does (RFC 7118, RFC 7977): SIP over one
+// secure WebSocket to Options.WebSocketURL (by default
+// wss://<room host>:8443/, parleyd's HTTPS port) with the subprotocol
+// sip, kept for every request and for what the focus sends; Via, Contact
+// and our MSRP path name a random .invalid host; the offer's path is
+// msrps://<that host>:2855/<session-id>;ws, and the Session connects to
+// the switch's msrps: ;ws URI with a second secure WebSocket, subprotocol
+// msrp, writing each MSRP message (a chunk of at most 2048 octets of
+// body) as one WebSocket message and reading the switch's WebSocket
+// messages as one MSRP stream. Options.TLS verifies both WebSockets.
 // Session.Leave sends BYE. A Session also ends when the focus sends BYE
 // (Err is ErrEndedByFocus) or when the MSRP connection is lost
 // (ErrConnectionLost; the Session sends BYE).
@@ -106,7 +120,9 @@
 // Each Session has its own sipgo user agent, listening on
 // Options.LocalAddr (over UDP, for TCP on the same port too, RFC 3261
 // §18.2.1, when it can), so that it can receive the focus's BYE and
-// NOTIFYs; the dialog layer (From/To tags, CSeq, ACK, CANCEL, BYE,
+// NOTIFYs; over TLS and WebSocket it listens for nothing and receives
+// them on the connection it opened (sipgo's TLS and WSS transports, the
+// latter dialing with the same tls.Config); the dialog layer (From/To tags, CSeq, ACK, CANCEL, BYE,
 // SUBSCRIBE) is ours, as in the focus. Requests go straight to the focus:
 // no Record-Route, no DNS SRV.
 //
@@ -126,8 +142,8 @@
 //	                     starter  onBye, connEnded)    NOTIFY came, or ctx / Timeout (+1 s for the NOTIFY)
 //	                                                   ran out; its starter waits for it before finish
 //	sipgo's own          sipgo    sipgo                finish closes the user agent: its transactions,
-//	(handlers, timers,                                 its connections (the TCP one to the focus) and so
-//	connection readers)                                their readers
+//	(handlers, timers,                                 its connections (the TCP, TLS or WebSocket one to
+//	connection readers)                                the focus) and so their readers
 //
 // The NOTIFY handler (onNotify) runs on a sipgo handler goroutine and never
 // blocks: it updates the roster under roster.mu, sends events without
