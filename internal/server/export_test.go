@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"syscall"
+	"time"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
@@ -31,4 +32,10 @@ func NewLoopbackOnly(cfg *config.Config, log *slog.Logger) (*Server, error) {
 			return nil
 		},
 	}})
+}
+
+// NewWithHTTPSHeaderTimeout is New with the HTTPS listener's bound on the
+// TLS handshake and request header set to d instead of 10 s.
+func NewWithHTTPSHeaderTimeout(cfg *config.Config, log *slog.Logger, d time.Duration) (*Server, error) {
+	return newServer(cfg, log, options{httpsHeaderTimeout: d})
 }

@@ -153,14 +153,14 @@ func (c originCheck) allowed(r *http.Request) bool {
 // newHTTPSServer is the HTTPS server of the listener: HTTP/1.1 only (a
 // WebSocket upgrade is an HTTP/1.1 request; no h2 in ALPN), the
 // certificate of the other TLS listeners, the handshake and the request
-// header bounded by httpsHeaderTimeout. Its error log (handshakes that
+// header bounded by headerTimeout (httpsHeaderTimeout but in tests). Its error log (handshakes that
 // fail, mostly) goes to log at debug level.
-func newHTTPSServer(h http.Handler, tlsCfg *tls.Config, pending *pendingLimit, log *slog.Logger) *http.Server {
+func newHTTPSServer(h http.Handler, tlsCfg *tls.Config, pending *pendingLimit, headerTimeout time.Duration, log *slog.Logger) *http.Server {
 	return &http.Server{
 		ConnState:         pending.connState,
 		Handler:           h,
 		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: httpsHeaderTimeout,
+		ReadHeaderTimeout: headerTimeout,
 		IdleTimeout:       httpsIdleTimeout,
 		MaxHeaderBytes:    httpsMaxHeader,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),

@@ -74,6 +74,8 @@ func New(cfg *config.Config, log *slog.Logger) (*Server, error) {
 // options are what tests may change beyond the configuration.
 type options struct {
 	ua focus.UAOptions // where the focus's own requests may go
+	// httpsHeaderTimeout replaces httpsHeaderTimeout when not 0.
+	httpsHeaderTimeout time.Duration
 }
 
 func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err error) {
@@ -218,7 +220,11 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), sip: http.HandlerFunc(s.serveSIPWebSocket), origins: origins}
 		hlog := log.With("component", "https")
 		s.httpsPending = newPendingLimit(cfg.HTTPS.MaxPendingPerSource, focusLimits(cfg.Limits).Exempt, slog.New(newRateLimited(hlog.Handler(), 20, time.Second)))
-		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), s.httpsPending, hlog)
+		headerTimeout := httpsHeaderTimeout
+		if o.httpsHeaderTimeout > 0 {
+			headerTimeout = o.httpsHeaderTimeout
+		}
+		s.https = newHTTPSServer(router, s.certs.ServerConfig("http/1.1"), s.httpsPending, headerTimeout, hlog)
 	}
 
 	sipLog := SIPGoLogger(log)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
@@ -364,4 +365,45 @@ func TestHTTPSPendingPerSource(t *testing.T) {
 	}
 	// The WebSocket upgraded before all this still works.
 	expect(t, ws, ws.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1"}), 200, "")
+}
+
+// Connections to the HTTPS port that never finish their TLS handshake
+// (silent, or speaking plain HTTP to it) or never finish their request
+// header are closed within the header bound (10 s; here 300 ms), and the
+// port serves on.
+func TestHTTPSHandshakeNeverFinishes(t *testing.T) {
+	const bound = 300 * time.Millisecond
+	srv, client, err := launchTLSWith(wsConfig(t), func(cfg *config.Config, log *slog.Logger) (*server.Server, error) {
+		return server.NewWithHTTPSHeaderTimeout(cfg, log, bound)
+	})
+	if srv != nil {
+		t.Cleanup(func() { stopServer(srv) })
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	silent, err := net.Dial("tcp", srv.Addrs().HTTPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	plain, err := net.Dial("tcp", srv.Addrs().HTTPS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer plain.Close()
+	plain.Write([]byte("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+	half, err := tls.Dial("tcp", srv.Addrs().HTTPS, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer half.Close()
+	half.Write([]byte("GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgr"))
+	start := time.Now()
+	for name, c := range map[string]net.Conn{"silent": silent, "plain HTTP": plain, "TLS, half a header": half} {
+		took := closedWithin(t, c, start, wait)
+		t.Logf("%s: closed after %v", name, took.Round(time.Millisecond))
+	}
+	p := dialSIPWS(t, srv, client)
+	expect(t, p, p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:127.0.0.1"}), 200, "")
 }

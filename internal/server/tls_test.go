@@ -54,7 +54,12 @@ func startTLS(t *testing.T, cfg *config.Config) (*server.Server, *tls.Config) {
 // client configuration that trusts it; on an error after the start, the
 // server too, for the caller to stop.
 func launchTLS(cfg *config.Config) (*server.Server, *tls.Config, error) {
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	return launchTLSWith(cfg, server.New)
+}
+
+// launchTLSWith is launchTLS with a constructor of the server's.
+func launchTLSWith(cfg *config.Config, newServer func(*config.Config, *slog.Logger) (*server.Server, error)) (*server.Server, *tls.Config, error) {
+	srv, err := newServer(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, fmt.Errorf("starting parleyd: %w", err)
 	}
