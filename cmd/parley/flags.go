@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -21,11 +22,13 @@ import (
 	"github.com/parley-im/parley/client"
 )
 
-// defaultServer is where a default parleyd listens for SIP, and
-// defaultTLSServer where it listens for SIP over TLS.
+// defaultServer is where a default parleyd listens for SIP,
+// defaultTLSServer where it listens for SIP over TLS, and defaultWSServer
+// its HTTPS port, for SIP and MSRP over secure WebSockets.
 const (
 	defaultServer    = "127.0.0.1:5060"
 	defaultTLSServer = "127.0.0.1:5061"
+	defaultWSServer  = "127.0.0.1:8443"
 )
 
 // insecureWarning is what --insecure prints on stderr, every time.
@@ -41,9 +44,9 @@ type common struct {
 	nick      string
 	anonymous bool
 	transport string
-	ca        string // --ca: PEM file of the roots to trust over TLS
-	insecure  bool   // --insecure: no certificate verification over TLS
-	server    string
+	ca        string // --ca: PEM file of the roots to trust over TLS (and WebSocket)
+	insecure  bool   // --insecure: no certificate verification over TLS (and WebSocket)
+	server    string // --server: host:port; over ws, of the HTTPS port, or a wss: URL
 	timeout   time.Duration
 	json      bool
 	verbose   bool
@@ -55,10 +58,12 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.from, "from", "", "your SIP URI (default sip:NAME-XXXX@HOST, NAME from --nick or $USER)")
 	fs.StringVar(&c.nick, "nick", "", "the nickname to take in the room (join: default $USER)")
 	fs.BoolVar(&c.anonymous, "anonymous", false, "ask the room to hide who you are (Privacy: id); others see an anonymous URI")
-	fs.StringVar(&c.transport, "transport", "", "SIP transport: udp, tcp or tls (default tls for a sips: room, else tcp); tls also puts the chat (MSRP) over TLS")
-	fs.StringVar(&c.ca, "ca", "", "over TLS, trust the certificates in this PEM `file` instead of the system's roots (e.g. parleyd's parley-data/parley-selfsigned.crt)")
-	fs.BoolVar(&c.insecure, "insecure", false, "over TLS, do not verify the server's certificate: encrypted, but the server is not authenticated")
-	fs.StringVar(&c.server, "server", "", "the server's SIP address host:port (default: the room URI's host and port, or "+defaultServer+")")
+	fs.StringVar(&c.transport, "transport", "", "SIP transport: udp, tcp, tls or ws (default tls for a sips: room, else tcp); tls also puts the chat (MSRP) over TLS; "+
+		"ws puts SIP and the chat over secure WebSockets (wss) to the server's HTTPS port, as a browser does")
+	fs.StringVar(&c.ca, "ca", "", "over TLS and ws, trust the certificates in this PEM `file` instead of the system's roots (e.g. parleyd's parley-data/parley-selfsigned.crt)")
+	fs.BoolVar(&c.insecure, "insecure", false, "over TLS and ws, do not verify the server's certificate: encrypted, but the server is not authenticated")
+	fs.StringVar(&c.server, "server", "", "the server's SIP address host:port (default: the room URI's host and port, or "+defaultServer+"); "+
+		"with --transport ws, its HTTPS address host:port (default: the room URI's host, port 8443, or "+defaultWSServer+") or a wss:// URL")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for each answer from the server")
 	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr")
 }
@@ -86,8 +91,14 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 // roomURI turns the ROOM argument into a room URI and the address to send
 // the INVITE to: "sip:lobby@example.com" as it is; "lobby" is the room
 // "lobby" on the server (--server, else 127.0.0.1:5060), with
-// --transport tls "sips:lobby@…" (default server 127.0.0.1:5061).
+// --transport tls "sips:lobby@…" (default server 127.0.0.1:5061). With
+// --transport ws the server is the HTTPS address (host:port, default
+// 127.0.0.1:8443, or a wss: URL) and "lobby" is "sip:lobby@<its host>":
+// the HTTPS port is no SIP port.
 func (c *common) roomURI(arg string) (room, server string, err error) {
+	if strings.EqualFold(c.transport, "ws") {
+		return c.wsRoomURI(arg)
+	}
 	scheme, defServer, defPort := "sip:", defaultServer, "5060"
 	if strings.EqualFold(c.transport, "tls") {
 		scheme, defServer, defPort = "sips:", defaultTLSServer, "5061"
@@ -98,13 +109,11 @@ func (c *common) roomURI(arg string) (room, server string, err error) {
 			return "", "", fmt.Errorf("--server %q: want host:port, e.g. %s", server, defaultServer)
 		}
 	}
-	switch {
-	case arg == "":
-		return "", "", errors.New("no room given (e.g. sip:lobby@127.0.0.1, or just lobby)")
-	case strings.HasPrefix(arg, "sip:"), strings.HasPrefix(arg, "sips:"):
+	if err := checkRoomArg(arg); err != nil {
+		return "", "", err
+	}
+	if strings.HasPrefix(arg, "sip:") || strings.HasPrefix(arg, "sips:") {
 		return arg, server, nil
-	case strings.ContainsAny(arg, ":@ <>\"") || strings.IndexFunc(arg, unicode.IsControl) >= 0:
-		return "", "", fmt.Errorf("room %q: give a sip: URI (sip:lobby@127.0.0.1) or a plain room name", arg)
 	}
 	if server == "" {
 		server = defServer
@@ -114,6 +123,59 @@ func (c *common) roomURI(arg string) (room, server string, err error) {
 		return scheme + arg + "@" + hostForURI(host), server, nil
 	}
 	return scheme + arg + "@" + net.JoinHostPort(host, port), server, nil
+}
+
+// wsRoomURI is roomURI over ws.
+func (c *common) wsRoomURI(arg string) (room, server string, err error) {
+	server = c.server
+	host := ""
+	if server != "" {
+		u, err := wsURL(server)
+		if err != nil {
+			return "", "", err
+		}
+		host = u.Hostname()
+	}
+	if err := checkRoomArg(arg); err != nil {
+		return "", "", err
+	}
+	if strings.HasPrefix(arg, "sip:") || strings.HasPrefix(arg, "sips:") {
+		return arg, server, nil
+	}
+	if server == "" {
+		server, host = defaultWSServer, "127.0.0.1"
+	}
+	return "sip:" + arg + "@" + hostForURI(host), server, nil
+}
+
+// wsURL is the WebSocket URL --server names over ws: a wss: URL as it is,
+// host:port as wss://host:port/.
+func wsURL(server string) (*url.URL, error) {
+	if len(server) >= 6 && strings.EqualFold(server[:6], "wss://") {
+		u, err := url.Parse(server)
+		if err != nil || u.Hostname() == "" {
+			return nil, fmt.Errorf("--server %q: want host:port or wss://host[:port][/path], e.g. %s", server, defaultWSServer)
+		}
+		return u, nil
+	}
+	if h, p, err := net.SplitHostPort(server); err != nil || h == "" || p == "" {
+		return nil, fmt.Errorf("--server %q: want host:port or wss://host[:port][/path], e.g. %s", server, defaultWSServer)
+	}
+	return &url.URL{Scheme: "wss", Host: server, Path: "/"}, nil
+}
+
+// checkRoomArg refuses an empty ROOM and one that is neither a sip: or
+// sips: URI nor a plain room name.
+func checkRoomArg(arg string) error {
+	switch {
+	case arg == "":
+		return errors.New("no room given (e.g. sip:lobby@127.0.0.1, or just lobby)")
+	case strings.HasPrefix(arg, "sip:"), strings.HasPrefix(arg, "sips:"):
+		return nil
+	case strings.ContainsAny(arg, ":@ <>\"") || strings.IndexFunc(arg, unicode.IsControl) >= 0:
+		return fmt.Errorf("room %q: give a sip: URI (sip:lobby@127.0.0.1) or a plain room name", arg)
+	}
+	return nil
 }
 
 // hostForURI brackets an IPv6 literal.
@@ -137,6 +199,18 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 	if err := c.tlsOptions(&o, room, stderr); err != nil {
 		return o, err
 	}
+	if o.Transport == "ws" {
+		// --server is the HTTPS address: the WebSocket URL (default: the
+		// room URI's host, port 8443).
+		o.Server = ""
+		if c.server != "" {
+			u, err := wsURL(c.server)
+			if err != nil {
+				return o, err
+			}
+			o.WebSocketURL = u.String()
+		}
+	}
 	name := c.nick
 	if name == "" {
 		name = userName()
@@ -152,8 +226,9 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 	return o, nil
 }
 
-// tlsOptions checks --transport against room and, over TLS, sets o.TLS
-// from --ca and --insecure (the latter printing its warning on stderr).
+// tlsOptions checks --transport against room and, over TLS and ws, sets
+// o.TLS from --ca and --insecure (the latter printing its warning on
+// stderr).
 func (c *common) tlsOptions(o *client.Options, room string, stderr io.Writer) error {
 	var u sip.Uri
 	_ = sip.ParseUri(room, &u) // Join reports a bad room URI
@@ -161,27 +236,30 @@ func (c *common) tlsOptions(o *client.Options, room string, stderr io.Writer) er
 	t := strings.ToLower(c.transport)
 	switch t {
 	case "":
-		if p, _ := u.UriParams.Get("transport"); sips || strings.EqualFold(p, "tls") {
+		switch p, _ := u.UriParams.Get("transport"); {
+		case strings.EqualFold(p, "ws"):
+			t = "ws"
+		case sips || strings.EqualFold(p, "tls"):
 			t = "tls"
 		}
 	case "udp", "tcp":
 		if sips {
-			return fmt.Errorf("--transport %s cannot join %s: a sips: room is reached over TLS only (--transport tls)", t, room)
+			return fmt.Errorf("--transport %s cannot join %s: a sips: room is reached over TLS only (--transport tls or ws)", t, room)
 		}
-	case "tls":
+	case "tls", "ws":
 	default:
-		return fmt.Errorf("--transport %q: want udp, tcp or tls", c.transport)
+		return fmt.Errorf("--transport %q: want udp, tcp, tls or ws", c.transport)
 	}
-	if t != "tls" {
+	if t != "tls" && t != "ws" {
 		if c.ca != "" || c.insecure {
-			return errors.New("--ca and --insecure are for TLS: use --transport tls or a sips: room")
+			return errors.New("--ca and --insecure are for TLS: use --transport tls or ws, or a sips: room")
 		}
 		return nil
 	}
 	if c.ca != "" && c.insecure {
 		return errors.New("--ca and --insecure contradict each other: --ca verifies the server, --insecure does not")
 	}
-	o.Transport = "tls"
+	o.Transport = t
 	o.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.ca != "" {
 		pem, err := os.ReadFile(c.ca)

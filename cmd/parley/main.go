@@ -6,8 +6,9 @@
 //	parley listen ROOM      print every message and roster change (--json: one object per line)
 //
 // ROOM is a room URI (sip:lobby@127.0.0.1) or a room name (lobby: the room
-// on --server, default 127.0.0.1:5060). See README.md for a walk-through,
-// and `parley help`.
+// on --server, default 127.0.0.1:5060). --transport picks udp, tcp, tls or
+// ws (SIP and MSRP over secure WebSockets to the server's HTTPS port). See
+// README.md for a walk-through, and `parley help`.
 package main
 
 import (
@@ -75,6 +76,12 @@ Over TLS (SIP and the chat both encrypted): a sips: room, or --transport tls,
 with the server's certificate verified (--ca FILE to trust a self-signed one):
 
   parley join lobby --transport tls --ca parley-data/parley-selfsigned.crt
+
+Over secure WebSockets, as a browser would (SIP and the chat to the server's
+HTTPS port, --server host:port, default 127.0.0.1:8443; --ca and --insecure
+as over TLS):
+
+  parley join lobby --transport ws --ca parley-data/parley-selfsigned.crt
 
 Flags (every command):
 `

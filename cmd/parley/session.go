@@ -28,21 +28,30 @@ func connect(ctx context.Context, c *common, arg string, io stdio) (s *client.Se
 	}
 	s, err = client.Join(ctx, room, o)
 	if err != nil {
-		fmt.Fprintf(io.err, "parley: cannot join %s: %s\n", room, joinFailure(room, server, err))
+		fmt.Fprintf(io.err, "parley: cannot join %s: %s\n", room, joinFailure(room, server, o.Transport, err))
 		return nil, "", o, false
 	}
 	return s, room, o, true
 }
 
 // joinFailure explains why Join failed, with a hint when nobody answers.
-func joinFailure(room, server string, err error) string {
+// transport is the client.Options one.
+func joinFailure(room, server, transport string, err error) string {
 	where := server
 	if where == "" {
 		where = "the room's host"
+		if transport == "ws" {
+			where += " (port 8443)"
+		}
 	}
 	switch {
+	case errors.Is(err, syscall.ECONNREFUSED) && transport == "ws":
+		return "nothing answers at " + where + ": is parleyd running there with its HTTPS port on? (-https host:port, or [https] listen; " +
+			"SIP and the chat over WebSockets go to that port)"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "nothing answers at " + where + ": is parleyd running? (go run ./cmd/parleyd)"
+	case errors.Is(err, client.ErrTimeout) && transport == "ws", errors.Is(err, context.DeadlineExceeded) && transport == "ws":
+		return "no answer from " + where + ": is parleyd running there with its HTTPS port on?"
 	case errors.Is(err, client.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "no answer from " + where + ": is parleyd running there? (over UDP a missing server looks like this; try --transport tcp)"
 	case errors.Is(err, context.Canceled):
