@@ -238,7 +238,7 @@ func TestCLIErrors(t *testing.T) {
 	}
 	srv := startServer(t)
 	c = start(t, nil, "join", "sip:lobby@"+srv.Addrs().SIPTCP, "--transport", "sctp")
-	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "want udp, tcp or tls") {
+	if code := c.exit(t); code != 1 || !strings.Contains(c.err.String(), "want udp, tcp, tls or ws") {
 		t.Errorf("bad transport: exit %d, stderr %q", code, c.err)
 	}
 }
@@ -248,9 +248,21 @@ func TestCLIErrors(t *testing.T) {
 // certificate's file, what parley --ca takes.
 func startTLSServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
+	return startSecureServer(t, "")
+}
+
+// startWSServer is startTLSServer with the HTTPS port on too: SIP and MSRP
+// over secure WebSockets.
+func startWSServer(t *testing.T) (*server.Server, string) {
+	t.Helper()
+	return startSecureServer(t, "127.0.0.1:0")
+}
+
+func startSecureServer(t *testing.T, https string) (*server.Server, string) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "127.0.0.1:0", "127.0.0.1:0", ""
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "127.0.0.1:0", "127.0.0.1:0", https
 	cfg.Server.DataDir = t.TempDir()
 	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
@@ -326,5 +338,75 @@ func TestCLITLS(t *testing.T) {
 	lis.cancel()
 	if code := lis.exit(t); code != 0 {
 		t.Errorf("listen exited %d: %s", code, lis.err)
+	}
+}
+
+// parley over secure WebSockets (--transport ws): a listener on a room
+// name at the server's HTTPS port (--server host:port), trusting its
+// self-signed certificate with --ca, gets its roster and sees a sender
+// over WebSockets (--server a wss: URL with the path /ws) and one over
+// TCP, with messages larger than a WebSocket chunk both ways; without
+// --ca the join fails naming the certificate problem and how to trust
+// it; --insecure joins and warns; a port where nothing listens gets a
+// hint about the HTTPS port.
+func TestCLIWS(t *testing.T) {
+	srv, ca := startWSServer(t)
+	https := srv.Addrs().HTTPS
+	room := "sip:lobby@127.0.0.1"
+	lis := start(t, nil, "listen", "lobby", "--transport", "ws", "--server", https, "--json", "--ca", ca, "--from", "sip:listener@127.0.0.1", "--nick", "ears")
+	lis.await(t, "the start", func(e Event) bool { return e.Type == evInfo && e.Text == "listening to "+room })
+	lis.await(t, "its own nickname", func(e Event) bool { return e.Type == evInfo && e.Nickname == "ears" })
+	// The roster: its SUBSCRIBE and NOTIFYs over the listener's SIP WebSocket.
+	lis.await(t, "the roster", func(e Event) bool {
+		return e.Type == evRoster && len(e.Members) == 1 && e.Members[0].URI == "sip:listener@127.0.0.1"
+	})
+
+	big := strings.Repeat("0123456789", 500) // 5,000 octets: three chunks each way
+	snd := start(t, nil, "send", "lobby", "hello over WebSocket "+big, "--transport", "ws", "--server", "wss://"+https+"/ws", "--ca", ca, "--nick", "alice")
+	if code := snd.exit(t); code != 0 {
+		t.Fatalf("send over WebSocket exited %d: %s", code, snd.err)
+	}
+	lis.await(t, "alice's message", func(e Event) bool {
+		return e.Type == evMessage && e.Name == "alice" && e.Text == "hello over WebSocket "+big
+	})
+
+	tcp := start(t, nil, "send", "sip:lobby@"+srv.Addrs().SIPTCP, "hello over TCP "+big, "--nick", "bob")
+	if code := tcp.exit(t); code != 0 {
+		t.Fatalf("send over TCP exited %d: %s", code, tcp.err)
+	}
+	lis.await(t, "bob's message", func(e Event) bool { return e.Type == evMessage && e.Name == "bob" && e.Text == "hello over TCP "+big })
+
+	bad := start(t, nil, "send", "lobby", "hi", "--transport", "ws", "--server", https)
+	if code := bad.exit(t); code != 1 {
+		t.Errorf("send without --ca exited %d", code)
+	}
+	for _, w := range []string{"certificate does not verify", "x509: certificate signed by unknown authority", "--ca FILE", "--insecure"} {
+		if !strings.Contains(bad.err.String(), w) {
+			t.Errorf("without --ca, stderr lacks %q:\n%s", w, bad.err)
+		}
+	}
+
+	ins := start(t, nil, "send", room, "insecurely", "--transport", "ws", "--server", https, "--insecure", "--nick", "carol")
+	if code := ins.exit(t); code != 0 {
+		t.Fatalf("send --insecure exited %d: %s", code, ins.err)
+	}
+	if !strings.Contains(ins.err.String(), "WARNING") || !strings.Contains(ins.err.String(), "encrypted, but the server is not authenticated") {
+		t.Errorf("--insecure printed no warning: %q", ins.err)
+	}
+	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "insecurely" })
+
+	none := start(t, nil, "send", "lobby", "hi", "--transport", "ws", "--server", "127.0.0.1:1", "--ca", ca)
+	if code := none.exit(t); code != 1 || !strings.Contains(none.err.String(), "nothing answers at 127.0.0.1:1") || !strings.Contains(none.err.String(), "HTTPS port") {
+		t.Errorf("send to nothing over ws: exit %d, stderr %q", code, none.err)
+	}
+
+	lis.cancel()
+	if code := lis.exit(t); code != 0 {
+		t.Errorf("listen exited %d: %s", code, lis.err)
+	}
+	for _, e := range lis.events(t) {
+		if e.Type == evError || e.Type == evEnded {
+			t.Errorf("listen printed %+v", e)
+		}
 	}
 }

@@ -158,10 +158,67 @@ func TestTLSFlags(t *testing.T) {
 		{common{transport: "tls", ca: caFile, insecure: true}, "sip:lobby@127.0.0.1", "contradict"},
 		{common{transport: "tls", ca: notPEM}, "sip:lobby@127.0.0.1", "no PEM certificate"},
 		{common{transport: "tls", ca: filepath.Join(dir, "missing.pem")}, "sip:lobby@127.0.0.1", "no such file"},
-		{common{transport: "ws"}, "sip:lobby@127.0.0.1", "want udp, tcp or tls"},
+		{common{transport: "sctp"}, "sip:lobby@127.0.0.1", "want udp, tcp, tls or ws"},
+		{common{transport: "ws", ca: caFile, insecure: true}, "sip:lobby@127.0.0.1", "contradict"},
+		{common{transport: "ws", server: "localhost"}, "sip:lobby@127.0.0.1", "want host:port or wss://"},
 	} {
 		if _, err := bad.c.options(bad.room, io.Discard); err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("%+v for %s: %v, want %q", bad.c, bad.room, err, bad.want)
 		}
+	}
+}
+
+func TestRoomURIWS(t *testing.T) {
+	for _, c := range []struct{ arg, server, room, dest, errIs string }{
+		{arg: "lobby", room: "sip:lobby@127.0.0.1", dest: "127.0.0.1:8443"},
+		{arg: "lobby", server: "127.0.0.1:9443", room: "sip:lobby@127.0.0.1", dest: "127.0.0.1:9443"},
+		{arg: "lobby", server: "[::1]:8443", room: "sip:lobby@[::1]", dest: "[::1]:8443"},
+		{arg: "lobby", server: "wss://chat.example.com/ws", room: "sip:lobby@chat.example.com", dest: "wss://chat.example.com/ws"},
+		{arg: "sips:lobby@example.com", room: "sips:lobby@example.com"},
+		{arg: "lobby", server: "chat.example.com", errIs: "want host:port or wss://"},
+		{arg: "lobby", server: "wss://", errIs: "want host:port or wss://"},
+		{arg: "a b", errIs: "give a sip: URI"},
+	} {
+		cm := common{server: c.server, transport: "ws"}
+		room, dest, err := cm.roomURI(c.arg)
+		if c.errIs != "" {
+			if err == nil || !strings.Contains(err.Error(), c.errIs) {
+				t.Errorf("roomURI(%q, %q) over ws: error %v, want %q", c.arg, c.server, err, c.errIs)
+			}
+			continue
+		}
+		if err != nil || room != c.room || dest != c.dest {
+			t.Errorf("roomURI(%q, %q) over ws = %q, %q, %v; want %q, %q", c.arg, c.server, room, dest, err, c.room, c.dest)
+		}
+	}
+}
+
+// --transport ws: SIP and MSRP over secure WebSockets, with TLS options
+// as over TLS (--ca, --insecure), --server as the WebSocket URL.
+func TestWSFlags(t *testing.T) {
+	dir := t.TempDir()
+	if _, _, err := certs.SelfSigned(dir, []string{"127.0.0.1"}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(dir, certs.SelfSignedCert)
+	var stderr strings.Builder
+	o, err := (&common{transport: "WS", ca: caFile, server: "127.0.0.1:9443"}).options("sip:lobby@127.0.0.1", &stderr)
+	if err != nil || o.Transport != "ws" || o.TLS == nil || o.TLS.RootCAs == nil || o.Server != "" || o.WebSocketURL != "wss://127.0.0.1:9443/" {
+		t.Errorf("--transport ws --ca --server: %+v, %v", o, err)
+	}
+	o, err = (&common{transport: "ws", server: "wss://chat.example.com/ws"}).options("sips:lobby@chat.example.com", &stderr)
+	if err != nil || o.Transport != "ws" || o.TLS == nil || o.TLS.RootCAs != nil || o.WebSocketURL != "wss://chat.example.com/ws" {
+		t.Errorf("--transport ws on a sips: room, --server a URL: %+v, %v", o, err)
+	}
+	o, err = (&common{}).options("sip:lobby@127.0.0.1;transport=ws", &stderr)
+	if err != nil || o.Transport != "ws" || o.TLS == nil || o.WebSocketURL != "" {
+		t.Errorf("transport=ws in the room: %+v, %v", o, err)
+	}
+	if stderr.Len() != 0 {
+		t.Errorf("stderr without --insecure: %q", stderr.String())
+	}
+	o, err = (&common{transport: "ws", insecure: true}).options("sip:lobby@127.0.0.1", &stderr)
+	if err != nil || o.TLS == nil || !o.TLS.InsecureSkipVerify || !strings.Contains(stderr.String(), "WARNING") {
+		t.Errorf("--transport ws --insecure: %+v, %v, stderr %q", o.TLS, err, stderr.String())
 	}
 }
