@@ -108,7 +108,10 @@ type Options struct {
 	// "wss://chat.example.com:8443/" (parleyd takes / and /ws on its HTTPS
 	// port). Without a port, 443. Default: "wss://<room URI host>:8443/"
 	// (DefaultWebSocketPort). The server's certificate is verified for the
-	// URL's host, with TLS as over "tls".
+	// URL's host, with TLS as over "tls". With a path other than "/",
+	// sipgo's WSS transport logs through sipgo's package-level logger
+	// (sip.SetDefaultLogger), not Logger: it is one of ours, whose logger
+	// sipgo does not let us set.
 	WebSocketURL string
 	// TLS configures the TLS client used when Transport is "tls" or "ws"
 	// (ignored otherwise); it is cloned, not modified. nil verifies the
