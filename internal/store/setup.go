@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// setup creates the meta bucket, the message stream and the rooms and
+// cursors buckets, or checks and updates the ones there. The format key is
+// written last, so that a store whose first Open stopped halfway is set up
+// again, not taken for damaged. again is true after a reconnection (ModeURL):
+// the same, without assuming anything of the server.
+func (s *Store) setup(ctx context.Context, again bool) error {
+	ctx, cancel := ctxTimeout(ctx)
+	defer cancel()
+	storage := jetstream.FileStorage
+	if s.cfg.Mode == ModeMemory {
+		storage = jetstream.MemoryStorage
+	}
+
+	meta, err := s.js.KeyValue(ctx, metaBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		meta, err = s.js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:      metaBucket,
+			Description: "parleyd store: format version",
+			History:     1,
+			Storage:     storage,
+			Replicas:    s.cfg.Replicas,
+		})
+	}
+	if err != nil {
+		return fmt.Errorf("store: meta bucket: %w", err)
+	}
+	initialized := false
+	e, err := meta.Get(ctx, formatKey)
+	switch {
+	case err == nil:
+		if v := string(e.Value()); v != formatVersion {
+			return fmt.Errorf("%w: the data are in format %q, this build reads %q", ErrFormat, v, formatVersion)
+		}
+		initialized = true
+	case errors.Is(err, jetstream.ErrKeyNotFound):
+	default:
+		return fmt.Errorf("store: reading the format version: %w", err)
+	}
+
+	msgs := jetstream.StreamConfig{
+		Name:              msgStream,
+		Description:       "parleyd store: room messages, parley.room.<escaped room URI>.msg",
+		Subjects:          []string{msgSubjectPfx + "*" + msgSubjectSfx},
+		Retention:         jetstream.LimitsPolicy,
+		Discard:           jetstream.DiscardOld,
+		MaxMsgsPerSubject: int64(s.cfg.MaxHistory),
+		MaxAge:            s.cfg.MaxAge,
+		MaxBytes:          s.cfg.MaxBytes,
+		MaxMsgSize:        int32(s.cfg.MaxMessageBytes + frameHeaderMax),
+		MaxMsgs:           -1,
+		MaxConsumers:      -1,
+		Storage:           storage,
+		Replicas:          s.cfg.Replicas,
+		AllowDirect:       true,
+	}
+	if err := s.ensureStream(ctx, msgs, initialized); err != nil {
+		return err
+	}
+	buckets := []struct {
+		kv  *jetstream.KeyValue
+		cfg jetstream.KeyValueConfig
+	}{
+		{&s.roomsKV, jetstream.KeyValueConfig{
+			Bucket:       roomsBucket,
+			Description:  "parleyd store: room records, key = escaped room URI",
+			History:      1,
+			MaxBytes:     bucketBytes,
+			MaxValueSize: 1 << 20,
+			Storage:      storage,
+			Replicas:     s.cfg.Replicas,
+		}},
+		{&s.cursorsKV, jetstream.KeyValueConfig{
+			Bucket:       cursorsBucket,
+			Description:  "parleyd store: last sequence delivered, key = <escaped room>.<escaped participant>",
+			History:      1,
+			TTL:          s.cfg.MaxAge,
+			MaxBytes:     bucketBytes,
+			MaxValueSize: 32,
+			Storage:      storage,
+			Replicas:     s.cfg.Replicas,
+		}},
+	}
+	for _, b := range buckets {
+		kv, err := s.js.KeyValue(ctx, b.cfg.Bucket)
+		switch {
+		case errors.Is(err, jetstream.ErrBucketNotFound):
+			if initialized {
+				return fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, b.cfg.Bucket)
+			}
+			kv, err = s.js.CreateKeyValue(ctx, b.cfg)
+		case err == nil:
+			kv, err = s.js.CreateOrUpdateKeyValue(ctx, b.cfg)
+		}
+		if err != nil {
+			return fmt.Errorf("store: bucket %s: %w", b.cfg.Bucket, err)
+		}
+		if !again || *b.kv == nil {
+			*b.kv = kv
+		}
+	}
+	if !initialized {
+		if _, err := meta.Create(ctx, formatKey, []byte(formatVersion)); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("store: writing the format version: %w", err)
+		}
+	}
+	if !again || s.metaKV == nil {
+		s.metaKV = meta
+	}
+	return nil
+}
+
+// ensureStream creates the stream, or updates the one there when its
+// limits differ from cfg. It must exist already in an initialized store.
+func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig, mustExist bool) error {
+	st, err := s.js.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if mustExist {
+			return fmt.Errorf("%w: stream %s is missing", ErrCorrupt, cfg.Name)
+		}
+		_, err = s.js.CreateStream(ctx, cfg)
+		if err != nil {
+			return fmt.Errorf("store: creating stream %s: %w", cfg.Name, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: stream %s: %w", cfg.Name, err)
+	}
+	have := st.CachedInfo().Config
+	if have.Storage != cfg.Storage {
+		return fmt.Errorf("store: stream %s has %s storage, want %s", cfg.Name, have.Storage, cfg.Storage)
+	}
+	if have.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || have.MaxAge != cfg.MaxAge || have.MaxBytes != cfg.MaxBytes ||
+		have.MaxMsgSize != cfg.MaxMsgSize || !have.AllowDirect || strings.Join(have.Subjects, " ") != strings.Join(cfg.Subjects, " ") ||
+		have.Discard != cfg.Discard {
+		s.log.Info("store: updating stream limits", "stream", cfg.Name,
+			"max_history", cfg.MaxMsgsPerSubject, "max_age", cfg.MaxAge, "max_bytes", cfg.MaxBytes)
+		if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
+			return fmt.Errorf("store: updating stream %s: %w", cfg.Name, err)
+		}
+	}
+	return nil
+}
