@@ -11,7 +11,9 @@ import (
 //
 //   - the read loop waits for input without a read buffer (readIdle), on a
 //     fresh goroutine whose stack is the minimum (see readLoop), and takes
-//     a buffer from the server's pool when input arrives;
+//     a buffer from the server's pool when input arrives; over TLS too,
+//     once the handshake is done (tlsTransport.quiet), where what readIdle
+//     read is ciphertext that tlsRecords hands to tls.Conn;
 //   - the writer keeps its arena and queue arrays from one burst of output
 //     to the next (a busy connection reuses them without allocating), and
 //     ReleaseIdle, run every Config.IdleSweep, drops those of connections

@@ -150,6 +150,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		c.rd = msrp.NewReader(flushingReader{c}, c.srv.cfg.Limits)
 	}
 	r, rc := c.rd, c.rc
+	tt, _ := c.tr.(*tlsTransport)
 	for {
 		if rc != nil && r.BufferSize() <= readBufSize {
 			// Between messages (or before the first), wait for input
@@ -171,6 +172,29 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 					return c.readErrorReason(err), err, false
 				}
 				r.SetBuffer(data)
+			}
+		} else if tt != nil && r.BufferSize() <= readBufSize && tt.quiet() {
+			// The same over TLS when tls.Conn holds no input
+			// (transport_tls.go): the loop waits on the TCP socket, and
+			// what it reads there is tls.Conn's next input.
+			if b := r.ReleaseBuffer(); b != nil || r.BufferSize() == 0 {
+				c.srv.pools.putRead(b)
+				c.batch.Flush()
+				c.disarmProgress()
+				data, err := c.readIdle(tt.rc, c.handedOff)
+				if err == errWouldBlock {
+					c.handedOff = true
+					if c.srv.goFunc(c.readLoop) {
+						return 0, nil, true
+					}
+					data, err = c.readIdle(tt.rc, true)
+				}
+				c.handedOff = false
+				if err != nil {
+					return c.readErrorReason(err), err, false
+				}
+				tt.rec.give(data)
+				r.SetBuffer(c.srv.pools.getRead()[:0])
 			}
 		}
 		m, err := r.ReadMessage()

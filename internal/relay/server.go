@@ -2,7 +2,6 @@ package relay
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -284,9 +283,9 @@ func (s *Server) startConn(nc net.Conn, secure bool) {
 	s.stats.connsAccepted.Add(1)
 	var c *conn
 	if secure {
-		tc := tls.Server(nc, s.cfg.TLS)
-		c = newConn(s, s.connIDs.Add(1), tc)
-		c.tr = &tlsTransport{tc: tc, raw: nc}
+		t := newTLSTransport(s, nc)
+		c = newConn(s, s.connIDs.Add(1), t)
+		c.tr = t
 	} else {
 		c = newConn(s, s.connIDs.Add(1), nc)
 	}
@@ -450,12 +449,12 @@ func (s *Server) linger(ctx context.Context, conns []*conn) {
 	type closeWriter interface{ CloseWrite() error }
 	for _, c := range conns {
 		nc := c.nc
-		if tc, ok := nc.(*tls.Conn); ok {
+		if t, ok := c.tr.(*tlsTransport); ok {
 			// The TCP connection under it: tls.Conn.CloseWrite sends
 			// close_notify, which blocks on a peer that no longer reads
 			// (up to the write deadline, connection after connection).
 			// A FIN after the last record ends the stream all the same.
-			nc = tc.NetConn()
+			nc = t.raw
 		}
 		if cw, ok := nc.(closeWriter); ok {
 			cw.CloseWrite()
@@ -480,8 +479,8 @@ func (s *Server) unacknowledged(conns []*conn) bool {
 			continue
 		}
 		nc := c.nc
-		if tc, ok := nc.(*tls.Conn); ok {
-			nc = tc.NetConn()
+		if t, ok := c.tr.(*tlsTransport); ok {
+			nc = t.raw
 		}
 		rc := rawConn(nc)
 		if rc == nil {

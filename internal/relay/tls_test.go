@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -175,4 +178,178 @@ func TestTLSHandshakeNeverFinishes(t *testing.T) {
 	u := securePeerURI("erin")
 	s := newSession(t, srv, u)
 	bind(t, dialTLS(t, srv, client, u), s)
+}
+
+// Between messages, an idle TLS connection's read loop waits on the TCP
+// socket (readIdle), not inside tls.Conn.Read, whatever the peer's input
+// looked like: a message split across records and TCP segments at every
+// position, many messages in one record, many records in one segment
+// (tlsRecords keeps what lies past a record for tls.Conn's next read), a
+// record of 16 KiB. Everything is answered, in order.
+func TestTLSReadIdle(t *testing.T) {
+	srv, client := startTLSServer(t, Config{}, &recorder{})
+	u := securePeerURI("idle")
+	s := newSession(t, srv, u)
+	raw, err := net.Dial("tcp", srv.TLSAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &holdConn{Conn: raw}
+	tc := tls.Client(hc, client)
+	p := msrptest.NewPeer(t, tc, u)
+	defer p.Close()
+	bind(t, p, s)
+	idle := func(what string) {
+		t.Helper()
+		waitFor(t, what+": the read loop waiting on the TCP socket", func() bool { return readLoopsIn("readIdle") == 1 && readLoopsIn("crypto/tls.(*Conn).Read") == 0 })
+	}
+	idle("bound")
+
+	var n int
+	next := func() *msrp.Message {
+		m := msrptest.Bodiless(s.LocalURI(), u)
+		m.TID = "tls" + strconv.Itoa(n)
+		n++
+		return m
+	}
+	// Split across two records (and segments), at every 37th position.
+	for cut := 1; cut < 200; cut += 37 {
+		m := next()
+		wire := m.Bytes()
+		p.SendRaw(wire[:cut])
+		time.Sleep(time.Millisecond)
+		p.SendRaw(wire[cut:])
+		p.ExpectResponse(m.TID, msrp.StatusOK)
+	}
+	idle("split messages")
+	// Ten messages in one record; then ten records in one segment.
+	var ms []*msrp.Message
+	var all []byte
+	for range 10 {
+		m := next()
+		ms = append(ms, m)
+		all = m.AppendTo(all)
+	}
+	p.SendRaw(all)
+	hc.hold(true)
+	for range 10 {
+		m := next()
+		ms = append(ms, m)
+		p.Send(m)
+	}
+	hc.hold(false)
+	for _, m := range ms {
+		p.ExpectResponse(m.TID, msrp.StatusOK)
+	}
+	idle("bursts")
+	// A SEND of 40,000 octets: records of 16 KiB.
+	big := msrptest.Send(s.LocalURI(), u, "text/plain", bytes.Repeat([]byte("x"), 40000))
+	p.Send(big)
+	p.ExpectResponse(big.TID, msrp.StatusOK)
+	m := next()
+	p.Send(m)
+	p.ExpectResponse(m.TID, msrp.StatusOK)
+}
+
+// readLoopsIn counts the relay read loops (goroutines running
+// readMessages) whose stack holds fn.
+func readLoopsIn(fn string) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for g := range bytes.SplitSeq(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("relay.(*conn).readMessages")) && bytes.Contains(g, []byte(fn)) {
+			n++
+		}
+	}
+	return n
+}
+
+// holdConn is a client's TCP connection that can hold its writes back and
+// send them in one write: TLS records back to back in one segment.
+type holdConn struct {
+	net.Conn
+	mu   sync.Mutex
+	held []byte
+	on   bool
+}
+
+func (h *holdConn) hold(on bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.on = on
+	if !on && len(h.held) > 0 {
+		h.Conn.Write(h.held)
+		h.held = nil
+	}
+}
+
+func (h *holdConn) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.on {
+		h.held = append(h.held, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
+}
+
+// tlsRecords hands over one record at most per Read, whatever the socket
+// returns at once, and loses or reorders nothing.
+func TestTLSRecordsReadOneRecordAtATime(t *testing.T) {
+	var stream []byte
+	var ends []int // offsets where records end
+	for i := range 200 {
+		size := (i * 97) % 700
+		if i%50 == 7 {
+			size = 16<<10 + 256 // the largest ciphertext of a full record
+		}
+		stream = append(stream, 23, 3, 3, byte(size>>8), byte(size))
+		for j := range size {
+			stream = append(stream, byte(i+j))
+		}
+		ends = append(ends, len(stream))
+	}
+	srv := &Server{}
+	for _, step := range []int{1, 3, 5, 6, 100, 4096, 1 << 20} {
+		r := &tlsRecords{Conn: &chunkConn{data: stream, step: step}, pools: &srv.pools}
+		var got []byte
+		p := make([]byte, 20000)
+		for k := 0; ; k++ {
+			n, err := r.Read(p[:1+(k*131)%len(p)])
+			// The octets handed over never cross a record's end.
+			from := len(got)
+			got = append(got, p[:n]...)
+			for _, e := range ends {
+				if from < e && e < len(got) {
+					t.Fatalf("step %d: a read handed over %d..%d, across the record end at %d", step, from, len(got), e)
+				}
+			}
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(got, stream) || r.pending() {
+			t.Fatalf("step %d: %d of %d octets, equal %v, pending %v", step, len(got), len(stream), bytes.Equal(got, stream), r.pending())
+		}
+	}
+}
+
+// chunkConn reads data at most step octets at a time, then io.EOF.
+type chunkConn struct {
+	net.Conn
+	data []byte
+	step int
+}
+
+func (c *chunkConn) Read(p []byte) (int, error) {
+	if len(c.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), c.step)], c.data)
+	c.data = c.data[n:]
+	return n, nil
 }

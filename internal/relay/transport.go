@@ -22,9 +22,11 @@ import (
 //     record (with its 22 octets of header and tag, and its own write(2))
 //     of every head, body and end-line. It copies the batch into pooled
 //     64 KiB buffers and writes each as one Write: records of 16 KiB,
-//     the most TLS allows (RFC 8446 §5.1). The read loop keeps its buffer:
-//     tls.Conn may hold decrypted input the raw socket no longer shows, so
-//     readIdle cannot wait on the descriptor.
+//     the most TLS allows (RFC 8446 §5.1). Between messages the read loop
+//     waits on the descriptor as over TCP (readIdle) when tls.Conn holds no
+//     input the socket no longer shows: its last Read returned less than
+//     asked, and tlsRecords, the connection under it, hands it no octets
+//     past the end of the record it reads (tlsTransport.quiet).
 //
 //   - WebSocket (wsTransport, transport_ws.go; RFC 7977) writes each
 //     queued unit as one WebSocket message: the queue of a WebSocket
