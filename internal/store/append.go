@@ -423,20 +423,23 @@ func (p *publisher) janitor() {
 	}
 }
 
-// failInFlight resolves every entry still waiting for its ack with err.
-func (p *publisher) failInFlight(err error) {
+// failInFlight resolves every entry still waiting for its ack with err
+// and returns how many there were.
+func (p *publisher) failInFlight(err error) int {
 	p.mu.Lock()
-	failed := false
+	failed := 0
 	for i := 0; i < p.n; i++ {
 		e := &p.ring[(p.head+i)%len(p.ring)]
 		if !e.resolved {
-			e.err, e.resolved, failed = err, true, true
+			e.err, e.resolved = err, true
+			failed++
 		}
 	}
 	p.mu.Unlock()
-	if failed {
+	if failed > 0 {
 		p.wake()
 	}
+	return failed
 }
 
 // barrier returns the id below which every publish made so far lies.
@@ -480,8 +483,7 @@ func (p *publisher) drain(ctx context.Context) error {
 	p.mu.Unlock()
 	err := p.waitDelivered(ctx, target)
 	if err != nil {
-		n := p.inFlight()
-		p.failInFlight(fmt.Errorf("%w: closed before the acknowledgement came", ErrClosed))
+		n := p.failInFlight(fmt.Errorf("%w: closed before the acknowledgement came", ErrClosed))
 		_ = p.waitDelivered(context.Background(), target)
 		err = fmt.Errorf("store: close: %d publishes unacknowledged: %w", n, err)
 	}

@@ -34,6 +34,7 @@ type cursors struct {
 	stopCh  chan struct{}
 	exited  chan struct{}
 
+	flushing         atomic.Int64 // cursors taken by the flush under way, not yet published
 	writes, failures atomic.Uint64
 }
 
@@ -83,6 +84,9 @@ func (s *Store) Cursor(ctx context.Context, room, participant string) (uint64, b
 	s.cur.mu.Lock()
 	mem := max(s.cur.pending[k], s.cur.known[k])
 	s.cur.mu.Unlock()
+	if err := s.check(); err != nil {
+		return 0, false, err
+	}
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
 	v, ok, err := s.cur.get(ctx, k)
@@ -112,8 +116,8 @@ func (c *cursors) get(ctx context.Context, k curKey) (uint64, bool, error) {
 	if err != nil {
 		return 0, false, err
 	}
-	if err := c.s.check(); err != nil {
-		return 0, false, err
+	if !c.s.available.Load() {
+		return 0, false, ErrUnavailable
 	}
 	e, err := c.s.cursorsKV.Get(ctx, key)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
@@ -132,7 +136,7 @@ func (c *cursors) get(ctx context.Context, k curKey) (uint64, bool, error) {
 func (c *cursors) pendingCount() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.pending)
+	return len(c.pending) + int(c.flushing.Load())
 }
 
 // flusher is the goroutine that writes pending cursors, at most once per
@@ -173,50 +177,58 @@ func (c *cursors) flush() {
 		return
 	}
 	c.pending = make(map[curKey]uint64, len(batch))
+	c.flushing.Store(int64(len(batch)))
 	c.mu.Unlock()
+	defer c.flushing.Store(0)
 	for k, seq := range batch {
-		key, err := cursorKey(k)
-		if err != nil {
-			c.s.log.Debug("store: cursor dropped", "room", k.room, "participant", k.participant, "err", err)
-			continue
-		}
-		c.mu.Lock()
-		floor, ok := c.known[k]
-		c.mu.Unlock()
-		if !ok {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			v, found, err := c.get(ctx, k)
-			cancel()
-			if err != nil {
-				c.failures.Add(1)
-				c.set(k, seq, true)
-				continue
-			}
-			if found {
-				floor = v
-			}
-		}
-		c.mu.Lock()
-		if seq <= floor {
-			c.known[k] = max(c.known[k], floor)
-			c.mu.Unlock()
-			continue
-		}
-		if len(c.known) >= maxKnownCursors {
-			clear(c.known)
-		}
-		c.known[k] = seq
-		c.mu.Unlock()
-		data := strconv.AppendUint(make([]byte, 0, 20), seq, 10)
-		c.s.pub.publish("$KV."+cursorsBucket+"."+key, nil, data, func(_ uint64, err error) {
-			if err != nil {
-				c.failures.Add(1)
-				c.set(k, seq, true)
-				return
-			}
-			c.writes.Add(1)
-		}, true)
+		c.flushOne(k, seq)
+		c.flushing.Add(-1)
 	}
+}
+
+// flushOne publishes one cursor.
+func (c *cursors) flushOne(k curKey, seq uint64) {
+	key, err := cursorKey(k)
+	if err != nil {
+		c.s.log.Debug("store: cursor dropped", "room", k.room, "participant", k.participant, "err", err)
+		return
+	}
+	c.mu.Lock()
+	floor, ok := c.known[k]
+	c.mu.Unlock()
+	if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		v, found, err := c.get(ctx, k)
+		cancel()
+		if err != nil {
+			c.failures.Add(1)
+			c.set(k, seq, true)
+			return
+		}
+		if found {
+			floor = v
+		}
+	}
+	c.mu.Lock()
+	if seq <= floor {
+		c.known[k] = max(c.known[k], floor)
+		c.mu.Unlock()
+		return
+	}
+	if len(c.known) >= maxKnownCursors {
+		clear(c.known)
+	}
+	c.known[k] = seq
+	c.mu.Unlock()
+	data := strconv.AppendUint(make([]byte, 0, 20), seq, 10)
+	c.s.pub.publish("$KV."+cursorsBucket+"."+key, nil, data, func(_ uint64, err error) {
+		if err != nil {
+			c.failures.Add(1)
+			c.set(k, seq, true)
+			return
+		}
+		c.writes.Add(1)
+	}, true)
 }
 
 // stop makes the flusher write what is pending and exit; later SetCursor
