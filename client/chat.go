@@ -47,8 +47,18 @@ type Message struct {
 	Body        []byte    // the content; a sub-slice of Raw
 	MessageID   string    // the MSRP Message-ID
 	DateTime    time.Time // the CPIM DateTime; zero when absent or unparsable
-	Raw         []byte    // the whole CPIM object (cpim.Parse it for other headers)
+	// History is when the room received a message it replays from its
+	// history (to a participant who joins, or comes back); zero for a live
+	// message. parleyd marks such a message with a CPIM header in its
+	// namespace (HistoryNamespace, RFC 3862 §3.1); the rest is the
+	// sender's message as it was.
+	History time.Time
+	Raw     []byte // the whole CPIM object (cpim.Parse it for other headers)
 }
+
+// HistoryNamespace is the CPIM namespace of parleyd's history header
+// (<prefix>.History: <RFC 3339 date-time>).
+const HistoryNamespace = "https://github.com/parley-im/parley/ns/history"
 
 // Send sends text to the room: a regular message (RFC 7701 §6.1) with
 // content type DefaultContentType. See SendMessage.
@@ -341,7 +351,28 @@ func (s *Session) parseIncoming(body []byte, messageID string) (Message, error) 
 	if c.Get("DateTime") != "" {
 		msg.DateTime, _ = c.DateTime() // unparsable: left zero
 	}
+	msg.History = historyTime(c)
 	return msg, nil
+}
+
+// historyTime is the time in c's history header, if c declares parleyd's
+// history namespace and carries one; zero otherwise.
+func historyTime(c *cpim.Message) time.Time {
+	ns, err := c.NS()
+	if err != nil {
+		return time.Time{}
+	}
+	for _, n := range ns {
+		if n.URI != HistoryNamespace || n.Prefix == "" {
+			continue
+		}
+		if v := c.Get(n.Prefix + ".History"); v != "" {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				return t
+			}
+		}
+	}
+	return time.Time{}
 }
 
 // cpimURI reports whether u can be written as a CPIM address, "<" u ">".

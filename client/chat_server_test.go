@@ -31,7 +31,7 @@ func recv(t *testing.T, s *Session) Message {
 func recvChat(t *testing.T, s *Session) Message {
 	t.Helper()
 	for {
-		if m := recv(t, s); !m.System {
+		if m := recv(t, s); !m.System && m.History.IsZero() {
 			return m
 		}
 	}
@@ -125,5 +125,46 @@ func TestChatThroughServer(t *testing.T) {
 		if m := recvChat(t, carol); !m.Private || string(m.Body) != "hi stranger" {
 			t.Errorf("carol got %+v", m)
 		}
+	}
+}
+
+// A participant who joins gets the room's last messages as history
+// (Message.History set, oldest first, the sender's own CPIM otherwise),
+// then live ones (History zero); private messages are not in history.
+func TestHistoryThroughServer(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv, stop := startServer(t, func(c *config.Config) { c.Rooms.History = 2 })
+	defer stop()
+	ctx := testCtx(t)
+	alice, err := Join(ctx, roomURI(srv, "tcp", "kept"), opts(t, "alice", "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Leave(ctx)
+	before := time.Now().Add(-time.Second)
+	for _, text := range []string{"one", "two", "three"} {
+		if err := alice.Send(ctx, text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := alice.SendPrivate(ctx, "sip:nobody@example.com", "x"); statusCode(err) != 404 {
+		t.Fatalf("private to nobody: %v", err)
+	}
+	bob, err := Join(ctx, roomURI(srv, "tcp", "kept"), opts(t, "bob", "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Leave(ctx)
+	for _, want := range []string{"two", "three"} {
+		m := recv(t, bob)
+		if string(m.Body) != want || m.From != "sip:alice@example.com" || m.History.Before(before) || m.History.After(time.Now()) {
+			t.Errorf("history: %q from %s at %v, want %q from alice", m.Body, m.From, m.History, want)
+		}
+	}
+	if err := alice.Send(ctx, "live"); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvChat(t, bob); string(m.Body) != "live" || !m.History.IsZero() {
+		t.Errorf("live message: %q, History %v", m.Body, m.History)
 	}
 }

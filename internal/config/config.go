@@ -11,6 +11,7 @@ type Config struct {
 	MSRP   MSRPConfig   `toml:"msrp"`
 	TLS    TLSConfig    `toml:"tls"`
 	HTTPS  HTTPSConfig  `toml:"https"`
+	Store  StoreConfig  `toml:"store"`
 	Rooms  RoomsConfig  `toml:"rooms"`
 	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
 	Limits LimitsConfig `toml:"limits"`
@@ -80,6 +81,26 @@ type TLSConfig struct {
 	Cert string `toml:"cert"` // certificate chain, leaf first
 	Key  string `toml:"key"`  // its private key
 }
+
+// StoreConfig is the [store] table: where rooms and their history are kept
+// (issue 16), on NATS JetStream.
+type StoreConfig struct {
+	// Mode is StoreFile (an embedded NATS server on disk in
+	// server.data_dir) or StoreMemory (the same, in memory only).
+	Mode StoreMode `toml:"mode"`
+	// URL, when set, names an external NATS server or cluster with
+	// JetStream to use instead of the embedded one.
+	URL string `toml:"url"`
+}
+
+// StoreMode says where the embedded store keeps its data.
+type StoreMode string
+
+// Store modes.
+const (
+	StoreFile   StoreMode = "file"
+	StoreMemory StoreMode = "memory"
+)
 
 // HTTPSConfig is the [https] table: the one HTTPS port of browsers and
 // other WebSocket clients (issue 15). Upgrades are told apart by their

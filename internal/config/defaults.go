@@ -56,6 +56,7 @@ func Default() *Config {
 		},
 		TLS:   TLSConfig{Cert: "", Key: ""},
 		HTTPS: HTTPSConfig{Listen: "127.0.0.1:8443", Origins: []string{}, MaxPendingPerSource: 64},
+		Store: StoreConfig{Mode: StoreFile},
 		Rooms: RoomsConfig{
 			Mode:         ModeAdhoc,
 			MaxRooms:     10000,
@@ -71,6 +72,9 @@ func Default() *Config {
 				PrivateMessages:    true,
 				AcceptWrappedTypes: []string{"text/plain", "*"},
 				SystemMessages:     true,
+				History:            50,
+				HistoryMaxAge:      Duration(7 * 24 * time.Hour),
+				EmptyGrace:         Duration(24 * time.Hour),
 			},
 		},
 		Limits: LimitsConfig{

@@ -2,6 +2,9 @@ package config
 
 import "slices"
 
+// MaxHistory is the most messages a room may keep (rooms.history).
+const MaxHistory = 10000
+
 // DeleteWhen says when a room is deleted (RFC 7701 §4.1, §5.3).
 type DeleteWhen string
 
@@ -40,6 +43,13 @@ type Policy struct {
 	// over TLS and whose MSRP path is msrps (RFC 7701 §4.1: a policy may
 	// require a secure transport); others get 488 with a Warning.
 	RequireTLS bool `toml:"require_tls"`
+	// History is how many of the room's last regular messages it keeps and
+	// replays to a joining participant (0: none); HistoryMaxAge the oldest
+	// a kept message may be. EmptyGrace is how long an ad hoc room that
+	// emptied lingers with its history before it is deleted.
+	History       int      `toml:"history"`
+	HistoryMaxAge Duration `toml:"history_max_age"`
+	EmptyGrace    Duration `toml:"empty_grace"`
 }
 
 // PolicyOverride is the part of a [[room]] entry that overrides [rooms]:
@@ -58,6 +68,9 @@ type PolicyOverride struct {
 	AcceptWrappedTypes *[]string      `toml:"accept_wrapped_types"`
 	SystemMessages     *bool          `toml:"system_messages"`
 	RequireTLS         *bool          `toml:"require_tls"`
+	History            *int           `toml:"history"`
+	HistoryMaxAge      *Duration      `toml:"history_max_age"`
+	EmptyGrace         *Duration      `toml:"empty_grace"`
 }
 
 // Apply returns p with o's set fields replacing p's.
@@ -74,6 +87,9 @@ func (o *PolicyOverride) Apply(p Policy) Policy {
 	set(&p.AcceptWrappedTypes, o.AcceptWrappedTypes)
 	set(&p.SystemMessages, o.SystemMessages)
 	set(&p.RequireTLS, o.RequireTLS)
+	set(&p.History, o.History)
+	set(&p.HistoryMaxAge, o.HistoryMaxAge)
+	set(&p.EmptyGrace, o.EmptyGrace)
 	return p
 }
 

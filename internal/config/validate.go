@@ -108,6 +108,11 @@ func (c *Config) validate() Errors {
 	atLeast(&es, "msrp.max_sessions_per_conn", m.MaxSessionsPerConn, 1)
 	atLeast(&es, "msrp.max_unbound_per_source", m.MaxUnboundPerSource, 1)
 
+	oneOf(&es, "store.mode", c.Store.Mode, StoreFile, StoreMemory)
+	if u := c.Store.URL; u != "" && !strings.HasPrefix(u, "nats://") && !strings.HasPrefix(u, "tls://") {
+		es.addf("store.url", fmt.Sprintf(`%q is not a NATS URL ("nats://host:port" or "tls://host:port", several separated by commas)`, u))
+	}
+
 	oneOf(&es, "rooms.mode", c.Rooms.Mode, ModeAdhoc, ModeConfigured)
 	if c.Rooms.Mode == ModeConfigured && len(c.Room) == 0 {
 		es.addf("rooms.mode", `"configured" needs at least one [[room]]`)
@@ -185,6 +190,13 @@ func checkPolicy(es *Errors, prefix string, p Policy) {
 				es.add(k, err)
 			}
 		}
+	}
+	if p.History < 0 || p.History > MaxHistory {
+		es.addf(key("history"), fmt.Sprintf("must be between 0 and %d, found %d", MaxHistory, p.History))
+	}
+	positive(es, key("history_max_age"), p.HistoryMaxAge)
+	if p.EmptyGrace < 0 {
+		es.addf(key("empty_grace"), fmt.Sprintf("must not be negative, found %v", p.EmptyGrace))
 	}
 	if p.NicknameQuarantine < 0 {
 		es.addf(key("nickname_quarantine"), fmt.Sprintf("must not be negative, found %v", p.NicknameQuarantine))

@@ -1,6 +1,9 @@
 package room
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // DeletePolicy says when a room is deleted (RFC 7701 §4.1 item 4, §5.3).
 type DeletePolicy uint8
@@ -48,6 +51,10 @@ type Policy struct {
 	SystemMessages bool       // the room sends its own notices (joins, leaves, congestion) as CPIM from the room URI
 	MaxMessage     int64      // largest message the switch relays, in octets (413 above it); 0: unlimited
 	RequireTLS     bool       // only participants over SIP/TLS with an msrps path (RFC 7701 §4.1); others get 488
+
+	History       int           // regular messages kept and replayed on join (issue 16); 0: none
+	HistoryMaxAge time.Duration // the oldest a kept message may be (0: no bound)
+	EmptyGrace    time.Duration // an ad hoc room that emptied lingers this long before it is deleted
 }
 
 // Mode says which rooms exist.

@@ -76,6 +76,9 @@ func policySource(cfg *config.Config) room.PolicySource {
 			SystemMessages:     p.SystemMessages,
 			RequireTLS:         p.RequireTLS,
 			MaxMessage:         int64(cfg.MSRP.MaxMessage),
+			History:            p.History,
+			HistoryMaxAge:      p.HistoryMaxAge.Std(),
+			EmptyGrace:         p.EmptyGrace.Std(),
 			Nick: room.NickPolicy{
 				Allowed:    p.Nicknames,
 				MaxBytes:   p.MaxNicknameBytes,

@@ -33,6 +33,12 @@ type link struct {
 	toPath   string // the participant's path: To-Path of what we send it
 	fromPath string // our session URI: From-Path of what we send it
 
+	// histSeen is how far its room's ring was when it bound (ring.pushed):
+	// it got those messages through replay, so fan-out skips them. Set
+	// before the link is published.
+	histSeen uint64
+	bind     uint64 // its place in the ring's bind order (ring.binds)
+
 	// Owned by the session's read goroutine (the sender side of fan-out).
 	ids     *msrp.IDSource      // made when the participant first sends (idSource)
 	rcpts   []*room.Participant // Route's scratch
@@ -78,6 +84,7 @@ type member struct {
 	link      atomic.Pointer[link] // the current bound session; nil before binding and after leaving
 	announced atomic.Bool          // its join notice went out (so a leave notice will too)
 	warned    atomic.Bool          // it has been told that messages to it are being dropped
+	replayed  atomic.Bool          // its first binding got the room's history
 	left      atomic.Bool
 }
 
@@ -87,6 +94,7 @@ type roomState struct {
 	rm   *room.Room
 	mu   sync.Mutex // serialises snapshot updates
 	snap atomic.Pointer[snapshot]
+	hist *ring // its recent messages (history.go); nil when it keeps none
 }
 
 // snapshot is an immutable member list.
@@ -165,8 +173,15 @@ func (s *Switch) Joined(rm *room.Room, p *room.Participant) {
 	s.mu.Lock()
 	rs := s.rooms[rm]
 	if rs == nil {
-		rs = &roomState{rm: rm}
-		s.rooms[rm] = rs
+		// A room new to the switch: its history comes from the store,
+		// without the switch's lock held.
+		s.mu.Unlock()
+		fresh := s.newRoomState(rm)
+		s.mu.Lock()
+		if rs = s.rooms[rm]; rs == nil {
+			rs = fresh
+			s.rooms[rm] = rs
+		}
 	}
 	rs.add(&member{p: p, rs: rs})
 	s.mu.Unlock()
@@ -191,6 +206,7 @@ func (s *Switch) Left(rm *room.Room, p *room.Participant) {
 		return
 	}
 	m.left.Store(true)
+	s.leftWithHistory(rs, m)
 	if l := m.link.Swap(nil); l != nil {
 		s.abortInbound(l, "sender left")
 	}
@@ -227,7 +243,8 @@ func (s *Switch) SessionBound(sess *relay.Session) {
 		fromPath: sess.LocalURI().String(),
 	}
 	a.link.Store(l)
-	if old := m.link.Swap(l); old != nil {
+	first := !m.replayed.Swap(true)
+	if old := s.bindWithHistory(rs, m, l, first); old != nil {
 		s.abortInbound(old, "session moved")
 	}
 	if m.left.Load() {

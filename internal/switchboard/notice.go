@@ -122,18 +122,48 @@ func (s *Switch) noticeBody(roomURI, text string) []byte {
 // sendNotice queues one notice to rl: droppable like a regular message,
 // or not (the congestion notice).
 func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
+	return s.sendWhole(rl, body, droppable)
+}
+
+// sendWhole queues a whole message the switch itself sends (a notice, a
+// replayed message) to rl from any goroutine, cut into chunks of at most
+// rl's Session.MaxChunk (a WebSocket recipient), each its own unit; the
+// first is droppable when droppable is, the others follow it.
+func (s *Switch) sendWhole(rl *link, body []byte, droppable bool) error {
 	env := msrp.Envelope{
 		ToPath: rl.toPath, FromPath: rl.fromPath,
 		FailureReport: copyFailureReport, ContentType: cpimType,
 	}
-	s.idMu.Lock()
-	env.MessageID = s.ids.MessageID()
-	_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, copyRange(1, len(body), int64(len(body))), msrp.FlagEnd)
-	s.idMu.Unlock()
-	if droppable {
-		return rl.sess.Offer(f.Head, body, f.End)
+	total := int64(len(body))
+	n := len(body)
+	if mc := rl.sess.MaxChunk(); mc > 0 && n > mc {
+		n = mc
 	}
-	return rl.sess.Enqueue(f.Head, body, f.End)
+	for off := 0; ; off += n {
+		n = min(n, len(body)-off)
+		flag := byte(msrp.FlagContinue)
+		if off+n == len(body) {
+			flag = msrp.FlagEnd
+		}
+		s.idMu.Lock()
+		if off == 0 {
+			env.MessageID = s.ids.MessageID()
+		}
+		_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, copyRange(int64(off)+1, n, total), flag)
+		s.idMu.Unlock()
+		var err error
+		switch {
+		case off == 0 && droppable:
+			err = rl.sess.Offer(f.Head, body[off:off+n], f.End)
+		case off == 0:
+			err = rl.sess.Enqueue(f.Head, body[off:off+n], f.End)
+		default:
+			err = rl.sess.EnqueueFrame(f.Head, body[off:off+n], f.End)
+		}
+		if err != nil || flag == msrp.FlagEnd {
+			return err
+		}
+	}
 }
 
 // rewriteFrom replaces the CPIM From header of body (an anonymous sender's

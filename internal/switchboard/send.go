@@ -163,8 +163,14 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 		if tr != nil {
 			s.dropTransfer(l, tr)
 		}
+		var e *entry
+		if !dec.Private {
+			if e = s.keep(l, body); e != nil {
+				out.hist = e.index
+			}
+		}
 		s.deliverAll(l, snap, rcpts, &out)
-		s.accepted(l, msg, received)
+		s.answerStored(l, msg, received, e)
 		return 0
 	}
 	l.flush() // chunks are queued directly: what this sender queued before goes first
@@ -182,6 +188,12 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	tr.head = nil
 	tr.routed = true
 	tr.private = dec.Private
+	if h := l.m.rs.hist; h != nil && !dec.Private {
+		tr.keep = body[:len(body):len(body)] // appending copies: the first copy's body stays as it is
+		h.mu.Lock()
+		tr.binds = h.binds
+		h.mu.Unlock()
+	}
 	tr.mid = out.mid
 	tr.delta = int64(delta)
 	tr.total = total
@@ -305,6 +317,7 @@ type outgoing struct {
 	mid     string // Message-ID of the copies
 	prefix  string // transaction id prefix ("" unless chunked)
 	private bool
+	hist    uint64         // its entry's index in the room's ring (0: not kept): recipients whose replay had it are skipped
 	br      msrp.ByteRange // copyRange: range-end "*" over 2048 octets
 	flag    byte
 	body    []byte // shared by every copy; never modified
@@ -331,7 +344,7 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 			continue
 		}
 		rl := m.link.Load()
-		if rl == nil {
+		if rl == nil || (out.hist != 0 && rl.histSeen >= out.hist) {
 			continue
 		}
 		if b == nil {

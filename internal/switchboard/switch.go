@@ -52,7 +52,10 @@ type Config struct {
 	// Observer hears what the roster shows that the switch learns first
 	// (optional): sessions bound, nicknames changed.
 	Observer Observer
-	// Now is the clock of nickname quarantine and CPIM DateTime (default time.Now).
+	// History keeps rooms' messages and participants' cursors (history.go);
+	// nil: a room that keeps history keeps it in memory only.
+	History History
+	// Now is the clock of nickname quarantine, CPIM DateTime and history (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -85,6 +88,11 @@ type Switch struct {
 
 	stats counters
 
+	// afterKeep, set by tests only, runs between a message's push into its
+	// room's ring and its fan-out: where a joiner's binding must not make
+	// it get the message twice.
+	afterKeep func()
+
 	deliveredFn        func(tag any, err error) // deliveredTag, for relay.Batch
 	deliveredPrivateFn func(tag any, err error) // deliveredPrivateTag, for relay.Batch
 }
@@ -101,11 +109,15 @@ type Stats struct {
 	Refused           uint64 // SENDs and NICKNAMEs answered with an error
 	Aborted           uint64 // chunked messages aborted (sender's '#', timer, sender gone, 413)
 	Notices           uint64 // system messages queued
+	Stored            uint64 // regular messages the store acknowledged (history.go)
+	NotStored         uint64 // regular messages relayed but not kept: the store failed
+	Replayed          uint64 // history messages queued to joining participants
 }
 
 type counters struct {
 	messages, chunks, deliveries, dropped, refused, aborted, notices atomic.Uint64
 	droppedPrivate, droppedAborts, refusedUnfinished                 atomic.Uint64
+	stored, notStored, replayed                                      atomic.Uint64
 }
 
 // New returns a Switch.
@@ -157,6 +169,9 @@ func (s *Switch) Stats() Stats {
 		Refused:           s.stats.refused.Load(),
 		Aborted:           s.stats.aborted.Load(),
 		Notices:           s.stats.notices.Load(),
+		Stored:            s.stats.stored.Load(),
+		NotStored:         s.stats.notStored.Load(),
+		Replayed:          s.stats.replayed.Load(),
 	}
 }
 

@@ -31,8 +31,13 @@ type transfer struct {
 	sent    int64  // octets relayed so far (copies' numbering), for the abort chunk
 	held    int64  // octets received so far, counted in sender.held; guarded by sender.mu
 	rcpts   []rcpt
-	last    time.Time // when the latest chunk arrived
-	timer   *time.Timer
+	// keep gathers the whole message as relayed, for the room's history
+	// (history.go): nil when the room keeps none, the message is private,
+	// or a chunk came out of order (it is then not kept).
+	keep  []byte
+	binds uint64    // the ring's bind count when it was routed: who bound later is no recipient
+	last  time.Time // when the latest chunk arrived
+	timer *time.Timer
 }
 
 // rcpt is one recipient session of a transfer.
@@ -141,8 +146,19 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 		flag:    flag,
 		body:    append(make([]byte, 0, len(msg.Body)), msg.Body...),
 	}
-	s.deliverTransfer(l, tr, &out)
 	last := flag != msrp.FlagContinue
+	var e *entry
+	if tr.keep != nil {
+		if br.Start-1+tr.delta == int64(len(tr.keep)) {
+			tr.keep = append(tr.keep, out.body...)
+		} else {
+			tr.keep = nil // out of order: relayed, not kept
+		}
+		if last && tr.keep != nil {
+			e = s.keep(l, tr.keep) // before the last copies go out, as for one chunk
+		}
+	}
+	s.deliverTransfer(l, tr, &out)
 	if last {
 		tr.done = true
 		if tr.timer != nil {
@@ -150,10 +166,14 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 		}
 	}
 	tr.last = time.Now()
+	binds := tr.binds
 	tr.mu.Unlock()
 	if last {
 		s.forget(tr)
-		s.accepted(l, msg, end)
+		if e != nil {
+			s.sendLateBinders(l, e, binds)
+		}
+		s.answerStored(l, msg, end, e)
 		return 0
 	}
 	return msrp.StatusOK
