@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -96,7 +97,7 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 		switch {
 		case errors.Is(err, jetstream.ErrBucketNotFound):
 			if initialized {
-				return fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, b.cfg.Bucket)
+				return s.missing("bucket " + b.cfg.Bucket + " (stream KV_" + b.cfg.Bucket + ")")
 			}
 			kv, err = s.js.CreateKeyValue(ctx, b.cfg)
 		case err == nil:
@@ -126,7 +127,7 @@ func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig, mu
 	st, err := s.js.Stream(ctx, cfg.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		if mustExist {
-			return fmt.Errorf("%w: stream %s is missing", ErrCorrupt, cfg.Name)
+			return s.missing("stream " + cfg.Name)
 		}
 		_, err = s.js.CreateStream(ctx, cfg)
 		if err != nil {
@@ -151,4 +152,15 @@ func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig, mu
 		}
 	}
 	return nil
+}
+
+// missing is the error for a stream or bucket missing from an initialized
+// store: in the embedded modes, the server could not load its directory
+// (its warning in the log says why); nothing was changed on disk.
+func (s *Store) missing(what string) error {
+	if s.srv == nil {
+		return fmt.Errorf("%w: %s is missing from the server's JetStream", ErrCorrupt, what)
+	}
+	return fmt.Errorf("%w: %s is missing: the server could not load it from %s (see the warning logged before); nothing was changed",
+		ErrCorrupt, what, filepath.Join(s.srv.StoreDir(), "$G", "streams"))
 }

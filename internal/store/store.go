@@ -215,6 +215,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		flushEvery:   100 * time.Millisecond,
 	}
 	if err := s.open(ctx); err != nil {
+		close(s.closing)
 		s.teardown()
 		return nil, err
 	}

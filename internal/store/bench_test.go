@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// benchBody is a typical small message/cpim document (~250 octets).
+var benchBody = []byte("From: <sip:alice@example.com>\r\nTo: <sip:lobby@example.com>\r\nDateTime: 2025-01-01T12:00:00Z\r\nNS: MyFeatures <mid:MessageFeatures@id.example.com>\r\n\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello, everyone in the lobby: this is a message of ordinary length.\r\n")
+
+func benchRooms(n int) []string {
+	rooms := make([]string, n)
+	for i := range rooms {
+		rooms[i] = fmt.Sprintf("sip:room%d@example.com", i)
+	}
+	return rooms
+}
+
+// appendN appends n messages round-robin over rooms and waits for every
+// done.
+func appendN(b testing.TB, s *Store, rooms []string, n int) {
+	var wg sync.WaitGroup
+	wg.Add(n)
+	var failed sync.Once
+	now := time.Now()
+	for i := range n {
+		s.Append(Message{Room: rooms[i%len(rooms)], Received: now, Sender: "sip:alice@example.com", Body: benchBody}, func(_ uint64, err error) {
+			if err != nil {
+				failed.Do(func() { b.Errorf("append: %v", err) })
+			}
+			wg.Done()
+		})
+	}
+	wg.Wait()
+}
+
+// BenchmarkAppend: pipelined appends to 100 rooms, in each mode; msgs/s is
+// the throughput with every acknowledgement awaited.
+func BenchmarkAppend(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"file", Config{}},
+		{"file-syncalways", Config{SyncAlways: true}},
+		{"memory", Config{Mode: ModeMemory}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := bc.cfg
+			if cfg.Mode == "" {
+				cfg.DataDir = b.TempDir()
+			}
+			cfg.Logger = testLogger(b)
+			s, err := Open(context.Background(), cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close(context.Background())
+			// Measure what the server sustains, not the stall bound.
+			s.stallTimeout = time.Minute
+			rooms := benchRooms(100)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(benchBody)))
+			b.ResetTimer()
+			start := time.Now()
+			appendN(b, s, rooms, b.N)
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
+
+// BenchmarkLast: the last 50 messages of one of 20 rooms of 1,000 messages
+// each (a join's history), file store.
+func BenchmarkLast(b *testing.B) {
+	for _, n := range []int{50, 1000} {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			s := open(b, Config{DataDir: b.TempDir()})
+			rooms := benchRooms(20)
+			appendN(b, s, rooms, 20*1000)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				msgs, err := s.Last(ctx, rooms[i%len(rooms)], n, 0)
+				if err != nil || len(msgs) != n {
+					b.Fatalf("Last: %d, %v", len(msgs), err)
+				}
+			}
+		})
+	}
+}
