@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // crashEnv names the data directory of the crash helper: when it is set,
@@ -27,7 +29,16 @@ func TestMain(m *testing.M) {
 		crashHelper(dir)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if code == 0 {
+		// Every goroutine of the stores, their connections and embedded
+		// servers is gone once they are closed.
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintln(os.Stderr, "goroutines left behind:", err)
+			code = 1
+		}
+	}
+	os.Exit(code)
 }
 
 // crashRooms rooms keep up to crashHistory messages each: more than the
