@@ -690,3 +690,30 @@ func TestConfig(t *testing.T) {
 		t.Fatal("Open under a file succeeded")
 	}
 }
+
+// TestLimitsChange: Open applies changed limits to the stream already
+// there (a lower MaxHistory drops a room's oldest messages at once).
+func TestLimitsChange(t *testing.T) {
+	dir := t.TempDir()
+	ctx := ctxT(t)
+	s := open(t, Config{DataDir: dir, MaxHistory: 10})
+	var msgs []Message
+	for i := range 20 {
+		msgs = append(msgs, msg("sip:r@x", i))
+	}
+	appendAll(t, s, msgs)
+	if got, _ := s.Last(ctx, "sip:r@x", 100, 0); len(got) != 10 || !bytes.Equal(got[0].Body, msgs[10].Body) {
+		t.Fatalf("MaxHistory 10: %d messages", len(got))
+	}
+	s.Close(ctx)
+	s = open(t, Config{DataDir: dir, MaxHistory: 5, MaxAge: time.Hour})
+	if got, _ := s.Last(ctx, "sip:r@x", 100, 0); len(got) != 5 || !bytes.Equal(got[0].Body, msgs[15].Body) {
+		t.Fatalf("MaxHistory 5: %d messages", len(got))
+	}
+	s.Close(ctx)
+	s = open(t, Config{DataDir: dir})
+	appendAll(t, s, msgs[:10])
+	if got, _ := s.Last(ctx, "sip:r@x", 100, 0); len(got) != 15 {
+		t.Fatalf("MaxHistory back to 1000: %d messages", len(got))
+	}
+}
