@@ -130,6 +130,10 @@ var (
 // the meta bucket under formatKey.
 const formatVersion = "1"
 
+// ackTimeout is how long an append waits for its acknowledgement before it
+// fails with ErrUnavailable (a variable for tests).
+var ackTimeout = 10 * time.Second
+
 // Names of the stream, the buckets and their subjects (doc.go).
 const (
 	msgStream     = "PARLEY_MESSAGES"
@@ -211,7 +215,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		closing:      make(chan struct{}),
 		closed:       make(chan struct{}),
 		stallTimeout: 500 * time.Millisecond,
-		ackTimeout:   10 * time.Second,
+		ackTimeout:   ackTimeout,
 		flushEvery:   100 * time.Millisecond,
 	}
 	if err := s.open(ctx); err != nil {

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -715,5 +717,85 @@ func TestLimitsChange(t *testing.T) {
 	appendAll(t, s, msgs[:10])
 	if got, _ := s.Last(ctx, "sip:r@x", 100, 0); len(got) != 15 {
 		t.Fatalf("MaxHistory back to 1000: %d messages", len(got))
+	}
+}
+
+// recordHandler keeps the log records at or above a level.
+type recordHandler struct {
+	mu    sync.Mutex
+	level slog.Level
+	recs  []string
+}
+
+func (h *recordHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
+func (h *recordHandler) Handle(_ context.Context, r slog.Record) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.recs = append(h.recs, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (h *recordHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h *recordHandler) WithGroup(string) slog.Handler      { return h }
+
+// TestQuietLog: a store's ordinary life (Open, appends, reads, Close, in
+// both embedded modes) logs nothing at Info or above; the embedded
+// server's banner is there at Debug.
+func TestQuietLog(t *testing.T) {
+	for _, mode := range []string{ModeFile, ModeMemory} {
+		h := &recordHandler{level: slog.LevelDebug}
+		ctx := ctxT(t)
+		s, err := Open(ctx, Config{Mode: mode, DataDir: t.TempDir(), Logger: slog.New(h)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		appendAll(t, s, []Message{msg("sip:q@x", 1)})
+		s.SetCursor("sip:q@x", "sip:p@x", 1)
+		if _, err := s.Last(ctx, "sip:q@x", 1, 0); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		h.mu.Lock()
+		debug := 0
+		for _, r := range h.recs {
+			if strings.HasPrefix(r, "DEBUG") {
+				debug++
+				continue
+			}
+			t.Errorf("%s: logged %q", mode, r)
+		}
+		h.mu.Unlock()
+		if debug == 0 {
+			t.Errorf("%s: nothing of the server at Debug", mode)
+		}
+	}
+}
+
+// TestAckTimeout: an append whose acknowledgement never comes fails with
+// ErrUnavailable after the bound, in its turn.
+func TestAckTimeout(t *testing.T) {
+	saved := ackTimeout
+	ackTimeout = 100 * time.Millisecond
+	s := memStore(t)
+	ackTimeout = saved
+	appendAll(t, s, []Message{msg("sip:r@x", 1)})
+	if err := s.pub.sub.Unsubscribe(); err != nil { // acknowledgements are lost from now on
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res := appendWait(t, s, []Message{msg("sip:r@x", 2), msg("sip:r@x", 3)})
+	d := time.Since(start)
+	for _, r := range res {
+		if !errors.Is(r.err, ErrUnavailable) || !strings.Contains(r.err.Error(), "no acknowledgement") {
+			t.Fatalf("append without acknowledgement: %v", r.err)
+		}
+	}
+	if d < 100*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("failed after %v", d)
+	}
+	// They were stored all the same.
+	if got, _ := s.Last(ctxT(t), "sip:r@x", 10, 0); len(got) != 3 {
+		t.Fatalf("%d messages", len(got))
 	}
 }
