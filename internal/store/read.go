@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"time"
@@ -170,9 +171,9 @@ func (r *reader) last(ctx context.Context, stream, subj string) (*rawMsg, error)
 
 // After returns up to n of the room's messages with a sequence above seq,
 // oldest first, and whether more exist after them. n ≤ 0 asks for nothing
-// (nil, false, nil).
+// (nil, false, nil). The messages' Body are the caller's to keep.
 func (s *Store) After(ctx context.Context, room string, seq uint64, n int) ([]Message, bool, error) {
-	if n <= 0 {
+	if n <= 0 || seq == math.MaxUint64 {
 		return nil, false, nil
 	}
 	subj, err := s.pub.msgSubject(room)
@@ -192,6 +193,7 @@ func (s *Store) After(ctx context.Context, room string, seq uint64, n int) ([]Me
 // Last returns the room's last n messages (at most), oldest first; with
 // maxAge > 0 only those no older than maxAge: stored within maxAge and,
 // when their Received is set, received within it. n ≤ 0 asks for nothing.
+// The messages' Body are the caller's to keep.
 //
 // JetStream reads a subject forwards only, so Last finds where the room's
 // last n messages start: it counts the room's messages from a sequence
