@@ -21,6 +21,7 @@ func startServer(t *testing.T) *server.Server {
 	cfg := pconfig.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = pconfig.StoreMemory                           // history in memory: nothing written to the working directory
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -43,6 +43,7 @@ func startServer(t *testing.T) *server.Server {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = config.StoreMemory                            // history in memory: nothing written to the working directory
 	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -50,8 +50,12 @@ var configFlags = []configFlag{
 		func(c *Config) any { return &c.MSRP.TLSListen }},
 	{"https", "https.listen", "HTTPS (WebSocket) listen `address` (\"\" disables; port 0: any free port)",
 		func(c *Config) any { return &c.HTTPS.Listen }},
-	{"data-dir", "server.data_dir", "`directory` of parleyd's state (the self-signed TLS certificate)",
+	{"data-dir", "server.data_dir", "`directory` of parleyd's state (rooms and their history, the self-signed TLS certificate)",
 		func(c *Config) any { return &c.Server.DataDir }},
+	{"store", "store.mode", "where history is kept: `file` (in the data directory) or memory",
+		func(c *Config) any { return (*string)(&c.Store.Mode) }},
+	{"store-url", "store.url", "NATS server or cluster `URL` to keep history in instead of the embedded one",
+		func(c *Config) any { return &c.Store.URL }},
 	{"log-level", "log.level", "log `level`: debug, info, warn or error",
 		func(c *Config) any { return &c.Log.Level }},
 	{"trace", "log.trace", "log raw SIP and MSRP traffic",
@@ -60,7 +64,7 @@ var configFlags = []configFlag{
 
 // RegisterFlags defines on fs the flags that set configuration keys:
 // -host, -sip-udp, -sip-tcp, -sip-tls, -msrp, -msrp-tls, -https,
-// -data-dir, -log-level and -trace, bound to c's
+// -data-dir, -store, -store-url, -log-level and -trace, bound to c's
 // fields, with c's values as their defaults.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	for _, f := range configFlags {

@@ -101,6 +101,7 @@ func startMSRPFuzzHarness() (h *msrpFuzzHarness, err error) {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = config.StoreMemory                            // nothing written to the working directory
 	// Write copies at once: the check's copy is then not held back for
 	// others to share its write (a throughput knob, not a behaviour).
 	cfg.MSRP.CoalesceDelay = 0

@@ -24,6 +24,7 @@ func loopbackConfig() *config.Config {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = config.StoreMemory                            // history kept, nothing written to the working directory
 	return cfg
 }
 

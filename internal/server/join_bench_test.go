@@ -343,6 +343,7 @@ func benchServer(tb testing.TB, opts ...func(*config.Config)) *Server {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = config.StoreMemory                            // nothing written to the working directory
 	cfg.Rooms.MaxParticipants = 1 << 20
 	cfg.Rooms.MaxRooms = 1 << 20
 	for _, o := range opts {

@@ -176,6 +176,7 @@ func BenchmarkRosterJoin(b *testing.B) {
 	cfg := config.Default()
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
+	cfg.Store.Mode = config.StoreMemory                            // nothing written to the working directory
 	cfg.MSRP.BindTimeout = config.Duration(time.Hour)
 	cfg.SIP.NotifyInterval = config.Duration(time.Millisecond)
 	cfg.Rooms.MaxParticipants = 1 << 20

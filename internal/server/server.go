@@ -21,6 +21,7 @@ import (
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/internal/sipcheck"
+	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/switchboard"
 )
 
@@ -44,6 +45,7 @@ type Server struct {
 	sw    *switchboard.Switch
 	conf  *conference.Notifier
 	rooms *room.Registry
+	store *store.Store // rooms' history (history.go); nil: in memory only
 	udp   net.PacketConn
 	tcp   net.Listener
 	tls   net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
@@ -91,6 +93,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			}
 			if s.ua != nil {
 				s.ua.Close()
+			}
+			if s.store != nil {
+				s.store.Close(context.Background())
 			}
 		}
 	}()
@@ -212,6 +217,14 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	s.relay = msrpRelay
 	s.addrs.MSRP = s.relay.Addr().String()
+	// The store opens once every listener is bound: a port taken fails
+	// the start before an embedded NATS server is started for nothing.
+	if s.store, err = openStore(cfg, log.With("component", "store")); err != nil {
+		return nil, err
+	}
+	if s.store != nil {
+		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
+	}
 	if a := s.relay.TLSAddr(); a != nil {
 		s.addrs.MSRPTLS = a.String()
 	}
@@ -344,6 +357,13 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.sw.Close()
 		s.closeListeners()
 		s.ua.Close()
+		if s.store != nil {
+			// What was answered 200 is stored already; this flushes the
+			// cursors the leaves just wrote.
+			if err := s.store.Close(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("store: %w", err))
+			}
+		}
 		done := make(chan struct{})
 		go func() { s.wg.Wait(); close(done) }()
 		select {

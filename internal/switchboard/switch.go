@@ -175,6 +175,11 @@ func (s *Switch) Stats() Stats {
 	}
 }
 
+// SetHistory makes h the switch's History (Config.History), before the
+// switch serves: for a server that opens its store once its listeners are
+// bound, after building the switch.
+func (s *Switch) SetHistory(h History) { s.cfg.History = h }
+
 // Nicknames returns the nickname table (for the conference event package).
 func (s *Switch) Nicknames() *room.Nicknames { return s.nicks }
 

@@ -91,7 +91,9 @@ var listening = regexp.MustCompile(`msg="parleyd listening" sip_udp=(\S+) sip_tc
 // that says where it listens.
 func startParleyd(t *testing.T, bin string, extra ...string) *daemon {
 	t.Helper()
-	args := append([]string{"-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-msrp", "127.0.0.1:0", "-sip-tls=", "-msrp-tls="}, extra...)
+	// No TLS (no certificate) and history in memory: nothing written to
+	// the working directory. extra may turn either back on.
+	args := append([]string{"-sip-udp", "127.0.0.1:0", "-sip-tcp", "127.0.0.1:0", "-msrp", "127.0.0.1:0", "-sip-tls=", "-msrp-tls=", "-https=", "-store", "memory"}, extra...)
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -1,0 +1,121 @@
+package server_test
+
+import (
+	"bytes"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/msrp/msrptest"
+)
+
+// joinKeeping joins uri to roomURI over SIP TCP and binds its MSRP
+// session, returning the member and the SENDs that came before its bind
+// was answered (the room's history).
+func joinKeeping(t *testing.T, srv *server.Server, roomURI, uri string) (*member, []*msrp.Message) {
+	t.Helper()
+	p := dial(t, srv, "TCP")
+	sid := servertest.RandomToken()
+	self := msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: sid, Transport: "tcp"}
+	m, _ := joinTLSAs(t, p, roomURI, uri, self, servertest.Offer(9, sid))
+	c, err := net.Dial("tcp", srv.Addrs().MSRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.msrp = msrptest.NewPeer(t, c, m.self)
+	t.Cleanup(func() { m.msrp.Close() })
+	b := msrptest.Bodiless(m.sw, m.self)
+	m.msrp.Send(b)
+	var early []*msrp.Message
+	for {
+		got := m.msrp.Expect()
+		if got.IsRequest() {
+			early = append(early, got)
+			continue
+		}
+		if got.TID != b.TID || got.Code != msrp.StatusOK {
+			t.Fatalf("bind: %s %d", got.TID, got.Code)
+		}
+		return m, early
+	}
+}
+
+// leave ends m's dialog with BYE.
+func (m *member) leave(t *testing.T, roomURI string) {
+	t.Helper()
+	bye := servertest.WithFrom(m.sip.Build(servertest.Req{Method: "BYE", URI: roomURI, CallID: m.callID, FromTag: "ft", ToTag: m.tag, CSeq: 2}), "<"+m.uri+">")
+	expect(t, m.sip, bye, 200, "")
+}
+
+// historyBodies are the contents of the history copies among ms (notices
+// and live copies skipped), oldest first.
+func historyBodies(t *testing.T, ms []*msrp.Message) []string {
+	t.Helper()
+	var out []string
+	for _, m := range ms {
+		if !bytes.Contains(m.Body, []byte("\r\nparley.History: ")) {
+			continue
+		}
+		if i := bytes.LastIndex(m.Body, []byte("\r\n\r\n")); i >= 0 {
+			out = append(out, string(m.Body[i+4:]))
+		}
+	}
+	return out
+}
+
+// A room's history survives a restart of parleyd on the same data
+// directory (the embedded NATS JetStream file store): a participant who
+// joins the restarted server gets the messages answered 200 before it,
+// oldest first, marked as history; one who was there and comes back gets
+// only what it missed.
+func TestHistorySurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	start := func() *server.Server {
+		cfg := loopbackConfig()
+		cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
+		cfg.Rooms.SystemMessages = false
+		srv, err := server.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Start()
+		return srv
+	}
+	roomURI := "sip:kept@127.0.0.1"
+	srv := start()
+	alice, _ := joinKeeping(t, srv, roomURI, "sip:alice@127.0.0.1")
+	bob, _ := joinKeeping(t, srv, roomURI, "sip:bob@127.0.0.1")
+	say := func(m *member, text string) {
+		t.Helper()
+		s := msrptest.Send(m.sw, m.self, "message/cpim", msrptest.CPIM(m.uri, roomURI, text))
+		m.msrp.Send(s)
+		m.expectOK(t, s.TID)
+	}
+	for i := range 3 {
+		say(alice, "before restart "+strconv.Itoa(i))
+	}
+	bob.leave(t, roomURI)
+	say(alice, "bob missed this")
+	alice.leave(t, roomURI)
+	stopServer(srv)
+
+	srv = start()
+	defer stopServer(srv)
+	carol, early := joinKeeping(t, srv, roomURI, "sip:carol@127.0.0.1")
+	defer carol.leave(t, roomURI)
+	got := historyBodies(t, early)
+	want := []string{"before restart 0", "before restart 1", "before restart 2", "bob missed this"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("carol's history after the restart: %q, want %q", got, want)
+	}
+	bob, early = joinKeeping(t, srv, roomURI, "sip:bob@127.0.0.1")
+	if got := historyBodies(t, early); len(got) != 1 || got[0] != "bob missed this" {
+		t.Errorf("bob's catch-up after the restart: %q, want only what he missed", got)
+	}
+	bob.leave(t, roomURI)
+}
