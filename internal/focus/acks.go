@@ -41,7 +41,7 @@ func (f *Focus) awaitAck(d *dialog, res *sip.Response, acked <-chan struct{}) {
 				d.mu.Lock()
 				d.ackGivenUp = true
 				d.mu.Unlock()
-				f.endByFocus(d)
+				f.endByFocus(d, reasonNoAck)
 				return
 			}
 		}

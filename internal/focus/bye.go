@@ -164,10 +164,13 @@ func (f *Focus) inDialog(method sip.RequestMethod, target sip.Uri, local sip.ToH
 // buildBye builds the BYE of dialog d.
 func (f *Focus) buildBye(d *dialog) *sip.Request {
 	d.mu.Lock()
-	target, local, callID := d.target, d.local, d.key.callID
+	target, local, callID, reason := d.target, d.local, d.key.callID, d.byeReason
 	d.mu.Unlock()
 	p := hop{d.transport, d.source}
 	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, p)
+	if reason != "" {
+		bye.AppendHeader(sip.NewHeader("Reason", reason))
+	}
 	bye.SetBody(nil)                    // Content-Length: 0, required on stream transports
 	f.overStream(bye, p, target, false) // a long route set could make it large
 	return bye

@@ -59,6 +59,7 @@ type dialog struct {
 	session     Session
 	room        *room.Room
 	participant *room.Participant
+	byeReason   string // the Reason of our BYE (RFC 3326), "" for none
 
 	nick nickState // draft-niemi-00 nickname offer/answer (nickinfo.go); its own lock
 }

@@ -270,14 +270,28 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 	}
 	for _, other := range evict {
 		if od, ok := other.Value.(*dialog); ok {
-			f.endByFocus(od)
+			f.endByFocus(od, reasonRoomDeleted)
 		}
 	}
 }
 
 // endByFocus ends a dialog from the focus's side: BYE first, so the
 // participant learns why, then its MSRP session closes.
-func (f *Focus) endByFocus(d *dialog) { f.end(d, false, true) }
+func (f *Focus) endByFocus(d *dialog, reason string) {
+	d.mu.Lock()
+	d.byeReason = reason
+	d.mu.Unlock()
+	f.end(d, false, true)
+}
+
+// Reasons of the focus's BYEs (RFC 3326), telling a client whether to come
+// back: after a shutdown (503: the service will be back; client/ rejoins),
+// or not after its room was deleted (410).
+const (
+	reasonShutdown    = `SIP ;cause=503 ;text="Server shutting down"`
+	reasonRoomDeleted = `SIP ;cause=410 ;text="Room deleted"`
+	reasonNoAck       = `SIP ;cause=408 ;text="No ACK for the 200"` // RFC 3261 §13.3.1.4
+)
 
 // BeginShutdown is the first step of Shutdown, which calls it: new
 // dialogs and subscriptions are refused (503), and NOTIFYs are still sent
@@ -301,7 +315,7 @@ func (f *Focus) Shutdown(ctx context.Context) error {
 	f.BeginShutdown()
 	f.byeOnce.Do(func() {
 		for _, d := range f.dialogs.all() {
-			f.endByFocus(d)
+			f.endByFocus(d, reasonShutdown)
 		}
 		f.mu.Lock()
 		f.stopTracked = true

@@ -2,6 +2,7 @@ package focus
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -198,8 +199,10 @@ func TestFocusSendsBye(t *testing.T) {
 	}
 }
 
-// TestShutdownByes: Shutdown sends BYE to every participant and returns
-// once they answered; a second Shutdown is a no-op.
+// TestShutdownByes: Shutdown sends BYE to every participant, with a Reason
+// saying the server shuts down (RFC 3326: cause 503, which tells a client
+// to come back), and returns once they answered; a second Shutdown is a
+// no-op.
 func TestShutdownByes(t *testing.T) {
 	e := newEnv(t, nil)
 	var peers []*peer
@@ -215,7 +218,10 @@ func TestShutdownByes(t *testing.T) {
 	}
 	for i, p := range peers {
 		select {
-		case <-p.byes:
+		case bye := <-p.byes:
+			if h := bye.GetHeader("Reason"); h == nil || !strings.Contains(h.Value(), "cause=503") {
+				t.Errorf("participant %d: shutdown BYE's Reason %v, want cause=503", i, h)
+			}
 		default:
 			t.Errorf("participant %d got no BYE before Shutdown returned", i)
 		}
@@ -248,7 +254,10 @@ func TestCreatorLeavesDeletesRoom(t *testing.T) {
 	}
 	for _, p := range []*peer{other, third} {
 		select {
-		case <-p.byes:
+		case bye := <-p.byes:
+			if h := bye.GetHeader("Reason"); h == nil || !strings.Contains(h.Value(), "cause=410") {
+				t.Errorf("%s: BYE's Reason %v, want cause=410 (room deleted)", p.user, h)
+			}
 		case <-time.After(5 * time.Second):
 			t.Fatalf("%s got no BYE after the creator left", p.user)
 		}
