@@ -32,8 +32,9 @@ func (s relaySession) Close() { s.Session.Close(relay.CloseNormal) }
 // event package who joins and leaves; room deletions and nicknames set
 // over SIP (draft-niemi-00) concern the event package only.
 type rosters struct {
-	sw   *switchboard.Switch
-	conf *conference.Notifier
+	sw     *switchboard.Switch
+	conf   *conference.Notifier
+	linger *lingerer // nil without a store
 }
 
 func (r rosters) Joined(rm *room.Room, p *room.Participant) {
@@ -46,7 +47,12 @@ func (r rosters) Left(rm *room.Room, p *room.Participant) {
 	r.conf.Left(rm, p)
 }
 
-func (r rosters) RoomDeleted(rm *room.Room) { r.conf.RoomDeleted(rm) }
+func (r rosters) RoomDeleted(rm *room.Room) {
+	r.conf.RoomDeleted(rm)
+	if r.linger != nil {
+		r.linger.emptied(rm)
+	}
+}
 
 func (r rosters) NicknameChanged(rm *room.Room, p *room.Participant, nick string) {
 	r.conf.NicknameChanged(rm, p, nick)

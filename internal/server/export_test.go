@@ -39,3 +39,16 @@ func NewLoopbackOnly(cfg *config.Config, log *slog.Logger) (*Server, error) {
 func NewWithHTTPSHeaderTimeout(cfg *config.Config, log *slog.Logger, d time.Duration) (*Server, error) {
 	return newServer(cfg, log, options{httpsHeaderTimeout: d})
 }
+
+// StoredRooms returns the URIs of the rooms the store keeps a record of.
+func (s *Server) StoredRooms() ([]string, error) {
+	if s.store == nil {
+		return nil, errors.New("no store")
+	}
+	rs, err := s.store.Rooms(context.Background())
+	var uris []string
+	for _, r := range rs {
+		uris = append(uris, r.URI)
+	}
+	return uris, err
+}

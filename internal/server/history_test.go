@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
@@ -118,4 +119,60 @@ func TestHistorySurvivesRestart(t *testing.T) {
 		t.Errorf("bob's catch-up after the restart: %q, want only what he missed", got)
 	}
 	bob.leave(t, roomURI)
+}
+
+// An ad hoc room that empties keeps its history for its empty_grace:
+// whoever comes back within it finds the conversation; past it, the
+// history is deleted (its store record too), and a newcomer finds an
+// empty room.
+func TestEmptyRoomLingers(t *testing.T) {
+	const grace = 300 * time.Millisecond
+	cfg := loopbackConfig()
+	cfg.Rooms.EmptyGrace = config.Duration(grace)
+	cfg.Rooms.SystemMessages = false
+	srv, err := server.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer stopServer(srv)
+	roomURI := "sip:brief@127.0.0.1"
+	alice, _ := joinKeeping(t, srv, roomURI, "sip:alice@127.0.0.1")
+	s := msrptest.Send(alice.sw, alice.self, "message/cpim", msrptest.CPIM(alice.uri, roomURI, "still here?"))
+	alice.msrp.Send(s)
+	alice.expectOK(t, s.TID)
+	alice.leave(t, roomURI) // the room is deleted; its history lingers
+	emptied := time.Now()
+
+	bob, early := joinKeeping(t, srv, roomURI, "sip:bob@127.0.0.1")
+	if got := historyBodies(t, early); len(got) != 1 || got[0] != "still here?" {
+		t.Fatalf("within the grace: history %q", got)
+	}
+	bob.leave(t, roomURI)
+	if time.Since(emptied) >= grace {
+		t.Fatalf("the test was too slow to join within the grace (%v)", time.Since(emptied))
+	}
+
+	deadline := time.Now().Add(wait)
+	for {
+		rooms, err := srv.StoredRooms()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rooms) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the room's record is still there long after its grace: %q", rooms)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	carol, early := joinKeeping(t, srv, roomURI, "sip:carol@127.0.0.1")
+	if got := historyBodies(t, early); len(got) != 0 {
+		for _, m := range early {
+			t.Logf("before the bind's 200: %s", m.Body)
+		}
+		t.Errorf("past the grace: history %q, want none", got)
+	}
+	carol.leave(t, roomURI)
 }

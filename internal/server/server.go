@@ -45,7 +45,8 @@ type Server struct {
 	sw    *switchboard.Switch
 	conf  *conference.Notifier
 	rooms *room.Registry
-	store *store.Store // rooms' history (history.go); nil: in memory only
+	store  *store.Store // rooms' history (history.go); nil: in memory only
+	linger *lingerer    // deletes the history of rooms empty past their grace (lasting.go); nil without a store
 	udp   net.PacketConn
 	tcp   net.Listener
 	tls   net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
@@ -224,6 +225,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	if s.store != nil {
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
+		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
+			interval: lingerInterval(shortestGrace(cfg)), now: time.Now, log: log.With("component", "store")}
 	}
 	if a := s.relay.TLSAddr(); a != nil {
 		s.addrs.MSRPTLS = a.String()
@@ -278,7 +281,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		UDP:                    udpAddr(s.udp),
 		Rooms:                  s.rooms,
 		Switch:                 switchAdapter{s.relay},
-		Roster:                 rosters{s.sw, s.conf},
+		Roster:                 rosters{s.sw, s.conf, s.linger},
 		Conference:             s.conf,
 		Nicknames:              s.sw.Nicknames(),
 		SubscriptionExpires:    cfg.SIP.SubscriptionExpires.Std(),
@@ -326,6 +329,9 @@ func (s *Server) serve() {
 	if s.sipWS != nil {
 		s.wg.Go(func() { _ = s.sip.ServeWSS(s.sipWS) })
 	}
+	if s.linger != nil {
+		s.linger.start()
+	}
 	if s.https != nil {
 		s.wg.Go(func() {
 			// Serve returns at once if Shutdown came first.
@@ -357,6 +363,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.sw.Close()
 		s.closeListeners()
 		s.ua.Close()
+		if s.linger != nil {
+			s.linger.shutdown()
+		}
 		if s.store != nil {
 			// What was answered 200 is stored already; this flushes the
 			// cursors the leaves just wrote.
