@@ -36,21 +36,21 @@ const udpReadBuffer = 4 << 20
 
 // Server is a running parleyd.
 type Server struct {
-	cfg   *config.Config
-	log   *slog.Logger
-	ua    *sipgo.UserAgent
-	sip   *sipgo.Server
-	focus *focus.Focus
-	relay *relay.Server
-	sw    *switchboard.Switch
-	conf  *conference.Notifier
-	rooms *room.Registry
+	cfg    *config.Config
+	log    *slog.Logger
+	ua     *sipgo.UserAgent
+	sip    *sipgo.Server
+	focus  *focus.Focus
+	relay  *relay.Server
+	sw     *switchboard.Switch
+	conf   *conference.Notifier
+	rooms  *room.Registry
 	store  *store.Store // rooms' history (history.go); nil: in memory only
 	linger *lingerer    // deletes the history of rooms empty past their grace (lasting.go); nil without a store
-	udp   net.PacketConn
-	tcp   net.Listener
-	tls   net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
-	certs *certs.Store // the TLS certificate, when a TLS listener is on
+	udp    net.PacketConn
+	tcp    net.Listener
+	tls    net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
+	certs  *certs.Store // the TLS certificate, when a TLS listener is on
 	// The HTTPS listener (https.go), or nil: its TCP listener, under TLS
 	// once served, and the HTTP server that serves it.
 	httpsLn net.Listener
