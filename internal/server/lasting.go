@@ -17,8 +17,8 @@ import (
 // comes back within it finds the conversation (the switch loads the ring
 // from the store when the room is made again). The store keeps a record
 // per room; a room that empties gets EmptySince, and the lingerer deletes
-// the history of a room empty for longer than its grace, unless it was
-// made again meanwhile. Configured rooms keep theirs (only the store's
+// the history of a room empty for longer than its grace, unless it exists
+// again. Configured rooms keep theirs (only the store's
 // retention, history and history_max_age, applies).
 //
 // At start, the records of rooms that were not empty when parleyd stopped
@@ -161,10 +161,9 @@ func (g *lingerer) sweep() {
 			continue
 		}
 		if _, live := g.rooms.Get(name); live {
-			r.EmptySince = time.Time{} // made again: it lingers no more
-			if err := g.st.PutRoom(ctx, r); err != nil {
-				g.log.Warn("room record not written", "room", name, "error", err)
-			}
+			// Made again: it is not empty. Its record is left as it is
+			// (writing here could undo the EmptySince of a leave racing
+			// this sweep); the room's next emptying writes a new one.
 			continue
 		}
 		pol, configured, ok := g.policy(name)
