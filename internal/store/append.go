@@ -60,15 +60,30 @@ func (s *Store) Append(m Message, done func(seq uint64, err error)) {
 	s.pub.publish(subj, &m, nil, done, false)
 }
 
+// settle keeps the cache in step with an append whose done is about
+// to be called (completer goroutine, in order).
+func (c *cache) settle(e *pubEntry) {
+	switch {
+	case e.room == "" || !e.sent || !c.enabled():
+	case e.err == nil:
+		c.add(e.room, cachedMsg{seq: e.seq, at: time.Now(), frame: e.frame})
+	default:
+		c.drop(e.room) // it may be stored without the cache knowing
+	}
+}
+
 // pubEntry is one publish in flight or waiting for its done call.
 type pubEntry struct {
 	done     func(uint64, error)
 	seq      uint64
 	err      error
-	sent     time.Duration // since publisher.base
+	at       time.Duration // when published, since publisher.base
 	resolved bool          // seq or err is final
 	slot     bool          // holds a slot of publisher.slots
 	internal bool          // a cursor write: not in the append counters
+	sent     bool          // published (a failure may have been stored all the same)
+	room     string        // an append's room, for the cache
+	frame    []byte        // a copy of the stored frame, when the room is cached
 }
 
 // publisher pipelines JetStream publishes over core NATS: each carries a
@@ -196,9 +211,13 @@ func (p *publisher) publish(subj string, m *Message, raw []byte, done func(uint6
 		if m != nil {
 			p.buf = appendFrame(p.buf[:0], m)
 			data = p.buf
+			e.room = m.Room
+			if p.s.cache.has(m.Room) {
+				e.frame = append([]byte(nil), p.buf...)
+			}
 		}
 		reply := p.replyPfx + strconv.FormatUint(p.nextID, 10)
-		e.sent = time.Since(p.base)
+		e.at, e.sent = time.Since(p.base), true
 		if err := p.s.nc.PublishRequest(subj, reply, data); err != nil {
 			e.err, e.resolved = publishError(err), true
 		}
@@ -357,6 +376,7 @@ func (p *publisher) complete() {
 			for i := range batch {
 				e := &batch[i]
 				p.count(e)
+				p.s.cache.settle(e)
 				e.done(e.seq, e.err)
 				if e.slot {
 					<-p.slots
@@ -410,7 +430,7 @@ func (p *publisher) janitor() {
 			if e.resolved {
 				continue
 			}
-			if e.sent > cutoff {
+			if e.at > cutoff {
 				break
 			}
 			e.err = fmt.Errorf("%w: no acknowledgement within %v", ErrUnavailable, p.s.ackTimeout)

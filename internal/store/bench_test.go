@@ -73,22 +73,47 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkLast: the last 50 messages of one of 20 rooms of 1,000 messages
-// each (a join's history), file store.
+// BenchmarkLast: Last(n) of the rooms of a file store where every room
+// holds 1,000 messages, interleaved (20 rooms: 20,000 messages; 1,000
+// rooms: 1 M messages) — a join's history. "jetstream" reads JetStream
+// (the cache off: JetStream scans every message stored between two of the
+// room's), "cached" answers from the tail cache (each room read once
+// before).
 func BenchmarkLast(b *testing.B) {
-	for _, n := range []int{50, 1000} {
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+	for _, nrooms := range []int{20, 1000} {
+		b.Run(fmt.Sprintf("rooms=%d", nrooms), func(b *testing.B) {
 			s := open(b, Config{DataDir: b.TempDir()})
-			rooms := benchRooms(20)
-			appendN(b, s, rooms, 20*1000)
+			s.stallTimeout = time.Minute
+			rooms := benchRooms(nrooms)
+			appendN(b, s, rooms, nrooms*1000)
+			k := s.cache.k
 			ctx := context.Background()
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; b.Loop(); i++ {
-				msgs, err := s.Last(ctx, rooms[i%len(rooms)], n, 0)
-				if err != nil || len(msgs) != n {
-					b.Fatalf("Last: %d, %v", len(msgs), err)
+			for _, bc := range []struct {
+				n      int
+				cached bool
+			}{{50, false}, {50, true}, {1000, false}} {
+				name := fmt.Sprintf("n=%d/jetstream", bc.n)
+				if bc.cached {
+					name = fmt.Sprintf("n=%d/cached", bc.n)
 				}
+				b.Run(name, func(b *testing.B) {
+					s.cache.k = 0 // off
+					if bc.cached {
+						s.cache.k = k
+						for _, room := range rooms {
+							if _, err := s.Last(ctx, room, bc.n, 0); err != nil {
+								b.Fatal(err)
+							}
+						}
+					}
+					b.ReportAllocs()
+					for i := 0; b.Loop(); i++ {
+						msgs, err := s.Last(ctx, rooms[i%len(rooms)], bc.n, 0)
+						if err != nil || len(msgs) != bc.n {
+							b.Fatalf("Last: %d, %v", len(msgs), err)
+						}
+					}
+				})
 			}
 		})
 	}

@@ -17,6 +17,7 @@ const directGetPfx = "$JS.API.DIRECT.GET."
 // rawMsg is a message as a direct get returned it.
 type rawMsg struct {
 	seq  uint64
+	ts   time.Time // when the stream stored it
 	data []byte
 	hdr  nats.Header
 }
@@ -76,7 +77,8 @@ func (r *reader) onMsg(m *nats.Msg) {
 			req.err = fmt.Errorf("store: direct get reply without a sequence: %w", err)
 			break
 		}
-		req.msgs = append(req.msgs, rawMsg{seq: seq, data: m.Data, hdr: m.Header})
+		ts, _ := time.Parse(time.RFC3339Nano, m.Header.Get("Nats-Time-Stamp"))
+		req.msgs = append(req.msgs, rawMsg{seq: seq, ts: ts, data: m.Data, hdr: m.Header})
 		finish = req.single
 	case "204": // end of batch
 		req.np, _ = strconv.ParseUint(m.Header.Get("Nats-Num-Pending"), 10, 64)
@@ -180,8 +182,23 @@ func (s *Store) After(ctx context.Context, room string, seq uint64, n int) ([]Me
 	if err != nil {
 		return nil, false, err
 	}
+	if err := s.check(); err != nil {
+		return nil, false, err
+	}
+	if s.cache.enabled() {
+		if msgs, more, ok := s.cache.after(room, seq, n, time.Now()); ok {
+			s.cache.hits.Add(1)
+			return msgs, more, nil
+		}
+		s.cache.misses.Add(1)
+	}
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
+	return s.afterStore(ctx, room, subj, seq, n)
+}
+
+// afterStore is After from JetStream.
+func (s *Store) afterStore(ctx context.Context, room, subj string, seq uint64, n int) ([]Message, bool, error) {
 	req, err := s.rd.batch(ctx, msgStream, subj, seq+1, time.Time{}, n)
 	if err != nil {
 		return nil, false, err
@@ -209,36 +226,80 @@ func (s *Store) Last(ctx context.Context, room string, n int, maxAge time.Durati
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := ctxTimeout(ctx)
-	defer cancel()
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	now := time.Now()
 	var cutoff time.Time
 	if maxAge > 0 {
-		cutoff = time.Now().Add(-maxAge)
+		cutoff = now.Add(-maxAge)
 	}
-	first, err := s.rd.batch(ctx, msgStream, subj, 0, cutoff, 1)
+	ctx, cancel := ctxTimeout(ctx)
+	defer cancel()
+	if !s.cache.enabled() {
+		return s.lastStore(ctx, room, subj, n, cutoff)
+	}
+	if msgs, ok := s.cache.last(room, n, cutoff, now); ok {
+		s.cache.hits.Add(1)
+		return msgs, nil
+	}
+	s.cache.misses.Add(1)
+	// Read the room's last max(n, k) messages whatever their age, fill
+	// its tail with the last k, and answer from them.
+	want := max(n, s.cache.k)
+	t := s.cache.beginFill(room)
+	raws, whole, err := s.lastRaw(ctx, subj, want, time.Time{})
+	var fill []cachedMsg
+	if err == nil {
+		for _, r := range raws[max(0, len(raws)-s.cache.k):] {
+			fill = append(fill, cachedMsg{seq: r.seq, at: r.ts, frame: r.data})
+		}
+	}
+	s.cache.endFill(room, t, fill, whole && len(raws) <= s.cache.k, err == nil)
 	if err != nil {
 		return nil, err
 	}
-	if len(first.msgs) == 0 {
-		return nil, nil
+	msgs, err := decode(room, raws, cutoff)
+	if len(msgs) > n {
+		msgs = msgs[len(msgs)-n:]
 	}
-	lo, cLo := first.msgs[0].seq, first.np+1 // cLo messages from lo on
-	var raws []rawMsg
-	if cLo <= uint64(n) {
-		raws = first.msgs
-		if first.np > 0 {
-			raws, err = s.tail(ctx, subj, lo+1, n, raws)
-		}
-	} else {
-		lo, err = s.locate(ctx, subj, lo, cLo, uint64(n))
-		if err == nil {
-			raws, err = s.tail(ctx, subj, lo, n, nil)
-		}
-	}
+	return msgs, err
+}
+
+// lastStore is Last from JetStream.
+func (s *Store) lastStore(ctx context.Context, room, subj string, n int, cutoff time.Time) ([]Message, error) {
+	raws, _, err := s.lastRaw(ctx, subj, n, cutoff)
 	if err != nil {
 		return nil, err
 	}
 	return decode(room, raws, cutoff)
+}
+
+// lastRaw reads the last n messages of subj (stored at or after from,
+// when set), oldest first, and whether they are all it has from there.
+func (s *Store) lastRaw(ctx context.Context, subj string, n int, from time.Time) ([]rawMsg, bool, error) {
+	first, err := s.rd.batch(ctx, msgStream, subj, 0, from, 1)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(first.msgs) == 0 {
+		return nil, true, nil
+	}
+	lo, cLo := first.msgs[0].seq, first.np+1 // cLo messages from lo on
+	if cLo <= uint64(n) {
+		raws := first.msgs
+		whole := true
+		if first.np > 0 {
+			raws, whole, err = s.tail(ctx, subj, lo+1, n, raws)
+		}
+		return raws, whole, err
+	}
+	lo, err = s.locate(ctx, subj, lo, cLo, uint64(n))
+	if err != nil {
+		return nil, false, err
+	}
+	raws, _, err := s.tail(ctx, subj, lo, n, nil)
+	return raws, false, err
 }
 
 // locate returns a sequence from which between n and about n*5/4+8 of
@@ -281,29 +342,31 @@ func (s *Store) locate(ctx context.Context, subj string, lo, cLo, n uint64) (uin
 }
 
 // tail reads subj's messages from seq to the end, keeping the last n
-// (after those in keep).
-func (s *Store) tail(ctx context.Context, subj string, seq uint64, n int, keep []rawMsg) ([]rawMsg, error) {
+// (after those in keep), and reports whether it kept all it read.
+func (s *Store) tail(ctx context.Context, subj string, seq uint64, n int, keep []rawMsg) ([]rawMsg, bool, error) {
 	out := keep
+	all := true
 	bs := n + n/4 + 8
 	for range 64 {
 		req, err := s.rd.batch(ctx, msgStream, subj, seq, time.Time{}, bs)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		out = append(out, req.msgs...)
 		if len(out) > n {
 			out = append(out[:0], out[len(out)-n:]...)
+			all = false
 		}
 		if req.np == 0 || len(req.msgs) == 0 {
-			break
+			return out, all, nil
 		}
 		seq = req.msgs[len(req.msgs)-1].seq + 1
 	}
-	return out, nil
+	return out, false, nil
 }
 
-// decode turns raw messages into Messages of room, dropping those received
-// before cutoff (when set).
+// decode turns raw messages into Messages of room, dropping those stored
+// or received before cutoff (when set).
 func decode(room string, raws []rawMsg, cutoff time.Time) ([]Message, error) {
 	if len(raws) == 0 {
 		return nil, nil
@@ -317,7 +380,7 @@ func decode(room string, raws []rawMsg, cutoff time.Time) ([]Message, error) {
 			}
 			return nil, fmt.Errorf("%w: message %d", err, r.seq)
 		}
-		if !cutoff.IsZero() && !m.Received.IsZero() && m.Received.Before(cutoff) {
+		if !cutoff.IsZero() && (r.ts.Before(cutoff) || !m.Received.IsZero() && m.Received.Before(cutoff)) {
 			continue
 		}
 		out = append(out, m)

@@ -128,9 +128,11 @@ func (s *Store) DeleteRoom(ctx context.Context, uri string) error {
 		{"KV_" + roomsBucket, "$KV." + roomsBucket + "." + key},
 	} {
 		if err := s.purge(ctx, p.stream, p.subject); err != nil {
+			s.cache.drop(uri)
 			return fmt.Errorf("store: deleting room %s: %w", uri, err)
 		}
 	}
+	s.cache.drop(uri)
 	return nil
 }
 

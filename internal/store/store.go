@@ -86,6 +86,17 @@ type Config struct {
 	// Append waits for a free slot at most StallTimeout. 0 means
 	// DefaultMaxPending.
 	MaxPending int
+	// CacheMessages is how many of a room's last messages the store keeps
+	// in memory once the room has been read (Last), so that later Last
+	// and After calls within them are answered without JetStream (which
+	// scans every message stored between two of a room's when many rooms
+	// interleave). 0 means min(MaxHistory, DefaultCacheMessages); a
+	// negative value turns the cache off.
+	CacheMessages int
+	// CacheBytes bounds the memory of the cache (the rooms read least
+	// recently go first). 0 means DefaultCacheBytes; negative turns the
+	// cache off.
+	CacheBytes int64
 	// SyncAlways makes the embedded file store fsync every message before
 	// it is acknowledged (ModeFile only): an acknowledged message then
 	// survives a power loss or kernel crash, not only the death of the
@@ -165,6 +176,7 @@ type Store struct {
 	pub       publisher
 	rd        reader
 	cur       cursors
+	cache     cache
 
 	closing   chan struct{} // closed when Close begins
 	closeOnce sync.Once
@@ -194,6 +206,10 @@ type Stats struct {
 	CursorsPending uint64 // cursor values waiting to be written
 	Disconnects    uint64 // losses of the connection (ModeURL)
 	Reconnects     uint64 // reconnections (ModeURL)
+	CacheHits      uint64 // Last and After calls answered from memory
+	CacheMisses    uint64 // Last and After calls that read JetStream
+	CacheRooms     uint64 // rooms whose last messages are in memory
+	CacheBytes     uint64 // the memory they take (their stored frames)
 	Available      bool   // what Available returns
 }
 
@@ -267,6 +283,15 @@ func (c Config) normalize() (Config, error) {
 	if c.MaxPending == 0 {
 		c.MaxPending = DefaultMaxPending
 	}
+	if c.CacheMessages == 0 {
+		c.CacheMessages = min(c.MaxHistory, DefaultCacheMessages)
+	}
+	if c.CacheBytes == 0 {
+		c.CacheBytes = DefaultCacheBytes
+	}
+	if c.CacheMessages < 0 || c.CacheBytes < 0 {
+		c.CacheMessages, c.CacheBytes = 0, 0
+	}
 	if c.SyncInterval == 0 {
 		c.SyncInterval = DefaultSyncInterval
 	}
@@ -310,6 +335,7 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.inbox = nats.NewInbox() + "."
+	s.cache.init(s.cfg.CacheMessages, s.cfg.CacheBytes, s.cfg.MaxAge)
 	if err := s.pub.init(s); err != nil {
 		return err
 	}
@@ -344,6 +370,7 @@ func (s *Store) natsOptions(extra ...nats.Option) []nats.Option {
 			}
 			s.disconnects.Add(1)
 			s.log.Warn("store: NATS connection lost", "err", err)
+			s.cache.clear() // the server may come back with other contents
 			s.pub.failInFlight(fmt.Errorf("%w: connection lost", ErrUnavailable))
 			s.rd.failAll(fmt.Errorf("%w: connection lost", ErrUnavailable))
 		}),
@@ -407,8 +434,13 @@ func (s *Store) Stats() Stats {
 		CursorsPending: uint64(s.cur.pendingCount()),
 		Disconnects:    s.disconnects.Load(),
 		Reconnects:     s.reconnects.Load(),
+		CacheHits:      s.cache.hits.Load(),
+		CacheMisses:    s.cache.misses.Load(),
 		Available:      s.Available(),
 	}
+	s.cache.mu.Lock()
+	st.CacheRooms, st.CacheBytes = uint64(len(s.cache.rooms)), uint64(s.cache.bytes)
+	s.cache.mu.Unlock()
 	return st
 }
 

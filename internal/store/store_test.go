@@ -97,8 +97,10 @@ func TestFrame(t *testing.T) {
 	}
 }
 
-func TestLastOrderAndLimit(t *testing.T) {
-	s := memStore(t)
+func TestLastOrderAndLimit(t *testing.T) { bothCaches(t, testLastOrderAndLimit) }
+
+func testLastOrderAndLimit(t *testing.T, cache int) {
+	s := open(t, Config{Mode: ModeMemory, CacheMessages: cache})
 	const room, other = "sip:lobby@example.com", "sip:other@example.com"
 	var msgs []Message
 	for i := range 30 {
@@ -134,8 +136,10 @@ func TestLastOrderAndLimit(t *testing.T) {
 	}
 }
 
-func TestLastMaxAge(t *testing.T) {
-	s := memStore(t)
+func TestLastMaxAge(t *testing.T) { bothCaches(t, testLastMaxAge) }
+
+func testLastMaxAge(t *testing.T, cache int) {
+	s := open(t, Config{Mode: ModeMemory, CacheMessages: cache})
 	const room = "sip:age@example.com"
 	ctx := ctxT(t)
 	now := time.Now()
@@ -147,12 +151,17 @@ func TestLastMaxAge(t *testing.T) {
 		msgs = append(msgs, m)
 	}
 	appendAll(t, s, msgs)
-	got, err := s.Last(ctx, room, 100, 150*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 2 || !bytes.Equal(got[0].Body, msgs[8].Body) || !bytes.Equal(got[1].Body, msgs[9].Body) {
-		t.Fatalf("Last with maxAge 2h30: %d messages", len(got))
+	for range 2 { // (with the cache: filled, then from memory)
+		got, err := s.Last(ctx, room, 100, 150*time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || !bytes.Equal(got[0].Body, msgs[8].Body) || !bytes.Equal(got[1].Body, msgs[9].Body) {
+			t.Fatalf("Last with maxAge 2h30: %d messages", len(got))
+		}
+		if got, _ := s.Last(ctx, room, 1, 150*time.Minute); len(got) != 1 || !bytes.Equal(got[0].Body, msgs[9].Body) {
+			t.Fatalf("Last(1) with maxAge 2h30: %d messages", len(got))
+		}
 	}
 	// ...and the time the store got them decides for all.
 	const room2 = "sip:age2@example.com"
@@ -163,12 +172,14 @@ func TestLastMaxAge(t *testing.T) {
 	fresh := msg(room2, 2)
 	fresh.Received = time.Time{}
 	appendAll(t, s, []Message{fresh})
-	got, err = s.Last(ctx, room2, 10, 40*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || !bytes.Equal(got[0].Body, fresh.Body) || !got[0].Received.IsZero() {
-		t.Fatalf("Last with maxAge 40ms: %+v", got)
+	for range 2 {
+		got, err := s.Last(ctx, room2, 10, 40*time.Millisecond)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || !bytes.Equal(got[0].Body, fresh.Body) || !got[0].Received.IsZero() {
+			t.Fatalf("Last with maxAge 40ms: %+v", got)
+		}
 	}
 	if got, _ := s.Last(ctx, room2, 10, 0); len(got) != 2 {
 		t.Fatalf("Last without maxAge: %d messages", len(got))
@@ -178,8 +189,10 @@ func TestLastMaxAge(t *testing.T) {
 // TestLastLocate checks Last's search for where the last n start against
 // the plain answer, on rooms of very different shares of the stream, with
 // MaxHistory dropping the oldest.
-func TestLastLocate(t *testing.T) {
-	s := open(t, Config{Mode: ModeMemory, MaxHistory: 700})
+func TestLastLocate(t *testing.T) { bothCaches(t, testLastLocate) }
+
+func testLastLocate(t *testing.T, cache int) {
+	s := open(t, Config{Mode: ModeMemory, MaxHistory: 700, CacheMessages: cache})
 	rng := rand.New(rand.NewPCG(3, 4))
 	rooms := []string{"sip:big@x", "sip:mid@x", "sip:small@x", "sip:tiny@x"}
 	weights := []int{70, 20, 9, 1}
@@ -228,8 +241,10 @@ func TestLastLocate(t *testing.T) {
 	}
 }
 
-func TestAfter(t *testing.T) {
-	s := memStore(t)
+func TestAfter(t *testing.T) { bothCaches(t, testAfter) }
+
+func testAfter(t *testing.T, cache int) {
+	s := open(t, Config{Mode: ModeMemory, CacheMessages: cache})
 	const room = "sip:after@example.com"
 	var msgs []Message
 	for i := range 25 {
@@ -237,6 +252,9 @@ func TestAfter(t *testing.T) {
 	}
 	seqs := appendAll(t, s, msgs)
 	ctx := ctxT(t)
+	if _, err := s.Last(ctx, room, 1, 0); err != nil { // the cache has the room now
+		t.Fatal(err)
+	}
 	var got []Message
 	var after uint64
 	for range 10 {
@@ -281,8 +299,10 @@ func TestAfter(t *testing.T) {
 	}
 }
 
-func TestBodyByteIdentical(t *testing.T) {
-	s := open(t, Config{Mode: ModeMemory, MaxMessageBytes: 1 << 20})
+func TestBodyByteIdentical(t *testing.T) { bothCaches(t, testBodyByteIdentical) }
+
+func testBodyByteIdentical(t *testing.T, cache int) {
+	s := open(t, Config{Mode: ModeMemory, MaxMessageBytes: 1 << 20, CacheMessages: cache})
 	const room = "sip:bytes@example.com"
 	rng := rand.New(rand.NewPCG(5, 6))
 	all := make([]byte, 256)
@@ -798,4 +818,10 @@ func TestAckTimeout(t *testing.T) {
 	if got, _ := s.Last(ctxT(t), "sip:r@x", 10, 0); len(got) != 3 {
 		t.Fatalf("%d messages", len(got))
 	}
+}
+
+// bothCaches runs a read test with the cache (the default) and without.
+func bothCaches(t *testing.T, f func(*testing.T, int)) {
+	t.Run("cache", func(t *testing.T) { f(t, 0) })
+	t.Run("nocache", func(t *testing.T) { f(t, -1) })
 }
