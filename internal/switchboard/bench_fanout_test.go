@@ -114,6 +114,7 @@ type fanoutConfig struct {
 	senders      int     // participants 0..senders-1 send
 	stalled      int     // the last stalled participants never read their socket
 	rate         float64 // offered deliveries/s over all senders; 0: saturation
+	history      int     // the room's policy History (0: none kept)
 	opts         []harnessOption
 	// warmup, when set, makes the senders send before the measurement until
 	// it returns true (and at least warmupMin messages), then waits for the
@@ -204,7 +205,9 @@ func runFanout(b *testing.B, cfg fanoutConfig) {
 	}
 	b.ReportAllocs()
 	f := &fanout{cfg: cfg, window: fanoutWindow(b), allDone: make(chan struct{})}
-	f.h = newHarness(b, defaultPolicy(), cfg.opts...)
+	pol := defaultPolicy()
+	pol.History = cfg.history
+	f.h = newHarness(b, pol, cfg.opts...)
 	for i := range cfg.participants {
 		pt := f.h.join(fanRoom, fmt.Sprintf("sip:p%03d@example.com", i))
 		f.parties = append(f.parties, pt)
