@@ -101,9 +101,13 @@ func (c *cache) trim(t *tail) {
 	}
 }
 
-// evict drops the least recently read tails while over the byte budget.
+// evict drops the least recently read tails when over the byte budget,
+// down to 7/8 of it (so that the scan for them is rare).
 func (c *cache) evict() {
-	for c.bytes > c.max && len(c.rooms) > 0 {
+	if c.bytes <= c.max {
+		return
+	}
+	for c.bytes > c.max-c.max/8 && len(c.rooms) > 0 {
 		var oldest string
 		var ot *tail
 		for room, t := range c.rooms {
@@ -180,9 +184,9 @@ func (c *cache) ready(room string, now time.Time) *tail {
 // last answers Last from memory when the tail holds the answer.
 func (c *cache) last(room string, n int, cutoff, now time.Time) ([]Message, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	t := c.ready(room, now)
 	if t == nil {
+		c.mu.Unlock()
 		return nil, false
 	}
 	i := len(t.msgs)
@@ -195,9 +199,12 @@ func (c *cache) last(room string, n int, cutoff, now time.Time) ([]Message, bool
 		i--
 	}
 	if len(t.msgs)-i < n && !complete && i == 0 {
+		c.mu.Unlock()
 		return nil, false
 	}
-	msgs, err := decodeCached(room, t.msgs[i:])
+	ms := slices.Clone(t.msgs[i:]) // frames are never modified: decode them unlocked
+	c.mu.Unlock()
+	msgs, err := decodeCached(room, ms)
 	return msgs, err == nil
 }
 
@@ -221,12 +228,9 @@ func within(m *cachedMsg, cutoff time.Time) bool {
 // after answers After from memory when the tail covers seq.
 func (c *cache) after(room string, seq uint64, n int, now time.Time) ([]Message, bool, bool) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	t := c.ready(room, now)
-	if t == nil {
-		return nil, false, false
-	}
-	if !t.whole && (len(t.msgs) == 0 || seq+1 < t.msgs[0].seq) {
+	if t == nil || !t.whole && (len(t.msgs) == 0 || seq+1 < t.msgs[0].seq) {
+		c.mu.Unlock()
 		return nil, false, false
 	}
 	i, _ := slices.BinarySearchFunc(t.msgs, seq+1, func(m cachedMsg, s uint64) int {
@@ -239,8 +243,10 @@ func (c *cache) after(room string, seq uint64, n int, now time.Time) ([]Message,
 		return 0
 	})
 	j := min(i+n, len(t.msgs))
-	msgs, err := decodeCached(room, t.msgs[i:j])
-	return msgs, j < len(t.msgs), err == nil
+	ms, more := slices.Clone(t.msgs[i:j]), j < len(t.msgs)
+	c.mu.Unlock()
+	msgs, err := decodeCached(room, ms)
+	return msgs, more, err == nil
 }
 
 // beginFill makes room's tail (if needed) and marks a fill under way; the

@@ -90,8 +90,8 @@ type Config struct {
 	// in memory once the room has been read (Last), so that later Last
 	// and After calls within them are answered without JetStream (which
 	// scans every message stored between two of a room's when many rooms
-	// interleave). 0 means min(MaxHistory, DefaultCacheMessages); a
-	// negative value turns the cache off.
+	// interleave). 0 means DefaultCacheMessages; never more than
+	// MaxHistory; a negative value turns the cache off.
 	CacheMessages int
 	// CacheBytes bounds the memory of the cache (the rooms read least
 	// recently go first). 0 means DefaultCacheBytes; negative turns the
@@ -284,7 +284,7 @@ func (c Config) normalize() (Config, error) {
 		c.MaxPending = DefaultMaxPending
 	}
 	if c.CacheMessages == 0 {
-		c.CacheMessages = min(c.MaxHistory, DefaultCacheMessages)
+		c.CacheMessages = DefaultCacheMessages
 	}
 	if c.CacheBytes == 0 {
 		c.CacheBytes = DefaultCacheBytes
@@ -292,6 +292,7 @@ func (c Config) normalize() (Config, error) {
 	if c.CacheMessages < 0 || c.CacheBytes < 0 {
 		c.CacheMessages, c.CacheBytes = 0, 0
 	}
+	c.CacheMessages = min(c.CacheMessages, c.MaxHistory) // no more than the stream keeps
 	if c.SyncInterval == 0 {
 		c.SyncInterval = DefaultSyncInterval
 	}
