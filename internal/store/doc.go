@@ -115,7 +115,10 @@
 // monitoring port), no signal handlers, server name "parley-store", and
 // one in-process client connection (nats.InProcessServer, a net.Pipe).
 // JetStream keeps its files in DataDir/nats/jetstream (DataDir/nats is
-// created with mode 0700); ModeMemory uses a private temporary directory
+// created with mode 0700). nats-server does not lock its directory, so the
+// store holds an flock on DataDir/nats/LOCK while open: a second store on
+// the same directory, in this process or another, fails with ErrInUse (a
+// killed process leaves no stale lock). ModeMemory uses a private temporary directory
 // that stays empty and is removed by Close. Resources are bounded:
 // JetStream's storage limit (disk in ModeFile, memory in ModeMemory) is
 // Config.MaxBytes plus 64 MiB for each of the rooms and cursors buckets
@@ -168,8 +171,8 @@
 // connection and the server.
 //
 // Callers branch on ErrUnavailable (try later; an append that failed with
-// it may have been stored), ErrClosed, ErrFormat, ErrCorrupt and
-// ErrTooLarge with errors.Is; other errors wrap what NATS said.
+// it may have been stored), ErrClosed, ErrFormat, ErrCorrupt, ErrTooLarge
+// and ErrInUse with errors.Is; other errors wrap what NATS said.
 //
 // In ModeURL the server must have JetStream, and the account must allow
 // publishing to parley.room.>, $KV.parley-cursors.>, $KV.parley-rooms.>,

@@ -135,6 +135,9 @@ var (
 	// ErrTooLarge: a message exceeds Config.MaxMessageBytes (or the
 	// external server's max_payload).
 	ErrTooLarge = errors.New("store: message too large")
+	// ErrInUse: another store (in this process or another) has the
+	// DataDir open.
+	ErrInUse = errors.New("store: data directory in use")
 )
 
 // formatVersion is the version of the layout described in doc.go, kept in
@@ -164,6 +167,7 @@ type Store struct {
 	log    *slog.Logger
 	srv    *server.Server // the embedded server; nil in ModeURL
 	tmpDir string         // ModeMemory's private JetStream directory, removed by Close
+	lock   *os.File       // ModeFile's lock on DataDir/nats/LOCK
 	nc     *nats.Conn
 	js     jetstream.JetStream
 	inbox  string // this store's reply subject prefix, "_INBOX.<nuid>."
@@ -317,6 +321,8 @@ func (s *Store) open(ctx context.Context) error {
 			dir = s.tmpDir
 		} else if err = os.MkdirAll(dir, 0o700); err != nil {
 			return fmt.Errorf("store: %w", err)
+		} else if s.lock, err = lockDir(dir); err != nil {
+			return err
 		}
 		if s.srv, err = s.startEmbedded(dir); err != nil {
 			return err
@@ -505,6 +511,9 @@ func (s *Store) teardown() {
 	}
 	if s.tmpDir != "" {
 		os.RemoveAll(s.tmpDir)
+	}
+	if s.lock != nil {
+		s.lock.Close() // releases the flock
 	}
 	s.available.Store(false)
 }

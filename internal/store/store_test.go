@@ -825,3 +825,18 @@ func bothCaches(t *testing.T, f func(*testing.T, int)) {
 	t.Run("cache", func(t *testing.T) { f(t, 0) })
 	t.Run("nocache", func(t *testing.T) { f(t, -1) })
 }
+
+// TestDataDirInUse: a second store on a data directory in use is refused
+// with ErrInUse; once the first is closed it opens.
+func TestDataDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	ctx := ctxT(t)
+	s := fileStore(t, dir)
+	if _, err := Open(ctx, Config{DataDir: dir, Logger: testLogger(t)}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open: %v", err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fileStore(t, dir)
+}
