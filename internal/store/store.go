@@ -222,8 +222,9 @@ type Stats struct {
 // (ModeURL: the server must be reachable now; later losses are reconnected
 // forever), then creates the message stream and the buckets or checks the
 // ones there. A store written in a newer or unknown format fails with
-// ErrFormat, one whose streams are partly missing with ErrCorrupt; other
-// errors wrap what NATS said.
+// ErrFormat, one whose streams are partly missing with ErrCorrupt, a
+// DataDir another store has open with ErrInUse, an unreachable URL with
+// ErrUnavailable; other errors wrap what NATS said.
 func Open(ctx context.Context, cfg Config) (*Store, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {

@@ -168,17 +168,23 @@ func testLastMaxAge(t *testing.T, cache int) {
 	old := msg(room2, 1)
 	old.Received = time.Time{}
 	appendAll(t, s, []Message{old})
-	time.Sleep(60 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
 	fresh := msg(room2, 2)
 	fresh.Received = time.Time{}
+	freshStart := time.Now()
 	appendAll(t, s, []Message{fresh})
 	for range 2 {
-		got, err := s.Last(ctx, room2, 10, 40*time.Millisecond)
+		// Old enough to leave out the old one (stored before oldDone),
+		// young enough for the fresh one (stored after freshStart) with
+		// 200 ms to spare for a busy machine.
+		// (The sleep keeps the old one 100 ms beyond.)
+		maxAge := time.Since(freshStart) + 200*time.Millisecond
+		got, err := s.Last(ctx, room2, 10, maxAge)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != 1 || !bytes.Equal(got[0].Body, fresh.Body) || !got[0].Received.IsZero() {
-			t.Fatalf("Last with maxAge 40ms: %+v", got)
+			t.Fatalf("Last with maxAge %v: %+v", maxAge, got)
 		}
 	}
 	if got, _ := s.Last(ctx, room2, 10, 0); len(got) != 2 {
