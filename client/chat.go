@@ -99,12 +99,14 @@ func (s *Session) SendPrivate(ctx context.Context, to string, text string) error
 // after which no further chunk is sent; an error wrapping ErrTimeout,
 // ErrConnectionLost (the connection closed or the Session ended before the
 // answer) or ctx's error; ErrSessionEnded when the Session had ended;
-// ErrInvalidMessage for a recipient URI or content type that cannot be
+// ErrReconnecting, without sending anything, while it joins the room
+// again (Options.Reconnect); ErrInvalidMessage for a recipient URI or content type that cannot be
 // written. A timed-out or canceled message may still have been delivered.
 //
 // It is safe to call from several goroutines at once.
 func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
-	if err := s.usable(); err != nil {
+	l, err := s.live()
+	if err != nil {
 		return err
 	}
 	to := out.To
@@ -122,7 +124,7 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 			private = true
 		}
 	}
-	if private && !(s.answer.chatroomOK && s.answer.chatroom.PrivateMessages) {
+	if private && !(l.answer.chatroomOK && l.answer.chatroom.PrivateMessages) {
 		return ErrPrivateMessagesNotAllowed
 	}
 	ct := out.ContentType
@@ -136,7 +138,7 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 	m.SetDateTime(time.Now().UTC().Truncate(time.Second))
 	body := m.Bytes()
 
-	mid := s.conn.messageID()
+	mid := l.conn.messageID()
 	var reqs []*msrp.Message
 	ch := msrp.NewChunker(body, msrp.InterruptibleSize)
 	for {
@@ -145,14 +147,14 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 			break
 		}
 		reqs = append(reqs, &msrp.Message{Method: msrp.MethodSEND, Body: data, Flag: flag, Header: msrp.Header{
-			{Name: msrp.HeaderToPath, Value: s.conn.toPath},
-			{Name: msrp.HeaderFromPath, Value: s.conn.local.String()},
+			{Name: msrp.HeaderToPath, Value: l.conn.toPath},
+			{Name: msrp.HeaderFromPath, Value: l.conn.local.String()},
 			{Name: msrp.HeaderMessageID, Value: mid},
 			{Name: msrp.HeaderByteRange, Value: r.String()},
 			{Name: msrp.HeaderContentType, Value: cpimType},
 		}})
 	}
-	return s.conn.do(ctx, msrp.MethodSEND, reqs)
+	return l.conn.do(ctx, msrp.MethodSEND, reqs)
 }
 
 // SetNickname asks the switch for nick as our nickname in the room
@@ -164,13 +166,26 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 // previous nickname stays in effect (§7.2). It fails without sending with
 // ErrNicknamesNotAllowed when the focus's a=chatroom lacks nickname, and
 // with an error wrapping msrp.ErrMalformedNickname when nick cannot be
-// quoted (control characters, over 1023 octets, invalid UTF-8). The
-// switch prepares and compares nicknames (RFC 8266); the Session does not.
+// quoted (control characters, over 1023 octets, invalid UTF-8), and with
+// ErrReconnecting while the Session joins the room again. The switch
+// prepares and compares nicknames (RFC 8266); the Session does not. After
+// a reconnection (Options.Reconnect) the Session asks for the nickname in
+// effect again; the Reconnected event says if it was refused.
 func (s *Session) SetNickname(ctx context.Context, nick string) error {
-	if err := s.usable(); err != nil {
+	l, err := s.live()
+	if err != nil {
 		return err
 	}
-	if !(s.answer.chatroomOK && s.answer.chatroom.Nickname) {
+	if err := l.setNickname(ctx, nick); err != nil {
+		return err
+	}
+	s.nick.Store(&nick)
+	return nil
+}
+
+// setNickname sends NICKNAME on the leg and waits for its answer.
+func (l *leg) setNickname(ctx context.Context, nick string) error {
+	if !(l.answer.chatroomOK && l.answer.chatroom.Nickname) {
 		return ErrNicknamesNotAllowed
 	}
 	q, err := msrp.QuoteNickname(nick)
@@ -178,15 +193,11 @@ func (s *Session) SetNickname(ctx context.Context, nick string) error {
 		return fmt.Errorf("client: NICKNAME: %w", err)
 	}
 	req := &msrp.Message{Method: msrp.MethodNICKNAME, Header: msrp.Header{
-		{Name: msrp.HeaderToPath, Value: s.conn.toPath},
-		{Name: msrp.HeaderFromPath, Value: s.conn.local.String()},
+		{Name: msrp.HeaderToPath, Value: l.conn.toPath},
+		{Name: msrp.HeaderFromPath, Value: l.conn.local.String()},
 		{Name: msrp.HeaderUseNickname, Value: q},
 	}}
-	if err := s.conn.do(ctx, msrp.MethodNICKNAME, []*msrp.Message{req}); err != nil {
-		return err
-	}
-	s.nick.Store(&nick)
-	return nil
+	return l.conn.do(ctx, msrp.MethodNICKNAME, []*msrp.Message{req})
 }
 
 // cpimDisplay is the display name of our CPIM From: the nickname in
@@ -221,18 +232,8 @@ func (s *Session) Messages() <-chan Message { return s.msgs }
 // Messages channel was full.
 func (s *Session) Dropped() uint64 { return s.dropped.Load() }
 
-// usable returns ErrSessionEnded unless the Session is active.
-func (s *Session) usable() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.state != stActive {
-		return ErrSessionEnded
-	}
-	return nil
-}
-
-// incoming is the receiving side of a Session: reassembly of chunked
-// messages. It is used by the MSRP read goroutine only.
+// incoming is the receiving side of a leg: reassembly of chunked
+// messages. It is used by the leg's MSRP read goroutine only.
 type incoming struct {
 	reasm *msrp.Reassembler
 	seq   uint64
@@ -247,14 +248,15 @@ type incoming struct {
 // is not a CPIM object with a From and a To. A "#" chunk drops its
 // message (200). A complete message is delivered on the Messages channel,
 // or dropped and counted when it is full.
-func (s *Session) handleSend(m *msrp.Message) int {
+func (l *leg) handleSend(m *msrp.Message) int {
+	s := l.s
 	if !m.HasBody() {
 		return msrp.StatusOK
 	}
 	if !isCPIM(m.ContentType()) {
 		return msrp.StatusUnsupportedMedia
 	}
-	in := &s.in
+	in := &l.in
 	id := m.MessageID()
 	body, complete, err := in.reasm.Add(m)
 	if errors.Is(err, msrp.ErrTooManyMessages) {

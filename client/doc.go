@@ -26,8 +26,51 @@
 // body) as one WebSocket message and reading the switch's WebSocket
 // messages as one MSRP stream. Options.TLS verifies both WebSockets.
 // Session.Leave sends BYE. A Session also ends when the focus sends BYE
-// (Err is ErrEndedByFocus) or when the MSRP connection is lost
-// (ErrConnectionLost; the Session sends BYE).
+// (Err is ErrEndedByFocus, with the BYE's Reason as a *ByeReason when it
+// has one: 503 server shutting down, 410 room deleted) or when the MSRP
+// connection is lost (ErrConnectionLost; the Session sends BYE), unless
+// Options.Reconnect has it join again.
+//
+// # Reconnecting
+//
+// With Options.Reconnect.Enabled a Session that loses the room for a
+// reason that may pass joins it again by itself: when the MSRP
+// connection fails or closes without the focus's BYE following, when the
+// focus's BYE says the server is shutting down (Reason: SIP ;cause=503,
+// parleyd's at shutdown), or when a BYE without Reason comes after the
+// MSRP connection ended (parleyd's when the switch saw the connection
+// drop; a BYE without Reason is answered only once the connection has had
+// 100 ms to end). Never after any other BYE (410 room deleted, a removal
+// by a moderator), nor after Leave. Each attempt is a new INVITE to the
+// same room with the same identity (From), display name and options, a
+// new MSRP connection and bind, after a wait that doubles from
+// Reconnect.Delay up to Reconnect.MaxDelay, less a random part (Jitter)
+// so that the participants of a restarted room do not all come back at
+// once. An attempt that fails for a reason that may pass (no answer, a
+// refused connection, 408, 480, 5xx) is followed by the next, up to
+// Reconnect.MaxAttempts; any other failure (403, 404, 410, 486…) ends the
+// Session at once, with an Err wrapping ErrReconnectFailed.
+//
+// Meanwhile the Session has not ended: Done stays open, Err nil, and
+// Send, SetNickname and the like return ErrReconnecting without sending.
+// Once back, the Session asks for the nickname it had (the room gives it
+// back unless someone else took it meanwhile), subscribes to the roster
+// anew (a RosterReset follows) and goes on delivering on the same Messages
+// channel: first what the room replays from its history (parleyd: what
+// was said while the Session was away, as it comes back with the same
+// identity; Message.History set), then live messages.
+// Session.ReconnectEvents tells the application each step: Reconnecting
+// (attempt n, after a delay, and why), Reconnected, ReconnectFailed.
+// Session.Leave ends a reconnection: a wait at once, an attempt under way
+// as a canceled Join (bounded by Options.Timeout).
+//
+// Reconnecting is off by default: a Session then ends as it always has,
+// and a library user who did not ask for it never sees ErrReconnecting,
+// nor a Session outliving its server. A program that turns it on (the
+// parley CLI does) shows the events, and is then spared handling a server
+// restart itself; programs that run many Sessions (load tools, tests)
+// usually want to decide themselves when to come back. Join itself makes
+// one attempt only, whatever the policy.
 //
 // Options.Privacy adds "Privacy: id" (RFC 3323, RFC 3325) to the INVITE:
 // the room then shows the participant under an anonymous URI. From stays
@@ -108,7 +151,8 @@
 // Session.Roster returns the participants (Member: URI, display text,
 // nickname, endpoints) in document order, Session.Lookup finds one by
 // nickname (for SendPrivate), Session.RosterEvents reports the changes:
-// a RosterReset with the whole roster first, then MemberJoined,
+// a RosterReset with the whole roster first (and again after a
+// reconnection, whose subscription is new), then MemberJoined,
 // MemberLeft and MemberChanged, computed by diffing the roster before and
 // after each document (by user entity). Like Messages, the channel is
 // buffered (Options.RosterBuffer), never waited on (Session.RosterDropped
@@ -117,7 +161,14 @@
 //
 // # Internals
 //
-// Each Session has its own sipgo user agent, listening on
+// A Session joins the room with a leg: a sipgo user agent, the INVITE
+// dialog, the MSRP connection. It has one live leg at a time; a
+// reconnection makes a new leg (a new user agent, Call-ID, MSRP session)
+// once the lost one is released. The Messages, RosterEvents and
+// ReconnectEvents channels, Done, Err, the nickname in effect and the
+// roster belong to the Session and outlive its legs.
+//
+// Each leg has its own sipgo user agent, listening on
 // Options.LocalAddr (over UDP, for TCP on the same port too, RFC 3261
 // §18.2.1, when it can), so that it can receive the focus's BYE and
 // NOTIFYs; over TLS and WebSocket it listens for nothing and receives
@@ -129,19 +180,22 @@
 // # Goroutines
 //
 //	goroutine            owner    started by           ends when
-//	SIP serve loop       Session  Join (agent.start)   finish closes our SIP listener(s); finish waits for it
+//	SIP serve loop       leg      newLeg (agent.start) release closes the leg's SIP listener(s) and waits for it
 //	(and, over UDP, its
 //	TCP twin)
-//	MSRP read loop       Session  Join, once connected the connection closes (EOF, error, or finish
-//	                                                   closing it); finish waits for it
-//	roster goroutine     Session  Join, once active,   stopRoster (Leave, onBye, connEnded, finish)
-//	(runRoster)                   when subscribing     cancels its context and waits for it; or the
-//	                                                   roster ends for good. Each of its waits is bounded
+//	MSRP read loop       leg      newLeg, once         the connection closes (EOF, error, or release
+//	                              connected            closing it); release waits for it
+//	roster goroutine     leg      Join or reconnect,   stopRoster (Leave, onBye, connEnded, release)
+//	(runRoster)                   once live, when      cancels its context and waits for it; or the
+//	                              subscribing          roster ends for good. Each of its waits is bounded
 //	                                                   by that context, SIP ones by Timeout as well
 //	unsubscribe          its      leaveRoster (Leave,  the SUBSCRIBE Expires: 0 is answered and the final
 //	                     starter  onBye, connEnded)    NOTIFY came, or ctx / Timeout (+1 s for the NOTIFY)
-//	                                                   ran out; its starter waits for it before finish
-//	sipgo's own          sipgo    sipgo                finish closes the user agent: its transactions,
+//	                                                   ran out; its starter waits for it before release
+//	reconnect goroutine  Session  lost, when a lost    the new leg is live; or it gives up, or Leave
+//	(reconnect)                   leg may rejoin       cancels quit (its wait ends at once, an attempt
+//	                                                   as a canceled Join), and it runs finish
+//	sipgo's own          sipgo    sipgo                release closes the user agent: its transactions,
 //	(handlers, timers,                                 its connections (the TCP, TLS or WebSocket one to
 //	connection readers)                                the focus) and so their readers
 //
@@ -152,29 +206,35 @@
 // Send, SendMessage, SendPrivate and SetNickname run on their caller's
 // goroutine and start none.
 //
-// The ending of a Session (finish: close the MSRP connection, end the
-// INVITE transaction, stop the user agent, set Err, close Done, close the
-// Messages channel) runs exactly
-// once, on the goroutine that moved the state away from joining or active
-// under Session.mu:
+// The loss or ending of the live leg runs exactly once, on the goroutine
+// that moved the Session away from active under Session.mu:
 //
-//   - Join, when joining fails (after a BYE if a dialog exists);
 //   - Leave, after its BYE and the unsubscribe it runs alongside (both
 //     bounded by ctx and Options.Timeout);
 //   - the sipgo handler goroutine of the focus's BYE, after answering 200
 //     and unsubscribing (bounded by Options.Timeout);
-//   - the MSRP read loop, when the connection drops under an active
-//     Session: it waits up to one second for the focus's BYE (parleyd
-//     closes the connection, then sends BYE), else sends BYE itself
-//     (bounded by Options.Timeout), unsubscribing alongside.
+//   - the MSRP read loop, when the connection drops under a live leg: it
+//     waits up to one second for the focus's BYE (parleyd closes the
+//     connection, then sends BYE), else sends BYE itself (bounded by
+//     Options.Timeout), unsubscribing alongside.
 //
-// finish itself does no network waits (it stops the roster goroutine,
-// whose waits all end with its context). When Done is closed, every
-// goroutine of the Session has stopped or is returning.
+// That goroutine releases the leg (release: stop the roster goroutine,
+// close the MSRP connection, end the INVITE transaction, stop the user
+// agent; no network waits) and then either ends the Session (finish: set
+// Err, close Done, the Messages, RosterEvents and ReconnectEvents
+// channels) or, when the loss may pass and Options.Reconnect is on
+// (stLost), starts the reconnect goroutine, which owns what follows:
+// finish when it gives up or Leave comes, or making the new leg live,
+// after which the owners above apply again. Join owns the ending when its
+// first leg fails. finish runs once, when no leg is live; when Done is
+// closed, every goroutine of the Session has stopped or is returning.
 //
 // # Locks
 //
-// Session.mu guards the state, Err and the focus-BYE flag; dialog.mu the
+// Session.mu guards the state, the live leg, Err, the leaving flag and
+// each leg's focus-BYE fields and MSRP connection; Session.evMu the
+// ReconnectEvents channel (taken under Session.mu when a leg goes live,
+// never the other way); dialog.mu the
 // dialog fields learnt from the 2xx; msrpConn.writeMu one write on the MSRP
 // connection; msrpConn.idMu its IDSource; msrpConn.pendMu the map of
 // requests awaiting a response; roster.mu the roster (document, members,
@@ -189,7 +249,8 @@
 // transaction id registered in msrpConn.pending before the write; the read
 // loop hands each response to its waiter (a buffered channel, so it never
 // blocks) and drops responses nobody waits for. Incoming SENDs go to
-// Session.handleSend on the read loop, which reassembles (Session.in, read
+// leg.handleSend on the read loop, which reassembles (leg.in, read
 // goroutine only) and delivers without blocking. Session.msgs is sent on
-// only by the read goroutine and closed by finish after it has stopped.
+// only by the read goroutine of the leg being joined or live, and closed
+// by finish once no leg is left.
 package client

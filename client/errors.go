@@ -4,17 +4,59 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Why a Session ended, as Session.Err reports it (nil after Leave).
 var (
 	// ErrEndedByFocus: the focus sent BYE (room deleted, server shutdown,
-	// MSRP session ended on its side). The Session answered it 200.
+	// MSRP session ended on its side). The Session answered it 200. When
+	// the BYE said why (a Reason header, RFC 3326), the error wraps a
+	// *ByeReason as well: errors.As gives its cause (410 the room was
+	// deleted, 503 the server is shutting down…).
 	ErrEndedByFocus = errors.New("client: session ended by the focus")
 	// ErrConnectionLost: the MSRP connection failed or was closed without a
 	// BYE from the focus following. The Session sent BYE itself.
 	ErrConnectionLost = errors.New("client: MSRP connection lost")
+	// ErrReconnectFailed: the Session lost the room, tried to join it
+	// again (Options.Reconnect) and gave up: after Reconnect.MaxAttempts
+	// attempts, or at once on an answer that will not change (403, 404,
+	// 410, 486…). The error wraps the last attempt's failure (a
+	// *SIPError…) and what ended the session in the first place.
+	ErrReconnectFailed = errors.New("client: could not rejoin the room")
 )
+
+// ErrReconnecting is what Send, SendMessage, SendPrivate, SendComposing
+// and SetNickname return, without sending anything, while the Session is
+// joining the room again (Options.Reconnect): the Session has not ended;
+// try again once a Reconnected event has come.
+var ErrReconnecting = errors.New("client: reconnecting to the room")
+
+// ByeReason is the Reason header (RFC 3326) of the BYE with which the
+// focus ended a Session: parleyd says "SIP ;cause=503 ;text=\"Server
+// shutting down\"" at shutdown, "SIP ;cause=410 ;text=\"Room deleted\""
+// when the room is deleted under the participant, cause 408 when our ACK
+// never came. Session.Err wraps it (with ErrEndedByFocus).
+type ByeReason struct {
+	Protocol string // "SIP", "Q.850"…, as the header names it
+	Cause    int    // the cause parameter; 0 when absent or not a number
+	Text     string // the text parameter, unquoted; "" when absent
+}
+
+func (r *ByeReason) Error() string {
+	s := r.Text
+	if s == "" {
+		s = "no reason text"
+	}
+	return fmt.Sprintf("%s (%s cause %d)", s, r.Protocol, r.Cause)
+}
+
+// shutdown reports whether the reason says the server is going away and
+// will be back: SIP cause 503 (Service Unavailable), what parleyd sends at
+// shutdown. It is the only BYE after which a Session reconnects.
+func (r *ByeReason) shutdown() bool {
+	return r != nil && strings.EqualFold(r.Protocol, "SIP") && r.Cause == 503
+}
 
 // Join failures other than *SIPError, context errors and option errors.
 var (

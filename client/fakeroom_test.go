@@ -148,7 +148,7 @@ func receive(t *testing.T, s *Session) Message {
 
 // pendingCount is the number of requests waiting for a response.
 func pendingCount(s *Session) int {
-	s.conn.pendMu.Lock()
-	defer s.conn.pendMu.Unlock()
-	return len(s.conn.pending)
+	s.current().conn.pendMu.Lock()
+	defer s.current().conn.pendMu.Unlock()
+	return len(s.current().conn.pending)
 }

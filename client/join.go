@@ -31,7 +31,8 @@ import (
 // provisional response has arrived) and, should a 2xx cross it, ACK and
 // BYE. Such clean-up after ctx has ended (CANCEL, or BYE after the 2xx) is
 // bounded by Options.Timeout. Every goroutine and socket Join started is
-// gone when it returns an error.
+// gone when it returns an error. Join itself makes one attempt:
+// Options.Reconnect applies once the Session has joined.
 func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 	var room sip.Uri
 	if err := sip.ParseUri(roomURI, &room); err != nil || (room.Scheme != "sip" && room.Scheme != "sips") || room.Host == "" {
@@ -45,92 +46,143 @@ func Join(ctx context.Context, roomURI string, opts Options) (*Session, error) {
 		return nil, err
 	}
 	s := &Session{
-		room:     roomURI,
-		cfg:      cfg,
-		log:      cfg.log.With("room", roomURI),
-		focusBye: make(chan struct{}),
-		done:     make(chan struct{}),
-		msgs:     make(chan Message, cfg.msgBuffer),
-		in:       incoming{reasm: msrp.NewReassembler(cfg.maxMessage), held: make(map[string]uint64)},
-		roster:   newRoster(cfg.rosterBuffer),
+		room:    roomURI,
+		roomURI: room,
+		cfg:     cfg,
+		log:     cfg.log.With("room", roomURI),
+		done:    make(chan struct{}),
+		msgs:    make(chan Message, cfg.msgBuffer),
+		roster:  newRoster(cfg.rosterBuffer),
+		events:  make(chan ReconnectEvent, reconnectBuffer),
 	}
-	dest := hostPort(room, cfg.transport)
+	s.quit, s.quitStop = context.WithCancel(context.Background())
+	s.dest = hostPort(room, cfg.transport)
 	switch {
 	case cfg.wsURL != nil:
-		dest = cfg.wsURL.Host // host:port, the port explicit
+		s.dest = cfg.wsURL.Host // host:port, the port explicit
 	case cfg.server != "":
-		dest = cfg.server
+		s.dest = cfg.server
 	}
-	a, err := newAgent(ctx, &s.cfg, dest, s.register)
+	l, err := s.newLeg(ctx)
+	if err == nil {
+		err = s.goLive(l, nil)
+	}
+	if err != nil {
+		s.finish(err)
+		return nil, err
+	}
+	s.startRoster(l)
+	return s, nil
+}
+
+// newLeg makes a leg and joins the room with it: its own SIP user agent,
+// the INVITE, the MSRP connection and bind. On failure nothing of the leg
+// is left (a BYE was sent when a dialog existed and the focus had not
+// ended it).
+func (s *Session) newLeg(ctx context.Context) (*leg, error) {
+	l := &leg{
+		s:        s,
+		focusBye: make(chan struct{}),
+		in:       incoming{reasm: msrp.NewReassembler(s.cfg.maxMessage), held: make(map[string]uint64)},
+	}
+	a, err := newAgent(ctx, &s.cfg, s.dest, l.register)
 	if err != nil {
 		return nil, err
 	}
-	s.sip = a
-	s.dlg = newDialog(&s.cfg, room, dest, a)
+	l.sip = a
+	l.dlg = newDialog(&s.cfg, s.roomURI, s.dest, a)
 	// Over TLS the stream is TCP/TLS/MSRP with an msrps: path (RFC 4975
 	// §14.3); over WSS too, with an msrps: ;ws path on our .invalid host
 	// (RFC 7977 §5.2.1).
-	s.local = msrp.URI{Secure: cfg.transport == "TLS", Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
-	if cfg.transport == "WSS" {
-		s.local.Secure, s.local.Port, s.local.Transport = true, wsPathPort, "ws"
+	l.local = msrp.URI{Secure: s.cfg.transport == "TLS", Host: a.host, Port: activePort, SessionID: msrp.NewSessionID(), Transport: "tcp"}
+	if s.cfg.transport == "WSS" {
+		l.local.Secure, l.local.Port, l.local.Transport = true, wsPathPort, "ws"
 	}
 	if err := a.start(); err != nil {
 		return nil, err
 	}
-	if err := s.join(ctx); err != nil {
+	if err := l.join(ctx); err != nil {
 		return nil, err
 	}
-	s.startRoster()
-	return s, nil
+	return l, nil
 }
 
-// join runs the INVITE and the MSRP bind. On failure it ends the Session
-// (BYE when a dialog exists and the focus has not ended it) and returns why.
-func (s *Session) join(ctx context.Context) error {
-	res, err := s.invite(ctx, buildOffer(s.local, s.sip.addr, &s.cfg))
-	if err != nil {
-		s.finish(err)
-		return err
-	}
-	err = s.establish(ctx, res)
-	if err == nil {
-		s.mu.Lock()
-		switch {
-		case s.byFocus:
-			err = ErrEndedByFocus
-		case isClosed(s.conn.done):
-			err = fmt.Errorf("%w: right after the bind", ErrConnectionLost)
-		default:
-			s.state = stActive // from now on connEnded and onBye may end it
+// goLive makes a joined leg the Session's live one, unless it was lost
+// already (the focus's BYE, the connection closed) or Leave came while the
+// Session was reconnecting: then the leg is ended (BYE unless the focus
+// sent one) and released, and the error says why. ev, if not nil, is
+// emitted as the leg goes live, before any owner of the live leg can
+// report its loss.
+func (s *Session) goLive(l *leg, ev *ReconnectEvent) error {
+	s.mu.Lock()
+	var err error
+	switch {
+	case l.byFocus:
+		err, _ = l.byeCause()
+	case isClosed(l.conn.done):
+		err = fmt.Errorf("%w: right after the bind", ErrConnectionLost)
+	case s.leaving:
+		err = ErrSessionEnded
+	default:
+		s.leg, s.state = l, stActive // from now on connEnded and onBye may end it
+		if ev != nil {
+			s.emit(*ev) // never blocks; evMu is a leaf
 		}
-		s.mu.Unlock()
 	}
+	s.mu.Unlock()
 	if err == nil {
-		s.log.Info("joined", "focus", s.isFocus, "msrp", s.local.String())
+		s.log.Info("joined", "focus", l.isFocus, "msrp", l.local.String())
 		return nil
 	}
-	if !s.endedByFocus() {
-		// The caller's ctx may be over: the BYE gets a Timeout of its own.
-		if berr := s.bye(context.WithoutCancel(ctx)); berr != nil {
-			s.log.Debug("BYE after a failed join failed", "error", berr)
-		}
-	}
-	s.finish(err)
+	l.fail(context.Background())
 	return err
 }
 
-// establish checks the 2xx, connects and binds.
-func (s *Session) establish(ctx context.Context, res *sip.Response) error {
-	if c := res.Contact(); c != nil {
-		s.isFocus = c.Params.Has("isfocus")
+// join runs the INVITE and the MSRP bind. On failure it ends the leg (BYE
+// when a dialog exists and the focus has not ended it) and returns why.
+func (l *leg) join(ctx context.Context) error {
+	res, err := l.invite(ctx, buildOffer(l.local, l.sip.addr, &l.s.cfg))
+	if err != nil {
+		l.release()
+		return err
 	}
-	s.conferenceEvents = allowsEvent(res, conferenceEvent)
+	if err := l.establish(ctx, res); err != nil {
+		if errors.Is(err, ErrEndedByFocus) {
+			l.s.mu.Lock()
+			err, _ = l.byeCause() // with the BYE's Reason
+			l.s.mu.Unlock()
+		}
+		l.fail(ctx)
+		return err
+	}
+	return nil
+}
+
+// fail ends a leg that did not go live: BYE unless the focus ended the
+// dialog, then release.
+func (l *leg) fail(ctx context.Context) {
+	if !l.endedByFocus() {
+		// The caller's ctx may be over: the BYE gets a Timeout of its own.
+		if berr := l.bye(context.WithoutCancel(ctx)); berr != nil {
+			l.s.log.Debug("BYE after a failed join failed", "error", berr)
+		}
+	}
+	l.release()
+}
+
+// establish checks the 2xx, connects and binds.
+func (l *leg) establish(ctx context.Context, res *sip.Response) error {
+	s := l.s
+	if c := res.Contact(); c != nil {
+		l.isFocus = c.Params.Has("isfocus")
+	}
+	l.conferenceEvents = allowsEvent(res, conferenceEvent)
 	ws := s.cfg.transport == "WSS"
-	ans, err := parseAnswer(res, s.local.Secure, ws)
+	ans, err := parseAnswer(res, l.local.Secure, ws)
 	if err != nil {
 		return err
 	}
-	s.answer = ans
+	l.answer = ans
 	var nc net.Conn
 	if ws {
 		nc, err = dialMSRPWebSocket(ctx, ans.path[0], s.cfg.wsURL, s.cfg.timeout, s.cfg.tls, s.cfg.maxMessage)
@@ -140,25 +192,28 @@ func (s *Session) establish(ctx context.Context, res *sip.Response) error {
 	if err != nil {
 		return err
 	}
-	s.conn = newMSRPConn(nc, s.local, ans.path, &s.cfg, s.log)
-	s.conn.whole = ws
-	s.conn.onSend = s.handleSend
-	s.conn.start(s.connEnded)
-	return s.conn.bind(ctx, s.focusBye)
+	c := newMSRPConn(nc, l.local, ans.path, &s.cfg, s.log)
+	c.whole = ws
+	c.onSend = l.handleSend
+	s.mu.Lock()
+	l.conn = c
+	s.mu.Unlock()
+	c.start(l.connEnded)
+	return c.bind(ctx, l.focusBye)
 }
 
 // invite sends the INVITE and waits for its final response, bounded by ctx
 // and the Timeout. A 2xx is ACKed before it is returned.
-func (s *Session) invite(ctx context.Context, offer []byte) (*sip.Response, error) {
-	req := s.dlg.invite(offer)
-	tx, err := s.sip.client.TransactionRequest(ctx, req)
+func (l *leg) invite(ctx context.Context, offer []byte) (*sip.Response, error) {
+	req := l.dlg.invite(offer)
+	tx, err := l.sip.client.TransactionRequest(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("client: INVITE: %w", ctx.Err())
 		}
 		return nil, fmt.Errorf("client: INVITE: %w", err)
 	}
-	t := time.NewTimer(s.cfg.timeout)
+	t := time.NewTimer(l.s.cfg.timeout)
 	defer t.Stop()
 	provisional := false
 	for {
@@ -168,7 +223,7 @@ func (s *Session) invite(ctx context.Context, offer []byte) (*sip.Response, erro
 			case res.IsProvisional():
 				provisional = true
 			case res.IsSuccess():
-				s.accept(tx, res)
+				l.accept(tx, res)
 				return res, nil
 			default:
 				tx.Terminate()
@@ -177,9 +232,9 @@ func (s *Session) invite(ctx context.Context, offer []byte) (*sip.Response, erro
 		case <-tx.Done():
 			return nil, fmt.Errorf("client: INVITE: %w", txError(tx))
 		case <-ctx.Done():
-			return nil, s.abandon(tx, req, provisional, fmt.Errorf("client: INVITE: %w", ctx.Err()))
+			return nil, l.abandon(tx, req, provisional, fmt.Errorf("client: INVITE: %w", ctx.Err()))
 		case <-t.C:
-			return nil, s.abandon(tx, req, provisional, fmt.Errorf("%w: no final response to INVITE", ErrTimeout))
+			return nil, l.abandon(tx, req, provisional, fmt.Errorf("%w: no final response to INVITE", ErrTimeout))
 		}
 	}
 }
@@ -187,19 +242,19 @@ func (s *Session) invite(ctx context.Context, offer []byte) (*sip.Response, erro
 // accept confirms the dialog and ACKs the 2xx. The INVITE transaction is
 // kept (until finish) so that a retransmitted 2xx, sent when our ACK was
 // lost on UDP, is ACKed again.
-func (s *Session) accept(tx sip.ClientTransaction, res *sip.Response) {
-	s.dlg.confirm(res)
-	ack := s.dlg.ack()
-	if err := s.sip.write(ack); err != nil {
-		s.log.Debug("ACK not sent", "error", err)
+func (l *leg) accept(tx sip.ClientTransaction, res *sip.Response) {
+	l.dlg.confirm(res)
+	ack := l.dlg.ack()
+	if err := l.sip.write(ack); err != nil {
+		l.s.log.Debug("ACK not sent", "error", err)
 	}
 	again := ack.Clone() // with the Via sipgo added: a retransmission is the same ACK
 	tx.OnRetransmission(func(r *sip.Response) {
 		if r.IsSuccess() {
-			_ = s.sip.write(again.Clone())
+			_ = l.sip.write(again.Clone())
 		}
 	})
-	s.inviteTx = tx
+	l.inviteTx = tx
 }
 
 // abandon gives up a pending INVITE and returns cause. It CANCELs the
@@ -207,19 +262,19 @@ func (s *Session) accept(tx sip.ClientTransaction, res *sip.Response) {
 // §9.1) and reads responses until the final one; a 2xx that crossed the
 // CANCEL is ACKed and its dialog ended with BYE. All of it is bounded by
 // the Timeout.
-func (s *Session) abandon(tx sip.ClientTransaction, inv *sip.Request, provisional bool, cause error) error {
+func (l *leg) abandon(tx sip.ClientTransaction, inv *sip.Request, provisional bool, cause error) error {
 	defer tx.Terminate()
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), l.s.cfg.timeout)
 	defer cancel()
 	canceled := false
 	for {
 		if provisional && !canceled {
 			canceled = true
-			res, err := s.sip.do(ctx, s.dlg.cancel(inv))
+			res, err := l.sip.do(ctx, l.dlg.cancel(inv))
 			if err != nil {
-				s.log.Debug("CANCEL failed", "error", err)
+				l.s.log.Debug("CANCEL failed", "error", err)
 			} else if !res.IsSuccess() {
-				s.log.Debug("CANCEL refused", "status", res.StatusCode)
+				l.s.log.Debug("CANCEL refused", "status", res.StatusCode)
 			}
 		}
 		select {
@@ -229,12 +284,12 @@ func (s *Session) abandon(tx sip.ClientTransaction, inv *sip.Request, provisiona
 				provisional = true
 				continue
 			case res.IsSuccess():
-				s.dlg.confirm(res)
-				if err := s.sip.write(s.dlg.ack()); err != nil {
-					s.log.Debug("ACK not sent", "error", err)
+				l.dlg.confirm(res)
+				if err := l.sip.write(l.dlg.ack()); err != nil {
+					l.s.log.Debug("ACK not sent", "error", err)
 				}
-				if err := s.bye(ctx); err != nil {
-					s.log.Debug("BYE of a canceled join failed", "error", err)
+				if err := l.bye(ctx); err != nil {
+					l.s.log.Debug("BYE of a canceled join failed", "error", err)
 				}
 			}
 			return cause // a non-2xx (487) is ACKed by sipgo's transaction

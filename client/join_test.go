@@ -163,7 +163,7 @@ func TestConnectionLost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.conn.nc.(*net.TCPConn).CloseRead(); err != nil {
+	if err := s.current().conn.nc.(*net.TCPConn).CloseRead(); err != nil {
 		t.Fatal(err)
 	}
 	waitDone(t, s)

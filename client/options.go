@@ -188,6 +188,20 @@ type Options struct {
 	// right.
 	RosterBuffer int
 
+	// Reconnect makes the Session join the room again by itself when it
+	// is lost (the MSRP connection drops, the server shuts down), with
+	// capped, jittered backoff; see Reconnect for when and how. Off by
+	// default: a Session then ends, as it always has, and the application
+	// decides. An application that turns it on shows ReconnectEvents and
+	// gets ErrReconnecting from Send meanwhile; the Messages and
+	// RosterEvents channels keep flowing across reconnections.
+	Reconnect Reconnect
+
+	// reconnectAfter and reconnectRand replace time.After and
+	// rand.Float64 in the reconnection's waits (white-box tests only).
+	reconnectAfter func(time.Duration) <-chan time.Time
+	reconnectRand  func() float64
+
 	// lostGrace overrides lostGrace (white-box tests only).
 	lostGrace time.Duration
 	// unsubscribeGrace, refetchGap and timerN override the constants of
@@ -225,6 +239,8 @@ type settings struct {
 	unsubscribeGrace time.Duration
 	refetchGap       time.Duration
 	timerN           time.Duration
+
+	reconnect reconnectPolicy
 }
 
 // errOptions wraps every Options validation error.
@@ -385,5 +401,16 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 	if c.timerN <= 0 {
 		c.timerN = timerN
 	}
+	rp, err := o.Reconnect.resolve()
+	if err != nil {
+		return c, err
+	}
+	if o.reconnectAfter != nil {
+		rp.after = o.reconnectAfter
+	}
+	if o.reconnectRand != nil {
+		rp.rand = o.reconnectRand
+	}
+	c.reconnect = rp
 	return c, nil
 }

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -119,8 +118,9 @@ func (s *Session) Lookup(nickname string) (m Member, ok bool) {
 }
 
 // RosterEvents returns the channel of the roster's changes, in order; the
-// same channel on every call. The first event is a RosterReset with the
-// whole roster; then every conference document the focus sends is diffed
+// same channel on every call, across reconnections. The first event is a
+// RosterReset with the whole roster (and so is the first after each
+// reconnection, Options.Reconnect); then every conference document the focus sends is diffed
 // (by user entity) with the roster before it: MemberJoined, MemberLeft and
 // MemberChanged events, so that a view kept by applying the events stays
 // equal to Roster. The channel is buffered (Options.RosterBuffer) and
@@ -162,15 +162,23 @@ type roster struct {
 	reset   bool // the first RosterReset has been sent
 	err     error
 	closed  bool // events is closed
-
-	// The roster goroutine: started once, by Join, unless stopped first.
-	started, stopped bool
-	cancel           context.CancelFunc
-	done             chan struct{} // closed when the goroutine has returned
 }
 
 func newRoster(buffer int) *roster {
-	return &roster{events: make(chan RosterEvent, buffer), wake: make(chan struct{}, 1), done: make(chan struct{})}
+	return &roster{events: make(chan RosterEvent, buffer), wake: make(chan struct{}, 1)}
+}
+
+// renew starts the roster over for a new leg (a reconnection): no
+// subscription, no error, and its first document is reported with a
+// RosterReset. The members stay as last known until then.
+func (r *roster) renew() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sub, r.doc, r.err, r.reset = nil, nil, nil, false
+	select {
+	case <-r.wake: // a poke for the old leg's goroutine
+	default:
+	}
 }
 
 // poke wakes the roster goroutine without waiting.

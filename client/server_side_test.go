@@ -29,7 +29,7 @@ func TestDroppedMSRPConnectionGetsByeFromFocus(t *testing.T) {
 		// Half-close: the switch reads EOF, as when a participant's
 		// connection drops; the client reads the switch's close cleanly and
 		// waits (lostGrace) for the focus's BYE.
-		if err := s.conn.nc.(*net.TCPConn).CloseWrite(); err != nil {
+		if err := s.current().conn.nc.(*net.TCPConn).CloseWrite(); err != nil {
 			t.Fatal(err)
 		}
 		waitDone(t, s)

@@ -141,49 +141,49 @@ func refreshIn(secs uint32) time.Duration {
 	return max(min(d*3/4, d-32*time.Second), d/2)
 }
 
-// startRoster starts the roster goroutine when the focus offers the
+// startRoster starts the leg's roster goroutine when the focus offers the
 // conference package and Options.NoRoster is not set; otherwise RosterErr
-// becomes ErrNoRoster. Called by Join once the Session is active; nothing
-// starts once stopRoster has run.
-func (s *Session) startRoster() {
+// becomes ErrNoRoster. Called once the leg is live (by Join, or the
+// reconnection); nothing starts once stopRoster has run for the leg.
+func (s *Session) startRoster(l *leg) {
 	r := s.roster
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.stopped || r.started {
+	if l.rosterStopped || l.rosterStarted {
 		return
 	}
-	if !s.cfg.roster || !s.isFocus || !s.conferenceEvents {
+	if !s.cfg.roster || !l.isFocus || !l.conferenceEvents {
 		if r.err == nil {
 			r.err = ErrNoRoster
 		}
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r.started, r.cancel = true, cancel
-	go s.runRoster(ctx)
+	l.rosterStarted, l.rosterCancel, l.rosterDone = true, cancel, make(chan struct{})
+	go s.runRoster(ctx, l)
 }
 
-// stopRoster ends the roster goroutine and waits for it: every wait of it
-// is bounded by its context, so this is quick. Idempotent; never called on
-// the roster goroutine.
-func (s *Session) stopRoster() {
+// stopRoster ends the leg's roster goroutine and waits for it: every wait
+// of it is bounded by its context, so this is quick. Idempotent; never
+// called on the roster goroutine.
+func (s *Session) stopRoster(l *leg) {
 	r := s.roster
 	r.mu.Lock()
-	r.stopped = true
-	started, cancel := r.started, r.cancel
+	l.rosterStopped = true
+	started, cancel, done := l.rosterStarted, l.rosterCancel, l.rosterDone
 	r.mu.Unlock()
 	if started {
 		cancel()
-		<-r.done
+		<-done
 	}
 }
 
-// leaveRoster stops the roster goroutine, then unsubscribes on a goroutine
-// of its own (so that it overlaps the BYE), bounded by ctx and the
-// Timeout; the channel returned is closed when that is over. The caller
-// waits for it before finish.
-func (s *Session) leaveRoster(ctx context.Context) <-chan struct{} {
-	s.stopRoster()
+// leaveRoster stops the leg's roster goroutine, then unsubscribes on a
+// goroutine of its own (so that it overlaps the BYE), bounded by ctx and
+// the Timeout; the channel returned is closed when that is over. The
+// caller waits for it before releasing the leg.
+func (s *Session) leaveRoster(ctx context.Context, l *leg) <-chan struct{} {
+	s.stopRoster(l)
 	r := s.roster
 	r.mu.Lock()
 	sub := r.sub
@@ -195,7 +195,7 @@ func (s *Session) leaveRoster(ctx context.Context) <-chan struct{} {
 	}
 	go func() {
 		defer close(done)
-		s.unsubscribe(ctx, sub)
+		s.unsubscribe(ctx, l, sub)
 	}()
 	return done
 }
@@ -204,7 +204,7 @@ func (s *Session) leaveRoster(ctx context.Context) <-chan struct{} {
 // subscription and, once it is answered 2xx, waits a little for the final
 // NOTIFY (Options.unsubscribeGrace). Best effort, bounded by ctx and the
 // Timeout.
-func (s *Session) unsubscribe(ctx context.Context, sub *subscription) {
+func (s *Session) unsubscribe(ctx context.Context, l *leg, sub *subscription) {
 	r := s.roster
 	r.mu.Lock()
 	gone := sub.terminated
@@ -214,7 +214,7 @@ func (s *Session) unsubscribe(ctx context.Context, sub *subscription) {
 	}
 	uctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	res, err := s.sip.do(uctx, sub.d.subscribe(0))
+	res, err := l.sip.do(uctx, sub.d.subscribe(0))
 	switch {
 	case err != nil:
 		s.log.Debug("unsubscribe failed", "error", err)
@@ -238,23 +238,23 @@ func (s *Session) unsubscribe(ctx context.Context, sub *subscription) {
 // subscribes anew (a bounded number of times) when the focus ends the
 // subscription with a reason that allows it. It returns when ctx ends
 // (stopRoster) or the roster has ended for good (RosterErr).
-func (s *Session) runRoster(ctx context.Context) {
+func (s *Session) runRoster(ctx context.Context, l *leg) {
 	r := s.roster
-	defer close(r.done)
+	defer close(l.rosterDone)
 	retries := 0
 	var delay time.Duration
 	for {
 		if !sleep(ctx, delay) {
 			return
 		}
-		sub, err := s.subscribeNew(ctx)
+		sub, err := s.subscribeNew(ctx, l)
 		if ctx.Err() != nil {
 			return
 		}
 		again := retryable(err)
 		delay = backoff(retries + 1)
 		if err == nil {
-			again, delay, err = s.maintain(ctx, sub, &retries)
+			again, delay, err = s.maintain(ctx, l, sub, &retries)
 			if ctx.Err() != nil {
 				return
 			}
@@ -277,14 +277,14 @@ func (s *Session) runRoster(ctx context.Context) {
 
 // subscribeNew makes a new subscription the current one and sends its
 // initial SUBSCRIBE (again with the focus's Min-Expires after a 423).
-func (s *Session) subscribeNew(ctx context.Context) (*subscription, error) {
+func (s *Session) subscribeNew(ctx context.Context, l *leg) (*subscription, error) {
 	r := s.roster
-	sub := &subscription{d: newDialog(&s.cfg, s.dlg.room, s.dlg.roomDest, s.sip), expires: s.cfg.rosterExpires, final: make(chan struct{})}
+	sub := &subscription{d: newDialog(&s.cfg, l.dlg.room, l.dlg.roomDest, l.sip), expires: s.cfg.rosterExpires, final: make(chan struct{})}
 	r.mu.Lock()
 	r.sub, r.doc = sub, nil // versions are scoped to a subscription
 	r.mu.Unlock()
 	for {
-		res, err := s.sendSubscribe(ctx, sub)
+		res, err := s.sendSubscribe(ctx, l, sub)
 		switch {
 		case err != nil:
 			return nil, err
@@ -305,7 +305,7 @@ func (s *Session) subscribeNew(ctx context.Context) (*subscription, error) {
 
 // maintain keeps sub alive until it ends or ctx does. again says whether
 // to subscribe anew, after delay; err says why it ended.
-func (s *Session) maintain(ctx context.Context, sub *subscription, retries *int) (again bool, delay time.Duration, err error) {
+func (s *Session) maintain(ctx context.Context, l *leg, sub *subscription, retries *int) (again bool, delay time.Duration, err error) {
 	r := s.roster
 	var last time.Time // when the last refresh went out
 	busy := 0          // refreshes in a row answered "retry after" (5xx with Retry-After)
@@ -317,7 +317,7 @@ func (s *Session) maintain(ctx context.Context, sub *subscription, retries *int)
 		r.mu.Unlock()
 		switch {
 		case deleted:
-			s.unsubscribe(ctx, sub)
+			s.unsubscribe(ctx, l, sub)
 			return false, 0, fmt.Errorf("%w: the conference is deleted", ErrRosterEnded)
 		case terminated:
 			return afterTermination(reason, retryAfter)
@@ -347,7 +347,7 @@ func (s *Session) maintain(ctx context.Context, sub *subscription, retries *int)
 		sub.refetch = false
 		r.mu.Unlock()
 		last = time.Now()
-		res, err := s.sendSubscribe(ctx, sub)
+		res, err := s.sendSubscribe(ctx, l, sub)
 		switch {
 		case ctx.Err() != nil:
 			return false, 0, ctx.Err()
@@ -395,10 +395,10 @@ func afterTermination(reason string, retryAfter time.Duration) (again bool, dela
 
 // sendSubscribe sends a SUBSCRIBE with sub.expires and waits for its final
 // response, bounded by ctx and the Timeout.
-func (s *Session) sendSubscribe(ctx context.Context, sub *subscription) (*sip.Response, error) {
+func (s *Session) sendSubscribe(ctx context.Context, l *leg, sub *subscription) (*sip.Response, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	res, err := s.sip.do(sctx, sub.d.subscribe(sub.expires))
+	res, err := l.sip.do(sctx, sub.d.subscribe(sub.expires))
 	switch {
 	case err != nil && sctx.Err() != nil:
 		return nil, fmt.Errorf("client: SUBSCRIBE: %w", waitError(ctx, "no final response to SUBSCRIBE"))

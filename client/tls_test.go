@@ -75,15 +75,15 @@ func TestTLSChatThroughServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer alice.Leave(ctx)
-	if alice.sip.transport != "TLS" || alice.sip.listener == nil {
-		t.Fatalf("alice's SIP transport %q", alice.sip.transport)
+	if alice.current().sip.transport != "TLS" || alice.current().sip.listener == nil {
+		t.Fatalf("alice's SIP transport %q", alice.current().sip.transport)
 	}
 	_, msrpsPort, _ := net.SplitHostPort(srv.Addrs().MSRPTLS)
 	if l, r := alice.LocalURI(), alice.RemotePath(); !l.Secure || len(r) != 1 || !r[0].Secure || strconv.Itoa(r[0].Port) != msrpsPort {
 		t.Fatalf("alice's MSRP: local %s, remote %v, want msrps to port %s", l, r, msrpsPort)
 	}
-	if _, ok := alice.conn.nc.(*tls.Conn); !ok {
-		t.Fatalf("alice's MSRP connection is a %T", alice.conn.nc)
+	if _, ok := alice.current().conn.nc.(*tls.Conn); !ok {
+		t.Fatalf("alice's MSRP connection is a %T", alice.current().conn.nc)
 	}
 	bob, err := Join(ctx, roomURI(srv, "tcp", "lobby"), opts(t, "bob", "tcp"))
 	if err != nil {
@@ -221,8 +221,8 @@ func TestTLSInsecure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Leave(ctx)
-	if _, ok := s.conn.nc.(*tls.Conn); !ok || !s.RemotePath()[0].Secure {
-		t.Fatalf("MSRP over %T to %v", s.conn.nc, s.RemotePath())
+	if _, ok := s.current().conn.nc.(*tls.Conn); !ok || !s.RemotePath()[0].Secure {
+		t.Fatalf("MSRP over %T to %v", s.current().conn.nc, s.RemotePath())
 	}
 	if err := s.Send(ctx, "hi"); err != nil {
 		t.Fatal(err)

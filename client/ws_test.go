@@ -49,24 +49,24 @@ func wsOpts(t *testing.T, user string, srv *server.Server, path string, trust *t
 func checkWS(t *testing.T, s *Session, srv *server.Server) {
 	t.Helper()
 	_, httpsPort, _ := net.SplitHostPort(srv.Addrs().HTTPS)
-	if s.sip.transport != "WSS" || !strings.HasSuffix(s.sip.host, ".invalid") || s.sip.port != 0 {
-		t.Fatalf("SIP transport %q, host %q, port %d", s.sip.transport, s.sip.host, s.sip.port)
+	if s.current().sip.transport != "WSS" || !strings.HasSuffix(s.current().sip.host, ".invalid") || s.current().sip.port != 0 {
+		t.Fatalf("SIP transport %q, host %q, port %d", s.current().sip.transport, s.current().sip.host, s.current().sip.port)
 	}
-	if c := s.sip.ua.TransportLayer().Pool("wss").Get(srv.Addrs().HTTPS); c == nil {
+	if c := s.current().sip.ua.TransportLayer().Pool("wss").Get(srv.Addrs().HTTPS); c == nil {
 		t.Fatalf("no SIP WebSocket to %s in sipgo's pool", srv.Addrs().HTTPS)
 	} else {
 		c.TryClose()
 	}
 	l, r := s.LocalURI(), s.RemotePath()
-	if !l.Secure || l.Transport != "ws" || l.Host != s.sip.host {
-		t.Fatalf("local MSRP URI %s, want msrps://%s:…;ws", l, s.sip.host)
+	if !l.Secure || l.Transport != "ws" || l.Host != s.current().sip.host {
+		t.Fatalf("local MSRP URI %s, want msrps://%s:…;ws", l, s.current().sip.host)
 	}
 	if len(r) != 1 || !r[0].Secure || r[0].Transport != "ws" || strconv.Itoa(r[0].Port) != httpsPort {
 		t.Fatalf("remote MSRP path %v, want msrps on port %s with ;ws", r, httpsPort)
 	}
-	ws, ok := s.conn.nc.(*wsStream)
-	if !ok || !s.conn.whole {
-		t.Fatalf("MSRP connection %T (whole %v), want a wsStream", s.conn.nc, s.conn.whole)
+	ws, ok := s.current().conn.nc.(*wsStream)
+	if !ok || !s.current().conn.whole {
+		t.Fatalf("MSRP connection %T (whole %v), want a wsStream", s.current().conn.nc, s.current().conn.whole)
 	}
 	if ws.ws.Subprotocol() != "msrp" {
 		t.Fatalf("MSRP WebSocket subprotocol %q", ws.ws.Subprotocol())
@@ -188,7 +188,7 @@ func TestWSChatThroughServer(t *testing.T) {
 	}
 	defer carol.Leave(ctx)
 	checkWS(t, carol, srv)
-	if c := carol.sip.contact("carol"); c.Address.Scheme != "sips" || !strings.HasSuffix(c.Address.Host, ".invalid") {
+	if c := carol.current().sip.contact("carol"); c.Address.Scheme != "sips" || !strings.HasSuffix(c.Address.Host, ".invalid") {
 		t.Errorf("carol's Contact %s, want sips: on a .invalid host", c.Address.String())
 	}
 	waitRoster(t, alice, "alice sees carol", func(ms []Member) bool { _, ok := nicknameOf(ms, "sip:carol@example.com"); return ok })
@@ -200,7 +200,7 @@ func TestWSChatThroughServer(t *testing.T) {
 			t.Errorf("got %+v", m)
 		}
 	}
-	carol.conn.nc.(*wsStream).ws.Close(websocket.StatusNormalClosure, "")
+	carol.current().conn.nc.(*wsStream).ws.Close(websocket.StatusNormalClosure, "")
 	waitDone(t, carol)
 	if !errors.Is(carol.Err(), ErrEndedByFocus) {
 		t.Errorf("carol's Err() = %v, want ErrEndedByFocus (the focus's BYE over her SIP WebSocket)", carol.Err())
