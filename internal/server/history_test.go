@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"bytes"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -175,4 +178,38 @@ func TestEmptyRoomLingers(t *testing.T) {
 		t.Errorf("past the grace: history %q, want none", got)
 	}
 	carol.leave(t, roomURI)
+}
+
+// A data directory the store cannot use (here a file where the directory
+// should be) does not stop parleyd: it says so, chat works, and history is
+// kept in memory (a joiner still gets it).
+func TestStoreUnusableAtStart(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "data")
+	if err := os.WriteFile(notDir, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := loopbackConfig()
+	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, notDir
+	cfg.Rooms.SystemMessages = false
+	var logs lockedBuffer
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatalf("an unusable data directory stopped the start: %v", err)
+	}
+	srv.Start()
+	defer stopServer(srv)
+	if !strings.Contains(logs.String(), "store unavailable") {
+		t.Errorf("nothing said about the store:\n%s", logs.String())
+	}
+	roomURI := "sip:nostore@127.0.0.1"
+	alice, _ := joinKeeping(t, srv, roomURI, "sip:alice@127.0.0.1")
+	s := msrptest.Send(alice.sw, alice.self, "message/cpim", msrptest.CPIM(alice.uri, roomURI, "in memory"))
+	alice.msrp.Send(s)
+	alice.expectOK(t, s.TID)
+	bob, early := joinKeeping(t, srv, roomURI, "sip:bob@127.0.0.1")
+	if got := historyBodies(t, early); len(got) != 1 || got[0] != "in memory" {
+		t.Errorf("history without a store: %q", got)
+	}
+	bob.leave(t, roomURI)
+	alice.leave(t, roomURI)
 }
