@@ -346,6 +346,15 @@ func benchServer(tb testing.TB, opts ...func(*config.Config)) *Server {
 	cfg.Store.Mode = config.StoreMemory                            // nothing written to the working directory
 	cfg.Rooms.MaxParticipants = 1 << 20
 	cfg.Rooms.MaxRooms = 1 << 20
+	// PARLEY_HISTORY=n sets rooms.history (default 50; 0: no history),
+	// PARLEY_STORE=file keeps it on disk in a temporary directory as
+	// parleyd does by default (else in memory).
+	if v := os.Getenv("PARLEY_HISTORY"); v != "" {
+		cfg.Rooms.History = envInt("PARLEY_HISTORY", cfg.Rooms.History)
+	}
+	if os.Getenv("PARLEY_STORE") == "file" {
+		cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, tb.TempDir()
+	}
 	for _, o := range opts {
 		o(cfg)
 	}
