@@ -7,6 +7,7 @@ import (
 	"mime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 	"unicode/utf8"
 
@@ -75,7 +76,7 @@ func (c *chat) wait() {
 // ends, then emits an "ended" event unless we left.
 func (c *chat) pump() {
 	defer close(c.done)
-	msgs, roster := c.s.Messages(), c.s.RosterEvents()
+	msgs, roster, rejoin := c.s.Messages(), c.s.RosterEvents(), c.s.ReconnectEvents()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for msgs != nil {
@@ -92,28 +93,95 @@ func (c *chat) pump() {
 				continue
 			}
 			c.rosterEvent(ev)
+		case ev, ok := <-rejoin:
+			if !ok {
+				rejoin = nil
+				continue
+			}
+			c.reconnectEvent(ev)
 		case now := <-tick.C:
 			c.expireTyping(now)
 		}
 	}
 	if err := c.s.Err(); err != nil {
-		c.emit(Event{Time: time.Now(), Type: evEnded, Text: endedText(err)})
+		c.emit(Event{Time: time.Now(), Type: evEnded, Text: endedText(c.s.Room(), err)})
 	}
 }
 
-func endedText(err error) string {
+// endedText says why the session in room ended.
+func endedText(room string, err error) string {
+	if errors.Is(err, client.ErrReconnectFailed) {
+		var se *client.SIPError
+		if errors.As(err, &se) {
+			return "could not get back into the room: " + explainSIP(room, se)
+		}
+		return "could not get back into the room: " + lossText(room, err)
+	}
+	return lossText(room, err)
+}
+
+// lossText says why the session in room ended, or was lost.
+func lossText(room string, err error) string {
+	var br *client.ByeReason
 	switch {
-	case errors.Is(err, client.ErrEndedByFocus):
-		return "the server ended the session (room closed or server shutting down)"
+	case errors.As(err, &br) && br.Cause == 410:
+		return "the room was closed (" + br.Text + ")"
+	case errors.As(err, &br) && br.Cause == 503:
+		return "the server is shutting down"
+	case errors.As(err, &br):
+		return "the server ended the session: " + br.Error()
 	case errors.Is(err, client.ErrConnectionLost):
 		return "lost the connection to the server"
+	case errors.Is(err, client.ErrEndedByFocus):
+		return "the server ended the session (room closed or server shutting down)"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the server is not answering yet"
+	case errors.Is(err, client.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "no answer from the server"
+	}
+	var se *client.SIPError
+	if errors.As(err, &se) {
+		return explainSIP(room, se)
 	}
 	return "session ended: " + err.Error()
+}
+
+// reconnectEvent shows a step of a reconnection. While the Session is
+// away, who was typing is forgotten; a nickname the room did not give
+// back is no longer ours.
+func (c *chat) reconnectEvent(ev client.ReconnectEvent) {
+	now := time.Now()
+	switch ev.Kind {
+	case client.Reconnecting:
+		if len(c.typing) > 0 {
+			clear(c.typing)
+			c.typingChanged()
+		}
+		e := Event{Time: now, Type: evReconnecting, Attempt: ev.Attempt, DelayMS: ev.Delay.Milliseconds()}
+		if ev.Err != nil {
+			e.Text = lossText(c.s.Room(), ev.Err)
+		}
+		c.emit(e)
+	case client.Reconnected:
+		c.emit(Event{Time: now, Type: evReconnected, Attempt: ev.Attempt, Text: "back in the room"})
+		if ev.NicknameErr != nil {
+			c.mu.Lock()
+			nick := c.nick
+			c.nick = ""
+			c.mu.Unlock()
+			text, code := explain("nick", nick, ev.NicknameErr)
+			c.emit(Event{Time: now, Type: evError, Text: "your nickname was not given back: " + text, Code: code})
+		}
+	}
 }
 
 // received handles one message from the switch.
 func (c *chat) received(m client.Message) {
 	now := time.Now()
+	if !m.History.IsZero() {
+		c.replayed(m)
+		return
+	}
 	if st, ok := m.Composing(); ok {
 		name := c.nameOf(m.From, m.FromDisplay)
 		if st.IsActive() {
@@ -140,6 +208,21 @@ func (c *chat) received(m client.Message) {
 	if m.Private {
 		ev.Type, ev.To = evPrivate, m.To
 	}
+	ev.Text, ev.ContentType = content(m.ContentType, m.Body)
+	if rest, ok := strings.CutPrefix(ev.Text, "/me "); ok && ev.ContentType == "" {
+		ev.Text, ev.Action = rest, true
+	}
+	c.emit(ev)
+}
+
+// replayed handles a message the room replayed from its history: shown
+// as history, at the time the room received it. A typing indication from
+// history is stale, and not shown.
+func (c *chat) replayed(m client.Message) {
+	if _, ok := m.Composing(); ok {
+		return
+	}
+	ev := Event{Time: m.History, Type: evHistory, From: m.From, Name: c.nameOf(m.From, m.FromDisplay), To: privateTo(m)}
 	ev.Text, ev.ContentType = content(m.ContentType, m.Body)
 	if rest, ok := strings.CutPrefix(ev.Text, "/me "); ok && ev.ContentType == "" {
 		ev.Text, ev.Action = rest, true

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 // The kinds of Event.
 const (
 	evMessage = "message" // a regular message to the room
+	evHistory = "history" // a message the room replayed from its history (on joining, or coming back): Time is when the room got it
 	evPrivate = "private" // a private message (to us, or from us)
 	evNotice  = "notice"  // a system notice from the room itself
 	evTyping  = "typing"  // an RFC 3994 isComposing status
@@ -21,6 +23,9 @@ const (
 	evInfo    = "info"    // something parley itself says (joined, nickname set, /who…)
 	evError   = "error"   // a command failed; Text says why in words
 	evEnded   = "ended"   // the session ended; Text says why
+
+	evReconnecting = "reconnecting" // the connection to the room was lost: attempt Attempt in DelayMS; Text says why
+	evReconnected  = "reconnected"  // back in the room; what was missed follows as history
 )
 
 // Event is one line of `parley listen` and of the terminal UI: a message,
@@ -55,6 +60,10 @@ type Event struct {
 	Self bool `json:"self,omitempty"`
 	// Code is the status code behind an error, when there is one.
 	Code int `json:"code,omitempty"`
+	// Attempt is the attempt at rejoining (reconnecting, reconnected),
+	// DelayMS the wait before it in milliseconds (reconnecting).
+	Attempt int   `json:"attempt,omitempty"`
+	DelayMS int64 `json:"delay_ms,omitempty"`
 }
 
 // member is a roster entry as Event carries it.
@@ -98,15 +107,17 @@ func (e Event) JSON() []byte {
 //	12:00:04 -- carol joined
 //	12:00:05 ~~ alice is typing…
 //	12:00:06 !! nickname "bob" is taken (425)
+//	12:00:07 == reconnecting in 1.5s (attempt 2): the server is shutting down
+//	Dec 24 18:00:00 <carol> what you missed (history, with its date unless today)
 //
 // Typing events that end a typing state, and changes that leave the name
 // as it was, give "" (nothing to show).
 func (e Event) Line() string {
 	var b strings.Builder
-	b.WriteString(e.Time.Local().Format("15:04:05"))
+	b.WriteString(stamp(e))
 	b.WriteByte(' ')
 	switch e.Type {
-	case evMessage, evPrivate:
+	case evMessage, evPrivate, evHistory:
 		if e.Type == evPrivate {
 			if e.Self {
 				b.WriteString("[private to " + strings.Join(e.To, ", ") + "] ")
@@ -142,13 +153,51 @@ func (e Event) Line() string {
 		b.WriteString("-- " + e.Text)
 	case evError:
 		b.WriteString("!! " + e.Text)
-	case evEnded:
+	case evEnded, evReconnected:
 		b.WriteString("== " + e.Text)
+	case evReconnecting:
+		b.WriteString("== " + reconnectingText(e))
 	default:
 		b.WriteString("-- " + e.Text)
 	}
 	return sanitizeLine(b.String())
 }
+
+// stamp is the time an event is shown with: the time of day, and for
+// history not from today the date as well.
+func stamp(e Event) string {
+	t := e.Time.Local()
+	if e.Type == evHistory {
+		now := time.Now()
+		switch y, m, d := t.Date(); {
+		case y != now.Year():
+			return t.Format("2006-01-02 15:04:05")
+		case m != now.Month() || d != now.Day():
+			return t.Format("Jan 02 15:04:05")
+		}
+	}
+	return t.Format("15:04:05")
+}
+
+// reconnectingText says when the next attempt at rejoining comes, and why.
+func reconnectingText(e Event) string {
+	d := time.Duration(e.DelayMS) * time.Millisecond
+	if d >= time.Second {
+		d = d.Round(100 * time.Millisecond)
+	}
+	s := fmt.Sprintf("reconnecting in %v (attempt %d)", d, e.Attempt)
+	if e.Text != "" {
+		s += ": " + e.Text
+	}
+	return s
+}
+
+// Dividers set a run of history apart in the text output and the
+// terminal UI (never in JSON, where type history does).
+const (
+	historyStart = "—— history ——"
+	historyEnd   = "—— end of history ——"
+)
 
 // rosterNames lists members' names, or says that nobody is there.
 func rosterNames(ms []member) string {

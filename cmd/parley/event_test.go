@@ -29,6 +29,8 @@ func TestEventLine(t *testing.T) {
 		{Event{Type: evNotice, Text: "the room closes at 6"}, "12:00:01 -- the room closes at 6"},
 		{Event{Type: evError, Text: "no"}, "12:00:01 !! no"},
 		{Event{Type: evEnded, Text: "bye"}, "12:00:01 == bye"},
+		{Event{Type: evReconnecting, Attempt: 2, DelayMS: 1480, Text: "the server is shutting down"}, "12:00:01 == reconnecting in 1.5s (attempt 2): the server is shutting down"},
+		{Event{Type: evReconnected, Attempt: 2, Text: "back in the room"}, "12:00:01 == back in the room"},
 		// A message cannot break the line or drive the terminal.
 		{Event{Type: evMessage, Name: "eve", Text: "two\nlines\x1b[2J"}, "12:00:01 <eve> two lines�[2J"},
 	}
@@ -60,6 +62,70 @@ func TestEventJSON(t *testing.T) {
 		if got, _ := json.Marshal(back[k]); string(got) != mustJSON(v) {
 			t.Errorf("%s = %s, want %s", k, got, mustJSON(v))
 		}
+	}
+}
+
+// History is shown with its date unless it is from today; its JSON is
+// a message's with type history.
+func TestHistoryEvent(t *testing.T) {
+	now := time.Now()
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 1, 0, time.Local)
+	if got := (Event{Time: today, Type: evHistory, Name: "a", Text: "x"}).Line(); got != "00:00:01 <a> x" {
+		t.Errorf("history from today: %q", got)
+	}
+	if today.Day() != 1 { // earlier this month
+		y := today.AddDate(0, 0, -1)
+		if got := (Event{Time: y, Type: evHistory, Name: "a", Text: "x"}).Line(); got != y.Format("Jan 02")+" 00:00:01 <a> x" {
+			t.Errorf("history from yesterday: %q", got)
+		}
+	}
+	old := time.Date(2001, 11, 22, 12, 0, 1, 0, time.Local)
+	if got := (Event{Time: old, Type: evHistory, Name: "carol", Text: "waves", Action: true}).Line(); got != "2001-11-22 12:00:01 * carol waves" {
+		t.Errorf("history from another year: %q", got)
+	}
+	e := Event{Time: time.Date(2026, 11, 22, 12, 0, 1, 0, time.UTC), Type: evHistory, From: "sip:carol@example.com", Name: "carol", Text: "hi"}
+	var back map[string]any
+	if err := json.Unmarshal(e.JSON(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back["type"] != "history" || back["time"] != "2026-11-22T12:00:01Z" || back["text"] != "hi" || back["from"] != "sip:carol@example.com" || len(back) != 5 {
+		t.Errorf("history JSON %s", e.JSON())
+	}
+	r := Event{Time: e.Time, Type: evReconnecting, Attempt: 3, DelayMS: 2000, Text: "lost the connection to the server"}
+	if got := string(r.JSON()); got != `{"time":"2026-11-22T12:00:01Z","type":"reconnecting","text":"lost the connection to the server","attempt":3,"delay_ms":2000}` {
+		t.Errorf("reconnecting JSON %s", got)
+	}
+}
+
+// The text printer sets a run of history apart with dividers; JSON has
+// none.
+func TestPrinterHistoryDividers(t *testing.T) {
+	at := time.Date(2026, 11, 22, 12, 0, 1, 0, time.Local)
+	then := time.Date(2001, 11, 22, 12, 0, 1, 0, time.Local)
+	evs := []Event{
+		{Time: at, Type: evReconnected, Text: "back in the room"},
+		{Time: then, Type: evHistory, Name: "carol", Text: "one"},
+		{Time: at, Type: evTyping, Name: "carol", State: "idle"}, // not shown: no divider either
+		{Time: then, Type: evHistory, Name: "carol", Text: "two"},
+		{Time: at, Type: evMessage, Name: "carol", Text: "live"},
+	}
+	var b strings.Builder
+	p := newPrinter(&b, false)
+	for _, e := range evs {
+		p.emit(e)
+	}
+	want := "12:00:01 == back in the room\n" + historyStart + "\n2001-11-22 12:00:01 <carol> one\n2001-11-22 12:00:01 <carol> two\n" +
+		historyEnd + "\n12:00:01 <carol> live\n"
+	if b.String() != want {
+		t.Errorf("printed:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	p = newPrinter(&b, true)
+	for _, e := range evs {
+		p.emit(e)
+	}
+	if strings.Contains(b.String(), historyStart) || strings.Count(b.String(), "\n") != len(evs) {
+		t.Errorf("JSON printed:\n%s", b.String())
 	}
 }
 

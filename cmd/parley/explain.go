@@ -29,6 +29,8 @@ func explain(what, arg string, err error) (string, int) {
 		return "this room does not allow private messages", 0
 	case errors.Is(err, msrp.ErrMalformedNickname):
 		return fmt.Sprintf("%q cannot be a nickname (control characters, or too long)", arg), 0
+	case errors.Is(err, client.ErrReconnecting):
+		return "not connected to the room right now: reconnecting; try again in a moment", 0
 	case errors.Is(err, client.ErrSessionEnded), errors.Is(err, client.ErrConnectionLost):
 		return "not connected to the room any more", 0
 	case errors.Is(err, client.ErrTimeout), errors.Is(err, context.DeadlineExceeded):

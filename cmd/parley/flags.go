@@ -51,7 +51,14 @@ type common struct {
 	json      bool
 	verbose   bool
 	noRoster  bool
+	// noReconnect: leave when the connection to the room is lost, instead
+	// of joining again (--no-reconnect; always for send).
+	noReconnect bool
 }
+
+// reconnectPolicy is how join and listen come back to the room (tests
+// shorten its waits): the client library's defaults.
+var reconnectPolicy = client.Reconnect{}
 
 // flags declares the common options on fs.
 func (c *common) flags(fs *flag.FlagSet) {
@@ -66,6 +73,8 @@ func (c *common) flags(fs *flag.FlagSet) {
 		"with --transport ws, its HTTPS address host:port (default: the room URI's host, port 8443, or "+defaultWSServer+") or a wss:// URL")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for each answer from the server")
 	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr")
+	fs.BoolVar(&c.noReconnect, "no-reconnect", false, "when the connection to the room is lost or the server shuts down, quit instead of "+
+		"joining again (join and listen reconnect by themselves, with growing waits, and show what was said meanwhile as history)")
 }
 
 // parseArgs parses args with fs, allowing flags after the positional
@@ -195,7 +204,9 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 		Timeout:   c.timeout,
 		Privacy:   c.anonymous,
 		NoRoster:  c.noRoster,
+		Reconnect: reconnectPolicy,
 	}
+	o.Reconnect.Enabled = !c.noReconnect
 	if err := c.tlsOptions(&o, room, stderr); err != nil {
 		return o, err
 	}

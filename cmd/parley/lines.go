@@ -14,13 +14,14 @@ import (
 
 // printer writes events to stdout, one per line, as text or JSON. It is
 // safe for concurrent use; a failed write (a closed pipe: `| head`) closes
-// broken.
+// broken. As text, a run of history is set apart by divider lines.
 type printer struct {
-	mu     sync.Mutex
-	w      io.Writer
-	json   bool
-	once   sync.Once
-	broken chan struct{}
+	mu      sync.Mutex
+	w       io.Writer
+	json    bool
+	history bool // text: the last line shown was history
+	once    sync.Once
+	broken  chan struct{}
 }
 
 func newPrinter(w io.Writer, json bool) *printer {
@@ -39,6 +40,14 @@ func (p *printer) emit(e Event) {
 	line = append(line, '\n')
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if !p.json && (e.Type == evHistory) != p.history {
+		p.history = !p.history
+		div := historyEnd
+		if p.history {
+			div = historyStart
+		}
+		line = append([]byte(div+"\n"), line...)
+	}
 	if _, err := p.w.Write(line); err != nil {
 		p.once.Do(func() { close(p.broken) })
 	}
@@ -155,7 +164,8 @@ func cmdListen(ctx context.Context, c *common, arg string, io stdio) int {
 }
 
 func cmdSend(ctx context.Context, c *common, arg, text string, io stdio) int {
-	c.noRoster = true // nothing to show: no subscription
+	c.noRoster = true    // nothing to show: no subscription
+	c.noReconnect = true // one message: a lost connection is a failure to report
 	s, room, o, ok := connect(ctx, c, arg, io)
 	if !ok {
 		return 1

@@ -7,8 +7,11 @@
 //
 // ROOM is a room URI (sip:lobby@127.0.0.1) or a room name (lobby: the room
 // on --server, default 127.0.0.1:5060). --transport picks udp, tcp, tls or
-// ws (SIP and MSRP over secure WebSockets to the server's HTTPS port). See
-// README.md for a walk-through, and `parley help`.
+// ws (SIP and MSRP over secure WebSockets to the server's HTTPS port).
+// join and listen rejoin the room by themselves when the connection is lost
+// or the server restarts (--no-reconnect to quit instead), showing
+// "reconnecting…", then what was said meanwhile as history (listen --json:
+// type history). See README.md for a walk-through, and `parley help`.
 package main
 
 import (
@@ -82,6 +85,15 @@ HTTPS port, --server host:port, default 127.0.0.1:8443; --ca and --insecure
 as over TLS):
 
   parley join lobby --transport ws --ca parley-data/parley-selfsigned.crt
+
+When the connection to the server is lost, or the server shuts down to
+restart, join and listen say "reconnecting in …" and join the room again by
+themselves, waiting longer after each failed attempt (1 s, 2 s, 4 s… up to
+30 s, a little less at random; they give up after 20 attempts, or at once
+when the room is gone). Back in the room, what was said meanwhile comes
+first, set apart as history (listen --json: "type":"history", "time" when
+the room got it), then the chat goes on. A room that was closed, or a
+removal, is not rejoined. --no-reconnect quits instead.
 
 Flags (every command):
 `

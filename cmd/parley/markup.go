@@ -22,7 +22,7 @@ func nameColor(name string) string {
 // tags; everything that came from the network is escaped. It is "" for
 // events the message pane does not show (typing: the status line does).
 func markup(e Event) string {
-	ts := "[gray]" + e.Time.Local().Format("15:04:05") + "[-] "
+	ts := "[gray]" + stamp(e) + "[-] "
 	esc := func(s string) string { return tview.Escape(sanitizeLine(s)) }
 	name := func(n string) string { return "[" + nameColor(n) + "::b]" + esc(n) + "[-::-]" }
 	switch e.Type {
@@ -40,6 +40,19 @@ func markup(e Event) string {
 			return ts + "[fuchsia::b]private[-::-] you → " + name(strings.Join(e.To, ", ")) + ": [fuchsia]" + esc(e.Text) + "[-]"
 		}
 		return ts + "[fuchsia::b]private[-::-] " + name(e.Name) + " → you: [fuchsia]" + esc(e.Text) + "[-]"
+	case evHistory:
+		text := esc(e.Text)
+		if e.ContentType != "" {
+			text += " (" + esc(e.ContentType) + ")"
+		}
+		if e.Action {
+			return ts + "[::d]* [-::-]" + name(e.Name) + " [::d]" + text + "[-::-]"
+		}
+		return ts + name(e.Name) + ": [::d]" + text + "[-::-]"
+	case evReconnecting:
+		return ts + "[orange::b]==[-::-] [orange]" + esc(reconnectingText(e)) + "[-]"
+	case evReconnected:
+		return ts + "[green::b]== " + esc(e.Text) + "[-::-]"
 	case evTyping:
 		return ""
 	case evError:
@@ -59,6 +72,9 @@ func markup(e Event) string {
 	}
 	return ts + "[yellow]" + tview.Escape(line) + "[-]"
 }
+
+// historyDivider is a divider line of the message pane, dim.
+func historyDivider(text string) string { return "[gray::d]" + text + "[-::-]" }
 
 // typingLine is the status line for the names of who is typing.
 func typingLine(names []string) string {

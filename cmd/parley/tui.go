@@ -35,6 +35,8 @@ type tui struct {
 	c       *chat
 	display string
 
+	history bool // the event loop's: the last line shown was history
+
 	lines      chan string   // entered lines, to the worker
 	quitOnce   sync.Once     // quit runs once
 	quitting   chan struct{} // closed by quit
@@ -108,8 +110,9 @@ func (t *tui) build(room string) {
 	})
 }
 
-// show is the chat's emit: it adds the event to the message pane, and
-// keeps the roster pane up to date.
+// show is the chat's emit: it adds the event to the message pane (a run
+// of history between dividers), keeps the roster pane up to date, and
+// says on the input line when the room is being rejoined.
 func (t *tui) show(e Event) {
 	line := markup(e)
 	roster := e.Type == evJoin || e.Type == evLeave || e.Type == evChange || e.Type == evRoster
@@ -119,10 +122,24 @@ func (t *tui) show(e Event) {
 	}
 	t.app.QueueUpdateDraw(func() {
 		if line != "" {
+			if (e.Type == evHistory) != t.history {
+				t.history = !t.history
+				div := historyEnd
+				if t.history {
+					div = historyStart
+				}
+				fmt.Fprintln(t.msgs, historyDivider(div))
+			}
 			fmt.Fprintln(t.msgs, line)
 		}
 		if roster {
 			t.drawRoster(members)
+		}
+		switch e.Type {
+		case evReconnecting:
+			t.input.SetLabel("reconnecting… ")
+		case evReconnected:
+			t.input.SetLabel("> ")
 		}
 	})
 }

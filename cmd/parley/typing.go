@@ -124,7 +124,8 @@ func (p *composer) send(to string, active bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		err := c.s.SendComposing(ctx, to, active)
-		if err != nil && to == "" && !errors.Is(err, client.ErrSessionEnded) && !errors.Is(err, client.ErrConnectionLost) {
+		if err != nil && to == "" && !errors.Is(err, client.ErrSessionEnded) && !errors.Is(err, client.ErrConnectionLost) &&
+			!errors.Is(err, client.ErrReconnecting) {
 			text, code := explain("say", "", err)
 			c.emit(Event{Time: time.Now(), Type: evError, Text: fmt.Sprintf("typing indication not sent: %s", text), Code: code})
 		}
