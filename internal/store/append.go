@@ -115,6 +115,9 @@ type publisher struct {
 	sub      *nats.Subscription
 	replyPfx string
 
+	lastAckID uint64        // the highest id acknowledged (under mu)
+	lastAck   time.Duration // when an acknowledgement last came, since base (under mu)
+
 	appended, failed, stalled atomic.Uint64
 }
 
@@ -295,6 +298,7 @@ func (p *publisher) onAck(m *nats.Msg) {
 	}
 	seq, aerr := parseAck(m)
 	p.mu.Lock()
+	p.lastAckID, p.lastAck = max(p.lastAckID, id), time.Since(p.base)
 	if id >= p.headID && id < p.nextID {
 		e := &p.ring[(p.head+int(id-p.headID))%len(p.ring)]
 		if !e.resolved {
@@ -411,7 +415,11 @@ func (p *publisher) count(e *pubEntry) {
 	}
 }
 
-// janitor fails entries whose acknowledgement is overdue.
+// janitor fails entries whose acknowledgement is overdue: sent longer
+// than the bound ago, and either a later publish was acknowledged (JetStream
+// answers in order: this one's answer was lost) or none was for as long
+// (the server stopped answering). A pipeline that is merely slow (an
+// fsync per message on a busy disk) keeps its appends.
 func (p *publisher) janitor() {
 	defer p.s.wg.Done()
 	t := time.NewTicker(max(p.s.ackTimeout/8, 10*time.Millisecond))
@@ -425,12 +433,13 @@ func (p *publisher) janitor() {
 		cutoff := time.Since(p.base) - p.s.ackTimeout
 		expired := false
 		p.mu.Lock()
+		silent := p.lastAck < cutoff
 		for i := 0; i < p.n; i++ {
 			e := &p.ring[(p.head+i)%len(p.ring)]
 			if e.resolved {
 				continue
 			}
-			if e.at > cutoff {
+			if e.at > cutoff || !silent && p.headID+uint64(i) > p.lastAckID {
 				break
 			}
 			e.err = fmt.Errorf("%w: no acknowledgement within %v", ErrUnavailable, p.s.ackTimeout)

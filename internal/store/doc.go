@@ -61,8 +61,11 @@
 // goroutine calls the done functions in Append order. At most
 // Config.MaxPending publishes are in flight; past that Append waits for a
 // slot up to 500 ms, then fails the append with ErrUnavailable rather than
-// queue without bound. An acknowledgement that does not come within 10 s
-// fails its append with ErrUnavailable. In ModeURL the connection has no
+// queue without bound. An append whose acknowledgement has not come 10 s
+// after its publish fails with ErrUnavailable if the server has answered
+// nothing for 10 s, or has answered a later publish (so this answer was
+// lost); a pipeline that is only slow (SyncAlways on a busy disk) is left
+// to finish. In ModeURL the connection has no
 // reconnect buffer: while it is down, appends fail at once with
 // ErrUnavailable and those in flight when it went fail too (they may have
 // been stored: their acknowledgement was lost with the connection).

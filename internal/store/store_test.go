@@ -846,3 +846,31 @@ func TestDataDirInUse(t *testing.T) {
 	}
 	fileStore(t, dir)
 }
+
+// TestAckLost: an acknowledgement lost while later ones come fails its
+// append after the bound, and the appends after it succeed.
+func TestAckLost(t *testing.T) {
+	saved := ackTimeout
+	ackTimeout = 100 * time.Millisecond
+	s := memStore(t)
+	ackTimeout = saved
+	// Publish one append's message with a reply nobody answers for it:
+	// as if its acknowledgement were lost.
+	res := make(chan result, 3)
+	s.pub.mu.Lock()
+	s.pub.pushLocked(pubEntry{done: func(seq uint64, err error) { res <- result{seq, err} }, at: time.Since(s.pub.base), sent: true})
+	s.pub.mu.Unlock()
+	for i := range 2 {
+		s.Append(msg("sip:r@x", i), func(seq uint64, err error) { res <- result{seq, err} })
+	}
+	start := time.Now()
+	lost := <-res
+	if !errors.Is(lost.err, ErrUnavailable) || time.Since(start) > 3*time.Second {
+		t.Fatalf("lost acknowledgement: %v after %v", lost.err, time.Since(start))
+	}
+	for range 2 {
+		if r := <-res; r.err != nil || r.seq == 0 {
+			t.Fatalf("append after the lost one: %v", r.err)
+		}
+	}
+}
