@@ -2,8 +2,11 @@ package client
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
+	"github.com/parley-im/parley/internal/certs"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 )
@@ -573,6 +577,61 @@ func awaitFailed(t *testing.T, s *Session) ReconnectEvent {
 		if ev.Kind == ReconnectFailed {
 			waitDone(t, s)
 			return ev
+		}
+	}
+}
+
+// Every transport comes back after a restart: UDP (from a fixed local
+// port, bound again by the new leg), TLS and the WebSockets, whose SIP
+// connection is a new one.
+func TestReconnectTransports(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var r *restartable
+	r = startRestartable(t, func(c *config.Config) {
+		c.SIP.TLS, c.MSRP.TLSListen, c.HTTPS.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+		if r != nil && r.addrs.SIPTLS != "" {
+			c.SIP.TLS, c.MSRP.TLSListen, c.HTTPS.Listen = r.addrs.SIPTLS, r.addrs.MSRPTLS, r.addrs.HTTPS
+		}
+	})
+	defer r.stop()
+	st, err := certs.Load(filepath.Join(r.dir, certs.SelfSignedCert), filepath.Join(r.dir, certs.SelfSignedKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(st.Certificate().Leaf)
+	ctx := testCtx(t)
+	var ss []*Session
+	for _, tr := range []string{"udp", "tls", "ws"} {
+		o := reconnecting(t, "alice-"+tr)
+		o.Transport = tr
+		room := "sip:lobby@" + r.addrs.SIPUDP
+		switch tr {
+		case "udp":
+			l, err := net.ListenPacket("udp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			o.LocalAddr = l.LocalAddr().String()
+			l.Close()
+		case "tls":
+			o.TLS, room = &tls.Config{RootCAs: roots}, "sips:lobby@"+r.addrs.SIPTLS
+		case "ws":
+			o.TLS, o.WebSocketURL, room = &tls.Config{RootCAs: roots}, "wss://"+r.addrs.HTTPS+"/", "sip:lobby@127.0.0.1"
+		}
+		s, err := Join(ctx, room, o)
+		if err != nil {
+			t.Fatal(tr, err)
+		}
+		defer s.Leave(ctx)
+		ss = append(ss, s)
+	}
+	r.stop()
+	r.start()
+	for _, s := range ss {
+		awaitReconnected(t, s, 5*time.Second)
+		if err := s.Send(ctx, "back over "+s.cfg.transport); err != nil {
+			t.Errorf("%s: %v", s.cfg.transport, err)
 		}
 	}
 }
