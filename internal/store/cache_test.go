@@ -31,7 +31,7 @@ func TestCacheConsistency(t *testing.T) {
 	rooms := []string{"sip:a@x", "sip:b@x", "sip:c@x", "sip:d@x", "sip:e@x"}
 	seqs := map[string][]uint64{}
 	i := 0
-	for step := range 1500 {
+	for step := range 800 {
 		room := rooms[rng.IntN(len(rooms))]
 		subj, _ := s.pub.msgSubject(room)
 		switch op := rng.IntN(20); {

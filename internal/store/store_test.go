@@ -198,13 +198,13 @@ func testLastMaxAge(t *testing.T, cache int) {
 func TestLastLocate(t *testing.T) { bothCaches(t, testLastLocate) }
 
 func testLastLocate(t *testing.T, cache int) {
-	s := open(t, Config{Mode: ModeMemory, MaxHistory: 700, CacheMessages: cache})
+	s := open(t, Config{Mode: ModeMemory, MaxHistory: 400, CacheMessages: cache})
 	rng := rand.New(rand.NewPCG(3, 4))
 	rooms := []string{"sip:big@x", "sip:mid@x", "sip:small@x", "sip:tiny@x"}
 	weights := []int{70, 20, 9, 1}
 	want := map[string][]int{}
 	var msgs []Message
-	for i := range 6000 {
+	for i := range 3000 {
 		w := rng.IntN(100)
 		r := 0
 		for ; w >= weights[r]; r++ {
@@ -212,7 +212,7 @@ func testLastLocate(t *testing.T, cache int) {
 		}
 		msgs = append(msgs, msg(rooms[r], i))
 		want[rooms[r]] = append(want[rooms[r]], i)
-		if rng.IntN(500) == 0 { // bursts
+		if rng.IntN(300) == 0 { // bursts
 			for j := range 200 {
 				msgs = append(msgs, msg(rooms[2], 100000+i*1000+j))
 				want[rooms[2]] = append(want[rooms[2]], 100000+i*1000+j)
@@ -223,10 +223,10 @@ func testLastLocate(t *testing.T, cache int) {
 	ctx := ctxT(t)
 	for _, room := range rooms {
 		all := want[room]
-		if len(all) > 700 {
-			all = all[len(all)-700:]
+		if len(all) > 400 {
+			all = all[len(all)-400:]
 		}
-		for _, n := range []int{1, 2, 3, 7, 50, 99, 100, 101, 333, 699, 700, 701, 5000} {
+		for _, n := range []int{1, 2, 3, 7, 50, 99, 100, 101, 333, 399, 400, 401, 5000} {
 			got, err := s.Last(ctx, room, n, 0)
 			if err != nil {
 				t.Fatal(err)
