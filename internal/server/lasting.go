@@ -129,12 +129,7 @@ const historyWaitServer = 5 * time.Second
 func (g *lingerer) adopt() {
 	ctx, cancel := context.WithTimeout(context.Background(), historyWaitServer)
 	defer cancel()
-	rs, err := g.st.Rooms(ctx)
-	if err != nil {
-		g.log.Warn("room records not read", "error", err)
-		return
-	}
-	for _, r := range rs {
+	for _, r := range g.records(ctx) {
 		if r.EmptySince.IsZero() {
 			r.EmptySince = g.now()
 			if err := g.st.PutRoom(ctx, r); err != nil {
@@ -144,18 +139,23 @@ func (g *lingerer) adopt() {
 	}
 }
 
+// records are the store's room records (none, logged, when they cannot
+// be read).
+func (g *lingerer) records(ctx context.Context) []store.Room {
+	rs, err := g.st.Rooms(ctx)
+	if err != nil {
+		g.log.Warn("room records not read", "error", err)
+	}
+	return rs
+}
+
 // sweep deletes the history of every ad hoc room empty for longer than its
 // grace and not made again since.
 func (g *lingerer) sweep() {
 	ctx, cancel := context.WithTimeout(context.Background(), historyWaitServer)
 	defer cancel()
-	rs, err := g.st.Rooms(ctx)
-	if err != nil {
-		g.log.Warn("room records not read", "error", err)
-		return
-	}
 	now := g.now()
-	for _, r := range rs {
+	for _, r := range g.records(ctx) {
 		name := g.name(r.URI)
 		if name == "" || r.Persistent || r.EmptySince.IsZero() {
 			continue

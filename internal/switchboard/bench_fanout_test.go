@@ -97,15 +97,21 @@ func BenchmarkFanout(b *testing.B) {
 // target saturation rate), to measure latency below saturation. Target
 // (issue 4): p99 ≤ 5 ms.
 func BenchmarkFanoutHalfRate(b *testing.B) {
-	rate := float64(fanDefaultRate)
-	if v := os.Getenv("PARLEY_FANOUT_RATE"); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r <= 0 {
-			b.Fatalf("PARLEY_FANOUT_RATE=%q: want deliveries per second", v)
-		}
-		rate = r
+	runFanout(b, fanoutConfig{participants: 100, senders: 10, rate: fanoutRate(b)})
+}
+
+// fanoutRate is the offered load of the half-rate benchmarks:
+// PARLEY_FANOUT_RATE deliveries/s, default fanDefaultRate.
+func fanoutRate(b *testing.B) float64 {
+	v := os.Getenv("PARLEY_FANOUT_RATE")
+	if v == "" {
+		return fanDefaultRate
 	}
-	runFanout(b, fanoutConfig{participants: 100, senders: 10, rate: rate})
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 {
+		b.Fatalf("PARLEY_FANOUT_RATE=%q: want deliveries per second", v)
+	}
+	return r
 }
 
 // fanoutConfig describes one fan-out run.

@@ -4,8 +4,6 @@ package switchboard
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -28,15 +26,7 @@ func BenchmarkFanoutHistory(b *testing.B) {
 }
 
 func BenchmarkFanoutHistoryHalfRate(b *testing.B) {
-	rate := float64(fanDefaultRate)
-	if v := os.Getenv("PARLEY_FANOUT_RATE"); v != "" {
-		r, err := strconv.ParseFloat(v, 64)
-		if err != nil || r <= 0 {
-			b.Fatalf("PARLEY_FANOUT_RATE=%q: want deliveries per second", v)
-		}
-		rate = r
-	}
-	runFanout(b, fanoutConfig{participants: 100, senders: 10, rate: rate, history: 50, opts: []harnessOption{withStore(b)}})
+	runFanout(b, fanoutConfig{participants: 100, senders: 10, rate: fanoutRate(b), history: 50, opts: []harnessOption{withStore(b)}})
 }
 
 // withStore gives the switch a file store in a temporary directory, closed
