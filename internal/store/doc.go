@@ -89,9 +89,9 @@
 // with 1,000 rooms of 1,000 messages each (1 M messages), Last(50) takes
 // about 13 ms and Last(1000) about 0.55 s, against 1.6 ms and 20–70 ms
 // with 20 rooms (BenchmarkLast). Hence a cache of each room's tail: the
-// first Last on a room reads max(n, Config.CacheMessages) messages and
-// keeps the last Config.CacheMessages (default 128, at most MaxHistory)
-// in memory; the room's acknowledged appends are added in order (by the
+// first Last(n) on a room reads its last n messages and up to n more
+// (while under Config.CacheMessages: default 128, at most MaxHistory),
+// keeps up to Config.CacheMessages of them in memory; the room's acknowledged appends are added in order (by the
 // completer, before their done), and later Last and After calls that fall
 // within the tail are answered from memory (about 50 µs for Last(50)). The
 // cache holds at most Config.CacheBytes (64 MiB by default; the rooms read
@@ -157,9 +157,19 @@
 // succeeds); a damaged index.db is rebuilt from the blocks, nothing lost;
 // a stream whose metafile is damaged or missing is not loaded, and Open
 // fails with ErrCorrupt naming it and its directory, without changing
-// anything. After a clean Close, Open of a store of 1,000 rooms × 1,000
-// messages takes about 0.75 s; after a crash, when JetStream rebuilds its
-// state from the blocks, about 2 s (BenchmarkReopen).
+// anything.
+//
+// Open is quick after a clean Close: about 40 ms (16 ms of CPU) for 1,000
+// rooms × 1,000 messages (BenchmarkReopen). Two settings matter: the
+// message stream's duplicate window is JetStream's smallest, 100 ms (no
+// Nats-Msg-Id is used, and at every start JetStream rereads every message
+// stored within the window: with its default 2 minutes, 0.7 s of CPU
+// after a busy spell); and after a crash, JetStream rebuilds its state
+// from the message blocks written since it last saved it (every 2 to 2.5
+// minutes): at worst all of them, about 0.55 s of CPU for the 1 M
+// messages (330 MB). The first Last on a room after a start reads from
+// cold blocks (0.25 to 0.5 s for one of 1,000 interleaved rooms on this
+// busy machine); later ones come from the cache.
 //
 // # Goroutines and errors
 //

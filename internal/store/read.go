@@ -244,9 +244,11 @@ func (s *Store) Last(ctx context.Context, room string, n int, maxAge time.Durati
 		return msgs, nil
 	}
 	s.cache.misses.Add(1)
-	// Read the room's last max(n, k) messages whatever their age, fill
-	// its tail with the last k, and answer from them.
-	want := max(n, s.cache.k)
+	// Read the room's last messages whatever their age (n, and up to n
+	// more for the cache's k: JetStream scans all that lies in between,
+	// so a cold read stays close to what was asked), fill its tail with
+	// the last k of them, and answer from them.
+	want := max(n, min(s.cache.k, 2*n))
 	t := s.cache.beginFill(room)
 	raws, whole, err := s.lastRaw(ctx, subj, want, time.Time{})
 	var fill []cachedMsg

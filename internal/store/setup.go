@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -64,6 +65,12 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 		Storage:           storage,
 		Replicas:          s.cfg.Replicas,
 		AllowDirect:       true,
+		// No Nats-Msg-Id deduplication is used: the smallest window
+		// JetStream takes, since on every start it rereads all the
+		// messages stored within the window to rebuild its map (with
+		// the default 2 minutes, a restart after a busy spell reread
+		// them all: 0.7 s of CPU for 1 M messages).
+		Duplicates: 100 * time.Millisecond,
 	}
 	if err := s.ensureStream(ctx, msgs, initialized); err != nil {
 		return err
@@ -144,7 +151,7 @@ func (s *Store) ensureStream(ctx context.Context, cfg jetstream.StreamConfig, mu
 	}
 	if have.MaxMsgsPerSubject != cfg.MaxMsgsPerSubject || have.MaxAge != cfg.MaxAge || have.MaxBytes != cfg.MaxBytes ||
 		have.MaxMsgSize != cfg.MaxMsgSize || !have.AllowDirect || strings.Join(have.Subjects, " ") != strings.Join(cfg.Subjects, " ") ||
-		have.Discard != cfg.Discard {
+		have.Discard != cfg.Discard || have.Duplicates != cfg.Duplicates {
 		s.log.Info("store: updating stream limits", "stream", cfg.Name,
 			"max_history", cfg.MaxMsgsPerSubject, "max_age", cfg.MaxAge, "max_bytes", cfg.MaxBytes)
 		if _, err := s.js.UpdateStream(ctx, cfg); err != nil {
