@@ -49,9 +49,9 @@ func (c *cursors) init(s *Store) {
 
 // SetCursor records that the room's messages up to seq were delivered to
 // participant (a URI). It never blocks: the value is written to the
-// cursors bucket asynchronously, within about 100 ms, and only the latest
-// value of a cursor that changed several times in between is written. A
-// cursor never moves back: a seq not above the cursor's value (in memory
+// cursors bucket asynchronously, within Config.CursorInterval (1 s by
+// default), and only the latest value of a cursor that changed several
+// times in between is written. A cursor never moves back: a seq not above the cursor's value (in memory
 // or stored) is ignored, as are empty or overlong URIs and calls after
 // Close began. A write that fails is retried at the next flush.
 func (s *Store) SetCursor(room, participant string, seq uint64) {

@@ -46,6 +46,8 @@ const (
 	MaxMessageBytesLimit = 32 << 20
 	// DefaultMaxPending is Config.MaxPending's default.
 	DefaultMaxPending = 4096
+	// DefaultCursorInterval is Config.CursorInterval's default.
+	DefaultCursorInterval = time.Second
 	// DefaultSyncInterval is Config.SyncInterval's default.
 	DefaultSyncInterval = time.Second
 )
@@ -97,6 +99,11 @@ type Config struct {
 	// recently go first). 0 means DefaultCacheBytes; negative turns the
 	// cache off.
 	CacheBytes int64
+	// CursorInterval is how often changed cursors are written (each
+	// cursor's latest value once): after a crash a participant's cursor
+	// may lag by this much, and it may get those messages again. 0 means
+	// DefaultCursorInterval.
+	CursorInterval time.Duration
 	// SyncAlways makes the embedded file store fsync every message before
 	// it is acknowledged (ModeFile only): an acknowledged message then
 	// survives a power loss or kernel crash, not only the death of the
@@ -193,10 +200,9 @@ type Store struct {
 	disconnects atomic.Uint64
 	reconnects  atomic.Uint64
 
-	// test hooks
-	stallTimeout time.Duration
-	ackTimeout   time.Duration
-	flushEvery   time.Duration
+	stallTimeout time.Duration // Append's wait for a slot
+	ackTimeout   time.Duration // see the janitor
+	flushEvery   time.Duration // Config.CursorInterval
 }
 
 // Stats are a store's counters since Open.
@@ -237,7 +243,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		closed:       make(chan struct{}),
 		stallTimeout: 500 * time.Millisecond,
 		ackTimeout:   ackTimeout,
-		flushEvery:   100 * time.Millisecond,
+		flushEvery:   cfg.CursorInterval,
 	}
 	if err := s.open(ctx); err != nil {
 		close(s.closing)
@@ -264,7 +270,7 @@ func (c Config) normalize() (Config, error) {
 	default:
 		return c, fmt.Errorf("store: unknown mode %q", c.Mode)
 	}
-	if c.MaxHistory < 0 || c.MaxAge < 0 || c.MaxBytes < 0 || c.MaxMessageBytes < 0 || c.MaxPending < 0 || c.SyncInterval < 0 || c.Replicas < 0 {
+	if c.MaxHistory < 0 || c.MaxAge < 0 || c.MaxBytes < 0 || c.MaxMessageBytes < 0 || c.MaxPending < 0 || c.SyncInterval < 0 || c.Replicas < 0 || c.CursorInterval < 0 {
 		return c, errors.New("store: negative limit in Config")
 	}
 	if c.MaxHistory == 0 {
@@ -300,6 +306,9 @@ func (c Config) normalize() (Config, error) {
 	c.CacheMessages = min(c.CacheMessages, c.MaxHistory) // no more than the stream keeps
 	if c.SyncInterval == 0 {
 		c.SyncInterval = DefaultSyncInterval
+	}
+	if c.CursorInterval == 0 {
+		c.CursorInterval = DefaultCursorInterval
 	}
 	if c.Replicas == 0 || c.Mode != ModeURL {
 		c.Replicas = 1
