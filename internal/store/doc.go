@@ -107,8 +107,8 @@
 //
 // SetCursor only updates a map in memory. A flusher goroutine writes the
 // latest value of each changed cursor at most every Config.CursorInterval
-// (1 s by default: at most one write per participant and second, however
-// busy its rooms), pipelined like appends. Cursors never move back: a
+// (1 s by default: at most one write per cursor and second, however busy
+// its room), pipelined like appends. Cursors never move back: a
 // value not above the one in memory is ignored, and a cursor not known in
 // memory is read from the bucket before its first write in this process.
 // Close writes what is pending.
