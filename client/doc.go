@@ -190,8 +190,9 @@
 //	                              subscribing          roster ends for good. Each of its waits is bounded
 //	                                                   by that context, SIP ones by Timeout as well
 //	unsubscribe          its      leaveRoster (Leave,  the SUBSCRIBE Expires: 0 is answered and the final
-//	                     starter  onBye, connEnded)    NOTIFY came, or ctx / Timeout (+1 s for the NOTIFY)
-//	                                                   ran out; its starter waits for it before release
+//	(and its watcher of  starter  onBye, connEnded)    NOTIFY came, or the final NOTIFY came, or ctx /
+//	the final NOTIFY)                                  Timeout (+1 s for the NOTIFY) ran out; its starter
+//	                                                   waits for it before release
 //	reconnect goroutine  Session  lost, when a lost    the new leg is live; or it gives up, or Leave
 //	(reconnect)                   leg may rejoin       cancels quit (its wait ends at once, an attempt
 //	                                                   as a canceled Join), and it runs finish

@@ -203,17 +203,29 @@ func (s *Session) leaveRoster(ctx context.Context, l *leg) <-chan struct{} {
 // unsubscribe sends SUBSCRIBE with Expires: 0 in an established, live
 // subscription and, once it is answered 2xx, waits a little for the final
 // NOTIFY (Options.unsubscribeGrace). Best effort, bounded by ctx and the
-// Timeout.
+// Timeout; over as soon as the final NOTIFY comes, answered or not. Not
+// done when the focus's BYE said the server is shutting down: it ends
+// the subscriptions itself, and may no longer answer.
 func (s *Session) unsubscribe(ctx context.Context, l *leg, sub *subscription) {
 	r := s.roster
 	r.mu.Lock()
 	gone := sub.terminated
 	r.mu.Unlock()
-	if gone || !sub.d.established() {
+	s.mu.Lock()
+	shutdown := l.reason.shutdown()
+	s.mu.Unlock()
+	if gone || shutdown || !sub.d.established() {
 		return
 	}
 	uctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
+	go func() {
+		select {
+		case <-sub.final:
+			cancel()
+		case <-uctx.Done():
+		}
+	}()
 	res, err := l.sip.do(uctx, sub.d.subscribe(0))
 	switch {
 	case err != nil:
