@@ -21,8 +21,9 @@ var (
 	// ErrReconnectFailed: the Session lost the room, tried to join it
 	// again (Options.Reconnect) and gave up: after Reconnect.MaxAttempts
 	// attempts, or at once on an answer that will not change (403, 404,
-	// 410, 486…). The error wraps the last attempt's failure (a
-	// *SIPError…) and what ended the session in the first place.
+	// 410, 486…). The error wraps, in this order (Unwrap() []error),
+	// ErrReconnectFailed, the last attempt's failure (a *SIPError…) and
+	// what ended the session in the first place.
 	ErrReconnectFailed = errors.New("client: could not rejoin the room")
 )
 

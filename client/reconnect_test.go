@@ -568,6 +568,12 @@ func TestReconnectGivesUp(t *testing.T) {
 	if !errors.As(bob.Err(), &se) || !errors.Is(bob.Err(), ErrReconnectFailed) {
 		t.Errorf("bob's Err() = %v", bob.Err())
 	}
+	// What ErrReconnectFailed wraps, in order: itself, the last failure,
+	// the first cause (parley's words rely on it).
+	if u, ok := bob.Err().(interface{ Unwrap() []error }); !ok || len(u.Unwrap()) != 3 || u.Unwrap()[0] != ErrReconnectFailed ||
+		!errors.As(u.Unwrap()[1], &se) || !errors.Is(u.Unwrap()[2], ErrEndedByFocus) {
+		t.Errorf("bob's Err() wraps %#v", bob.Err())
+	}
 }
 
 func awaitFailed(t *testing.T, s *Session) ReconnectEvent {

@@ -111,11 +111,13 @@ func (c *chat) pump() {
 // endedText says why the session in room ended.
 func endedText(room string, err error) string {
 	if errors.Is(err, client.ErrReconnectFailed) {
-		var se *client.SIPError
-		if errors.As(err, &se) {
-			return "could not get back into the room: " + explainSIP(room, se)
+		// ErrReconnectFailed wraps the last attempt's failure, then what
+		// ended the session in the first place: the former says why.
+		last := err
+		if u, ok := err.(interface{ Unwrap() []error }); ok && len(u.Unwrap()) > 1 {
+			last = u.Unwrap()[1]
 		}
-		return "could not get back into the room: " + lossText(room, err)
+		return "could not get back into the room: " + lossText(room, last)
 	}
 	return lossText(room, err)
 }

@@ -2,9 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/client"
 )
 
 func TestEventLine(t *testing.T) {
@@ -157,6 +161,30 @@ func TestTypingLine(t *testing.T) {
 	for want, names := range cases {
 		if got := typingLine(names); got != want {
 			t.Errorf("typingLine(%q) = %q, want %q", names, got, want)
+		}
+	}
+}
+
+// Why a session ended, in words: a reconnection that gave up says why
+// its last attempt failed, not what ended the session first.
+func TestEndedText(t *testing.T) {
+	room := "sip:lobby@127.0.0.1"
+	shutdown := fmt.Errorf("%w: %w", client.ErrEndedByFocus, &client.ByeReason{Protocol: "SIP", Cause: 503, Text: "Server shutting down"})
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{shutdown, "the server is shutting down"},
+		{fmt.Errorf("%w: %w", client.ErrEndedByFocus, &client.ByeReason{Protocol: "SIP", Cause: 410, Text: "Room deleted"}), "the room was closed (Room deleted)"},
+		{fmt.Errorf("%w: EOF", client.ErrConnectionLost), "lost the connection to the server"},
+		{fmt.Errorf("%w after 1 attempt(s): %w (the session had ended: %w)", client.ErrReconnectFailed, &client.SIPError{Method: "INVITE", Code: 404}, shutdown),
+			"could not get back into the room: there is no room " + room},
+		{fmt.Errorf("%w after 20 attempt(s): %w (the session had ended: %w)", client.ErrReconnectFailed, fmt.Errorf("dial: %w", syscall.ECONNREFUSED), shutdown),
+			"could not get back into the room: the server is not answering yet"},
+	}
+	for _, c := range cases {
+		if got := endedText(room, c.err); got != c.want {
+			t.Errorf("endedText(%v) = %q, want %q", c.err, got, c.want)
 		}
 	}
 }
