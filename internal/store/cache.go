@@ -7,10 +7,13 @@ import (
 	"time"
 )
 
-// Defaults of the tail cache (Config.CacheMessages, Config.CacheBytes).
+// Defaults of the tail cache.
 const (
+	// DefaultCacheMessages is Config.CacheMessages's default: messages
+	// kept in memory per room read.
 	DefaultCacheMessages = 128
-	DefaultCacheBytes    = 64 << 20
+	// DefaultCacheBytes is Config.CacheBytes's default.
+	DefaultCacheBytes = 64 << 20
 )
 
 // cachedMsg is a message of a room's tail in memory: its stored frame
