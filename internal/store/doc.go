@@ -87,13 +87,13 @@
 // message block: to return a room's messages it reads every message
 // stored between two of them. Where many rooms interleave that dominates:
 // with 1,000 rooms of 1,000 messages each (1 M messages), Last(50) takes
-// about 13 ms and Last(1000) about 0.55 s, against 1.6 ms and 20–70 ms
+// about 12 ms and Last(1000) about 0.6 s, against 1.5 ms and 10–70 ms
 // with 20 rooms (BenchmarkLast). Hence a cache of each room's tail: the
 // first Last(n) on a room reads its last n messages and up to n more
 // (while under Config.CacheMessages: default 128, at most MaxHistory),
 // keeps up to Config.CacheMessages of them in memory; the room's acknowledged appends are added in order (by the
 // completer, before their done), and later Last and After calls that fall
-// within the tail are answered from memory (about 50 µs for Last(50)). The
+// within the tail are answered from memory (about 30 µs for Last(50)). The
 // cache holds at most Config.CacheBytes (64 MiB by default; the rooms read
 // least recently go first). A tail is dropped when an append to its room
 // fails after its publish (the message may be stored without the cache
