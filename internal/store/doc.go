@@ -145,7 +145,9 @@
 // SyncAlways every write is fsynced before the acknowledgement: nothing
 // acknowledged is lost even then, at a cost the benchmarks show (on this
 // project's 2-core machine, BenchmarkAppend with 100 rooms: about 88,000
-// appends/s by default, about 3,700/s with SyncAlways, bound by the
+// appends/s by default when the machine was otherwise quiet, 35,000 to
+// 47,000 while others loaded it, some 10 µs of CPU per append; with
+// SyncAlways about 3,700/s quiet and under 1,000 loaded, bound by the
 // disk's fsync latency). A chat server's history does not warrant an
 // fsync per message, hence the default. TestCrashKill checks the default:
 // a child process appends, prints what was acknowledged, and is killed
