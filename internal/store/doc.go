@@ -16,7 +16,9 @@
 //	limits  MaxMsgsPerSubject = Config.MaxHistory, MaxAge = Config.MaxAge,
 //	        MaxBytes = Config.MaxBytes with DiscardOld (the oldest go first),
 //	        MaxMsgSize from Config.MaxMessageBytes; AllowDirect (reads are
-//	        direct gets, no consumers); R1 (Config.Replicas in ModeURL)
+//	        direct gets, no consumers); duplicate window 100 ms (no
+//	        Nats-Msg-Id is used; see Durability); R1 (Config.Replicas in
+//	        ModeURL)
 //
 // A message's sequence (Message.Seq) is the stream sequence: increasing
 // across rooms, so one room's sequences have gaps. A stored message has no
