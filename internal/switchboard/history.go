@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/cpim"
+	"github.com/parley-im/parley/iscomposing"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/sdp"
 )
 
 // History (issue 16): a room whose policy keeps history (room.Policy.History
@@ -290,6 +292,14 @@ func (s *Switch) leftWithHistory(rs *roomState, m *member) {
 	if acked > 0 {
 		s.cfg.History.SetCursor(rs.rm.Name, identity(m.p), acked)
 	}
+}
+
+// transient reports whether a message of wrapped content type ct is a
+// status, not a message: an RFC 3994 typing indication. Such messages are
+// relayed but never kept (a stale "is typing" replayed to a joiner would
+// be wrong, and they would crowd the room's last messages out).
+func transient(ct string) bool {
+	return sdp.BaseMediaType(ct) == iscomposing.ContentType
 }
 
 // identity is what a participant's cursor is kept under: the URI it

@@ -178,7 +178,8 @@ func historyHarness(t *testing.T, size int, h History) *harness {
 
 // A participant who joins gets the room's last messages, oldest first,
 // each the sender's CPIM object plus the history header, before any live
-// message; private messages are not among them; the cap applies.
+// message; private messages and typing indications are not among them;
+// the cap applies.
 func TestHistoryOnJoin(t *testing.T) {
 	st := newFakeHistory()
 	h := historyHarness(t, 3, st)
@@ -194,6 +195,9 @@ func TestHistoryOnJoin(t *testing.T) {
 	}
 	priv := alice.say(cpimMsg("sip:alice@x", "sip:carol@x", "private"))
 	alice.ExpectResponse(priv.TID, msrp.StatusOK)
+	carol.ExpectRequest(msrp.MethodSEND)
+	typing := alice.say(typingCPIM("sip:alice@x", roomURI("r"))) // a status, not a message (RFC 3994)
+	alice.ExpectResponse(typing.TID, msrp.StatusOK)
 	carol.ExpectRequest(msrp.MethodSEND)
 
 	bob := h.joinH("r", "sip:bob@x")

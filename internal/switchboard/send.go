@@ -122,7 +122,8 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 // or nil. msg is the chunk that completed them.
 func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte, body []byte, tr *transfer) int {
 	snap := l.m.rs.members()
-	code, dec, rewrite := s.decide(l, snap, body)
+	code, dec, rewrite, ct := s.decide(l, snap, body)
+	kept := !dec.Private && !transient(ct)
 	if code != 0 {
 		if tr != nil {
 			s.dropTransfer(l, tr)
@@ -164,7 +165,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 			s.dropTransfer(l, tr)
 		}
 		var e *entry
-		if !dec.Private {
+		if kept {
 			if e = s.keep(l, body); e != nil {
 				out.hist = e.index
 			}
@@ -188,7 +189,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	tr.head = nil
 	tr.routed = true
 	tr.private = dec.Private
-	if h := l.m.rs.hist; h != nil && !dec.Private {
+	if h := l.m.rs.hist; h != nil && kept {
 		tr.keep = body[:len(body):len(body)] // appending copies: the first copy's body stays as it is
 		h.mu.Lock()
 		tr.binds = h.binds
@@ -215,22 +216,23 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 
 // decide parses the CPIM headers at the start of body and routes the
 // message (SPEC §14 item 4). It returns the status to refuse with (0: go
-// on), Route's decision, and for an anonymous sender who wrote its own
-// identity in CPIM From, the anonymous URI to put there instead. A From
-// equal to the sender's nickname IM URI (room.Nicknames.URIOf) is accepted
-// and kept as is, for an anonymous sender too.
-func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec room.Decision, rewrite string) {
+// on), Route's decision, for an anonymous sender who wrote its own
+// identity in CPIM From the anonymous URI to put there instead, and the
+// wrapped content's type. A From equal to the sender's nickname IM URI
+// (room.Nicknames.URIOf) is accepted and kept as is, for an anonymous
+// sender too.
+func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec room.Decision, rewrite, ct string) {
 	cm, err := cpim.Parse(body)
 	if err != nil {
-		return msrp.StatusBadRequest, dec, ""
+		return msrp.StatusBadRequest, dec, "", ""
 	}
 	from, err := cm.From()
 	if err != nil {
-		return msrp.StatusForbidden, dec, "" // no single valid From (RFC 7701 §6.3)
+		return msrp.StatusForbidden, dec, "", "" // no single valid From (RFC 7701 §6.3)
 	}
 	tos, err := cm.To()
 	if err != nil || len(tos) == 0 {
-		return msrp.StatusForbidden, dec, ""
+		return msrp.StatusForbidden, dec, "", ""
 	}
 	sender := l.m.p
 	fromURI := from.URI
@@ -245,7 +247,7 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 		case cpim.URIEqual(fromURI, sender.Signalled):
 			fromURI, rewrite = sender.URI, sender.URI
 		default:
-			return msrp.StatusForbidden, dec, ""
+			return msrp.StatusForbidden, dec, "", ""
 		}
 	}
 	var toBuf [4]string
@@ -260,7 +262,7 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 		// cc: without the policy it is ignored, as any unknown header is.
 		ccs, err := cm.Cc()
 		if err != nil {
-			return msrp.StatusForbidden, dec, ""
+			return msrp.StatusForbidden, dec, "", ""
 		}
 		for _, a := range ccs {
 			to = append(to, a.URI)
@@ -279,7 +281,7 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 	if dec.Recipients != nil {
 		l.rcpts = dec.Recipients[:0]
 	}
-	return dec.Code, dec, rewrite
+	return dec.Code, dec, rewrite, cm.ContentType()
 }
 
 // fitSize drops the recipients whose a=max-size is below a message of
