@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/cpim"
-	"github.com/parley-im/parley/iscomposing"
 	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/iscomposing"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/sdp"
 )
