@@ -265,7 +265,9 @@ func withMessageID(id string) msrptest.Option {
 // BenchmarkFanoutWS is BenchmarkFanout with every participant on MSRP over
 // WebSocket (plain ws: what is measured is the framing; issue 15's target
 // is WSS ≥ 50 % of the TCP deliveries/s). The cpu-µs/1k-deliveries metric
-// is the whole process, the participants' WebSocket reading included.
+// is the whole process, the participants' WebSocket reading included: they
+// read raw frames (wsFrameConn), which costs them about what reading TCP
+// does.
 func BenchmarkFanoutWS(b *testing.B) {
 	runFanout(b, fanoutConfig{participants: 100, senders: 10, opts: []harnessOption{withWS(b, true)}})
 }
