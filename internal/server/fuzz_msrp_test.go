@@ -102,6 +102,7 @@ func startMSRPFuzzHarness() (h *msrpFuzzHarness, err error) {
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
 	cfg.Store.Mode = config.StoreMemory                            // nothing written to the working directory
+	cfg.Rooms.History = 2                                          // kept and replayed, but few: every input joins one participant
 	// Write copies at once: the check's copy is then not held back for
 	// others to share its write (a throughput knob, not a behaviour).
 	cfg.MSRP.CoalesceDelay = 0
