@@ -14,6 +14,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/servertest"
+	"github.com/parley-im/parley/internal/store/storetest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -212,4 +213,86 @@ func TestStoreUnusableAtStart(t *testing.T) {
 	}
 	bob.leave(t, roomURI)
 	alice.leave(t, roomURI)
+}
+
+// An external NATS server (store.url) that goes away does not stop the
+// room: messages are still relayed and answered 200, and the room is told
+// once that history is paused; once the server is back (same port and
+// data), new messages are kept again and the room is told so. A newcomer
+// gets every message from the room's history in memory; after a restart
+// of parleyd, only what the store kept: not what was relayed meanwhile.
+func TestExternalStoreGoesAwayAndComesBack(t *testing.T) {
+	ext := storetest.Start(t, t.TempDir())
+	cfg := loopbackConfig()
+	cfg.Store.URL = ext.URL()
+	cfg.Rooms.SystemMessages = true
+	srv, err := server.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer stopServer(srv)
+	roomURI := "sip:away@127.0.0.1"
+	alice, _ := joinKeeping(t, srv, roomURI, "sip:alice@127.0.0.1")
+	bob, _ := joinKeeping(t, srv, roomURI, "sip:bob@127.0.0.1")
+	// say sends text from alice, waits for its 200 and for bob's copy, and
+	// reports whether a notice holding notice reached bob meanwhile.
+	say := func(text, notice string) bool {
+		t.Helper()
+		s := msrptest.Send(alice.sw, alice.self, "message/cpim", msrptest.CPIM(alice.uri, roomURI, text))
+		alice.msrp.Send(s)
+		alice.expectOK(t, s.TID)
+		seen := false
+		for {
+			got, err := bob.msrp.Next()
+			if err != nil {
+				t.Fatalf("bob waiting for %q: %v", text, err)
+			}
+			seen = seen || (notice != "" && bytes.Contains(got.Body, []byte(notice)))
+			if got.IsRequest() && bytes.Contains(got.Body, []byte(text)) {
+				return seen
+			}
+		}
+	}
+	say("kept before", "")
+	ext.Stop()
+	paused := say("relayed while the store is away", "History is paused")
+	if !paused {
+		bob.expectText(t, "History is paused")
+	}
+
+	ext.Restart()
+	deadline := time.Now().Add(3 * wait)
+	for i := 0; !say("after "+strconv.Itoa(i), "History is kept again"); i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("history never resumed after the NATS server came back")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	say("kept after", "")
+
+	// While the room lives, its history in memory has every message,
+	// those the store did not keep too.
+	carol, early := joinKeeping(t, srv, roomURI, "sip:carol@127.0.0.1")
+	got := strings.Join(historyBodies(t, early), "|")
+	if !strings.HasPrefix(got, "kept before|relayed while the store is away|") || !strings.HasSuffix(got, "|kept after") {
+		t.Errorf("history in memory: %q", got)
+	}
+	for _, m := range []*member{carol, bob, alice} {
+		m.leave(t, roomURI)
+	}
+	// After a restart, only what the store kept.
+	stopServer(srv)
+	srv, err = server.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	defer stopServer(srv)
+	dave, early := joinKeeping(t, srv, roomURI, "sip:dave@127.0.0.1")
+	got = strings.Join(historyBodies(t, early), "|")
+	if !strings.HasPrefix(got, "kept before|") || !strings.HasSuffix(got, "|kept after") || strings.Contains(got, "while the store is away") {
+		t.Errorf("history from the store after a restart: %q", got)
+	}
+	dave.leave(t, roomURI)
 }
