@@ -404,17 +404,20 @@ func parseFrame(b []byte) (op byte, payload []byte, n int) {
 // sip.idle_timeout, unless a dialog or subscription came over it: the
 // same rule as the guard's on TCP (GuardStats.Idle).
 func (c *sipWSConn) checkIdle() {
+	timeout := c.g.idleTimeout
+	rest := timeout - time.Since(time.Unix(0, c.last.Load()))
+	// Asked without c.mu: the focus's limits ledger stays a lock taken
+	// alone (docs/DESIGN.md, lock order).
+	inUse := rest <= 0 && c.g.inUse != nil && c.g.inUse(c.remote)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.idle == nil {
+	switch {
+	case c.idle == nil:
 		return // closed
-	}
-	timeout := c.g.idleTimeout
-	if rest := timeout - time.Since(time.Unix(0, c.last.Load())); rest > 0 {
+	case rest > 0:
 		c.idle.Reset(rest)
 		return
-	}
-	if c.g.inUse != nil && c.g.inUse(c.remote) {
+	case inUse:
 		c.idle.Reset(timeout)
 		return
 	}
