@@ -11,11 +11,14 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// setup creates the meta bucket, the message stream and the rooms and
-// cursors buckets, or checks and updates the ones there. The format key is
-// written last, so that a store whose first Open stopped halfway is set up
-// again, not taken for damaged. again is true after a reconnection (ModeURL):
-// the same, without assuming anything of the server.
+// setup creates the meta bucket, the message stream and the rooms,
+// cursors and accounts buckets, or checks and updates the ones there. The
+// format key is written last, so that a store whose first Open stopped
+// halfway is set up again, not taken for damaged. The accounts bucket came
+// after format 1's first stores: a store without the meta key accountsKey
+// predates it and gets it made (then the key), while a store with the key
+// and without the bucket is damaged. again is true after a reconnection
+// (ModeURL): the same, without assuming anything of the server.
 func (s *Store) setup(ctx context.Context, again bool) error {
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
@@ -76,8 +79,9 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 		return err
 	}
 	buckets := []struct {
-		kv  *jetstream.KeyValue
-		cfg jetstream.KeyValueConfig
+		kv     *jetstream.KeyValue
+		cfg    jetstream.KeyValueConfig
+		marker string // the meta key telling the bucket was made, for one added later
 	}{
 		{&s.roomsKV, jetstream.KeyValueConfig{
 			Bucket:       roomsBucket,
@@ -87,7 +91,7 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 			MaxValueSize: 1 << 20,
 			Storage:      storage,
 			Replicas:     s.cfg.Replicas,
-		}},
+		}, ""},
 		{&s.cursorsKV, jetstream.KeyValueConfig{
 			Bucket:       cursorsBucket,
 			Description:  "parleyd store: last sequence delivered, key = <escaped room>.<escaped participant>",
@@ -97,13 +101,31 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 			MaxValueSize: 32,
 			Storage:      storage,
 			Replicas:     s.cfg.Replicas,
-		}},
+		}, ""},
+		{&s.accountsKV, jetstream.KeyValueConfig{
+			Bucket:       accountsBucket,
+			Description:  "parleyd store: accounts (digest hashes, never passwords), key = escaped ASCII-lower-cased username",
+			History:      1,
+			MaxBytes:     bucketBytes,
+			MaxValueSize: 4 << 10,
+			Storage:      storage,
+			Replicas:     s.cfg.Replicas,
+		}, accountsKey},
 	}
 	for _, b := range buckets {
+		made := initialized // an initialized store has its format's first buckets
+		if b.marker != "" && initialized {
+			switch _, err := meta.Get(ctx, b.marker); {
+			case errors.Is(err, jetstream.ErrKeyNotFound):
+				made = false // a store older than the bucket
+			case err != nil:
+				return fmt.Errorf("store: reading %s: %w", b.marker, err)
+			}
+		}
 		kv, err := s.js.KeyValue(ctx, b.cfg.Bucket)
 		switch {
 		case errors.Is(err, jetstream.ErrBucketNotFound):
-			if initialized {
+			if made {
 				return s.missing("bucket " + b.cfg.Bucket + " (stream KV_" + b.cfg.Bucket + ")")
 			}
 			kv, err = s.js.CreateKeyValue(ctx, b.cfg)
@@ -112,6 +134,11 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 		}
 		if err != nil {
 			return fmt.Errorf("store: bucket %s: %w", b.cfg.Bucket, err)
+		}
+		if b.marker != "" && !made {
+			if _, err := meta.Create(ctx, b.marker, []byte("1")); err != nil && !errors.Is(err, jetstream.ErrKeyExists) {
+				return fmt.Errorf("store: writing %s: %w", b.marker, err)
+			}
 		}
 		if !again || *b.kv == nil {
 			*b.kv = kv

@@ -145,6 +145,14 @@ var (
 	// ErrInUse: another store (in this process or another) has the
 	// DataDir open.
 	ErrInUse = errors.New("store: data directory in use")
+	// ErrExists: CreateAccount of a username that is an account already
+	// (or differs from one only in ASCII case).
+	ErrExists = errors.New("store: already exists")
+	// ErrNotFound: DeleteAccount of a username that is no account.
+	ErrNotFound = errors.New("store: not found")
+	// ErrInvalid: an account that cannot be stored (its username, realm,
+	// display name or hashes).
+	ErrInvalid = errors.New("store: invalid account")
 )
 
 // formatVersion is the version of the layout described in doc.go, kept in
@@ -157,18 +165,20 @@ var ackTimeout = 10 * time.Second
 
 // Names of the stream, the buckets and their subjects (doc.go).
 const (
-	msgStream     = "PARLEY_MESSAGES"
-	msgSubjectPfx = "parley.room."
-	msgSubjectSfx = ".msg"
-	metaBucket    = "parley-meta"
-	roomsBucket   = "parley-rooms"
-	cursorsBucket = "parley-cursors"
-	formatKey     = "format"
-	serverName    = "parley-store"
+	msgStream      = "PARLEY_MESSAGES"
+	msgSubjectPfx  = "parley.room."
+	msgSubjectSfx  = ".msg"
+	metaBucket     = "parley-meta"
+	roomsBucket    = "parley-rooms"
+	cursorsBucket  = "parley-cursors"
+	accountsBucket = "parley-accounts"
+	formatKey      = "format"
+	accountsKey    = "accounts" // in the meta bucket: the accounts bucket was made
+	serverName     = "parley-store"
 )
 
-// Store keeps room messages, participants' cursors and room records in
-// NATS JetStream. Its methods are safe for concurrent use.
+// Store keeps room messages, participants' cursors, room records and
+// accounts in NATS JetStream. Its methods are safe for concurrent use.
 type Store struct {
 	cfg    Config
 	log    *slog.Logger
@@ -179,15 +189,17 @@ type Store struct {
 	js     jetstream.JetStream
 	inbox  string // this store's reply subject prefix, "_INBOX.<nuid>."
 
-	metaKV    jetstream.KeyValue
-	roomsKV   jetstream.KeyValue
-	cursorsKV jetstream.KeyValue
+	metaKV     jetstream.KeyValue
+	roomsKV    jetstream.KeyValue
+	cursorsKV  jetstream.KeyValue
+	accountsKV jetstream.KeyValue
 
 	available atomic.Bool
 	pub       publisher
 	rd        reader
 	cur       cursors
 	cache     cache
+	acc       accountWatcher
 
 	closing   chan struct{} // closed when Close begins
 	closeOnce sync.Once
@@ -245,8 +257,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		ackTimeout:   ackTimeout,
 		flushEvery:   cfg.CursorInterval,
 	}
+	s.acc.prepare(s)
 	if err := s.open(ctx); err != nil {
 		close(s.closing)
+		s.acc.stop()
 		s.teardown()
 		return nil, err
 	}
@@ -360,10 +374,16 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.cur.init(s)
-	s.wg.Add(3)
+	// Every account is in memory before Open returns.
+	w, err := s.acc.init(ctx)
+	if err != nil {
+		return err
+	}
+	s.wg.Add(4)
 	go s.pub.complete()
 	go s.pub.janitor()
 	go s.cur.flusher()
+	go s.acc.run(w)
 	return nil
 }
 
@@ -405,6 +425,7 @@ func (s *Store) natsOptions(extra ...nats.Option) []nats.Option {
 				if nc.IsConnected() {
 					s.available.Store(true)
 				}
+				s.acc.reconnected()
 			})
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { s.available.Store(false) }),
@@ -489,6 +510,7 @@ func (s *Store) shutdown(ctx context.Context) error {
 	s.bgMu.Lock()
 	s.bgDone = true
 	s.bgMu.Unlock()
+	s.acc.stop() // ends the accounts watch and its goroutine
 	s.teardown()
 	s.wg.Wait()
 	return err
