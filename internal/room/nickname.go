@@ -166,7 +166,7 @@ func enforce(nick string, pol *NickPolicy) (display, key string, res NickResult)
 	if err != nil || display == "" || len(display) > max {
 		return "", "", NickResult{Code: statusMalformedNickname, Reason: "not a valid RFC 8266 nickname"}
 	}
-	key, err = precis.Nickname.CompareKey(display)
+	key, err = nickKey(display)
 	if err != nil || key == "" {
 		return "", "", NickResult{Code: statusMalformedNickname, Reason: "not a valid RFC 8266 nickname"}
 	}
@@ -176,7 +176,7 @@ func enforce(nick string, pol *NickPolicy) (display, key string, res NickResult)
 // reserved reports whether key is one of pol's reserved words.
 func reserved(key string, pol *NickPolicy) bool {
 	for _, r := range pol.Reserved {
-		if k, err := precis.Nickname.CompareKey(r); err == nil && k == key {
+		if k, err := nickKey(r); err == nil && k == key {
 			return true
 		}
 	}
@@ -200,7 +200,7 @@ func (n *Nicknames) Release(p *Participant, now time.Time) {
 // per RFC 8266), for resolving a private message addressed by nickname. They
 // all share one identity. A quarantined nickname has no holders.
 func (n *Nicknames) Lookup(roomName, nick string) (holders []*Participant) {
-	key, err := precis.Nickname.CompareKey(nick)
+	key, err := nickKey(nick)
 	if err != nil {
 		return nil
 	}

@@ -4,6 +4,8 @@ import (
 	"container/heap"
 	"time"
 
+	"golang.org/x/text/secure/precis"
+
 	"github.com/parley-im/parley/cpim"
 )
 
@@ -70,7 +72,14 @@ func (n *Nicknames) claim(room, key string, scope NickScope, p *Participant, dis
 	}
 	c := e.rooms[room]
 	if c == nil {
-		c = &claim{key: key, room: room, scope: scope, uri: p.URI, alias: newNickAlias(n.imHost, key)}
+		// The IM URI spells the nickname's RFC 8266 compare key, not the
+		// skeleton that key is (confusable.go): readable, and as unique,
+		// since two claims never share a skeleton.
+		ck, err := precis.Nickname.CompareKey(display)
+		if err != nil {
+			ck = key
+		}
+		c = &claim{key: key, room: room, scope: scope, uri: p.URI, alias: newNickAlias(n.imHost, ck)}
 		e.rooms[room] = c
 		if scope == ScopeFocus {
 			e.focus++
