@@ -50,6 +50,10 @@ type SIPConfig struct {
 	// Partial and idle input on SIP TCP connections.
 	MessageTimeout Duration `toml:"message_timeout"` // a message begun on a stream must end within this
 	IdleTimeout    Duration `toml:"idle_timeout"`    // a connection that carries no dialog and sends nothing is closed after this
+
+	// DigestAlgorithms are the digest algorithms a challenge offers, most
+	// preferred first (RFC 8760 §2.3): "SHA-256", "MD5".
+	DigestAlgorithms []string `toml:"digest_algorithms"`
 }
 
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.

@@ -34,6 +34,7 @@ func Default() *Config {
 			NotifyInterval:         Duration(5 * time.Second),
 			MessageTimeout:         Duration(10 * time.Second),
 			IdleTimeout:            Duration(60 * time.Second),
+			DigestAlgorithms:       []string{"SHA-256", "MD5"},
 		},
 		MSRP: MSRPConfig{
 			Listen:            "127.0.0.1:2855",
@@ -75,6 +76,8 @@ func Default() *Config {
 				History:            50,
 				HistoryMaxAge:      Duration(7 * 24 * time.Hour),
 				EmptyGrace:         Duration(24 * time.Hour),
+				Guests:             GuestsAllow,
+				Watchers:           WatchersAnyone,
 			},
 		},
 		Limits: LimitsConfig{

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -60,7 +61,7 @@ func TestFromArgsNoFile(t *testing.T) {
 	want.SIP.UDP, want.SIP.TCP = ":0", ":0"
 	want.MSRP.Listen = ":0"
 	want.Log.Level, want.Log.Trace = LevelDebug, true
-	if c.SIP != want.SIP || c.MSRP != want.MSRP || c.Log != want.Log || c.Server != want.Server {
+	if !reflect.DeepEqual(c.SIP, want.SIP) || c.MSRP != want.MSRP || c.Log != want.Log || c.Server != want.Server {
 		t.Errorf("FromArgs = %+v", *c)
 	}
 }

@@ -15,6 +15,28 @@ const (
 	DeleteNever         DeleteWhen = "never"          // only by configuration
 )
 
+// Guests says whether a room admits participants who have not
+// authenticated (issue 17): "allow" admits them, marked as guests; "deny"
+// challenges every INVITE (401) until it proves an account.
+type Guests string
+
+// Guest policies.
+const (
+	GuestsAllow Guests = "allow"
+	GuestsDeny  Guests = "deny"
+)
+
+// Watchers says who may subscribe to a room's conference events (RFC 4575
+// §9, issue 17): anyone ("anyone", a public room) or only its participants
+// ("participants"; others get 403).
+type Watchers string
+
+// Watcher policies.
+const (
+	WatchersAnyone       Watchers = "anyone"
+	WatchersParticipants Watchers = "participants"
+)
+
 // NicknameScope is where a nickname must be unique (RFC 7701 §7).
 type NicknameScope string
 
@@ -50,6 +72,11 @@ type Policy struct {
 	History       int      `toml:"history"`
 	HistoryMaxAge Duration `toml:"history_max_age"`
 	EmptyGrace    Duration `toml:"empty_grace"`
+	// Guests: whether participants who have not authenticated are admitted
+	// (as guests) or challenged for an account's credentials.
+	Guests Guests `toml:"guests"`
+	// Watchers: who may subscribe to the room's roster.
+	Watchers Watchers `toml:"watchers"`
 }
 
 // PolicyOverride is the part of a [[room]] entry that overrides [rooms]:
@@ -71,6 +98,8 @@ type PolicyOverride struct {
 	History            *int           `toml:"history"`
 	HistoryMaxAge      *Duration      `toml:"history_max_age"`
 	EmptyGrace         *Duration      `toml:"empty_grace"`
+	Guests             *Guests        `toml:"guests"`
+	Watchers           *Watchers      `toml:"watchers"`
 }
 
 // Apply returns p with o's set fields replacing p's.
@@ -90,6 +119,8 @@ func (o *PolicyOverride) Apply(p Policy) Policy {
 	set(&p.History, o.History)
 	set(&p.HistoryMaxAge, o.HistoryMaxAge)
 	set(&p.EmptyGrace, o.EmptyGrace)
+	set(&p.Guests, o.Guests)
+	set(&p.Watchers, o.Watchers)
 	return p
 }
 

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -162,6 +163,16 @@ func (c *Config) validate() Errors {
 		}
 	}
 
+	if len(c.SIP.DigestAlgorithms) == 0 {
+		es.addf("sip.digest_algorithms", "must name at least one of \"SHA-256\" and \"MD5\"")
+	}
+	for i, a := range c.SIP.DigestAlgorithms {
+		if a != "SHA-256" && a != "MD5" {
+			es.addf(fmt.Sprintf("sip.digest_algorithms[%d]", i), fmt.Sprintf("must be \"SHA-256\" or \"MD5\", found %q", a))
+		} else if slices.Index(c.SIP.DigestAlgorithms, a) != i {
+			es.addf(fmt.Sprintf("sip.digest_algorithms[%d]", i), fmt.Sprintf("%q is listed twice", a))
+		}
+	}
 	oneOf(&es, "log.level", c.Log.Level, LevelDebug, LevelInfo, LevelWarn, LevelError)
 	oneOf(&es, "log.format", c.Log.Format, FormatText, FormatJSON)
 	return es
@@ -175,6 +186,8 @@ func checkPolicy(es *Errors, prefix string, p Policy) {
 		es.addf(key("max_participants"), fmt.Sprintf("must be at least 1, found %d", p.MaxParticipants))
 	}
 	oneOf(es, key("nickname_scope"), p.NicknameScope, ScopeRoom, ScopeFocus)
+	oneOf(es, key("guests"), p.Guests, GuestsAllow, GuestsDeny)
+	oneOf(es, key("watchers"), p.Watchers, WatchersAnyone, WatchersParticipants)
 	if p.MaxNicknameBytes < 1 || p.MaxNicknameBytes > MaxNicknameBytes {
 		es.addf(key("max_nickname_bytes"), fmt.Sprintf("must be between 1 and %d (RFC 7701 §7.1), found %d", MaxNicknameBytes, p.MaxNicknameBytes))
 	}
