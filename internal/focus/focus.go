@@ -76,6 +76,9 @@ type Config struct {
 	UDP    *net.UDPAddr
 	Rooms  *room.Registry
 	Switch Switch
+	// Auth decides who sends an INVITE or SUBSCRIBE outside a dialog
+	// (identity.go); nil: everyone is who their From says.
+	Auth   Authenticator
 	Roster Roster // optional; may also implement RoomObserver and NicknameObserver
 	// Nicknames is the nickname table the switch's NICKNAME uses, shared
 	// so that both see the same names: draft-niemi-00 nickname-info offers

@@ -99,6 +99,10 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		f.send(tx, f.tlsRequired(req))
 		return
 	}
+	id, ok := f.authenticate(req, tx, pol)
+	if !ok {
+		return
+	}
 	offer, info, nickOffer, errRes := f.parseOffer(req, pol.RequireTLS)
 	if errRes != nil {
 		f.send(tx, errRes)
@@ -147,7 +151,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		transport:  req.Transport(),
 		source:     req.Source(),
 		remote:     *from,
-		identity:   from.Address.Addr(),
+		identity:   id.URI,
 		state:      stateAccepted,
 		remoteCSeq: cseq.SeqNo,
 		localCSeq:  randUint32() & 0x7fffffff,
@@ -168,6 +172,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	p := &room.Participant{
 		ID: sess.ID(), URI: d.identity, Signalled: d.identity, RoomURI: bareURI(req.Recipient), Caps: info.caps, Value: d,
 		AcceptTypes: info.accept, Wrapped: info.wrapped, HasWrapped: info.hasWrapd, MaxSize: info.maxSize,
+		Account: id.Account, Guest: id.Guest,
 	}
 	if wantsAnonymity(req) {
 		p.Anonymous, p.URI = true, f.anonymousURI()

@@ -136,6 +136,17 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 		f.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
+	// Who may watch (issue 17): the room's policy decides whether a guest
+	// may; an account's URI must be proved.
+	pol, _ := f.cfg.Rooms.Lookup(req.Recipient.User)
+	id, ok := f.authenticate(req, tx, pol)
+	if !ok {
+		return
+	}
+	if pol.WatchersParticipantsOnly && !f.inRoom(req.Recipient.User, id.URI) {
+		f.respond(tx, req, 403, "Only Participants May Watch This Room")
+		return
+	}
 	rm, err := f.cfg.Rooms.Open(req.Recipient.User)
 	if err != nil {
 		code, reason := 404, "Not Found"

@@ -55,6 +55,14 @@ type Policy struct {
 	History       int           // regular messages kept and replayed on join (issue 16); 0: none
 	HistoryMaxAge time.Duration // the oldest a kept message may be (0: no bound)
 	EmptyGrace    time.Duration // an ad hoc room that emptied lingers this long before it is deleted
+
+	// DenyGuests: only participants who authenticated as an account (or
+	// whom a trusted proxy asserted) are admitted; others are challenged
+	// (issue 17).
+	DenyGuests bool
+	// WatchersParticipantsOnly: only the room's participants may subscribe
+	// to its conference events (RFC 4575 §9); others get 403.
+	WatchersParticipantsOnly bool
 }
 
 // Mode says which rooms exist.

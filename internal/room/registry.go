@@ -37,6 +37,12 @@ type Participant struct {
 	Signalled string // the From URI of its INVITE (equal to URI unless Anonymous)
 	RoomURI   string // the room's URI as this participant addressed it (its INVITE's Request-URI, without parameters)
 
+	// Who the focus found it to be (issue 17): Account is the username of
+	// the account it authenticated as ("" when none); Guest marks a
+	// participant that did not authenticate, shown as a guest everywhere.
+	Account string
+	Guest   bool
+
 	// What the conference event package shows of it (RFC 4575 §5.6, §5.7):
 	// Display is its display name ("" when anonymous); Endpoint the URI of
 	// its device (its Contact, or its anonymous URI when anonymous).

@@ -1,0 +1,248 @@
+package focus
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/msrp"
+)
+
+// The peers of harness_test.go send From sip:<user>@example.com: the
+// accounts' domain of these tests.
+const testRealm = "example.com"
+
+// mapAccounts is Accounts from a map of passwords.
+type mapAccounts map[string]string
+
+func (m mapAccounts) HA1(username, alg string) (string, bool) {
+	pw, ok := m[username]
+	if !ok {
+		return "", false
+	}
+	return auth.HA1(alg, username, testRealm, pw), true
+}
+
+func (m mapAccounts) Exists(username string) bool { _, ok := m[username]; return ok }
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// digestEnv is a focus whose rooms admit guests unless denyGuests, with
+// the account alice (password "wonderland").
+func digestEnv(t *testing.T, denyGuests bool, opts ...envOpt) (*env, *testClock) {
+	t.Helper()
+	clk := &testClock{now: time.Unix(1_800_000_000, 0)}
+	policy := func(string) (room.Policy, bool, bool) {
+		return room.Policy{Nicknames: true, PrivateMessages: true, AcceptWrappedTypes: []string{"text/plain", "*"}, DenyGuests: denyGuests}, false, true
+	}
+	e := newEnv(t, policy, append([]envOpt{func(c *Config) {
+		c.Auth = &DigestAuth{
+			Host:     testRealm,
+			Accounts: mapAccounts{"alice": "wonderland"},
+			Digest:   auth.New(auth.Config{Realm: testRealm, NonceLifetime: time.Minute, Now: clk.Now}),
+			Throttle: auth.NewThrottle(clk.Now),
+		}
+	}}, opts...)...)
+	return e, clk
+}
+
+// invite sends an INVITE from p to roomName, with an Authorization when
+// authz is not "", and returns the final response.
+func (p *peer) invite(roomName, authz string) *sip.Response {
+	p.t.Helper()
+	req := p.withSDP(p.request(sip.INVITE, roomName, ""), offerFor(msrp.NewSessionID()))
+	if authz != "" {
+		req.AppendHeader(sip.NewHeader("Authorization", authz))
+	}
+	res := p.do(req)
+	if res.StatusCode == 200 {
+		p.ack(res, p.cseq)
+	}
+	p.cseq++
+	return res
+}
+
+// challengeOf returns the challenge of res for alg.
+func challengeOf(t *testing.T, res *sip.Response, alg string) *digest.Challenge {
+	t.Helper()
+	for _, h := range res.GetHeaders("WWW-Authenticate") {
+		c, err := digest.ParseChallenge(h.Value())
+		if err != nil {
+			t.Fatalf("WWW-Authenticate %q: %v", h.Value(), err)
+		}
+		if strings.EqualFold(c.Algorithm, alg) {
+			return c
+		}
+	}
+	t.Fatalf("no %s challenge in\n%s", alg, res)
+	return nil
+}
+
+// answer computes, as an independent client implementation would
+// (github.com/icholy/digest), the Authorization for an INVITE to roomName
+// answering chal, with nonce count nc.
+func answer(t *testing.T, p *peer, chal *digest.Challenge, roomName, user, password string, nc int) string {
+	t.Helper()
+	uri := p.request(sip.INVITE, roomName, "").Recipient.String()
+	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: uri, Username: user, Password: password, Count: nc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred.String()
+}
+
+// TestDigestJoin: an INVITE from an account's URI is challenged (401,
+// SHA-256 offered before MD5, RFC 8760 §2.3, qop auth), and joins with
+// the right password under either algorithm, as the account.
+func TestDigestJoin(t *testing.T) {
+	e, _ := digestEnv(t, false)
+	for _, alg := range []string{auth.SHA256, auth.MD5} {
+		t.Run(alg, func(t *testing.T) {
+			p := newPeer(t, e, "TCP", "alice")
+			res := p.invite("lobby", "")
+			if res.StatusCode != 401 {
+				t.Fatalf("INVITE without credentials: %d %s, want 401", res.StatusCode, res.Reason)
+			}
+			hs := res.GetHeaders("WWW-Authenticate")
+			if len(hs) != 2 || !strings.Contains(hs[0].Value(), "algorithm=SHA-256") || !strings.Contains(hs[1].Value(), "algorithm=MD5") {
+				t.Fatalf("challenges %v: want SHA-256 then MD5", hs)
+			}
+			chal := challengeOf(t, res, alg)
+			if !chal.SupportsQOP("auth") || chal.Realm != testRealm {
+				t.Fatalf("challenge %+v: want realm %s, qop auth", chal, testRealm)
+			}
+			res = p.invite("lobby", answer(t, p, chal, "lobby", "alice", "wonderland", 1))
+			if res.StatusCode != 200 {
+				t.Fatalf("INVITE with credentials: %d %s", res.StatusCode, res.Reason)
+			}
+			rm, ok := e.rooms.Get("lobby")
+			if !ok {
+				t.Fatal("no room")
+			}
+			var found bool
+			for _, pt := range e.rooms.Members(rm) {
+				if pt.URI == "sip:alice@example.com" && pt.Account == "alice" && !pt.Guest {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no participant alice with account alice in %v", e.rooms.Members(rm))
+			}
+			p.bye(res)
+		})
+	}
+}
+
+// TestDigestRefusals: wrong password (403), unknown user (403), another
+// user's credentials for alice's URI (403), a replayed nonce count and a
+// forged nonce (a new challenge), an expired nonce (stale=true).
+func TestDigestRefusals(t *testing.T) {
+	e, clk := digestEnv(t, false)
+	p := newPeer(t, e, "TCP", "alice")
+	chal := challengeOf(t, p.invite("lobby", ""), auth.SHA256)
+
+	if res := p.invite("lobby", answer(t, p, chal, "lobby", "alice", "looking-glass", 1)); res.StatusCode != 403 {
+		t.Errorf("wrong password: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	if res := p.invite("lobby", answer(t, p, chal, "lobby", "mallory", "x", 2)); res.StatusCode != 403 {
+		t.Errorf("unknown user: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+
+	good := answer(t, p, chal, "lobby", "alice", "wonderland", 3)
+	res := p.invite("lobby", good)
+	if res.StatusCode != 200 {
+		t.Fatalf("right password: %d %s", res.StatusCode, res.Reason)
+	}
+	p.bye(res)
+	// The same nonce count again: a replay.
+	if res := p.invite("lobby", good); res.StatusCode != 401 {
+		t.Errorf("replayed nonce count: %d %s, want 401", res.StatusCode, res.Reason)
+	}
+	// A nonce the focus never issued.
+	forged := *chal
+	forged.Nonce = "bm90LW91cnM"
+	if res := p.invite("lobby", answer(t, p, &forged, "lobby", "alice", "wonderland", 1)); res.StatusCode != 401 {
+		t.Errorf("forged nonce: %d %s, want 401", res.StatusCode, res.Reason)
+	}
+	// Expired: a new challenge saying so.
+	clk.add(2 * time.Minute)
+	res = p.invite("lobby", answer(t, p, chal, "lobby", "alice", "wonderland", 4))
+	if res.StatusCode != 401 || !strings.Contains(strings.ToLower(res.GetHeader("WWW-Authenticate").Value()), "stale=true") {
+		t.Errorf("expired nonce: %d %s %v, want 401 with stale=true", res.StatusCode, res.Reason, res.GetHeaders("WWW-Authenticate"))
+	}
+
+	// Garbage credentials: 400.
+	if res := p.invite("lobby", "Digest x=1"); res.StatusCode != 400 {
+		t.Errorf("malformed Authorization: %d %s, want 400", res.StatusCode, res.Reason)
+	}
+}
+
+// TestDigestGuests: without credentials, a URI that is no account's joins
+// as a guest when the room admits guests, and is challenged when it does
+// not; credentials for alice under bob's From are refused.
+func TestDigestGuests(t *testing.T) {
+	t.Run("allow", func(t *testing.T) {
+		e, _ := digestEnv(t, false)
+		p := newPeer(t, e, "TCP", "bob")
+		res := p.invite("lobby", "")
+		if res.StatusCode != 200 {
+			t.Fatalf("guest: %d %s", res.StatusCode, res.Reason)
+		}
+		rm, _ := e.rooms.Get("lobby")
+		if ps := e.rooms.Members(rm); len(ps) != 1 || !ps[0].Guest || ps[0].Account != "" {
+			t.Fatalf("participants %+v: want bob as a guest", ps)
+		}
+		p.bye(res)
+	})
+	t.Run("deny", func(t *testing.T) {
+		e, _ := digestEnv(t, true)
+		p := newPeer(t, e, "TCP", "bob")
+		res := p.invite("lobby", "")
+		if res.StatusCode != 401 {
+			t.Fatalf("guest in a room denying guests: %d %s, want 401", res.StatusCode, res.Reason)
+		}
+		// bob proves alice's password: his From is not alice's URI.
+		chal := challengeOf(t, res, auth.SHA256)
+		if res := p.invite("lobby", answer(t, p, chal, "lobby", "alice", "wonderland", 1)); res.StatusCode != 403 {
+			t.Fatalf("alice's credentials under bob's From: %d %s, want 403", res.StatusCode, res.Reason)
+		}
+		// alice herself gets in.
+		a := newPeer(t, e, "TCP", "alice")
+		chal = challengeOf(t, a.invite("lobby", ""), auth.SHA256)
+		if res := a.invite("lobby", answer(t, a, chal, "lobby", "alice", "wonderland", 1)); res.StatusCode != 200 {
+			t.Fatalf("alice: %d %s", res.StatusCode, res.Reason)
+		} else {
+			a.bye(res)
+		}
+	})
+}
+
+// TestDigestSubscribe: a SUBSCRIBE from an account's URI is challenged as
+// an INVITE is.
+func TestDigestSubscribe(t *testing.T) {
+	e, _ := digestEnv(t, false, withConference(20*time.Millisecond))
+	p := newPeer(t, e, "TCP", "alice")
+	req := p.request(sip.SUBSCRIBE, "lobby", "")
+	req.AppendHeader(sip.NewHeader("Event", "conference"))
+	req.AppendHeader(sip.NewHeader("Accept", "application/conference-info+xml"))
+	if res := p.do(req); res.StatusCode != 401 {
+		t.Fatalf("SUBSCRIBE from alice without credentials: %d %s, want 401", res.StatusCode, res.Reason)
+	}
+}
