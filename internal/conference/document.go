@@ -173,8 +173,19 @@ func (u *user) element() confinfo.User {
 			eps[i].Status = confinfo.StatusPending
 		}
 	}
-	return confinfo.ChatUser(u.entity, u.nickname, u.display, eps...)
+	cu := confinfo.ChatUser(u.entity, u.nickname, u.display, eps...)
+	if u.guest {
+		// RFC 4575 §5.6.5: <roles> holds the user's roles in the
+		// conference; a guest (issue 17) did not authenticate, and every
+		// client can tell.
+		cu.Roles = []string{GuestRole}
+	}
+	return cu
 }
+
+// GuestRole is the <roles> entry of a participant who did not
+// authenticate (issue 17).
+const GuestRole = "guest"
 
 // clean returns s with what XML 1.0 cannot carry (invalid UTF-8, most
 // control characters, U+FFFE, U+FFFF) replaced by U+FFFD, so that

@@ -54,6 +54,7 @@ type roster struct {
 type user struct {
 	entity    string
 	anonymous bool
+	guest     bool   // a guest (issue 17): shown with the role "guest"
 	display   string // derived, see refresh
 	nickname  string // derived, see refresh
 	endpoints []*endpoint
@@ -110,6 +111,7 @@ func (r *roster) join(p *room.Participant) (string, bool) {
 		r.nusers++
 	}
 	u.anonymous = u.anonymous || p.Anonymous
+	u.guest = u.guest || p.Guest
 	e := &endpoint{id: p.ID, user: u, entity: u.endpointEntity(p)}
 	if !p.Anonymous {
 		e.display = clean(p.Display)

@@ -304,12 +304,18 @@ func transient(ct string) bool {
 
 // identity is what a participant's cursor is kept under: the URI it
 // signalled (an anonymous participant's real one, never shown to anyone),
-// so that it is the same on its next visit.
+// so that it is the same on its next visit. A guest's is marked as a
+// guest's (issue 17): an account made later under the same URI does not
+// inherit what a guest read.
 func identity(p *room.Participant) string {
-	if p.Signalled != "" {
-		return p.Signalled
+	id := p.Signalled
+	if id == "" {
+		id = p.URI
 	}
-	return p.URI
+	if p.Guest {
+		return "guest:" + id
+	}
+	return id
 }
 
 // sendLateBinders sends the chunked message e, now complete, whole to the

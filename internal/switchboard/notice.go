@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/parley-im/parley/cpim"
+	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -18,12 +19,21 @@ const noticeType = "text/plain;charset=utf-8"
 
 // noticeJoined tells the others that m joined.
 func (s *Switch) noticeJoined(rs *roomState, m *member) {
-	s.noticeRoom(rs, m, m.p.URI+" joined the room")
+	s.noticeRoom(rs, m, noticeName(m.p)+" joined the room")
 }
 
 // noticeLeft tells the others that m left.
 func (s *Switch) noticeLeft(rs *roomState, m *member) {
-	s.noticeRoom(rs, m, m.p.URI+" left the room")
+	s.noticeRoom(rs, m, noticeName(m.p)+" left the room")
+}
+
+// noticeName is how notices name p: its URI, marked when p is a guest
+// (issue 17: a guest is shown as a guest everywhere).
+func noticeName(p *room.Participant) string {
+	if p.Guest {
+		return p.URI + " (guest)"
+	}
+	return p.URI
 }
 
 // maxRosterNames bounds the names a roster notice lists.
