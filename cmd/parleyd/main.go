@@ -26,6 +26,9 @@ import (
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "user" {
+		return runUser(args[1:], os.Stdin, stdout, stderr)
+	}
 	cfg, action, err := config.FromArgs(args, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):

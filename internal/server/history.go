@@ -18,13 +18,16 @@ import (
 // the switch as its switchboard.History. A room is kept under its
 // canonical URI, sip:<name>@<server.host>.
 
-// openStore opens the store cfg asks for. A store that cannot be opened
-// because its data are in a format this build does not know fails the
-// start (a newer parleyd wrote them: running on would lose them); any
-// other failure (a read-only or full data directory, an external server
-// that does not answer) leaves parleyd serving chat with history in
-// memory only, and says so.
-func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+// OpenStore opens the store cfg asks for, as parleyd does, for the
+// commands that manage what it keeps while no parleyd uses it (parleyd
+// user …). The caller closes it.
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	sc := storeConfig(cfg, log)
+	return store.Open(ctx, sc)
+}
+
+// storeConfig is the store configuration cfg asks for.
+func storeConfig(cfg *config.Config, log *slog.Logger) store.Config {
 	sc := store.Config{
 		Mode:            string(cfg.Store.Mode),
 		DataDir:         cfg.Server.DataDir,
@@ -35,9 +38,20 @@ func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
 		sc.Mode, sc.URL = store.ModeURL, cfg.Store.URL
 	}
 	sc.MaxHistory, sc.MaxAge = historyBounds(cfg)
-	if sc.MaxHistory == 0 {
-		return nil, nil // no room keeps history: nothing to store
-	}
+	return sc
+}
+
+// openStore opens the store cfg asks for. A store that cannot be opened
+// because its data are in a format this build does not know fails the
+// start (a newer parleyd wrote them: running on would lose them); any
+// other failure (a read-only or full data directory, an external server
+// that does not answer) leaves parleyd serving chat with history in
+// memory only, and says so.
+func openStore(cfg *config.Config, log *slog.Logger) (*store.Store, error) {
+	// The store opens even when no room keeps history: it keeps the
+	// accounts (issue 17), which must never silently vanish. Its stream
+	// limits are then the store's defaults; no message is appended.
+	sc := storeConfig(cfg, log)
 	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
 	defer cancel()
 	st, err := store.Open(ctx, sc)

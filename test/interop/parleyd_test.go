@@ -270,3 +270,53 @@ func TestSippJoinSubscribe(t *testing.T) {
 	}
 	d.stop(t)
 }
+
+// TestSippDigestAuth: an account made by parleyd user add joins with
+// sipp's digest authentication (-au/-ap: a 401, then the INVITE again
+// with credentials, RFC 3261 §22.2) over UDP and TCP; the same account's
+// URI without credentials is challenged and never admitted (issue 17).
+func TestSippDigestAuth(t *testing.T) {
+	sipp := needTool(t, "sipp", "sip-tester")
+	bin := buildParleyd(t)
+	data := t.TempDir()
+	add := exec.Command(bin, "user", "add", "alice", "-data-dir", data)
+	add.Stdin = strings.NewReader("wonderland\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("parleyd user add: %v\n%s", err, out)
+	}
+	// sipp 3.6 computes only MD5 and answers the first challenge: offer
+	// MD5 alone (sip.digest_algorithms; the default offers SHA-256 first).
+	conf := filepath.Join(t.TempDir(), "parleyd.toml")
+	if err := os.WriteFile(conf, []byte("[sip]\ndigest_algorithms = [\"MD5\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := startParleyd(t, bin, "-store", "file", "-data-dir", data, "-config", conf)
+	inf := filepath.Join(t.TempDir(), "accounts.csv")
+	if err := os.WriteFile(inf, []byte("SEQUENTIAL\nalice;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ transport, addr string }{{"u1", d.sipUDP}, {"t1", d.sipTCP}} {
+		out := runSipp(t, sipp, "join-auth.xml", tc.transport, tc.addr, "-inf", inf, "-au", "alice", "-ap", "wonderland", "-s", "authed", "-m", "5", "-r", "20")
+		if n := successful(out); n != 5 {
+			t.Errorf("sipp over %s with credentials: %d successful calls, want 5:\n%s", tc.transport, n, lastLines(out, 30))
+		}
+		out = runSipp(t, sipp, "join-noauth.xml", tc.transport, tc.addr, "-inf", inf, "-s", "authed", "-m", "3", "-r", "20")
+		if n := successful(out); n != 3 {
+			t.Errorf("sipp over %s without credentials: %d calls challenged, want 3:\n%s", tc.transport, n, lastLines(out, 30))
+		}
+	}
+	if strings.Contains(d.log.String(), "level=ERROR") {
+		t.Errorf("parleyd logged errors:\n%s", d.log.String())
+	}
+	d.stop(t)
+}
+
+// successful is sipp's last cumulative successful-call count in out.
+func successful(out string) int {
+	m := successfulRe.FindAllStringSubmatch(out, -1)
+	if len(m) == 0 {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[len(m)-1][1])
+	return n
+}

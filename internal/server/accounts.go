@@ -1,0 +1,59 @@
+package server
+
+import (
+	"time"
+
+	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/focus"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// Accounts and digest authentication (issue 17): the store keeps the
+// accounts (their passwords only as HA1 digests for the realm
+// server.host), the focus challenges with them (focus.DigestAuth).
+
+// storeAccounts is the store as the focus's Accounts. Its lookups are
+// answered from the store's in-memory copy of the accounts bucket. An
+// account whose hashes were made for another realm (server.host changed
+// since) has no usable hash: its password must be set again.
+type storeAccounts struct {
+	st    *store.Store // nil: no store, no accounts
+	realm string
+}
+
+func (a storeAccounts) account(username string) (store.Account, bool) {
+	if a.st == nil {
+		return store.Account{}, false
+	}
+	return a.st.Account(username)
+}
+
+func (a storeAccounts) HA1(username, alg string) (string, bool) {
+	acc, ok := a.account(username)
+	if !ok || acc.Realm != a.realm {
+		return "", false
+	}
+	h, ok := acc.HA1[alg]
+	return h, ok && h != ""
+}
+
+func (a storeAccounts) Exists(username string) bool {
+	_, ok := a.account(username)
+	return ok
+}
+
+// nonceLifetime is how long a digest nonce is good for: long enough for a
+// client's INVITE and the SUBSCRIBE that follows it to share one.
+const nonceLifetime = 5 * time.Minute
+
+// newDigestAuth makes the focus's Authenticator for host, with the
+// accounts of st.
+func newDigestAuth(host string, st *store.Store, algorithms []string) *focus.DigestAuth {
+	return &focus.DigestAuth{
+		Host:       host,
+		Algorithms: algorithms,
+		Accounts:   storeAccounts{st: st, realm: host},
+		Digest:     auth.New(auth.Config{Realm: host, NonceLifetime: nonceLifetime}),
+		Throttle:   auth.NewThrottle(time.Now),
+	}
+}
