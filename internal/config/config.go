@@ -54,6 +54,10 @@ type SIPConfig struct {
 	// DigestAlgorithms are the digest algorithms a challenge offers, most
 	// preferred first (RFC 8760 §2.3): "SHA-256", "MD5".
 	DigestAlgorithms []string `toml:"digest_algorithms"`
+	// TrustedProxies are the sources (addresses or CIDR prefixes) whose
+	// P-Asserted-Identity is believed (RFC 3325): an IMS or RCS core that
+	// authenticated the user. From anyone else it is ignored.
+	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
 // MSRPConfig is the [msrp] table: the MSRP switch's listener and limits.

@@ -35,6 +35,7 @@ func Default() *Config {
 			MessageTimeout:         Duration(10 * time.Second),
 			IdleTimeout:            Duration(60 * time.Second),
 			DigestAlgorithms:       []string{"SHA-256", "MD5"},
+			TrustedProxies:         []string{},
 		},
 		MSRP: MSRPConfig{
 			Listen:            "127.0.0.1:2855",

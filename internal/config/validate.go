@@ -163,6 +163,11 @@ func (c *Config) validate() Errors {
 		}
 	}
 
+	for i, e := range c.SIP.TrustedProxies {
+		if _, err := ParsePrefix(e); err != nil {
+			es.add(fmt.Sprintf("sip.trusted_proxies[%d]", i), err)
+		}
+	}
 	if len(c.SIP.DigestAlgorithms) == 0 {
 		es.addf("sip.digest_algorithms", "must name at least one of \"SHA-256\" and \"MD5\"")
 	}

@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"net/netip"
 	"strings"
 	"time"
 
@@ -46,6 +47,10 @@ type DigestAuth struct {
 	// Algorithms are those a challenge offers, most preferred first (RFC
 	// 8760 §2.3); nil: SHA-256 then MD5.
 	Algorithms []string
+	// Trusted are the sources whose P-Asserted-Identity is the identity
+	// (RFC 3325 §9.1: a network that authenticated its users); from any
+	// other source the header is ignored.
+	Trusted []netip.Prefix
 }
 
 // Authenticate implements Authenticator.
@@ -53,6 +58,9 @@ func (a *DigestAuth) Authenticate(req *sip.Request, pol room.Policy) (Identity, 
 	from := req.From()
 	if from == nil {
 		return Identity{}, sip.NewResponseFromRequest(req, 400, "Missing From", nil), 0
+	}
+	if id, ok := a.asserted(req); ok {
+		return id, nil, 0
 	}
 	if h := req.GetHeader("Authorization"); h != nil {
 		return a.verify(req, from, h.Value())
@@ -102,6 +110,51 @@ func (a *DigestAuth) verify(req *sip.Request, from *sip.FromHeader, v string) (I
 		return Identity{}, sip.NewResponseFromRequest(req, 403, "From Is Not The Authenticated User", nil), 0
 	}
 	return Identity{URI: u.Addr(), Account: c.Username}, nil, 0
+}
+
+// asserted returns the identity a trusted proxy asserts for req (RFC 3325
+// §9.1: the first P-Asserted-Identity that is a SIP URI), and false when
+// req comes from an untrusted source or asserts none. An asserted URI in
+// the accounts' domain naming an account is that account.
+func (a *DigestAuth) asserted(req *sip.Request) (Identity, bool) {
+	if len(a.Trusted) == 0 {
+		return Identity{}, false
+	}
+	src, err := netip.ParseAddrPort(req.Source())
+	if err != nil || !containsAddr(a.Trusted, src.Addr().Unmap()) {
+		return Identity{}, false
+	}
+	for _, h := range req.GetHeaders("P-Asserted-Identity") {
+		for _, v := range strings.Split(h.Value(), ",") {
+			v = strings.TrimSpace(v)
+			if i := strings.IndexByte(v, '<'); i >= 0 {
+				v = strings.TrimSuffix(v[i+1:], ">")
+				if j := strings.IndexByte(v, '>'); j >= 0 {
+					v = v[:j]
+				}
+			}
+			var u sip.Uri
+			if sip.ParseUri(v, &u) != nil || (u.Scheme != "sip" && u.Scheme != "sips") || u.Host == "" {
+				continue // a tel: URI, or garbage: the next one
+			}
+			id := Identity{URI: u.Addr()}
+			if a.isLocal(u) && a.Accounts.Exists(u.User) {
+				id.Account = u.User
+			}
+			return id, true
+		}
+	}
+	return Identity{}, false
+}
+
+// containsAddr reports whether one of ps contains addr.
+func containsAddr(ps []netip.Prefix, addr netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // challenge is a 401 with a WWW-Authenticate per algorithm offered.

@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -244,5 +245,49 @@ func TestDigestSubscribe(t *testing.T) {
 	req.AppendHeader(sip.NewHeader("Accept", "application/conference-info+xml"))
 	if res := p.do(req); res.StatusCode != 401 {
 		t.Fatalf("SUBSCRIBE from alice without credentials: %d %s, want 401", res.StatusCode, res.Reason)
+	}
+}
+
+// TestDigestTrustedProxy: from a trusted source, P-Asserted-Identity is
+// the participant (RFC 3325), without a challenge; from any other source
+// it is ignored: the From decides, and an account's URI is challenged.
+func TestDigestTrustedProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted string
+	}{{"trusted", "127.0.0.0/8"}, {"untrusted", "192.0.2.0/24"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, _ := digestEnv(t, false, func(c *Config) {
+				c.Auth.(*DigestAuth).Trusted = []netip.Prefix{netip.MustParsePrefix(tc.trusted)}
+			})
+			p := newPeer(t, e, "TCP", "gw")
+			req := p.withSDP(p.request(sip.INVITE, "lobby", ""), offerFor(msrp.NewSessionID()))
+			req.AppendHeader(sip.NewHeader("P-Asserted-Identity", `"Alice" <sip:alice@example.com>, <tel:+15551234>`))
+			res := p.do(req)
+			if tc.name == "untrusted" {
+				// gw's own From: a guest; the assertion counted for nothing.
+				if res.StatusCode != 200 {
+					t.Fatalf("INVITE: %d %s", res.StatusCode, res.Reason)
+				}
+				rm, _ := e.rooms.Get("lobby")
+				if ps := e.rooms.Members(rm); len(ps) != 1 || ps[0].URI != "sip:gw@example.com" || !ps[0].Guest {
+					t.Fatalf("participants %+v: want gw as a guest", ps)
+				}
+				a := newPeer(t, e, "TCP", "alice")
+				req := a.withSDP(a.request(sip.INVITE, "lobby", ""), offerFor(msrp.NewSessionID()))
+				req.AppendHeader(sip.NewHeader("P-Asserted-Identity", "<sip:alice@example.com>"))
+				if res := a.do(req); res.StatusCode != 401 {
+					t.Fatalf("alice's URI asserted by an untrusted source: %d %s, want 401", res.StatusCode, res.Reason)
+				}
+				return
+			}
+			if res.StatusCode != 200 {
+				t.Fatalf("INVITE through a trusted proxy: %d %s", res.StatusCode, res.Reason)
+			}
+			rm, _ := e.rooms.Get("lobby")
+			if ps := e.rooms.Members(rm); len(ps) != 1 || ps[0].URI != "sip:alice@example.com" || ps[0].Account != "alice" || ps[0].Guest {
+				t.Fatalf("participants %+v: want alice, the account", ps)
+			}
+		})
 	}
 }

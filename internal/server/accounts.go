@@ -1,9 +1,11 @@
 package server
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -48,10 +50,17 @@ const nonceLifetime = 5 * time.Minute
 
 // newDigestAuth makes the focus's Authenticator for host, with the
 // accounts of st.
-func newDigestAuth(host string, st *store.Store, algorithms []string) *focus.DigestAuth {
+func newDigestAuth(host string, st *store.Store, algorithms, trusted []string) *focus.DigestAuth {
+	var ps []netip.Prefix
+	for _, t := range trusted {
+		if p, err := config.ParsePrefix(t); err == nil { // validated at load
+			ps = append(ps, p)
+		}
+	}
 	return &focus.DigestAuth{
 		Host:       host,
 		Algorithms: algorithms,
+		Trusted:    ps,
 		Accounts:   storeAccounts{st: st, realm: host},
 		Digest:     auth.New(auth.Config{Realm: host, NonceLifetime: nonceLifetime}),
 		Throttle:   auth.NewThrottle(time.Now),

@@ -281,7 +281,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		UDP:                    udpAddr(s.udp),
 		Rooms:                  s.rooms,
 		Switch:                 switchAdapter{s.relay},
-		Auth:                   newDigestAuth(cfg.Server.Host, s.store, cfg.SIP.DigestAlgorithms),
+		Auth:                   newDigestAuth(cfg.Server.Host, s.store, cfg.SIP.DigestAlgorithms, cfg.SIP.TrustedProxies),
 		Roster:                 rosters{s.sw, s.conf, s.linger},
 		Conference:             s.conf,
 		Nicknames:              s.sw.Nicknames(),
