@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -17,9 +18,12 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+	"github.com/icholy/digest"
 
+	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/servertest"
+	"github.com/parley-im/parley/internal/store"
 )
 
 // The join benchmarks measure the server, not a client library: a lean
@@ -59,6 +63,25 @@ type joinDriver struct {
 	// tls: offer msrps (TCP/TLS/MSRP) and bind over TLS with this client
 	// configuration (nil: plain msrp over TCP).
 	tls *tls.Config
+
+	// auth: every participant joins as one of these accounts (participant
+	// i as auth.users[i%len]) with SIP digest: INVITE → 401 → ACK → INVITE
+	// with credentials → 200 (nil: From sip:u<i>@example.com, a guest).
+	auth       *joinAuth
+	challenges atomic.Int64 // 401s answered
+}
+
+// joinAuth are the accounts of an authenticated join benchmark, all with
+// one password, in the accounts' domain host.
+type joinAuth struct {
+	users    []string
+	password string
+	host     string
+	// reuse: a worker answers its last challenge again, with the next
+	// nonce count, instead of waiting to be challenged (RFC 3261 §22.1:
+	// credentials may be sent pre-emptively), as clients do for the
+	// requests after their first.
+	reuse bool
 }
 
 func newJoinDriver(tb testing.TB, focus string) *joinDriver {
@@ -139,6 +162,8 @@ func (d *joinDriver) transact(callID string, req []byte) ([]byte, error) {
 // participant is one joined participant.
 type participant struct {
 	callID, fromTag string
+	from            string // the From URI without "sip:"
+	cseq            int    // the INVITE's CSeq (2 after a challenge)
 	to              []byte // the 2xx's To (with the focus's tag)
 	contact         []byte // the focus's Contact URI
 	msrp            net.Conn
@@ -147,6 +172,11 @@ type participant struct {
 // worker holds one in-flight slot's reusable buffers.
 type worker struct {
 	req, sdp, msrp, rbuf []byte
+
+	// With joinAuth.reuse: the last challenge this worker answered and
+	// the nonce count it last used with it.
+	chal *digest.Challenge
+	nc   int
 }
 
 const joinSDP = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=message 9 TCP/MSRP *\r\n" +
@@ -161,7 +191,20 @@ const joinSDPTail = ";tcp\r\na=setup:active\r\na=chatroom:nickname private-messa
 // MSRP connect and bind (a bodiless SEND answered 200).
 func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, error) {
 	id := d.run + "-" + strconv.FormatInt(n, 10)
-	p := &participant{callID: "j" + id, fromTag: "f" + id}
+	p := &participant{callID: "j" + id, fromTag: "f" + id, from: "u" + id + "@example.com", cseq: 1}
+	var authz string
+	if d.auth != nil {
+		p.from = d.auth.users[n%int64(len(d.auth.users))] + "@" + d.auth.host
+		if d.auth.reuse && w.chal != nil {
+			w.nc++
+			a, err := d.credentials(w.chal, p, roomName, w.nc)
+			if err != nil {
+				return nil, err
+			}
+			authz = a
+		}
+	}
+again:
 
 	if d.tls != nil {
 		w.sdp = append(append(append(w.sdp[:0], joinSDPTLS...), id...), joinSDPTail...)
@@ -177,9 +220,10 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	r = append(r, d.me...)
 	r = append(r, ";branch=z9hG4bK-i"...)
 	r = append(r, id...)
-	r = append(r, "\r\nFrom: <sip:u"...)
-	r = append(r, id...)
-	r = append(r, "@example.com>;tag="...)
+	r = strconv.AppendInt(append(r, '.'), int64(p.cseq), 10)
+	r = append(r, "\r\nFrom: <sip:"...)
+	r = append(r, p.from...)
+	r = append(r, ">;tag="...)
 	r = append(r, p.fromTag...)
 	r = append(r, "\r\nTo: <sip:"...)
 	r = append(r, roomName...)
@@ -187,7 +231,15 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	r = append(r, d.focusStr...)
 	r = append(r, ">\r\nCall-ID: "...)
 	r = append(r, p.callID...)
-	r = append(r, "\r\nCSeq: 1 INVITE\r\nContact: <sip:u"...)
+	r = append(r, "\r\nCSeq: "...)
+	r = strconv.AppendInt(r, int64(p.cseq), 10)
+	if authz != "" {
+		r = append(r, " INVITE\r\nAuthorization: "...)
+		r = append(r, authz...)
+		r = append(r, "\r\nContact: <sip:u"...)
+	} else {
+		r = append(r, " INVITE\r\nContact: <sip:u"...)
+	}
 	r = append(r, id...)
 	r = append(r, '@')
 	r = append(r, d.me...)
@@ -199,6 +251,13 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	res, err := d.transact(p.callID, r)
 	if err != nil {
 		return nil, err
+	}
+	if d.auth != nil && p.cseq == 1 && bytes.HasPrefix(res, []byte("SIP/2.0 401 ")) {
+		if authz, err = d.answerChallenge(w, p, res, roomName, id); err != nil {
+			return nil, err
+		}
+		p.cseq++
+		goto again
 	}
 	if !bytes.HasPrefix(res, []byte("SIP/2.0 200 ")) {
 		return nil, fmt.Errorf("INVITE: %q", res[:bytes.IndexByte(res, '\r')])
@@ -227,15 +286,17 @@ func (d *joinDriver) join(w *worker, roomName string, n int64) (*participant, er
 	r = append(r, d.me...)
 	r = append(r, ";branch=z9hG4bK-a"...)
 	r = append(r, id...)
-	r = append(r, "\r\nFrom: <sip:u"...)
-	r = append(r, id...)
-	r = append(r, "@example.com>;tag="...)
+	r = append(r, "\r\nFrom: <sip:"...)
+	r = append(r, p.from...)
+	r = append(r, ">;tag="...)
 	r = append(r, p.fromTag...)
 	r = append(r, "\r\nTo: "...)
 	r = append(r, p.to...)
 	r = append(r, "\r\nCall-ID: "...)
 	r = append(r, p.callID...)
-	r = append(r, "\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
+	r = append(r, "\r\nCSeq: "...)
+	r = strconv.AppendInt(r, int64(p.cseq), 10)
+	r = append(r, " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
 	w.req = r
 	if _, err := d.conn.WriteToUDP(r, d.focus); err != nil {
 		return nil, err
@@ -312,15 +373,17 @@ func (d *joinDriver) leave(w *worker, p *participant) error {
 	r = append(r, d.me...)
 	r = append(r, ";branch=z9hG4bK-b"...)
 	r = append(r, p.callID...)
-	r = append(r, "\r\nFrom: <sip:u"...)
-	r = append(r, p.callID[1:]...)
-	r = append(r, "@example.com>;tag="...)
+	r = append(r, "\r\nFrom: <sip:"...)
+	r = append(r, p.from...)
+	r = append(r, ">;tag="...)
 	r = append(r, p.fromTag...)
 	r = append(r, "\r\nTo: "...)
 	r = append(r, p.to...)
 	r = append(r, "\r\nCall-ID: "...)
 	r = append(r, p.callID...)
-	r = append(r, "\r\nCSeq: 2 BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
+	r = append(r, "\r\nCSeq: "...)
+	r = strconv.AppendInt(r, int64(p.cseq)+1, 10)
+	r = append(r, " BYE\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
 	w.req = r
 	res, err := d.transact(p.callID, r)
 	if p.msrp != nil {
@@ -608,4 +671,123 @@ func BenchmarkIdleMemory(b *testing.B) {
 	if rss0 > 0 && rss1 > 0 {
 		b.ReportMetric(per(rss0, rss1), "rss-B/participant")
 	}
+}
+
+// answerChallenge ACKs the 401 res to p's INVITE (RFC 3261 §17.1.1.3: the
+// same branch, the 401's To) and returns the Authorization answering its
+// SHA-256 challenge, as an independent client computes it.
+func (d *joinDriver) answerChallenge(w *worker, p *participant, res []byte, roomName, id string) (string, error) {
+	var chal *digest.Challenge
+	head, _, _ := bytes.Cut(res, []byte("\r\n\r\n"))
+	for _, l := range bytes.Split(head, []byte("\r\n")) {
+		k, v, ok := bytes.Cut(l, []byte(":"))
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte("WWW-Authenticate")) {
+			continue
+		}
+		c, err := digest.ParseChallenge(string(bytes.TrimSpace(v)))
+		if err == nil && c.Algorithm == "SHA-256" {
+			chal = c
+			break
+		}
+	}
+	if chal == nil {
+		return "", fmt.Errorf("401 without a SHA-256 challenge: %q", head)
+	}
+	d.challenges.Add(1)
+	r := w.req[:0]
+	r = append(r, "ACK sip:"...)
+	r = append(r, roomName...)
+	r = append(r, '@')
+	r = append(r, d.focusStr...)
+	r = append(r, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
+	r = append(r, d.me...)
+	r = append(r, ";branch=z9hG4bK-i"...)
+	r = append(r, id...)
+	r = strconv.AppendInt(append(r, '.'), int64(p.cseq), 10)
+	r = append(r, "\r\nFrom: <sip:"...)
+	r = append(r, p.from...)
+	r = append(r, ">;tag="...)
+	r = append(r, p.fromTag...)
+	r = append(r, "\r\nTo: "...)
+	r = append(r, servertest.Field(res, "To")...)
+	r = append(r, "\r\nCall-ID: "...)
+	r = append(r, p.callID...)
+	r = append(r, "\r\nCSeq: "...)
+	r = strconv.AppendInt(r, int64(p.cseq), 10)
+	r = append(r, " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
+	w.req = r
+	if _, err := d.conn.WriteToUDP(r, d.focus); err != nil {
+		return "", err
+	}
+	w.chal, w.nc = chal, 1
+	return d.credentials(chal, p, roomName, 1)
+}
+
+// credentials answers chal for p's INVITE to roomName with nonce count nc.
+func (d *joinDriver) credentials(chal *digest.Challenge, p *participant, roomName string, nc int) (string, error) {
+	user, _, _ := strings.Cut(p.from, "@")
+	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: "sip:" + roomName + "@" + d.focusStr,
+		Username: user, Password: d.auth.password, Count: nc})
+	if err != nil {
+		return "", err
+	}
+	return cred.String(), nil
+}
+
+// BenchmarkJoinDigest is BenchmarkJoin with SIP digest authentication:
+// every participant joins as one of 64 accounts (PARLEY_JOIN_ACCOUNTS).
+// Sub-benchmark challenged: each is challenged first (INVITE → 401 → ACK →
+// INVITE with SHA-256 credentials → 200 → ACK → MSRP bind), so one op is
+// two INVITE transactions; reused: each in-flight slot answers its last
+// challenge again with the next nonce count (a client's requests after
+// its first), challenged only once.
+func BenchmarkJoinDigest(b *testing.B) {
+	b.Run("challenged", func(b *testing.B) { benchJoinDigest(b, false) })
+	b.Run("reused", func(b *testing.B) { benchJoinDigest(b, true) })
+}
+
+func benchJoinDigest(b *testing.B, reuse bool) {
+	inflight, size := envInt("PARLEY_JOIN_INFLIGHT", 32), envInt("PARLEY_JOIN_ROOM", 100)
+	accounts := envInt("PARLEY_JOIN_ACCOUNTS", 64)
+	raiseFileLimit()
+	srv := benchServer(b, func(c *config.Config) {
+		c.Limits.DialogsPerIdentity = 1 << 30 // an account joins many times here
+	})
+	a := &joinAuth{password: "bench-password", host: srv.cfg.Server.Host, reuse: reuse}
+	for i := range accounts {
+		user := "b" + strconv.Itoa(i)
+		a.users = append(a.users, user)
+		err := srv.store.CreateAccount(b.Context(), store.Account{Username: user, Realm: a.host, HA1: map[string]string{
+			auth.SHA256: auth.HA1(auth.SHA256, user, a.host, a.password),
+			auth.MD5:    auth.HA1(auth.MD5, user, a.host, a.password),
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	d := newJoinDriver(b, srv.Addrs().SIPUDP)
+	d.auth = a
+	parts := make([]*participant, b.N)
+	b.Cleanup(func() {
+		for _, p := range parts {
+			if p != nil {
+				p.msrp.Close()
+			}
+		}
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	err := runOps(b.N, inflight, func(w *worker, i int64) error {
+		p, err := d.join(w, roomOf(i, size), i)
+		parts[i] = p
+		return err
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
+	b.ReportMetric(float64(d.challenges.Load())/float64(b.N), "challenges/op")
 }
