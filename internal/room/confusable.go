@@ -1,6 +1,7 @@
 package room
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -37,4 +38,35 @@ func skeletonKey(k string) string {
 		return r
 	}, k)
 	return strings.ToLower(confusables.Skeleton(k))
+}
+
+// Owned nicknames (issue 17): an account may register nicknames. A
+// registered nickname, and every nickname with its key (so every
+// look-alike), is refused with 425 to anyone but a participant of the
+// owning account, in every room, whatever the rooms' scopes.
+
+// NickOwners says who owns registered nicknames (the store, through the
+// server). It must answer from memory: it is asked on every NICKNAME.
+type NickOwners interface {
+	// NicknameOwner returns the account owning the nickname whose key
+	// (NicknameKey) is key, if it is registered.
+	NicknameOwner(key string) (account string, ok bool)
+}
+
+// WithOwners makes Nicknames refuse registered nicknames to everyone but
+// their owners.
+func WithOwners(o NickOwners) NicknamesOption {
+	return func(n *Nicknames) { n.owners = o }
+}
+
+// NicknameKey returns the form a nickname takes once granted (RFC 8266
+// enforcement) and its key: two nicknames with one key are the same
+// nickname to Nicknames. It fails for what is not a nickname (424).
+func NicknameKey(nick string) (display, key string, err error) {
+	pol := NickPolicy{}
+	display, key, res := enforce(nick, &pol)
+	if res.Code != 0 {
+		return "", "", fmt.Errorf("room: %q is not a nickname: %s", nick, res.Reason)
+	}
+	return display, key, nil
 }

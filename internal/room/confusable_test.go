@@ -42,3 +42,37 @@ func TestNicknameConfusables(t *testing.T) {
 		t.Errorf("Lookup alice: %v", got)
 	}
 }
+
+// mapOwners is NickOwners from a map of nicknames to accounts.
+type mapOwners map[string]string
+
+func (m mapOwners) NicknameOwner(key string) (string, bool) {
+	for nick, acct := range m {
+		if _, k, err := NicknameKey(nick); err == nil && k == key {
+			return acct, true
+		}
+	}
+	return "", false
+}
+
+// TestNicknameOwned: a registered nickname, and its look-alikes, are
+// refused to guests and to other accounts, in every room, and granted to
+// the owner's participants.
+func TestNicknameOwned(t *testing.T) {
+	n := NewNicknames(WithOwners(mapOwners{"Alice": "alice"}))
+	pol := NickPolicy{Allowed: true}
+	guest := &Participant{ID: "g", URI: "sip:alice-x@example.com", Guest: true}
+	bob := &Participant{ID: "b", URI: "sip:bob@example.com", Account: "bob"}
+	alice := &Participant{ID: "a", URI: "sip:alice@example.com", Account: "alice"}
+	for _, p := range []*Participant{guest, bob} {
+		for _, nick := range []string{"alice", "ALICE", "\u0430lice"} {
+			if got := n.Request("r", p, nick, pol, t0); got.Code != 425 {
+				t.Errorf("%s asking for %q: %+v, want 425", p.ID, nick, got)
+			}
+		}
+	}
+	wantNick(t, n.Request("other-room", alice, "alice", pol, t0), 200, "alice")
+	if _, _, err := NicknameKey("\u0007"); err == nil {
+		t.Error("NicknameKey accepted a control character")
+	}
+}

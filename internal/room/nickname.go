@@ -72,7 +72,8 @@ type NickResult struct {
 // Route accepts it as a CPIM To naming its holders and as the CPIM From of
 // its holders.
 type Nicknames struct {
-	imHost string // domain of the IM URIs, ending in ".invalid"; immutable
+	imHost string     // domain of the IM URIs, ending in ".invalid"; immutable
+	owners NickOwners // registered nicknames (nil: none); immutable
 
 	mu     sync.Mutex
 	keys   map[string]*keyClaims // PRECIS compare key → its claims
@@ -119,6 +120,11 @@ func (n *Nicknames) Request(roomName string, p *Participant, nick string, pol Ni
 	display, key, res := prepare(nick, &pol)
 	if res.Code != 0 {
 		return res
+	}
+	if n.owners != nil { // before the lock: the owners' answer is theirs to make
+		if owner, ok := n.owners.NicknameOwner(key); ok && owner != p.Account {
+			return NickResult{Code: statusNicknameInUse, Reason: "nickname registered to another account"}
+		}
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

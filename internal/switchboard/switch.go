@@ -55,6 +55,9 @@ type Config struct {
 	// History keeps rooms' messages and participants' cursors (history.go);
 	// nil: a room that keeps history keeps it in memory only.
 	History History
+	// Registrar registers nicknames to accounts (NICKNAME with
+	// RegisterHeader, nickname.go); nil: registration is refused (501).
+	Registrar Registrar
 	// Now is the clock of nickname quarantine, CPIM DateTime and history (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
