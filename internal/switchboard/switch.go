@@ -56,7 +56,7 @@ type Config struct {
 	// nil: a room that keeps history keeps it in memory only.
 	History History
 	// Registrar registers nicknames to accounts (NICKNAME with
-	// RegisterHeader, nickname.go); nil: registration is refused (501).
+	// RegisterHeader, nickname.go); nil: registration is refused (403).
 	Registrar Registrar
 	// Now is the clock of nickname quarantine, CPIM DateTime and history (default time.Now).
 	Now    func() time.Time
