@@ -8,8 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -288,6 +286,12 @@ func (s *Store) PutAccount(ctx context.Context, a Account) error {
 
 // DeleteAccount deletes the account of that username (exactly: "alice"
 // does not delete "Alice"). It fails with ErrNotFound when there is none.
+// Once the account is deleted, it drops the nicknames registered to it
+// (DropAccountNicknames): when that fails, the account is deleted all the
+// same and the error (wrapping the cause: ErrUnavailable, ErrClosed…)
+// says so; DropAccountNicknames drops the rest. A nickname registered
+// while the account is being deleted may outlive it: the store does not
+// check that a registration's account exists.
 func (s *Store) DeleteAccount(ctx context.Context, username string) error {
 	if err := checkUsername(username); err != nil {
 		return err
@@ -322,6 +326,9 @@ func (s *Store) DeleteAccount(ctx context.Context, username string) error {
 			return fmt.Errorf("store: deleting account %q: %w", username, err)
 		}
 		s.acc.deleted(key, e.Revision())
+		if _, err := s.DropAccountNicknames(ctx, username); err != nil {
+			return fmt.Errorf("store: account %q deleted, but not all its nicknames dropped: %w", username, err)
+		}
 		return nil
 	}
 	return fmt.Errorf("%w: account %q: too many concurrent writes", ErrUnavailable, username)
@@ -336,27 +343,16 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 	ctx, cancel := ctxTimeout(ctx)
 	defer cancel()
 	var accounts []Account
-	filter := "$KV." + accountsBucket + ".>"
-	var seq uint64
-	for {
-		req, err := s.rd.batch(ctx, "KV_"+accountsBucket, filter, seq, time.Time{}, 1000)
+	err := s.scanBucket(ctx, accountsBucket, func(_ string, seq uint64, data []byte) error {
+		a, err := decodeAccount("", data)
 		if err != nil {
-			return nil, fmt.Errorf("store: listing accounts: %w", err)
+			return fmt.Errorf("store: account record %d: %w", seq, err)
 		}
-		for _, m := range req.msgs {
-			seq = m.seq + 1
-			if op := m.hdr.Get("KV-Operation"); op == "DEL" || op == "PURGE" {
-				continue
-			}
-			a, err := decodeAccount("", m.data)
-			if err != nil {
-				return nil, fmt.Errorf("store: account record %d: %w", m.seq, err)
-			}
-			accounts = append(accounts, *a)
-		}
-		if req.np == 0 || len(req.msgs) == 0 {
-			break
-		}
+		accounts = append(accounts, *a)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	slices.SortFunc(accounts, func(a, b Account) int { return strings.Compare(a.Username, b.Username) })
 	return accounts, nil
@@ -372,283 +368,11 @@ func (s *Store) Accounts(ctx context.Context) ([]Account, error) {
 // what it last knew; when the connection is back, the copy is read again
 // from the server. The returned HA1 map is the caller's own.
 func (s *Store) Account(username string) (Account, bool) {
-	s.acc.mu.RLock()
-	p := s.acc.set.byName[username]
-	s.acc.mu.RUnlock()
+	p := s.acc.get(username)
 	if p == nil {
 		return Account{}, false
 	}
 	a := *p
 	a.HA1 = maps.Clone(p.HA1)
 	return a, true
-}
-
-// accountSet is a copy of the accounts bucket.
-type accountSet struct {
-	byKey  map[string]accountEntry // bucket key → its latest revision seen
-	byName map[string]*Account     // exact username → account (never modified)
-}
-
-// accountEntry is a key's latest revision seen, and its account (nil: the
-// key is deleted, or its record unreadable).
-type accountEntry struct {
-	rev uint64
-	acc *Account
-}
-
-func newAccountSet() accountSet {
-	return accountSet{byKey: make(map[string]accountEntry), byName: make(map[string]*Account)}
-}
-
-// put records revision rev of key unless a later one is known.
-func (set accountSet) put(key string, rev uint64, acc *Account) {
-	old, ok := set.byKey[key]
-	if ok && rev <= old.rev {
-		return
-	}
-	if ok && old.acc != nil {
-		delete(set.byName, old.acc.Username)
-	}
-	set.byKey[key] = accountEntry{rev, acc}
-	if acc != nil {
-		set.byName[acc.Username] = acc
-	}
-}
-
-// accountWatcher keeps the store's in-memory copy of the accounts bucket
-// current with a JetStream KV watcher (an ordered consumer): its goroutine
-// (run) applies the changes, and starts a new watch, reading the whole
-// bucket again, after a reconnection or when the watch breaks.
-type accountWatcher struct {
-	s      *Store
-	ctx    context.Context // canceled by Close: ends the watches
-	cancel context.CancelFunc
-	resync chan struct{} // the connection is back: read everything again
-
-	mu  sync.RWMutex
-	set accountSet
-
-	loads atomic.Uint64 // complete reads of the bucket (for tests)
-}
-
-// watch is one KV watch of the accounts bucket.
-type watch struct {
-	kw     jetstream.KeyWatcher
-	cancel context.CancelFunc // ends the watch (nats.go unsubscribes)
-}
-
-// drainBound bounds the wait for a stopped watch's channel to close.
-const drainBound = 2 * time.Second
-
-// stop ends the watch and waits (bounded) for its channel to close, taking
-// what is still in it: nats.go's delivery goroutine may be blocked on the
-// channel, and must reach its end.
-func (w *watch) stop() {
-	w.cancel()
-	t := time.NewTimer(drainBound)
-	defer t.Stop()
-	for {
-		select {
-		case _, ok := <-w.kw.Updates():
-			if !ok {
-				return
-			}
-		case <-t.C:
-			return
-		}
-	}
-}
-
-// prepare readies a, before the store connects (the reconnect handler
-// may call reconnected from then on).
-func (a *accountWatcher) prepare(s *Store) {
-	a.s = s
-	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.resync = make(chan struct{}, 1)
-	a.set = newAccountSet()
-}
-
-// init reads the whole accounts bucket into memory (bounded by ctx) and
-// returns the watch that run then follows.
-func (a *accountWatcher) init(ctx context.Context) (*watch, error) {
-	ctx, cancel := ctxTimeout(ctx)
-	defer cancel()
-	return a.load(ctx)
-}
-
-// load starts a watch and reads every current entry (until ctx ends) into
-// a new copy that then replaces the store's.
-func (a *accountWatcher) load(ctx context.Context) (*watch, error) {
-	wctx, wcancel := context.WithCancel(a.ctx)
-	// The watch lives as long as wctx (nats.go unsubscribes when it
-	// ends); ctx only bounds its start and the initial values.
-	unbound := context.AfterFunc(ctx, wcancel)
-	kw, err := a.s.accountsKV.WatchAll(wctx)
-	if err != nil {
-		unbound()
-		wcancel()
-		return nil, fmt.Errorf("store: watching accounts: %w", err)
-	}
-	w := &watch{kw: kw, cancel: wcancel}
-	set := newAccountSet()
-	n := 0
-	for done := false; !done; {
-		select {
-		case e, ok := <-kw.Updates():
-			switch {
-			case !ok:
-				unbound()
-				w.stop()
-				return nil, fmt.Errorf("store: reading accounts: %w (%d read)", a.ended(ctx), n)
-			case e == nil: // every current entry has come
-				done = true
-			default:
-				n++
-				set.put(e.Key(), e.Revision(), a.decode(e))
-			}
-		case <-ctx.Done():
-			unbound()
-			w.stop()
-			return nil, fmt.Errorf("store: reading accounts: %w (%d read)", a.ended(ctx), n)
-		}
-	}
-	if !unbound() {
-		w.stop() // ctx ended just now: the watch is ending
-		return nil, fmt.Errorf("store: reading accounts: %w", a.ended(ctx))
-	}
-	a.mu.Lock()
-	a.set = set
-	a.mu.Unlock()
-	a.loads.Add(1)
-	return w, nil
-}
-
-// ended is the error of a watch that stopped before its initial values.
-func (a *accountWatcher) ended(ctx context.Context) error {
-	switch {
-	case a.ctx.Err() != nil:
-		return ErrClosed
-	case ctx.Err() != nil:
-		return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
-	}
-	return fmt.Errorf("%w: the watch ended", ErrUnavailable)
-}
-
-// decode is the account of a watched entry: nil for a deletion, and for a
-// record that cannot be read (logged: such an account cannot log in).
-func (a *accountWatcher) decode(e jetstream.KeyValueEntry) *Account {
-	if e.Operation() != jetstream.KeyValuePut {
-		return nil
-	}
-	acc, err := decodeAccount(e.Key(), e.Value())
-	if err != nil {
-		a.s.log.Warn("store: unreadable account record ignored", "key", e.Key(), "revision", e.Revision(), "err", err)
-		return nil
-	}
-	return acc
-}
-
-// apply records this store's own write in memory at once (the watch
-// brings it again; the revision tells it is known).
-func (a *accountWatcher) apply(key string, rev uint64, acc *Account) {
-	a.mu.Lock()
-	a.set.put(key, rev, acc)
-	a.mu.Unlock()
-}
-
-// deleted records this store's deletion of key's revision rev: the
-// deletion marker's own revision is unknown, but it is after rev.
-func (a *accountWatcher) deleted(key string, rev uint64) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	old, ok := a.set.byKey[key]
-	if ok && old.rev > rev {
-		return
-	}
-	if old.acc != nil {
-		delete(a.set.byName, old.acc.Username)
-	}
-	a.set.byKey[key] = accountEntry{rev, nil}
-}
-
-// reconnected asks run to read the bucket again (the server may have come
-// back with other contents, or none).
-func (a *accountWatcher) reconnected() {
-	select {
-	case a.resync <- struct{}{}:
-	default:
-	}
-}
-
-// run is the watcher goroutine: it follows w, and starts a new watch
-// when one ends (with a backoff while that fails), until Close.
-func (a *accountWatcher) run(w *watch) {
-	defer a.s.wg.Done()
-	fails := 0
-	for {
-		if w != nil {
-			a.follow(w)
-			w = nil
-		}
-		if a.ctx.Err() != nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
-		nw, err := a.load(ctx)
-		cancel()
-		if err == nil {
-			if fails > 0 {
-				a.s.log.Info("store: watching accounts again")
-			}
-			w, fails = nw, 0
-			continue
-		}
-		if a.ctx.Err() != nil {
-			return
-		}
-		fails++
-		delay := min(100*time.Millisecond<<min(fails-1, 6), 5*time.Second)
-		a.s.log.Warn("store: watching accounts", "err", err, "retry_in", delay)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-a.resync:
-			t.Stop()
-		case <-a.ctx.Done():
-			t.Stop()
-			return
-		}
-	}
-}
-
-// follow applies w's changes until it ends: at Close, when the connection
-// came back (the bucket is read again), or when the watch broke.
-func (a *accountWatcher) follow(w *watch) {
-	for {
-		select {
-		case e, ok := <-w.kw.Updates():
-			if !ok {
-				w.cancel()
-				if a.ctx.Err() == nil {
-					a.s.log.Warn("store: the accounts watch ended; reading the accounts again")
-				}
-				return
-			}
-			if e == nil {
-				continue
-			}
-			acc := a.decode(e)
-			a.mu.Lock()
-			a.set.put(e.Key(), e.Revision(), acc)
-			a.mu.Unlock()
-		case <-a.resync:
-			w.stop()
-			return
-		}
-	}
-}
-
-// stop ends the watch; run returns.
-func (a *accountWatcher) stop() {
-	a.cancel()
 }

@@ -186,9 +186,7 @@ func testAccounts(t *testing.T, s *Store) {
 				return false
 			}
 		}
-		s.acc.mu.RLock()
-		defer s.acc.mu.RUnlock()
-		return len(s.acc.set.byName) == len(list)
+		return s.acc.len() == len(list)
 	})
 }
 

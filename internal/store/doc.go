@@ -2,9 +2,9 @@
 // messages for history on join, catch-up and reconnection, each
 // participant's cursor (the last message delivered to it), the records of
 // rooms that outlast their participants (configured rooms, and ad hoc
-// rooms while they linger empty), and the user accounts (issue 17). It is
-// the only package of parleyd
-// that imports NATS: everything is kept in NATS JetStream, on a NATS
+// rooms while they linger empty), the user accounts and the nicknames
+// registered to them (issue 17). It is the only package of parleyd that
+// imports NATS: everything is kept in NATS JetStream, on a NATS
 // server embedded in the process (ModeFile, ModeMemory) or an external
 // one (ModeURL).
 //
@@ -40,13 +40,14 @@
 // escaped form is also a valid KV key. Escaped keys longer than 1,024
 // octets are refused.
 //
-// Four KV buckets (streams KV_<bucket>, history 1) hold the rest:
+// Five KV buckets (streams KV_<bucket>, history 1) hold the rest:
 //
 //	parley-meta     key "format": the layout's version, "1". Open refuses
 //	                any other value with ErrFormat, changing nothing. It
 //	                is written last on a new store, so a first Open cut
 //	                short is simply done again. Key "accounts": "1" once
-//	                the accounts bucket was made (see Accounts below).
+//	                the accounts bucket was made (see Accounts below);
+//	                key "nicknames": the same for the nicknames bucket.
 //	parley-rooms    key <room key>: the Room as JSON {"v":1,"uri",
 //	                "subject","persistent","empty_since","data"(base64)}
 //	parley-cursors  key <room key>.<participant key> (both escaped as
@@ -57,6 +58,12 @@
 //	                {"v":1,"username","display"(omitted when empty),
 //	                "realm","ha1":{"MD5":…,"SHA-256":…},"created",
 //	                "updated"} (times RFC 3339 in UTC). MaxValueSize 4 KiB.
+//	parley-nicknames
+//	                key <nickname key> (below): the registration as JSON
+//	                {"v":1,"key","nickname","account","created"}: the
+//	                caller's comparison key as given, the nickname as
+//	                registered, the owner's username, the time (RFC 3339
+//	                in UTC). MaxValueSize 16 KiB.
 //
 // DeleteRoom purges the room's subject in each of the three streams (no
 // delete markers are left).
@@ -104,6 +111,38 @@
 // away, or a server that came back empty, are seen; until then, and
 // while it is away, Account answers from what it last knew. Accounts reads
 // the bucket itself (direct gets), not the memory.
+//
+// # Registered nicknames
+//
+// An account may register nicknames: a registered nickname, and any
+// nickname confusable with it, is refused to everyone else in every room.
+// Confusability is the caller's: it gives each registration its
+// comparison key (internal/room's skeleton of the nickname), which the
+// store treats as an opaque string, 1 to 1,024 octets of UTF-8 (the
+// nickname itself: 1 to 1,023 octets of UTF-8 without control
+// characters, RFC 7701 §7.1; the account: a valid username; ErrInvalid
+// otherwise). The bucket key is the comparison key escaped as room keys
+// are (so up to 3,072 octets: the subject still fits a NATS control
+// line). RegisterNickname is a KV create: of stores racing to register
+// one key, exactly one wins, the others get ErrExists, whoever the owner
+// (a caller wanting idempotence looks at NicknameOwner first).
+// DropNickname reads the key and deletes it against its revision
+// (ErrNotFound when none); DropAccountNicknames lists the bucket (direct
+// gets) and deletes each of the account's registrations the same way,
+// leaving an unreadable record (its owner is unknown: logged) to
+// DropNickname. The store does not check that a registration's account
+// exists. DeleteAccount, once the account is deleted, drops its
+// nicknames: when that fails the account stays deleted, the error says
+// so, and DropAccountNicknames drops the rest; a nickname registered
+// while its account is being deleted may outlive it. Deletions leave KV
+// delete markers. The bucket came after the accounts': an older store
+// gets it on Open exactly as the accounts bucket (meta key "nicknames").
+//
+// NicknameOwner answers from memory, like Account: the same watcher code
+// (one goroutine per bucket) reads the whole bucket before Open returns,
+// applies every change by this store at once and by others within
+// milliseconds, and reads the bucket again after a reconnection.
+// NicknameRegistrations reads the bucket itself.
 //
 // # Appends
 //
@@ -178,8 +217,8 @@
 // killed process leaves no stale lock). ModeMemory uses a private temporary directory
 // that stays empty and is removed by Close. Resources are bounded:
 // JetStream's storage limit (disk in ModeFile, memory in ModeMemory) is
-// Config.MaxBytes plus 64 MiB for each of the rooms, cursors and accounts buckets
-// plus 256 MiB of slack; the other kind is limited to 64 MiB and unused;
+// Config.MaxBytes plus 64 MiB for each of the rooms, cursors, accounts and
+// nicknames buckets plus 256 MiB of slack; the other kind is limited to 64 MiB and unused;
 // max_payload is Config.MaxMessageBytes plus 64 KiB. The server's log goes
 // to Config.Logger with component=nats: its notices (a banner at every
 // start) at Debug, warnings at Warn, errors at Error.
@@ -230,36 +269,37 @@
 // # Goroutines and errors
 //
 // A store owns: the completer (done calls, cache updates), a janitor (overdue
-// acknowledgements), the cursor flusher, the accounts watcher (it follows
-// the KV watch of the accounts bucket, and starts a new one after a
-// reconnection or when one breaks, with a backoff of 100 ms doubling to
-// 5 s while that fails), a short-lived one after each reconnection
-// (ModeURL: the streams are checked, and created again on a server that
-// came back empty, before Available turns true; then the accounts watcher
-// is told to read the bucket again), nats.go's connection goroutines,
-// two subscription handlers (acknowledgements, direct-get replies), the
-// KV watch's delivery goroutine and the one nats.go keeps per watch to
-// end it with its context, and the embedded server's. Close stops them
-// all: it writes pending cursors, waits for the appends in flight and
-// their done calls (until ctx ends: the rest get ErrClosed), cancels the
-// accounts watch (its goroutine drains the watch's channel, so that
+// acknowledgements), the cursor flusher, two watchers, the accounts' and
+// the nicknames' (each follows the KV watch of its bucket, and starts a
+// new one after a reconnection or when one breaks, with a backoff of
+// 100 ms doubling to 5 s while that fails), a short-lived one after each
+// reconnection (ModeURL: the streams are checked, and created again on a
+// server that came back empty, before Available turns true; then the
+// watchers are told to read their buckets again), nats.go's connection
+// goroutines, two subscription handlers (acknowledgements, direct-get
+// replies), each KV watch's delivery goroutine and the one nats.go keeps
+// per watch to end it with its context, and the embedded server's. Close
+// stops them all: it writes pending cursors, waits for the appends in
+// flight and their done calls (until ctx ends: the rest get ErrClosed),
+// cancels the watches (each watcher drains its watch's channel, so that
 // nats.go's delivery goroutine is never left blocked on it, at most 2 s),
 // then closes the connection and the server.
 //
 // Callers branch on ErrUnavailable (try later; an append that failed with
 // it may have been stored), ErrClosed, ErrFormat, ErrCorrupt, ErrTooLarge,
-// ErrInUse, and for accounts ErrExists, ErrNotFound and ErrInvalid with
-// errors.Is; other errors wrap what NATS said.
+// ErrInUse, and for accounts and nicknames ErrExists, ErrNotFound and
+// ErrInvalid with errors.Is; other errors wrap what NATS said.
 //
 // In ModeURL the server must have JetStream, and the account must allow
 // publishing to parley.room.>, $KV.parley-cursors.>, $KV.parley-rooms.>,
-// $KV.parley-accounts.>, $KV.parley-meta.> and $JS.API.>, and subscribing
-// to _INBOX.> (the accounts watch is delivered there too). Several
+// $KV.parley-accounts.>, $KV.parley-nicknames.>, $KV.parley-meta.> and
+// $JS.API.>, and subscribing to _INBOX.> (the KV watches are delivered
+// there too). Several
 // parleyd instances must not share one account's streams: their limits
 // would overwrite each other's, and cursors are written without
-// compare-and-set. Accounts are the exception: every write to their
-// bucket is a compare-and-set and every store follows the others' writes,
-// so a short-lived store (the CLI's) may manage the accounts of a running
-// parleyd on the same external server (opened with the same Config
+// compare-and-set. Accounts and nicknames are the exception: every write
+// to their buckets is a compare-and-set and every store follows the
+// others' writes, so a short-lived store (the CLI's) may manage the
+// accounts and nicknames of a running parleyd on the same external server (opened with the same Config
 // limits: Open sets the message stream's).
 package store

@@ -11,10 +11,11 @@ import (
 )
 
 // Resource bounds of the embedded server beyond the message stream's
-// MaxBytes (doc.go): room records, cursors and accounts, and JetStream's
-// overhead.
+// MaxBytes (doc.go): room records, cursors, accounts and nicknames, and
+// JetStream's overhead.
 const (
-	bucketBytes   = 64 << 20  // each of the rooms, cursors and accounts buckets
+	bucketBytes   = 64 << 20  // each of the rooms, cursors, accounts and nicknames buckets
+	bucketCount   = 4         // the buckets of bucketBytes
 	embeddedSlack = 256 << 20 // added to MaxBytes for the server's JetStream limit
 	startTimeout  = 30 * time.Second
 )
@@ -36,7 +37,7 @@ func (s *Store) startEmbedded(dir string) (*server.Server, error) {
 		SyncAlways:   s.cfg.SyncAlways,
 		SyncInterval: s.cfg.SyncInterval,
 	}
-	limit := s.cfg.MaxBytes + 3*bucketBytes + embeddedSlack
+	limit := s.cfg.MaxBytes + bucketCount*bucketBytes + embeddedSlack
 	if s.cfg.Mode == ModeMemory {
 		opts.JetStreamMaxMemory = limit
 		opts.JetStreamMaxStore = 64 << 20 // nothing is put on disk

@@ -18,6 +18,12 @@ const maxKey = 1024
 // escape), so the mapping is injective: two different URIs never share a
 // subject. "sip:lobby@example.com" becomes "sip_3Alobby_40example_2Ecom".
 func escapeKey(uri string) (string, error) {
+	return escapeKeyMax(uri, maxKey)
+}
+
+// escapeKeyMax is escapeKey with another bound on the escaped form
+// (octets).
+func escapeKeyMax(uri string, limit int) (string, error) {
 	if uri == "" {
 		return "", errors.New("store: empty URI")
 	}
@@ -29,8 +35,8 @@ func escapeKey(uri string) (string, error) {
 			n += 3
 		}
 	}
-	if n > maxKey {
-		return "", fmt.Errorf("store: URI too long (%d octets escaped, at most %d)", n, maxKey)
+	if n > limit {
+		return "", fmt.Errorf("store: URI too long (%d octets escaped, at most %d)", n, limit)
 	}
 	if n == len(uri) {
 		return uri, nil

@@ -12,12 +12,13 @@ import (
 )
 
 // setup creates the meta bucket, the message stream and the rooms,
-// cursors and accounts buckets, or checks and updates the ones there. The
-// format key is written last, so that a store whose first Open stopped
-// halfway is set up again, not taken for damaged. The accounts bucket came
-// after format 1's first stores: a store without the meta key accountsKey
-// predates it and gets it made (then the key), while a store with the key
-// and without the bucket is damaged. again is true after a reconnection
+// cursors, accounts and nicknames buckets, or checks and updates the ones
+// there. The format key is written last, so that a store whose first Open
+// stopped halfway is set up again, not taken for damaged. The accounts and
+// nicknames buckets came after format 1's first stores: a store without
+// the bucket's meta key (accountsKey, nicknamesKey) predates it and gets
+// it made (then the key), while a store with the key and without the
+// bucket is damaged. again is true after a reconnection
 // (ModeURL): the same, without assuming anything of the server.
 func (s *Store) setup(ctx context.Context, again bool) error {
 	ctx, cancel := ctxTimeout(ctx)
@@ -111,6 +112,15 @@ func (s *Store) setup(ctx context.Context, again bool) error {
 			Storage:      storage,
 			Replicas:     s.cfg.Replicas,
 		}, accountsKey},
+		{&s.nicknamesKV, jetstream.KeyValueConfig{
+			Bucket:       nicknamesBucket,
+			Description:  "parleyd store: nicknames registered to accounts, key = escaped comparison key",
+			History:      1,
+			MaxBytes:     bucketBytes,
+			MaxValueSize: nicknameValueMax,
+			Storage:      storage,
+			Replicas:     s.cfg.Replicas,
+		}, nicknamesKey},
 	}
 	for _, b := range buckets {
 		made := initialized // an initialized store has its format's first buckets

@@ -146,13 +146,16 @@ var (
 	// DataDir open.
 	ErrInUse = errors.New("store: data directory in use")
 	// ErrExists: CreateAccount of a username that is an account already
-	// (or differs from one only in ASCII case).
+	// (or differs from one only in ASCII case); RegisterNickname of a
+	// comparison key registered already.
 	ErrExists = errors.New("store: already exists")
-	// ErrNotFound: DeleteAccount of a username that is no account.
+	// ErrNotFound: DeleteAccount of a username that is no account;
+	// DropNickname of a key that is not registered.
 	ErrNotFound = errors.New("store: not found")
 	// ErrInvalid: an account that cannot be stored (its username, realm,
-	// display name or hashes).
-	ErrInvalid = errors.New("store: invalid account")
+	// display name or hashes), or a nickname registration (its key,
+	// nickname or account).
+	ErrInvalid = errors.New("store: invalid")
 )
 
 // formatVersion is the version of the layout described in doc.go, kept in
@@ -165,20 +168,22 @@ var ackTimeout = 10 * time.Second
 
 // Names of the stream, the buckets and their subjects (doc.go).
 const (
-	msgStream      = "PARLEY_MESSAGES"
-	msgSubjectPfx  = "parley.room."
-	msgSubjectSfx  = ".msg"
-	metaBucket     = "parley-meta"
-	roomsBucket    = "parley-rooms"
-	cursorsBucket  = "parley-cursors"
-	accountsBucket = "parley-accounts"
-	formatKey      = "format"
-	accountsKey    = "accounts" // in the meta bucket: the accounts bucket was made
-	serverName     = "parley-store"
+	msgStream       = "PARLEY_MESSAGES"
+	msgSubjectPfx   = "parley.room."
+	msgSubjectSfx   = ".msg"
+	metaBucket      = "parley-meta"
+	roomsBucket     = "parley-rooms"
+	cursorsBucket   = "parley-cursors"
+	accountsBucket  = "parley-accounts"
+	nicknamesBucket = "parley-nicknames"
+	formatKey       = "format"
+	accountsKey     = "accounts"  // in the meta bucket: the accounts bucket was made
+	nicknamesKey    = "nicknames" // in the meta bucket: the nicknames bucket was made
+	serverName      = "parley-store"
 )
 
-// Store keeps room messages, participants' cursors, room records and
-// accounts in NATS JetStream. Its methods are safe for concurrent use.
+// Store keeps room messages, participants' cursors, room records,
+// accounts and registered nicknames in NATS JetStream. Its methods are safe for concurrent use.
 type Store struct {
 	cfg    Config
 	log    *slog.Logger
@@ -189,17 +194,19 @@ type Store struct {
 	js     jetstream.JetStream
 	inbox  string // this store's reply subject prefix, "_INBOX.<nuid>."
 
-	metaKV     jetstream.KeyValue
-	roomsKV    jetstream.KeyValue
-	cursorsKV  jetstream.KeyValue
-	accountsKV jetstream.KeyValue
+	metaKV      jetstream.KeyValue
+	roomsKV     jetstream.KeyValue
+	cursorsKV   jetstream.KeyValue
+	accountsKV  jetstream.KeyValue
+	nicknamesKV jetstream.KeyValue
 
 	available atomic.Bool
 	pub       publisher
 	rd        reader
 	cur       cursors
 	cache     cache
-	acc       accountWatcher
+	acc       watched[Account]              // the accounts bucket in memory
+	nick      watched[NicknameRegistration] // the nicknames bucket in memory
 
 	closing   chan struct{} // closed when Close begins
 	closeOnce sync.Once
@@ -257,10 +264,12 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		ackTimeout:   ackTimeout,
 		flushEvery:   cfg.CursorInterval,
 	}
-	s.acc.prepare(s)
+	s.acc.prepare(s, "accounts", &s.accountsKV, decodeAccount, func(a *Account) string { return a.Username })
+	s.nick.prepare(s, "nicknames", &s.nicknamesKV, decodeNickname, func(r *NicknameRegistration) string { return r.Key })
 	if err := s.open(ctx); err != nil {
 		close(s.closing)
 		s.acc.stop()
+		s.nick.stop()
 		s.teardown()
 		return nil, err
 	}
@@ -374,16 +383,23 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.cur.init(s)
-	// Every account is in memory before Open returns.
-	w, err := s.acc.init(ctx)
+	// Every account and registered nickname is in memory before Open
+	// returns.
+	wa, err := s.acc.init(ctx)
 	if err != nil {
 		return err
 	}
-	s.wg.Add(4)
+	wn, err := s.nick.init(ctx)
+	if err != nil {
+		wa.stop()
+		return err
+	}
+	s.wg.Add(5)
 	go s.pub.complete()
 	go s.pub.janitor()
 	go s.cur.flusher()
-	go s.acc.run(w)
+	go s.acc.run(wa)
+	go s.nick.run(wn)
 	return nil
 }
 
@@ -426,6 +442,7 @@ func (s *Store) natsOptions(extra ...nats.Option) []nats.Option {
 					s.available.Store(true)
 				}
 				s.acc.reconnected()
+				s.nick.reconnected()
 			})
 		}),
 		nats.ClosedHandler(func(*nats.Conn) { s.available.Store(false) }),
@@ -510,7 +527,8 @@ func (s *Store) shutdown(ctx context.Context) error {
 	s.bgMu.Lock()
 	s.bgDone = true
 	s.bgMu.Unlock()
-	s.acc.stop() // ends the accounts watch and its goroutine
+	s.acc.stop()  // ends the accounts watch and its goroutine
+	s.nick.stop() // the nicknames watch
 	s.teardown()
 	s.wg.Wait()
 	return err
