@@ -29,6 +29,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "user" {
 		return runUser(args[1:], os.Stdin, stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "nick" {
+		return runNick(args[1:], stdout, stderr)
+	}
 	cfg, action, err := config.FromArgs(args, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -17,7 +16,6 @@ import (
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
-	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/store"
 )
 
@@ -69,10 +67,6 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case action != config.Run:
 		return 0
 	}
-	if cfg.Store.Mode == config.StoreMemory && cfg.Store.URL == "" {
-		fmt.Fprintln(stderr, "parleyd user: store.mode is \"memory\": accounts would be lost at once; use the file store or store.url")
-		return 2
-	}
 	var password string
 	if op == "add" || op == "passwd" {
 		if password, err = readPassword(stdin, stderr, name); err != nil {
@@ -82,14 +76,9 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := server.OpenStore(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		if errors.Is(err, store.ErrInUse) {
-			fmt.Fprintf(stderr, "parleyd user: the store in %s is in use by a running parleyd: stop it first, or run both on a NATS server (store.url)\n", cfg.Server.DataDir)
-		} else {
-			fmt.Fprintf(stderr, "parleyd user: opening the store: %v\n", err)
-		}
-		return 1
+	st, code := openCLIStore(ctx, cfg, "user", stderr)
+	if st == nil {
+		return code
 	}
 	defer st.Close(context.Background())
 	realm := cfg.Server.Host

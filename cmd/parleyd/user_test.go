@@ -76,3 +76,38 @@ func TestUserCommands(t *testing.T) {
 		t.Fatalf("unknown command: exit %d, want 2", code)
 	}
 }
+
+// TestNickCommands: parleyd nick register, list and drop; a look-alike of
+// a registered nickname is the same registration; a nickname cannot be
+// registered to no account.
+func TestNickCommands(t *testing.T) {
+	dir := t.TempDir()
+	flags := []string{"-data-dir", dir, "-host", "chat.example"}
+	if code, _, stderr := userCmd(t, "wonderland\n", append([]string{"add", "alice"}, flags...)...); code != 0 {
+		t.Fatalf("user add: %d: %s", code, stderr)
+	}
+	nick := func(args ...string) (int, string, string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		code := runNick(append(args, flags...), &out, &errOut)
+		return code, out.String(), errOut.String()
+	}
+	if code, _, stderr := nick("register", "Alice", "alice"); code != 0 {
+		t.Fatalf("nick register: %d: %s", code, stderr)
+	}
+	if code, _, stderr := nick("register", "\u0430lice", "alice"); code == 0 || !strings.Contains(stderr, "exists") {
+		t.Fatalf("registering a look-alike: %d %q, want a failure saying it exists", code, stderr)
+	}
+	if code, _, stderr := nick("register", "bob", "nobody"); code == 0 || !strings.Contains(stderr, "no account") {
+		t.Fatalf("registering to no account: %d %q", code, stderr)
+	}
+	if code, out, _ := nick("list"); code != 0 || !strings.Contains(out, "Alice") || !strings.Contains(out, "alice") {
+		t.Fatalf("nick list: %d %q", code, out)
+	}
+	if code, _, stderr := nick("drop", "ALICE"); code != 0 {
+		t.Fatalf("nick drop: %d: %s", code, stderr)
+	}
+	if code, out, _ := nick("list"); code != 0 || strings.Contains(out, "Alice") {
+		t.Fatalf("nick list after drop: %d %q", code, out)
+	}
+}

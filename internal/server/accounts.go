@@ -1,6 +1,8 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/switchboard"
 )
 
 // Accounts and digest authentication (issue 17): the store keeps the
@@ -65,4 +68,44 @@ func newDigestAuth(host string, st *store.Store, algorithms, trusted []string) *
 		Digest:     auth.New(auth.Config{Realm: host, NonceLifetime: nonceLifetime}),
 		Throttle:   auth.NewThrottle(time.Now),
 	}
+}
+
+// storeNicknames is the store as the nickname table's owners and the
+// switch's registrar (owned nicknames, issue 17). It reads the Server's
+// store when asked: the switch is made before the store is opened, and
+// asks only once the server serves.
+type storeNicknames struct{ s *Server }
+
+// registerWait bounds the store write of a nickname registration.
+const registerWait = 2 * time.Second
+
+func (n storeNicknames) NicknameOwner(key string) (string, bool) {
+	if n.s.store == nil {
+		return "", false
+	}
+	r, ok := n.s.store.NicknameOwner(key)
+	return r.Account, ok
+}
+
+func (n storeNicknames) RegisterNickname(account, nick, key string) error {
+	st := n.s.store
+	if st == nil {
+		return errors.New("no store: nicknames cannot be registered")
+	}
+	if owner, ok := n.NicknameOwner(key); ok {
+		if owner == account {
+			return nil
+		}
+		return switchboard.ErrRegistered
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), registerWait)
+	defer cancel()
+	err := st.RegisterNickname(ctx, store.NicknameRegistration{Key: key, Nickname: nick, Account: account})
+	if errors.Is(err, store.ErrExists) { // someone else was faster, or this account on another device
+		if owner, ok := n.NicknameOwner(key); ok && owner == account {
+			return nil
+		}
+		return switchboard.ErrRegistered
+	}
+	return err
 }

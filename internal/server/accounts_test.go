@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"strings"
 	"testing"
 
@@ -13,6 +14,9 @@ import (
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/switchboard"
+	"github.com/parley-im/parley/msrp"
+	"github.com/parley-im/parley/msrp/msrptest"
 )
 
 // headers returns every value of the header field name in msg.
@@ -85,4 +89,122 @@ func TestAccountsOverTheWire(t *testing.T) {
 
 	// A URI that is no account's: a guest.
 	joinAs(t, p, roomURI, "sip:carol-x1@"+realm, "c1@test")
+}
+
+// joinAuthenticated joins uri (an account's URI, with password) to
+// roomURI over a new SIP TCP connection — challenged, then with SHA-256
+// credentials — and binds its MSRP session.
+func joinAuthenticated(t *testing.T, srv *server.Server, roomURI, uri, password string) *member {
+	t.Helper()
+	p := dial(t, srv, "TCP")
+	sid := servertest.RandomToken()
+	m := &member{sip: p, uri: uri, callID: servertest.RandomToken(), self: msrp.URI{Host: "127.0.0.1", Port: 9, SessionID: sid, Transport: "tcp"}}
+	offer := servertest.Offer(9, sid)
+	res := expect(t, p, servertest.WithFrom(p.Build(servertest.Req{Method: "INVITE", URI: roomURI, CallID: m.callID, FromTag: "ft", CSeq: 1, Body: offer}), "<"+uri+">"), 401, "")
+	chal, err := digest.ParseChallenge(headers(res, "WWW-Authenticate")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := strings.TrimPrefix(uri, "sip:")
+	user, _, _ = strings.Cut(user, "@")
+	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: roomURI, Username: user, Password: password, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := servertest.WithFrom(p.Build(servertest.Req{Method: "INVITE", URI: roomURI, CallID: m.callID, FromTag: "ft", CSeq: 2,
+		Extra: []string{"Authorization: " + cred.String()}, Body: offer}), "<"+uri+">")
+	res = expect(t, p, req, 200, "")
+	_, tag, _ := strings.Cut(servertest.Header(res, "To"), ";tag=")
+	m.tag, _, _ = strings.Cut(tag, ";")
+	_, body, _ := strings.Cut(string(res), "\r\n\r\n")
+	_, path, _ := strings.Cut(body, "a=path:")
+	path, _, _ = strings.Cut(path, "\r\n")
+	if m.sw, err = msrp.ParseURI(path); err != nil {
+		t.Fatalf("answer path %q: %v", path, err)
+	}
+	if err := p.Send(servertest.WithFrom(p.Build(servertest.Req{Method: "ACK", URI: roomURI, CallID: m.callID, FromTag: "ft", ToTag: m.tag, CSeq: 2}), "<"+uri+">")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", srv.Addrs().MSRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.bindMSRP(t, c)
+	return m
+}
+
+// nickname sends a NICKNAME from m (registering it with register) and
+// returns the status.
+func (m *member) nickname(t *testing.T, nick string, register bool) int {
+	t.Helper()
+	var opts []msrptest.Option
+	if register {
+		opts = append(opts, msrptest.WithHeader(switchboard.RegisterHeader, switchboard.RegisterValue))
+	}
+	req := msrptest.Nickname(m.sw, m.self, nick, opts...)
+	m.msrp.Send(req)
+	for range 20 {
+		got, err := m.msrp.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.IsRequest() && got.TID == req.TID {
+			return got.Code
+		}
+	}
+	t.Fatal("no answer to NICKNAME")
+	return 0
+}
+
+// TestOwnedNicknameOverTheWire: alice, authenticated, registers her
+// nickname with NICKNAME + Parley-Register; a guest can then take neither
+// it nor a look-alike, in any room, also after a restart of parleyd; a
+// guest cannot register one (403).
+func TestOwnedNicknameOverTheWire(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loopbackConfig()
+	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
+	realm := cfg.Server.Host
+	st, err := server.OpenStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.CreateAccount(context.Background(), store.Account{Username: "alice", Realm: realm, HA1: map[string]string{
+		auth.SHA256: auth.HA1(auth.SHA256, "alice", realm, "wonderland"),
+	}})
+	st.Close(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := func() *server.Server {
+		srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Start()
+		return srv
+	}
+	srv := start()
+	room := "sip:lobby@" + srv.Addrs().SIPTCP
+	alice := joinAuthenticated(t, srv, room, "sip:alice@"+realm, "wonderland")
+	if code := alice.nickname(t, "Alice", true); code != 200 {
+		t.Fatalf("registering alice's nickname: %d", code)
+	}
+	guest, _ := joinKeeping(t, srv, "sip:lounge@"+srv.Addrs().SIPTCP, "sip:mallory@example.com")
+	for _, nick := range []string{"alice", "\u0430lice"} {
+		if code := guest.nickname(t, nick, false); code != 425 {
+			t.Errorf("a guest taking %q: %d, want 425", nick, code)
+		}
+	}
+	if code := guest.nickname(t, "mallory", true); code != 403 {
+		t.Errorf("a guest registering: %d, want 403", code)
+	}
+	stopServer(srv)
+
+	srv = start()
+	t.Cleanup(func() { stopServer(srv) })
+	guest, _ = joinKeeping(t, srv, "sip:lobby@"+srv.Addrs().SIPTCP, "sip:mallory@example.com")
+	if code := guest.nickname(t, "ALICE", false); code != 425 {
+		t.Errorf("after a restart, a guest taking alice: %d, want 425", code)
+	}
 }

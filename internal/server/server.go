@@ -184,7 +184,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		ChunkTimeout:       cfg.MSRP.ChunkTimeout.Std(),
 		MaxUnfinished:      cfg.MSRP.MaxUnfinished,
 		MaxUnfinishedBytes: int64(cfg.MSRP.MaxUnfinishedBytes),
-		Nicknames:          room.NewNicknames(room.WithIMHost(cfg.Server.Host)),
+		Nicknames:          room.NewNicknames(room.WithIMHost(cfg.Server.Host), room.WithOwners(storeNicknames{s})),
+		Registrar:          storeNicknames{s},
 		Observer:           s.conf,
 		Logger:             log.With("component", "switch"),
 	})

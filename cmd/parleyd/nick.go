@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/parley-im/parley/internal/config"
+	"github.com/parley-im/parley/internal/room"
+	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/store"
+)
+
+// nickUsage is the help of parleyd nick.
+const nickUsage = `Usage:
+  parleyd nick register <nickname> <account> [flags]   register a nickname to an account
+  parleyd nick drop <nickname> [flags]                 drop a registration
+  parleyd nick list [flags]                            list the registered nicknames
+
+A registered nickname, and every nickname that looks like it (RFC 8266
+comparison and Unicode TR39 confusables: another script's letters,
+zero-width characters), is refused (425) to everyone but the participants
+of its account, in every room (issue 17). A participant of an account can
+register the nickname it holds itself (/nick register in parley). The flags
+are parleyd's, as for parleyd user.
+`
+
+// runNick runs parleyd nick <op> ….
+func runNick(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, nickUsage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	op, rest := args[0], args[1:]
+	want := map[string]int{"register": 2, "drop": 1, "list": 0}
+	n, ok := want[op]
+	if !ok {
+		fmt.Fprintf(stderr, "parleyd nick: unknown command %q\n\n%s", op, nickUsage)
+		return 2
+	}
+	var pos []string
+	for len(pos) < n {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fmt.Fprintf(stderr, "parleyd nick %s: missing arguments\n\n%s", op, nickUsage)
+			return 2
+		}
+		pos, rest = append(pos, rest[0]), rest[1:]
+	}
+	cfg, action, err := config.FromArgs(rest, stdout, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		return 2
+	case action != config.Run:
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, code := openCLIStore(ctx, cfg, "nick", stderr)
+	if st == nil {
+		return code
+	}
+	defer st.Close(context.Background())
+	switch op {
+	case "register":
+		display, key, kerr := room.NicknameKey(pos[0])
+		if kerr != nil {
+			err = kerr
+			break
+		}
+		if _, ok := st.Account(pos[1]); !ok {
+			err = fmt.Errorf("no account %q", pos[1])
+			break
+		}
+		err = st.RegisterNickname(ctx, store.NicknameRegistration{Key: key, Nickname: display, Account: pos[1]})
+		if err == nil {
+			fmt.Fprintf(stdout, "nickname %s: registered to %s\n", display, pos[1])
+		}
+	case "drop":
+		_, key, kerr := room.NicknameKey(pos[0])
+		if kerr != nil {
+			err = kerr
+			break
+		}
+		if err = st.DropNickname(ctx, key); err == nil {
+			fmt.Fprintf(stdout, "nickname %s: dropped\n", pos[0])
+		}
+	case "list":
+		var rs []store.NicknameRegistration
+		if rs, err = st.NicknameRegistrations(ctx); err == nil {
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NICKNAME\tACCOUNT\tREGISTERED")
+			for _, r := range rs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Nickname, r.Account, r.Created.UTC().Format(time.RFC3339))
+			}
+			err = tw.Flush()
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "parleyd nick %s: %v\n", op, err)
+		return 1
+	}
+	return 0
+}
+
+// openCLIStore opens the store cfg names for a management command (cmd:
+// "user", "nick"), explaining on stderr why it cannot; nil and the exit
+// status then.
+func openCLIStore(ctx context.Context, cfg *config.Config, cmd string, stderr io.Writer) (*store.Store, int) {
+	if cfg.Store.Mode == config.StoreMemory && cfg.Store.URL == "" {
+		fmt.Fprintf(stderr, "parleyd %s: store.mode is \"memory\": nothing would be kept; use the file store or store.url\n", cmd)
+		return nil, 2
+	}
+	st, err := server.OpenStore(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		if errors.Is(err, store.ErrInUse) {
+			fmt.Fprintf(stderr, "parleyd %s: the store in %s is in use by a running parleyd: stop it first, or run both on a NATS server (store.url)\n", cmd, cfg.Server.DataDir)
+		} else {
+			fmt.Fprintf(stderr, "parleyd %s: opening the store: %v\n", cmd, err)
+		}
+		return nil, 1
+	}
+	return st, 0
+}
