@@ -6,14 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/room"
-	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/store"
 )
 
@@ -78,8 +76,11 @@ func runNick(args []string, stdout, stderr io.Writer) int {
 			err = kerr
 			break
 		}
-		if _, ok := st.Account(pos[1]); !ok {
-			err = fmt.Errorf("no account %q", pos[1])
+		if _, ok, aerr := st.GetAccount(ctx, pos[1]); aerr != nil || !ok {
+			err = aerr
+			if err == nil {
+				err = fmt.Errorf("no account %q", pos[1])
+			}
 			break
 		}
 		err = st.RegisterNickname(ctx, store.NicknameRegistration{Key: key, Nickname: display, Account: pos[1]})
@@ -111,24 +112,4 @@ func runNick(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// openCLIStore opens the store cfg names for a management command (cmd:
-// "user", "nick"), explaining on stderr why it cannot; nil and the exit
-// status then.
-func openCLIStore(ctx context.Context, cfg *config.Config, cmd string, stderr io.Writer) (*store.Store, int) {
-	if cfg.Store.Mode == config.StoreMemory && cfg.Store.URL == "" {
-		fmt.Fprintf(stderr, "parleyd %s: store.mode is \"memory\": nothing would be kept; use the file store or store.url\n", cmd)
-		return nil, 2
-	}
-	st, err := server.OpenStore(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		if errors.Is(err, store.ErrInUse) {
-			fmt.Fprintf(stderr, "parleyd %s: the store in %s is in use by a running parleyd: stop it first, or run both on a NATS server (store.url)\n", cmd, cfg.Server.DataDir)
-		} else {
-			fmt.Fprintf(stderr, "parleyd %s: opening the store: %v\n", cmd, err)
-		}
-		return nil, 1
-	}
-	return st, 0
 }

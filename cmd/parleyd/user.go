@@ -30,9 +30,10 @@ Accounts are kept in parleyd's store (issue 17): the account alice is
 sip:alice@<server.host>, and its password is kept only as SIP digest hashes
 (SHA-256 and MD5, RFC 8760) for the realm server.host. The flags are
 parleyd's (-config, -data-dir, -host, -store, -store-url …): use the ones
-the server runs with. With the embedded store, run these while parleyd is
-stopped (the data directory is locked while it runs); with store.url, any
-time: a running parleyd sees the change at once.
+the server runs with. While a parleyd runs on the embedded store (its data
+directory locked), they go through its control socket
+(<data_dir>/parleyd.sock); with store.url, to the NATS server. Either way
+a running parleyd sees the change at once.
 `
 
 // runUser runs parleyd user <op> ….
@@ -91,10 +92,13 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if op == "add" {
 			err = st.CreateAccount(ctx, a)
 		} else {
-			old, ok := st.Account(name)
-			if !ok {
+			old, ok, gerr := st.GetAccount(ctx, name)
+			switch {
+			case gerr != nil:
+				err = gerr
+			case !ok:
 				err = fmt.Errorf("no account %q", name)
-			} else {
+			default:
 				a.Display, a.Created = old.Display, old.Created
 				err = st.PutAccount(ctx, a)
 			}

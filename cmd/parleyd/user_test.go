@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // userCmd runs parleyd user args with stdin, and returns its exit status
@@ -109,5 +111,69 @@ func TestNickCommands(t *testing.T) {
 	}
 	if code, out, _ := nick("list"); code != 0 || strings.Contains(out, "Alice") {
 		t.Fatalf("nick list after drop: %d %q", code, out)
+	}
+}
+
+// TestUserWhileRunning: with a parleyd running on the embedded store (its
+// data directory locked), parleyd user and parleyd nick reach it through
+// its control socket; the running server has the account at once.
+func TestUserWhileRunning(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
+	cfg.Server.DataDir = dir
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	flags := []string{"-data-dir", dir}
+	if code, out, stderr := userCmd(t, "wonderland\n", append([]string{"add", "alice"}, flags...)...); code != 0 {
+		t.Fatalf("user add while running: %d: %s %s", code, out, stderr)
+	}
+	if code, _, stderr := userCmd(t, "x\n", append([]string{"add", "alice"}, flags...)...); code == 0 || !strings.Contains(stderr, "exists") {
+		t.Fatalf("user add twice while running: %d %q", code, stderr)
+	}
+	// The running focus knows alice now: her URI without credentials is
+	// challenged.
+	p, err := servertest.DialSIP("TCP", srv.Addrs().SIPTCP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	room := "sip:lobby@" + srv.Addrs().SIPTCP
+	inv := servertest.WithFrom(p.Build(servertest.Req{Method: "INVITE", URI: room, Body: servertest.Offer(9, servertest.RandomToken())}), "<sip:alice@127.0.0.1>")
+	res, err := p.Exchange(inv, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := servertest.Status(res); code != 401 {
+		t.Fatalf("INVITE from alice's URI after user add: %d, want 401", code)
+	}
+	if code, _, stderr := userCmd(t, "looking-glass\n", append([]string{"passwd", "alice"}, flags...)...); code != 0 {
+		t.Fatalf("user passwd while running: %d: %s", code, stderr)
+	}
+	var out, errOut bytes.Buffer
+	if code := runNick(append([]string{"register", "Alice", "alice"}, flags...), &out, &errOut); code != 0 {
+		t.Fatalf("nick register while running: %d: %s", code, errOut.String())
+	}
+	code, list, _ := userCmd(t, "", append([]string{"list"}, flags...)...)
+	if code != 0 || !strings.Contains(list, "sip:alice@127.0.0.1") {
+		t.Fatalf("user list while running: %d %q", code, list)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Stopped: the commands open the store themselves, and find it all.
+	code, list, _ = userCmd(t, "", append([]string{"list"}, flags...)...)
+	if code != 0 || !strings.Contains(list, "alice") {
+		t.Fatalf("user list after the server stopped: %d %q", code, list)
+	}
+	out.Reset()
+	if code := runNick(append([]string{"list"}, flags...), &out, &errOut); code != 0 || !strings.Contains(out.String(), "Alice") {
+		t.Fatalf("nick list after the server stopped: %d %q", code, out.String())
 	}
 }

@@ -47,10 +47,13 @@ type Server struct {
 	rooms  *room.Registry
 	store  *store.Store // rooms' history (history.go); nil: in memory only
 	linger *lingerer    // deletes the history of rooms empty past their grace (lasting.go); nil without a store
-	udp    net.PacketConn
-	tcp    net.Listener
-	tls    net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
-	certs  *certs.Store // the TLS certificate, when a TLS listener is on
+	// control serves parleyd user and parleyd nick while the embedded
+	// store is locked by this process (control.go); nil otherwise.
+	control *control
+	udp     net.PacketConn
+	tcp     net.Listener
+	tls     net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
+	certs   *certs.Store // the TLS certificate, when a TLS listener is on
 	// The HTTPS listener (https.go), or nil: its TCP listener, under TLS
 	// once served, and the HTTP server that serves it.
 	httpsLn net.Listener
@@ -94,6 +97,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			}
 			if s.ua != nil {
 				s.ua.Close()
+			}
+			if s.control != nil {
+				s.control.close()
 			}
 			if s.store != nil {
 				s.store.Close(context.Background())
@@ -228,6 +234,12 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
 		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
 			interval: lingerInterval(shortestGrace(cfg)), now: time.Now, log: log.With("component", "store")}
+		if cfg.Store.Mode == config.StoreFile && cfg.Store.URL == "" {
+			if s.control, err = startControl(cfg.Server.DataDir, s.store, log.With("component", "control")); err != nil {
+				log.Warn("parleyd user and parleyd nick cannot reach this server while it runs", "error", err)
+				err = nil
+			}
+		}
 	}
 	if a := s.relay.TLSAddr(); a != nil {
 		s.addrs.MSRPTLS = a.String()
@@ -367,6 +379,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.ua.Close()
 		if s.linger != nil {
 			s.linger.shutdown()
+		}
+		if s.control != nil {
+			s.control.close()
 		}
 		if s.store != nil {
 			// What was answered 200 is stored already; this flushes the
