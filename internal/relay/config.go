@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/parley-im/parley/msrp"
@@ -24,6 +25,9 @@ const (
 	// DefaultMaxUnboundPerSource caps the connections one IP address may
 	// hold open without having bound a session.
 	DefaultMaxUnboundPerSource = 256
+	// DefaultMaxConnsPerSource caps the connections one IP address may
+	// hold open, bound or not.
+	DefaultMaxConnsPerSource = 20_000
 )
 
 // Config configures a Server. The zero value is usable; withDefaults fills
@@ -95,6 +99,13 @@ type Config struct {
 	// that have not bound a session yet: one more is closed at once with
 	// CloseSourceLimit (default DefaultMaxUnboundPerSource).
 	MaxUnboundPerSource int
+	// MaxConnsPerSource caps the connections from one IP address, bound or
+	// not: one more is closed at once with CloseConnLimit (default
+	// DefaultMaxConnsPerSource).
+	MaxConnsPerSource int
+	// Exempt sources are held to neither MaxUnboundPerSource nor
+	// MaxConnsPerSource: an MSRP relay or gateway carrying many users.
+	Exempt []netip.Prefix
 	// Limits bound what each connection's msrp.Reader accepts (zero fields:
 	// msrp.DefaultLimits).
 	Limits msrp.Limits
@@ -132,6 +143,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxUnboundPerSource <= 0 {
 		c.MaxUnboundPerSource = DefaultMaxUnboundPerSource
+	}
+	if c.MaxConnsPerSource <= 0 {
+		c.MaxConnsPerSource = DefaultMaxConnsPerSource
 	}
 	if c.IdleSweep <= 0 {
 		c.IdleSweep = DefaultIdleSweep

@@ -43,11 +43,12 @@ type conn struct {
 	ws    *wsConn // the WebSocket under nc (transport_ws.go), or nil
 
 	// Guarded by srv.mu.
-	sessions   map[*Session]struct{} // sessions bound to this connection
-	everBound  bool                  // a session has been bound (the bind deadline is cleared)
-	retired    bool                  // its last session was closed by Session.Close: bind nothing new
-	src        netip.Addr            // the peer's IP address
-	srcCounted bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
+	sessions    map[*Session]struct{} // sessions bound to this connection
+	everBound   bool                  // a session has been bound (the bind deadline is cleared)
+	retired     bool                  // its last session was closed by Session.Close: bind nothing new
+	src         netip.Addr            // the peer's IP address
+	srcCounted  bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
+	openCounted bool                  // counted in srv.open (registered, not yet forgotten; limits.go)
 
 	mu      sync.Mutex // tier 2: guards the fields below; never held during I/O
 	q       [][]byte   // queued output, in order; with units, each unit followed by a nil slice
@@ -314,7 +315,7 @@ func (c *conn) finish() {
 		}
 	}
 	delete(srv.conns, c)
-	srv.uncountUnboundLocked(c)
+	srv.uncountSourceLocked(c)
 	srv.mu.Unlock()
 	for _, sess := range ended {
 		// A Handler that panics here has each of the sessions still ended.

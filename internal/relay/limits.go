@@ -16,6 +16,11 @@ import (
 //     or closes. One more from the same address is closed at once
 //     (CloseSourceLimit), before anything is read from it. The bind timeout
 //     still bounds how long each counted one stays.
+//   - Connections per source IP address (Config.MaxConnsPerSource), bound
+//     or not (issue 17): a connection counts from its accept until its read
+//     loop has ended. One more is closed at once (CloseConnLimit), as above.
+//     Sources in Config.Exempt (a gateway carrying many users) are held to
+//     neither per-source limit.
 //   - Sessions per connection (Config.MaxSessionsPerConn): the request that
 //     would bind one more is answered 403 with a reason phrase (RFC 4975
 //     §7.3.1: "the action is not allowed"; no other RFC 4975 code fits a
@@ -36,55 +41,90 @@ import (
 // binding over Config.MaxSessionsPerConn.
 const reasonTooManySessions = "Too many sessions on this connection"
 
-// sourceOf is the IP address a connection comes from (the zero Addr when
-// it is not IP: such connections are not counted).
-func sourceOf(nc net.Conn) netip.Addr {
+// remoteIP is the IP address a connection comes from, an IPv4-mapped
+// address as IPv4 (the zero Addr when it is not IP).
+func remoteIP(nc net.Conn) netip.Addr {
 	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
 		if ap := ta.AddrPort(); ap.IsValid() {
-			return source.Key(ap.Addr())
+			return ap.Addr().Unmap()
 		}
 	}
 	return netip.Addr{}
 }
 
-// countUnboundLocked counts the new connection c against its source's
-// unbound connections, or reports false when the source already has
-// MaxUnboundPerSource of them. s.mu is held.
-func (s *Server) countUnboundLocked(c *conn) bool {
-	src := sourceOf(c.nc)
-	if !src.IsValid() {
-		return true
+// exempt reports whether a is a source the per-source limits do not hold
+// (Config.Exempt).
+func (s *Server) exempt(a netip.Addr) bool {
+	for _, p := range s.cfg.Exempt {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// countSourceLocked counts the new connection c against its source's
+// connections and unbound connections, or reports which limit the source
+// has reached (nothing is counted then). A connection that is not over IP,
+// or from an exempt source, is not counted. s.mu is held.
+func (s *Server) countSourceLocked(c *conn) (CloseReason, bool) {
+	ip := remoteIP(c.nc)
+	if !ip.IsValid() || s.exempt(ip) {
+		return 0, true
+	}
+	src := source.Key(ip)
+	if s.open[src] >= s.cfg.MaxConnsPerSource {
+		return CloseConnLimit, false
 	}
 	n := s.unbound[src]
 	if n >= s.cfg.MaxUnboundPerSource {
-		return false
+		return CloseSourceLimit, false
 	}
 	s.unbound[src] = n + 1
-	c.src, c.srcCounted = src, true
-	return true
+	s.open[src]++
+	c.src, c.srcCounted, c.openCounted = src, true, true
+	return 0, true
 }
 
 // uncountUnboundLocked takes c out of its source's unbound connections
-// (at its first bind, or when it closes without binding). s.mu is held.
+// (at its first bind, or when it is forgotten without binding). s.mu is
+// held.
 func (s *Server) uncountUnboundLocked(c *conn) {
 	if !c.srcCounted {
 		return
 	}
 	c.srcCounted = false
-	if n := s.unbound[c.src] - 1; n > 0 {
-		s.unbound[c.src] = n
-	} else {
-		delete(s.unbound, c.src)
+	decrementSource(s.unbound, c.src)
+}
+
+// uncountSourceLocked takes c out of everything its source counts, when
+// the connection is forgotten. s.mu is held.
+func (s *Server) uncountSourceLocked(c *conn) {
+	s.uncountUnboundLocked(c)
+	if c.openCounted {
+		c.openCounted = false
+		decrementSource(s.open, c.src)
 	}
 }
 
-// refuseConn closes a connection over its source's limit of unbound
-// connections, unregistered and unread.
-func (s *Server) refuseConn(c *conn) {
-	c.close(CloseSourceLimit, nil)
+func decrementSource(m map[netip.Addr]int, src netip.Addr) {
+	if n := m[src] - 1; n > 0 {
+		m[src] = n
+	} else {
+		delete(m, src)
+	}
+}
+
+// refuseConn closes a connection over one of its source's limits
+// (CloseConnLimit or CloseSourceLimit), unregistered and unread.
+func (s *Server) refuseConn(c *conn, reason CloseReason) {
+	c.close(reason, nil)
 	if c.debugging() {
-		c.logger().Debug("msrp connection refused: too many unbound connections from its address",
-			"remote", c.nc.RemoteAddr().String(), "limit", s.cfg.MaxUnboundPerSource)
+		limit, what := s.cfg.MaxUnboundPerSource, "too many unbound connections from its address"
+		if reason == CloseConnLimit {
+			limit, what = s.cfg.MaxConnsPerSource, "too many connections from its address"
+		}
+		c.logger().Debug("msrp connection refused: "+what, "remote", c.nc.RemoteAddr().String(), "limit", limit)
 	}
 }
 

@@ -66,6 +66,10 @@ const (
 	// MSRP chunk the relay accepts (its header limit, its chunk limit and
 	// an end-line).
 	CloseWSTooLarge
+	// CloseConnLimit: the connection was accepted while its source IP
+	// address already held Config.MaxConnsPerSource connections, bound or
+	// not; it was closed at once, before reading anything.
+	CloseConnLimit
 
 	numCloseReasons = iota
 )
@@ -88,6 +92,7 @@ var closeReasonNames = [numCloseReasons]string{
 	CloseHandshake:     "tls-handshake",
 	CloseWSFraming:     "ws-framing",
 	CloseWSTooLarge:    "ws-too-large",
+	CloseConnLimit:     "conn-limit",
 }
 
 func (r CloseReason) String() string {
@@ -104,7 +109,7 @@ func (r CloseReason) level() slog.Level {
 	switch r {
 	case CloseNormal, ClosePeer, CloseShutdown:
 		return slog.LevelDebug
-	case CloseSourceLimit, CloseHandshake:
+	case CloseSourceLimit, CloseConnLimit, CloseHandshake:
 		// One per connection refused (or per failed handshake, which
 		// scanners make): at the rate a flood comes in, it is counted
 		// (Stats.ConnsClosed) rather than logged.

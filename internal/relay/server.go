@@ -57,6 +57,9 @@ type Server struct {
 	// unbound counts, per source IP address, the connections that have
 	// bound no session yet (Config.MaxUnboundPerSource; limits.go).
 	unbound map[netip.Addr]int
+	// open counts, per source IP address, the connections registered and
+	// not yet forgotten (Config.MaxConnsPerSource; limits.go).
+	open    map[netip.Addr]int
 	sweeper *time.Timer // runs ReleaseIdle every Config.IdleSweep
 	// freeAgain counts down the sweeps to the second hand-back of memory
 	// after a burst (freeOSAgain); owned by the sweep callback, which runs
@@ -79,6 +82,7 @@ func New(cfg Config, h Handler) *Server {
 		sessions: make(map[string]*Session),
 		conns:    make(map[*conn]struct{}),
 		unbound:  make(map[netip.Addr]int),
+		open:     make(map[netip.Addr]int),
 	}
 	s.trace.Store(cfg.Trace)
 	return s
@@ -294,7 +298,7 @@ func (s *Server) startConn(nc net.Conn, secure bool) {
 
 // register tracks a new connection of any transport, arms its bind
 // deadline and starts its read loop, or closes it (Shutdown has begun, or
-// its source holds too many unbound connections).
+// its source holds too many connections, or too many unbound ones).
 func (s *Server) register(c *conn) {
 	nc := c.nc
 	s.mu.Lock()
@@ -304,9 +308,9 @@ func (s *Server) register(c *conn) {
 		s.stats.connClosed(CloseShutdown)
 		return
 	}
-	if !s.countUnboundLocked(c) {
+	if reason, ok := s.countSourceLocked(c); !ok {
 		s.mu.Unlock()
-		s.refuseConn(c)
+		s.refuseConn(c, reason)
 		return
 	}
 	s.conns[c] = struct{}{}
@@ -326,7 +330,7 @@ func (s *Server) register(c *conn) {
 		c.close(CloseShutdown, nil)
 		s.mu.Lock()
 		delete(s.conns, c)
-		s.uncountUnboundLocked(c)
+		s.uncountSourceLocked(c)
 		s.mu.Unlock()
 	}
 }

@@ -2,6 +2,7 @@ package relay
 
 import (
 	"fmt"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,16 @@ func (s *Session) PeerPath() []msrp.URI { return s.peerPath }
 
 // Data returns the value given to NewSession.
 func (s *Session) Data() any { return s.data }
+
+// RemoteAddr returns the IP address of the peer of the connection the
+// session is bound to (an IPv4-mapped address as IPv4), or the zero Addr
+// when it is not bound or not over IP.
+func (s *Session) RemoteAddr() netip.Addr {
+	if c := s.conn.Load(); c != nil {
+		return remoteIP(c.nc)
+	}
+	return netip.Addr{}
+}
 
 // Bound reports whether the session is bound to a connection and has not ended.
 func (s *Session) Bound() bool { return s.conn.Load() != nil && !s.ended.Load() }
