@@ -100,8 +100,11 @@ type Config struct {
 	// ByeTimeout bounds the wait for the ACK before a BYE, and then the BYE
 	// transaction itself (default 5 s each).
 	ByeTimeout time.Duration
-	// Limits bound what one source or identity may hold (limits.go).
+	// Limits bound what one source or identity may hold (limits.go) and
+	// how fast one source may join and subscribe (rates.go).
 	Limits Limits
+	// Now is the clock of the rates per source (default time.Now).
+	Now func() time.Time
 
 	// T1 is RFC 3261's round-trip estimate (default 500 ms): a 2xx to
 	// INVITE is retransmitted over UDP from T1 doubling up to 4 s, and a
@@ -124,6 +127,7 @@ type Focus struct {
 	dialogs table[*dialog]
 	subs    table[*subscription]
 	ledger  *ledger // what each source and identity holds (limits.go); its own leaf lock
+	rates   *rates  // joins and subscriptions per source per second (rates.go); leaf locks
 	probes  probes  // answers awaited to pending NOTIFYs (probe.go); its own leaf lock
 
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
@@ -156,7 +160,11 @@ func New(cfg Config, client *sipgo.Client) *Focus {
 	if cfg.NotifyTimeout <= 0 {
 		cfg.NotifyTimeout = defaultNotifyTimeout
 	}
-	f := &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{}), ledger: newLedger(cfg.Limits)}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	f := &Focus{cfg: cfg, log: cfg.Logger, client: client, done: make(chan struct{}), ledger: newLedger(cfg.Limits),
+		rates: newRates(cfg.Limits, cfg.Now)}
 	if cfg.afterNew != nil {
 		cfg.afterNew(f)
 	}
@@ -446,7 +454,14 @@ func (f *Focus) ConnInUse(peer net.Addr) bool {
 }
 
 // LimitStats returns how many requests each limit refused so far.
-func (f *Focus) LimitStats() LimitStats { return f.ledger.snapshot() }
+func (f *Focus) LimitStats() LimitStats {
+	st := f.ledger.snapshot()
+	var je, se uint64
+	st.JoinRate, je = f.rates.joins.counts()
+	st.SubscriptionRate, se = f.rates.subs.counts()
+	st.RateEvicted = je + se
+	return st
+}
 
 // forget takes d out of the dialog table and releases what it held
 // against its source and identity. Every dialog that was admitted leaves

@@ -82,6 +82,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	if f.refuseRoomRequest(req, tx) {
 		return
 	}
+	if !f.admitRate(f.rates.joins, hitJoinRate, req, tx) {
+		return
+	}
 	if roomName == "" || !f.cfg.Rooms.Exists(roomName) {
 		f.respond(tx, req, 404, "Not Found")
 		return

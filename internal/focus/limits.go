@@ -36,6 +36,16 @@ type Limits struct {
 	// that carries many users from one address. The per-identity and
 	// per-room limits still apply to what comes through them.
 	Exempt []netip.Prefix
+
+	// New joins (INVITE outside a dialog) and new subscriptions (SUBSCRIBE
+	// outside a dialog) one source may make per second on average, and
+	// at once (rates.go); a rate of 0 is no limit. Beyond: 503 with the
+	// seconds until a token is there as Retry-After.
+	JoinsPerSecond, JoinsBurst                 int
+	SubscriptionsPerSecond, SubscriptionsBurst int
+	// RateExempt sources skip the rates, as Exempt ones do (the loopback
+	// interface in the default configuration: local tools and benchmarks).
+	RateExempt []netip.Prefix
 }
 
 // LimitStats count the requests refused by each limit, and by the
@@ -48,6 +58,11 @@ type LimitStats struct {
 	NameTooLong                                      uint64 // 414: a room name over rooms.max_name_bytes
 	ReservedIdentity                                 uint64 // 403: a From that is a room's, the focus's or an anonymous URI
 	UnverifiedDropped                                uint64 // UDP subscriptions dropped: the pending NOTIFY went unanswered
+	// Rates (rates.go): requests refused 503 for a source over its rate,
+	// and sources forgotten, their bucket not yet full, because the table
+	// of sources was full (each such source starts again with a full one).
+	JoinRate, SubscriptionRate uint64
+	RateEvicted                uint64
 }
 
 // kind is what a charge holds.
@@ -127,6 +142,8 @@ const (
 	hitSubsSource     limitHit = "Too Many Subscriptions From This Source"
 	hitSubsID         limitHit = "Too Many Subscriptions For This Identity"
 	hitSubsRoom       limitHit = "Too Many Subscriptions To This Room"
+	hitJoinRate       limitHit = "Joining Too Fast From This Source"
+	hitSubsRate       limitHit = "Subscribing Too Fast From This Source"
 	reasonReserved             = "Reserved Identity"
 	reasonNameTooLong          = "Request-URI Too Long"
 )
@@ -154,8 +171,11 @@ func (l *ledger) chargeFor(k kind, req *sip.Request, rm *room.Room) *charge {
 	return c
 }
 
-func (l *ledger) exempt(a netip.Addr) bool {
-	for _, p := range l.lim.Exempt {
+func (l *ledger) exempt(a netip.Addr) bool { return inPrefixes(l.lim.Exempt, a) }
+
+// inPrefixes reports whether a is in one of ps.
+func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
 		if p.Contains(a) {
 			return true
 		}

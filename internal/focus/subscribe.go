@@ -136,6 +136,9 @@ func (f *Focus) newSubscription(req *sip.Request, tx sip.ServerTransaction, expi
 		f.respond(tx, req, 503, "Service Unavailable")
 		return
 	}
+	if !f.admitRate(f.rates.subs, hitSubsRate, req, tx) {
+		return
+	}
 	// Who may watch (issue 17): the room's policy decides whether a guest
 	// may; an account's URI must be proved.
 	pol, _ := f.cfg.Rooms.Lookup(req.Recipient.User)
