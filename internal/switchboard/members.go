@@ -44,6 +44,16 @@ type link struct {
 	rcpts   []*room.Participant // Route's scratch
 	scratch []byte              // envelopes are framed here, then copied by the relay
 
+	// Messages per second (ratelimit.go), next to the fields above that
+	// the read goroutine writes anyway: whether the session is held to the
+	// rate (set before the link is published), its bucket's TAT (atomic
+	// only so that the member's next link, when the session moves, can
+	// start from it) and whether it has been told it is over the rate in
+	// the current episode.
+	rateOn bool
+	told   bool
+	tat    atomic.Int64
+
 	mu      sync.Mutex           // guards inbound, held and the transfers' held
 	inbound map[string]*transfer // chunked messages this session is sending, by its Message-ID
 	held    int64                // octets received so far of those messages (limits.go)
@@ -242,6 +252,7 @@ func (s *Switch) SessionBound(sess *relay.Session) {
 		toPath:   msrp.FormatPath(sess.PeerPath()),
 		fromPath: sess.LocalURI().String(),
 	}
+	s.rateLink(l, m.link.Load())
 	a.link.Store(l)
 	first := !m.replayed.Swap(true)
 	if old := s.bindWithHistory(rs, m, l, first); old != nil {

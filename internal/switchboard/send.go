@@ -76,6 +76,9 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 		// 413 tells the sender to stop sending the message.
 		return msrp.StatusStopSending
 	}
+	if l.rateOn && !s.takeMessage(l) {
+		return s.refuseRate(l, msg) // a message starts here: within its sender's rate?
+	}
 	if sdp.BaseMediaType(msg.ContentType()) != cpimType {
 		return msrp.StatusUnsupportedMedia // RFC 7701 §6.3
 	}

@@ -2,10 +2,12 @@ package switchboard
 
 import (
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/parley-im/parley/internal/rate"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
@@ -47,6 +49,13 @@ type Config struct {
 	// message aborted (limits.go).
 	MaxUnfinished      int
 	MaxUnfinishedBytes int64
+	// MessagesPerSecond caps the messages one participant's session may
+	// start per second on average, MessagesBurst at once (a message counts
+	// at its first chunk, once); beyond, 403 and a notice once per episode
+	// (ratelimit.go). 0: no limit. A session whose connection comes from a
+	// RateExempt source is not held to it.
+	MessagesPerSecond, MessagesBurst int
+	RateExempt                       []netip.Prefix
 	// Nicknames holds the nicknames; nil makes a new table.
 	Nicknames *room.Nicknames
 	// Observer hears what the roster shows that the switch learns first
@@ -58,7 +67,8 @@ type Config struct {
 	// Registrar registers nicknames to accounts (NICKNAME with
 	// RegisterHeader, nickname.go); nil: registration is refused (403).
 	Registrar Registrar
-	// Now is the clock of nickname quarantine, CPIM DateTime and history (default time.Now).
+	// Now is the clock of nickname quarantine, CPIM DateTime, history and
+	// MessagesPerSecond (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -91,6 +101,9 @@ type Switch struct {
 
 	stats counters
 
+	msgRate rate.Limit // MessagesPerSecond (ratelimit.go); read-only
+	epoch   time.Time  // origin of the links' message rate TATs; read-only
+
 	// afterKeep, set by tests only, runs between a message's push into its
 	// room's ring and its fan-out: where a joiner's binding must not make
 	// it get the message twice.
@@ -109,6 +122,7 @@ type Stats struct {
 	DroppedPrivate    uint64 // of which copies of private messages
 	DroppedAborts     uint64 // of which '#' chunks ending a recipient's copy
 	RefusedUnfinished uint64 // chunks answered 413 for MaxUnfinished or MaxUnfinishedBytes (also in Refused)
+	RefusedRate       uint64 // messages answered 403 for MessagesPerSecond (also in Refused); each episode also sends one notice
 	Refused           uint64 // SENDs and NICKNAMEs answered with an error
 	Aborted           uint64 // chunked messages aborted (sender's '#', timer, sender gone, 413)
 	Notices           uint64 // system messages queued
@@ -119,7 +133,7 @@ type Stats struct {
 
 type counters struct {
 	messages, chunks, deliveries, dropped, refused, aborted, notices atomic.Uint64
-	droppedPrivate, droppedAborts, refusedUnfinished                 atomic.Uint64
+	droppedPrivate, droppedAborts, refusedUnfinished, refusedRate    atomic.Uint64
 	stored, notStored, replayed                                      atomic.Uint64
 }
 
@@ -153,6 +167,8 @@ func New(cfg Config) *Switch {
 		nicks:     nicks,
 		rooms:     make(map[*room.Room]*roomState),
 		transfers: transferTable{m: make(map[string]*transfer)},
+		msgRate:   rate.New(cfg.MessagesPerSecond, cfg.MessagesBurst),
+		epoch:     cfg.Now(),
 	}
 	s.deliveredFn = s.deliveredTag
 	s.deliveredPrivateFn = s.deliveredPrivateTag
@@ -169,6 +185,7 @@ func (s *Switch) Stats() Stats {
 		DroppedPrivate:    s.stats.droppedPrivate.Load(),
 		DroppedAborts:     s.stats.droppedAborts.Load(),
 		RefusedUnfinished: s.stats.refusedUnfinished.Load(),
+		RefusedRate:       s.stats.refusedRate.Load(),
 		Refused:           s.stats.refused.Load(),
 		Aborted:           s.stats.aborted.Load(),
 		Notices:           s.stats.notices.Load(),
