@@ -79,7 +79,7 @@ type MSRPConfig struct {
 	MaxUnfinished       int      `toml:"max_unfinished"`         // chunked messages one sender may have in progress (413 beyond)
 	MaxUnfinishedBytes  ByteSize `toml:"max_unfinished_bytes"`   // bytes those messages may hold together (413 beyond)
 	MaxSessionsPerConn  int      `toml:"max_sessions_per_conn"`  // MSRP sessions bound on one connection
-	MaxUnboundPerSource int      `toml:"max_unbound_per_source"` // connections from one IP address not bound yet
+	MaxUnboundPerSource int      `toml:"max_unbound_per_source"` // connections from one IP address not bound yet (limits.exempt: none)
 }
 
 // TLSConfig is the [tls] table: the certificate of the SIP and MSRP TLS
@@ -165,20 +165,38 @@ type RoomConfig struct {
 
 // LimitsConfig is the [limits] table: what one source (IP address) or one
 // identity (the From URI of a request, without its parameters) may hold at
-// once, so that nobody can use up a server-wide limit or another's share.
-// Going over is answered 503 with Retry-After (RFC 3261 §21.5.4).
+// once, so that nobody can use up a server-wide limit or another's share;
+// going over is answered 503 with Retry-After (RFC 3261 §21.5.4). And how
+// fast one source may join and subscribe (503 with Retry-After beyond) and
+// one participant send (MSRP 403 beyond) (issue 17).
 type LimitsConfig struct {
-	RoomsPerSource           int `toml:"rooms_per_source"`           // ad hoc rooms created by one source that still exist
-	RoomsPerIdentity         int `toml:"rooms_per_identity"`         // the same per identity
-	DialogsPerSource         int `toml:"dialogs_per_source"`         // participant dialogs (joins) of one source
-	DialogsPerIdentity       int `toml:"dialogs_per_identity"`       // the same per identity
-	SubscriptionsPerSource   int `toml:"subscriptions_per_source"`   // conference subscriptions of one source
-	SubscriptionsPerIdentity int `toml:"subscriptions_per_identity"` // the same per identity
-	SubscriptionsPerRoom     int `toml:"subscriptions_per_room"`     // subscriptions to one room, from everyone
+	RoomsPerSource           int `toml:"rooms_per_source"`            // ad hoc rooms created by one source that still exist
+	RoomsPerIdentity         int `toml:"rooms_per_identity"`          // the same per identity
+	DialogsPerSource         int `toml:"dialogs_per_source"`          // participant dialogs (joins) of one source
+	DialogsPerIdentity       int `toml:"dialogs_per_identity"`        // the same per identity
+	SubscriptionsPerSource   int `toml:"subscriptions_per_source"`    // conference subscriptions of one source
+	SubscriptionsPerIdentity int `toml:"subscriptions_per_identity"`  // the same per identity
+	SubscriptionsPerRoom     int `toml:"subscriptions_per_room"`      // subscriptions to one room, from everyone
+	MSRPConnectionsPerSource int `toml:"msrp_connections_per_source"` // MSRP connections of one source, bound or not
 	// Exempt lists the sources (CIDR prefixes or addresses) the per-source
 	// limits do not apply to: a SIP proxy or gateway that carries many
-	// users from one address.
+	// users from one address. The rates do not apply to them either.
 	Exempt []string `toml:"exempt"`
+
+	// Rates: new joins (INVITE outside a dialog) and new subscriptions
+	// (SUBSCRIBE outside a dialog) one source may start per second on
+	// average, and at once (the burst); messages (counted at their first
+	// chunk) one participant may start per second and at once. 0: no
+	// limit.
+	JoinsPerSecond         int `toml:"joins_per_second"`
+	JoinsBurst             int `toml:"joins_burst"`
+	SubscriptionsPerSecond int `toml:"subscriptions_per_second"`
+	SubscriptionsBurst     int `toml:"subscriptions_burst"`
+	MessagesPerSecond      int `toml:"messages_per_second"`
+	MessagesBurst          int `toml:"messages_burst"`
+	// RateExempt lists the sources the rates do not apply to (for
+	// messages: a participant whose MSRP connection comes from one).
+	RateExempt []string `toml:"rate_exempt"`
 }
 
 // LogConfig is the [log] table.

@@ -157,9 +157,18 @@ func (c *Config) validate() Errors {
 	atLeast(&es, "limits.subscriptions_per_source", l.SubscriptionsPerSource, 1)
 	atLeast(&es, "limits.subscriptions_per_identity", l.SubscriptionsPerIdentity, 1)
 	atLeast(&es, "limits.subscriptions_per_room", l.SubscriptionsPerRoom, 1)
+	atLeast(&es, "limits.msrp_connections_per_source", l.MSRPConnectionsPerSource, 1)
 	for i, e := range l.Exempt {
 		if _, err := ParsePrefix(e); err != nil {
 			es.add(fmt.Sprintf("limits.exempt[%d]", i), err)
+		}
+	}
+	checkRate(&es, "limits.joins", l.JoinsPerSecond, l.JoinsBurst)
+	checkRate(&es, "limits.subscriptions", l.SubscriptionsPerSecond, l.SubscriptionsBurst)
+	checkRate(&es, "limits.messages", l.MessagesPerSecond, l.MessagesBurst)
+	for i, e := range l.RateExempt {
+		if _, err := ParsePrefix(e); err != nil {
+			es.add(fmt.Sprintf("limits.rate_exempt[%d]", i), err)
 		}
 	}
 
@@ -238,6 +247,20 @@ func oneOf[T ~string](es *Errors, key string, v T, allowed ...T) {
 		quoted[i] = strconv.Quote(string(a))
 	}
 	es.addf(key, fmt.Sprintf("must be one of %s; found %q", strings.Join(quoted, ", "), v))
+}
+
+// maxRate bounds a rate per second and its burst.
+const maxRate = 1_000_000
+
+// checkRate checks <prefix>_per_second (0: off) and, when the rate is on,
+// <prefix>_burst.
+func checkRate(es *Errors, prefix string, perSecond, burst int) {
+	if perSecond < 0 || perSecond > maxRate {
+		es.addf(prefix+"_per_second", fmt.Sprintf("must be between 0 (no limit) and %d, found %d", maxRate, perSecond))
+	}
+	if perSecond > 0 && (burst < 1 || burst > maxRate) {
+		es.addf(prefix+"_burst", fmt.Sprintf("must be between 1 and %d, found %d", maxRate, burst))
+	}
 }
 
 func atLeast(es *Errors, key string, v, least int) {

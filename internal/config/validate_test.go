@@ -86,6 +86,19 @@ func TestValidate(t *testing.T) {
 			c.Limits.Exempt = []string{"10.0.0.0/8", "::1", "192.0.2.7", "10.0.0.0/33", "example.com"}
 		},
 			[]string{"limits.exempt[3]", "limits.exempt[4]"}},
+		{"rates", func(c *Config) {
+			c.Limits.JoinsPerSecond, c.Limits.JoinsBurst = -1, 0
+			c.Limits.SubscriptionsPerSecond, c.Limits.SubscriptionsBurst = 5, 0
+			c.Limits.MessagesPerSecond, c.Limits.MessagesBurst = 2_000_000, 1
+			c.Limits.MSRPConnectionsPerSource = 0
+			c.Limits.RateExempt = []string{"::1", "127.0.0.0/8", "loopback"}
+		}, []string{"limits.msrp_connections_per_source", "limits.joins_per_second", "limits.subscriptions_burst",
+			"limits.messages_per_second", "limits.rate_exempt[2]"}},
+		{"rates off", func(c *Config) {
+			c.Limits.JoinsPerSecond, c.Limits.JoinsBurst = 0, 0
+			c.Limits.SubscriptionsPerSecond, c.Limits.MessagesPerSecond = 0, 0
+			c.Limits.RateExempt = nil
+		}, nil},
 		{"more rooms than max_rooms", func(c *Config) {
 			c.Rooms.MaxRooms = 1
 			c.Room = []RoomConfig{{Name: "a"}, {Name: "b"}}

@@ -82,6 +82,9 @@ type options struct {
 	ua focus.UAOptions // where the focus's own requests may go
 	// httpsHeaderTimeout replaces httpsHeaderTimeout when not 0.
 	httpsHeaderTimeout time.Duration
+	// now, when set, is the clock of the focus and the switch (the rates
+	// per source and per participant, CPIM DateTime, history).
+	now func() time.Time
 }
 
 func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err error) {
@@ -190,9 +193,13 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		ChunkTimeout:       cfg.MSRP.ChunkTimeout.Std(),
 		MaxUnfinished:      cfg.MSRP.MaxUnfinished,
 		MaxUnfinishedBytes: int64(cfg.MSRP.MaxUnfinishedBytes),
+		MessagesPerSecond:  cfg.Limits.MessagesPerSecond,
+		MessagesBurst:      cfg.Limits.MessagesBurst,
+		RateExempt:         prefixes(cfg.Limits.RateExempt),
 		Nicknames:          room.NewNicknames(room.WithIMHost(cfg.Server.Host), room.WithOwners(storeNicknames{s})),
 		Registrar:          storeNicknames{s},
 		Observer:           s.conf,
+		Now:                o.now,
 		Logger:             log.With("component", "switch"),
 	})
 	lim := cfg.MSRPLimits()
@@ -216,6 +223,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		ProgressTimeout:     cfg.MSRP.ProgressTimeout.Std(),
 		MaxSessionsPerConn:  cfg.MSRP.MaxSessionsPerConn,
 		MaxUnboundPerSource: cfg.MSRP.MaxUnboundPerSource,
+		MaxConnsPerSource:   cfg.Limits.MSRPConnectionsPerSource,
+		Exempt:              prefixes(cfg.Limits.Exempt),
 		Limits:              msrpLimits(lim),
 		Logger:              log.With("component", "relay"),
 		Trace:               trace,
@@ -301,6 +310,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		SubscriptionExpires:    cfg.SIP.SubscriptionExpires.Std(),
 		MinSubscriptionExpires: cfg.SIP.MinSubscriptionExpires.Std(),
 		Limits:                 focusLimits(cfg.Limits),
+		Now:                    o.now,
 		Logger:                 log.With("component", "focus"),
 	}, client)
 	s.focus.Register(s.sip)
