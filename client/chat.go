@@ -176,15 +176,40 @@ func (s *Session) SetNickname(ctx context.Context, nick string) error {
 	if err != nil {
 		return err
 	}
-	if err := l.setNickname(ctx, nick); err != nil {
+	if err := l.setNickname(ctx, nick, false); err != nil {
 		return err
 	}
 	s.nick.Store(&nick)
 	return nil
 }
 
-// setNickname sends NICKNAME on the leg and waits for its answer.
-func (l *leg) setNickname(ctx context.Context, nick string) error {
+// RegisterNicknameHeader is the MSRP extension header with which a
+// participant of a parleyd account takes a nickname and registers it to
+// its account (issue 17): "Parley-Register: nickname". Another switch
+// ignores it (RFC 4975: unknown headers are ignored) and just sets the
+// nickname.
+const RegisterNicknameHeader = "Parley-Register"
+
+// RegisterNickname takes nick as SetNickname does and registers it to the
+// account the Session authenticated as (Options.Password): from then on
+// nobody else can take it, or anything that looks like it, in any room of
+// the server. The switch answers 425 when another account holds it, 403
+// to a Session that is not an account's (an *msrp.StatusError either way).
+func (s *Session) RegisterNickname(ctx context.Context, nick string) error {
+	l, err := s.live()
+	if err != nil {
+		return err
+	}
+	if err := l.setNickname(ctx, nick, true); err != nil {
+		return err
+	}
+	s.nick.Store(&nick)
+	return nil
+}
+
+// setNickname sends NICKNAME on the leg and waits for its answer; with
+// register, asking the switch to register it to our account.
+func (l *leg) setNickname(ctx context.Context, nick string, register bool) error {
 	if !(l.answer.chatroomOK && l.answer.chatroom.Nickname) {
 		return ErrNicknamesNotAllowed
 	}
@@ -197,6 +222,9 @@ func (l *leg) setNickname(ctx context.Context, nick string) error {
 		{Name: msrp.HeaderFromPath, Value: l.conn.local.String()},
 		{Name: msrp.HeaderUseNickname, Value: q},
 	}}
+	if register {
+		req.Header = append(req.Header, msrp.Field{Name: RegisterNicknameHeader, Value: "nickname"})
+	}
 	return l.conn.do(ctx, msrp.MethodNICKNAME, []*msrp.Message{req})
 }
 

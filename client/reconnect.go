@@ -241,7 +241,7 @@ func (s *Session) retakeNickname(l *leg) error {
 	if nick == nil || *nick == "" {
 		return nil
 	}
-	if err := l.setNickname(s.quit, *nick); err != nil {
+	if err := l.setNickname(s.quit, *nick, false); err != nil {
 		s.nick.Store(nil)
 		s.log.Info("nickname not taken again", "nickname", *nick, "error", err)
 		return err

@@ -26,6 +26,11 @@ type Member struct {
 	// Nickname is the nickname the participant holds in the room
 	// (xcon:nickname, RFC 7701 §7.4), "" when it has none.
 	Nickname string
+	// Roles are the user's roles in the conference (RFC 4575 <roles>).
+	Roles []string
+	// Guest: the user did not authenticate (the role "guest", as parleyd
+	// marks it): it is whoever its URI says, unproved.
+	Guest bool
 	// Endpoints are the user's devices in the room (its SIP sessions with
 	// the focus), in document order, disconnected ones left out.
 	Endpoints []Endpoint
@@ -341,7 +346,7 @@ func membersOf(doc *confinfo.ConferenceInfo) []Member {
 		if u.Entity == "" || seen[u.Entity] || u.State == confinfo.StateDeleted {
 			continue
 		}
-		m := Member{URI: u.Entity, Display: u.DisplayText, Nickname: u.Nickname}
+		m := Member{URI: u.Entity, Display: u.DisplayText, Nickname: u.Nickname, Roles: slices.Clone(u.Roles), Guest: slices.Contains(u.Roles, GuestRole)}
 		for _, e := range u.Endpoints {
 			if e.State == confinfo.StateDeleted || e.Status == confinfo.StatusDisconnected {
 				continue
@@ -356,6 +361,10 @@ func membersOf(doc *confinfo.ConferenceInfo) []Member {
 	}
 	return ms
 }
+
+// GuestRole is the <roles> entry parleyd gives a participant that did not
+// authenticate (issue 17).
+const GuestRole = "guest"
 
 // diffMembers returns the events that take prev to next: MemberLeft in
 // prev's order, then MemberJoined and MemberChanged in next's.
@@ -387,7 +396,7 @@ func diffMembers(prev, next []Member) []RosterEvent {
 }
 
 func sameMember(a, b Member) bool {
-	return a.URI == b.URI && a.Display == b.Display && a.Nickname == b.Nickname && slices.Equal(a.Endpoints, b.Endpoints)
+	return a.URI == b.URI && a.Display == b.Display && a.Nickname == b.Nickname && slices.Equal(a.Roles, b.Roles) && slices.Equal(a.Endpoints, b.Endpoints)
 }
 
 func cloneMember(m Member) Member {

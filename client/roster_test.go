@@ -769,3 +769,22 @@ func TestDiffMembers(t *testing.T) {
 		t.Errorf("diff = %v, want %v", names, want)
 	}
 }
+
+// TestMembersOfRoles: a user's <roles> come into Member.Roles, and the
+// role "guest" (issue 17) makes it a Guest; a change of roles is a change.
+func TestMembersOfRoles(t *testing.T) {
+	g := user("carol", "")
+	g.Roles = []string{"participant", GuestRole}
+	doc := confinfo.NewChatRoom("sip:lobby@example.com", "lobby", 1)
+	doc.AddUser(user("alice", "alice"))
+	doc.AddUser(g)
+	ms := membersOf(doc)
+	if len(ms) != 2 || ms[0].Guest || len(ms[0].Roles) != 0 || !ms[1].Guest || len(ms[1].Roles) != 2 {
+		t.Fatalf("members %+v: want alice, then carol as a guest", ms)
+	}
+	prev := slices.Clone(ms)
+	ms[1].Roles = []string{"participant"}
+	if evs := diffMembers(prev, ms); len(evs) != 1 || evs[0].Kind != MemberChanged {
+		t.Fatalf("events %+v: want carol changed", evs)
+	}
+}

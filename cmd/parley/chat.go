@@ -269,17 +269,24 @@ func (c *chat) rosterShowsIt(text string) bool {
 
 // nameOf is how the sender uri is shown: its roster name, else the CPIM
 // display name, else the URI.
-func (c *chat) nameOf(uri, display string) string {
+func (c *chat) nameOf(uri, _ string) string {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	m, ok := c.members[uri]
-	c.mu.Unlock()
-	if ok {
-		return nameOf(m)
+	if !ok {
+		m = client.Member{URI: uri}
 	}
-	if display != "" {
-		return display
+	n := nameOf(m)
+	if m.Nickname == "" {
+		// Two people never look the same: another member with the same
+		// user part (another domain) makes both show their whole URI.
+		for u, o := range c.members {
+			if u != uri && o.Nickname == "" && uriName(u) == uriName(uri) {
+				return strings.Replace(n, uriName(uri), "~"+strings.TrimPrefix(strings.TrimPrefix(uri, "sip:"), "sips:"), 1)
+			}
+		}
 	}
-	return uri
+	return n
 }
 
 // rosterEvent applies one change of the roster and emits it.
@@ -370,13 +377,14 @@ func (c *chat) typingChanged() {
 }
 
 // myName is how we appear: our nickname, else our display name.
-func (c *chat) myName(display string) string {
+func (c *chat) myName(string) string {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.nick != "" {
-		return c.nick
+	nick := c.nick
+	c.mu.Unlock()
+	if nick != "" {
+		return nick
 	}
-	return display
+	return c.nameOf(c.self, "")
 }
 
 // exec runs one line of input. It returns errLeave for /leave; other
@@ -417,6 +425,25 @@ func (c *chat) exec(ctx context.Context, line, display string) error {
 		if c.echo {
 			c.emit(Event{Time: now, Type: evPrivate, From: c.self, Name: c.myName(display), To: []string{name}, Text: cmd.arg, Self: true})
 		}
+	case "register":
+		c.mu.Lock()
+		nick := cmd.arg
+		if nick == "" {
+			nick = c.nick
+		}
+		c.mu.Unlock()
+		if nick == "" {
+			err := errUsage("usage: /nick register [NAME]: you hold no nickname to register")
+			c.emit(Event{Time: now, Type: evError, Text: err.Error()})
+			return err
+		}
+		if err := c.s.RegisterNickname(ctx, nick); err != nil {
+			return c.failed("register", nick, err)
+		}
+		c.mu.Lock()
+		c.nick = nick
+		c.mu.Unlock()
+		c.emit(Event{Time: now, Type: evInfo, Text: "the nickname " + nick + " is yours now: nobody else can take it", Nickname: nick})
 	case "nick":
 		if err := c.s.SetNickname(ctx, cmd.arg); err != nil {
 			return c.failed("nick", cmd.arg, err)

@@ -149,7 +149,7 @@ func TestListenJSON(t *testing.T) {
 		t.Fatalf("send exited %d: %s", code, snd.err)
 	}
 	m := lis.await(t, "alice's message", func(e Event) bool { return e.Type == evMessage && e.Text == "hello listeners" })
-	if m.Name != "alice" || !strings.HasPrefix(m.From, "sip:alice-") {
+	if !named(m.Name, "alice") || !strings.HasPrefix(m.From, "sip:alice-") {
 		t.Errorf("message %+v", m)
 	}
 
@@ -161,19 +161,21 @@ func TestListenJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lis.await(t, "bob's join", func(e Event) bool { return e.Type == evJoin && e.From == "sip:bob@127.0.0.1" && e.Name == "Bob B" })
+	lis.await(t, "bob's join", func(e Event) bool {
+		return e.Type == evJoin && e.From == "sip:bob@127.0.0.1" && e.Name == "~bob (guest)"
+	})
 	if err := bob.SetNickname(ctx, "bobby"); err != nil {
 		t.Fatal(err)
 	}
 	ch := lis.await(t, "bob's nickname", func(e Event) bool { return e.Type == evChange && e.From == "sip:bob@127.0.0.1" })
-	if ch.Name != "bobby" || ch.Nickname != "bobby" || ch.OldName != "Bob B" {
+	if ch.Name != "bobby (guest)" || ch.Nickname != "bobby" || ch.OldName != "~bob (guest)" {
 		t.Errorf("change %+v", ch)
 	}
 	if err := bob.SendComposing(ctx, "", true); err != nil {
 		t.Fatal(err)
 	}
 	ty := lis.await(t, "bob typing", func(e Event) bool { return e.Type == evTyping && e.State == "active" })
-	if ty.From != "sip:bob@127.0.0.1" || ty.Name != "bobby" || len(ty.To) != 0 {
+	if ty.From != "sip:bob@127.0.0.1" || ty.Name != "bobby (guest)" || len(ty.To) != 0 {
 		t.Errorf("typing %+v", ty)
 	}
 	if err := bob.SendComposing(ctx, "sip:listener@127.0.0.1", false); err != nil {
@@ -187,7 +189,7 @@ func TestListenJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := lis.await(t, "a private message", func(e Event) bool { return e.Type == evPrivate })
-	if p.Text != "for your ears only" || p.Name != "bobby" || len(p.To) != 1 || p.To[0] != "sip:listener@127.0.0.1" {
+	if p.Text != "for your ears only" || p.Name != "bobby (guest)" || len(p.To) != 1 || p.To[0] != "sip:listener@127.0.0.1" {
 		t.Errorf("private %+v", p)
 	}
 
@@ -195,9 +197,9 @@ func TestListenJSON(t *testing.T) {
 	// nickname, a refused nickname.
 	lines := "hi from carol\n/me dances\n/msg ears psst\n/nick bobby\n"
 	car := start(t, strings.NewReader(lines), "join", "lobby", "--nick", "carol", "--server", addr)
-	lis.await(t, "carol's line", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "hi from carol" })
+	lis.await(t, "carol's line", func(e Event) bool { return e.Type == evMessage && named(e.Name, "carol") && e.Text == "hi from carol" })
 	lis.await(t, "carol's action", func(e Event) bool { return e.Type == evMessage && e.Action && e.Text == "dances" })
-	lis.await(t, "carol's private message", func(e Event) bool { return e.Type == evPrivate && e.Name == "carol" && e.Text == "psst" })
+	lis.await(t, "carol's private message", func(e Event) bool { return e.Type == evPrivate && named(e.Name, "carol") && e.Text == "psst" })
 	if code := car.exit(t); code != 1 {
 		t.Errorf("join with a refused /nick exited %d, want 1", code)
 	}
@@ -310,13 +312,13 @@ func TestCLITLS(t *testing.T) {
 	if code := snd.exit(t); code != 0 {
 		t.Fatalf("send over TLS exited %d: %s", code, snd.err)
 	}
-	lis.await(t, "alice's message", func(e Event) bool { return e.Type == evMessage && e.Name == "alice" && e.Text == "hello over TLS" })
+	lis.await(t, "alice's message", func(e Event) bool { return e.Type == evMessage && named(e.Name, "alice") && e.Text == "hello over TLS" })
 
 	tcp := start(t, nil, "send", "sip:lobby@"+srv.Addrs().SIPTCP, "hello", "over", "TCP", "--nick", "bob")
 	if code := tcp.exit(t); code != 0 {
 		t.Fatalf("send over TCP exited %d: %s", code, tcp.err)
 	}
-	lis.await(t, "bob's message", func(e Event) bool { return e.Type == evMessage && e.Name == "bob" && e.Text == "hello over TCP" })
+	lis.await(t, "bob's message", func(e Event) bool { return e.Type == evMessage && named(e.Name, "bob") && e.Text == "hello over TCP" })
 
 	bad := start(t, nil, "send", room, "hi")
 	if code := bad.exit(t); code != 1 {
@@ -335,7 +337,7 @@ func TestCLITLS(t *testing.T) {
 	if !strings.Contains(ins.err.String(), "WARNING") || !strings.Contains(ins.err.String(), "encrypted, but the server is not authenticated") {
 		t.Errorf("--insecure printed no warning: %q", ins.err)
 	}
-	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "insecurely" })
+	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && named(e.Name, "carol") && e.Text == "insecurely" })
 	lis.cancel()
 	if code := lis.exit(t); code != 0 {
 		t.Errorf("listen exited %d: %s", code, lis.err)
@@ -368,14 +370,16 @@ func TestCLIWS(t *testing.T) {
 		t.Fatalf("send over WebSocket exited %d: %s", code, snd.err)
 	}
 	lis.await(t, "alice's message", func(e Event) bool {
-		return e.Type == evMessage && e.Name == "alice" && e.Text == "hello over WebSocket "+big
+		return e.Type == evMessage && named(e.Name, "alice") && e.Text == "hello over WebSocket "+big
 	})
 
 	tcp := start(t, nil, "send", "sip:lobby@"+srv.Addrs().SIPTCP, "hello over TCP "+big, "--nick", "bob")
 	if code := tcp.exit(t); code != 0 {
 		t.Fatalf("send over TCP exited %d: %s", code, tcp.err)
 	}
-	lis.await(t, "bob's message", func(e Event) bool { return e.Type == evMessage && e.Name == "bob" && e.Text == "hello over TCP "+big })
+	lis.await(t, "bob's message", func(e Event) bool {
+		return e.Type == evMessage && named(e.Name, "bob") && e.Text == "hello over TCP "+big
+	})
 
 	bad := start(t, nil, "send", "lobby", "hi", "--transport", "ws", "--server", https)
 	if code := bad.exit(t); code != 1 {
@@ -394,7 +398,7 @@ func TestCLIWS(t *testing.T) {
 	if !strings.Contains(ins.err.String(), "WARNING") || !strings.Contains(ins.err.String(), "encrypted, but the server is not authenticated") {
 		t.Errorf("--insecure printed no warning: %q", ins.err)
 	}
-	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && e.Name == "carol" && e.Text == "insecurely" })
+	lis.await(t, "carol's message", func(e Event) bool { return e.Type == evMessage && named(e.Name, "carol") && e.Text == "insecurely" })
 
 	none := start(t, nil, "send", "lobby", "hi", "--transport", "ws", "--server", "127.0.0.1:1", "--ca", ca)
 	if code := none.exit(t); code != 1 || !strings.Contains(none.err.String(), "nothing answers at 127.0.0.1:1") || !strings.Contains(none.err.String(), "HTTPS port") {
@@ -410,4 +414,18 @@ func TestCLIWS(t *testing.T) {
 			t.Errorf("listen printed %+v", e)
 		}
 	}
+}
+
+// named reports whether name is how parley shows a guest who asked for the
+// nickname nick (issue 17): nick itself once the roster says the server
+// granted it, else the user part of its URI ("~nick-XXXX", the default
+// From's), marked "(guest)" once the roster says so — never a display
+// name.
+func named(name, nick string) bool {
+	name = strings.TrimSuffix(name, " (guest)")
+	if name == nick {
+		return true
+	}
+	u, ok := strings.CutPrefix(name, "~")
+	return ok && (u == nick || strings.HasPrefix(u, nick+"-"))
 }

@@ -18,6 +18,8 @@ const helpText = `Commands:
   /me ACTION        say what you do ("* alice waves")
   /msg NICK TEXT    say TEXT to NICK only (a private message); NICK may also be a URI
   /nick NAME        take the nickname NAME; "/nick" alone drops yours
+  /nick register [NAME]  make NAME (default: your nickname) your account's:
+                    nobody else can take it or a look-alike (needs --account)
   /who              who is in the room
   /leave, /quit     leave the room and quit
   /help             this text
@@ -57,6 +59,15 @@ func parseCommand(line string) (cmd command, ok bool, err error) {
 		}
 		return command{name: "msg", to: to, arg: text}, true, nil
 	case "nick":
+		if w, name, _ := strings.Cut(rest, " "); strings.EqualFold(w, "register") {
+			// /nick register [NAME]: take NAME (default: the nickname
+			// held) and register it to the account (issue 17).
+			name = strings.TrimSpace(name)
+			if strings.ContainsAny(name, " \t") {
+				return command{}, false, errUsage("usage: /nick register [NAME] (one word)")
+			}
+			return command{name: "register", arg: name}, true, nil
+		}
 		if strings.ContainsAny(rest, " \t") {
 			return command{}, false, errUsage("usage: /nick NAME (one word)")
 		}

@@ -81,13 +81,30 @@ func memberOf(m client.Member) member {
 // nameOf is how a member is shown: its nickname, else its display name,
 // else its URI.
 func nameOf(m client.Member) string {
-	switch {
-	case m.Nickname != "":
-		return m.Nickname
-	case m.Display != "":
-		return m.Display
+	n := m.Nickname
+	if n == "" {
+		n = uriName(m.URI)
 	}
-	return m.URI
+	if m.Guest {
+		n += " (guest)"
+	}
+	return n
+}
+
+// uriName is how parley names a participant without a nickname: the user
+// part of its URI, marked with "~" (issue 17: names others can trust — a
+// display name is whatever its sender typed, so it is never the name;
+// only a nickname the server granted, unique in the room, is shown bare).
+func uriName(uri string) string {
+	rest := uri
+	if i := strings.IndexByte(rest, ':'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	user, _, ok := strings.Cut(rest, "@")
+	if !ok || user == "" {
+		return "~" + rest
+	}
+	return "~" + user
 }
 
 // JSON is the event as one line of JSON, without the newline.

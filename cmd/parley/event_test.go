@@ -188,3 +188,24 @@ func TestEndedText(t *testing.T) {
 		}
 	}
 }
+
+// TestNameOf: parley names a member by the nickname the server granted,
+// else by the user part of its URI marked "~" — never by the display name
+// it chose — and marks a guest (issue 17).
+func TestNameOf(t *testing.T) {
+	cases := []struct {
+		m    client.Member
+		want string
+	}{
+		{client.Member{URI: "sip:alice@example.com", Nickname: "Alice", Display: "The Admin"}, "Alice"},
+		{client.Member{URI: "sip:alice@example.com", Display: "The Admin"}, "~alice"},
+		{client.Member{URI: "sip:bob-x1@example.com", Display: "alice", Guest: true}, "~bob-x1 (guest)"},
+		{client.Member{URI: "sip:bob@example.com", Nickname: "bobby", Guest: true}, "bobby (guest)"},
+		{client.Member{URI: "sip:example.com"}, "~example.com"},
+	}
+	for _, c := range cases {
+		if got := nameOf(c.m); got != c.want {
+			t.Errorf("nameOf(%+v) = %q, want %q", c.m, got, c.want)
+		}
+	}
+}

@@ -54,6 +54,15 @@ func explainMSRP(what, arg string, code int) string {
 		case msrp.StatusForbidden:
 			return "this room does not allow nicknames"
 		}
+	case "register":
+		switch code {
+		case msrp.StatusNicknameInUse:
+			return fmt.Sprintf("nickname %q is taken, reserved or registered to another account", arg)
+		case msrp.StatusMalformedNickname:
+			return fmt.Sprintf("%q is not a valid nickname here (letters, digits and symbols; no spaces)", arg)
+		case msrp.StatusForbidden:
+			return "only an account can register a nickname: join with --account (or the server could not keep it)"
+		}
 	case "msg":
 		switch code {
 		case msrp.StatusRecipientNotFound:

@@ -173,7 +173,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 
 	lis.await(t, "back", func(e Event) bool { return e.Type == evReconnected })
 	h := lis.await(t, "the missed messages", func(e Event) bool { return e.Type == evHistory && e.Text == "missed two" })
-	if h.Name != "carol" || h.From != "sip:carol@127.0.0.1" || time.Since(h.Time) > 10*time.Second {
+	if !named(h.Name, "carol") || h.From != "sip:carol@127.0.0.1" || time.Since(h.Time) > 10*time.Second {
 		t.Errorf("history event %+v", h)
 	}
 	awaitText(t, joiner, "== back in the room")
@@ -196,9 +196,9 @@ func TestReconnectAfterRestart(t *testing.T) {
 	}
 
 	// join, as text: the reconnection, then the history between dividers.
-	out := awaitText(t, joiner, "<carol> live again")
-	if !inOrder(out, "== reconnecting in", "(attempt 1): the server is shutting down", historyStart, "<carol> missed one", "<carol> missed two",
-		historyEnd, "<carol> live again") || !strings.Contains(out, "== back in the room") {
+	out := awaitText(t, joiner, "(guest)> live again")
+	if !inOrder(out, "== reconnecting in", "(attempt 1): the server is shutting down", historyStart, "<~carol> missed one", "<~carol> missed two",
+		historyEnd, "<~carol (guest)> live again") || !strings.Contains(out, "== back in the room") {
 		t.Errorf("join's output:\n%s", out)
 	}
 	lis.cancel()
