@@ -95,6 +95,16 @@ func (d *dialog) invite(offer []byte) *sip.Request {
 	return req
 }
 
+// nextInvite makes the next INVITE a new transaction: the INVITE sent
+// again with credentials after a challenge (RFC 3261 §22.2: the same
+// Call-ID and tags, the CSeq incremented).
+func (d *dialog) nextInvite() {
+	d.mu.Lock()
+	d.cseq++
+	d.inviteSeq = d.cseq
+	d.mu.Unlock()
+}
+
 // cancel builds the CANCEL of inv (RFC 3261 §9.1): same Request-URI,
 // Call-ID, From, To, CSeq number and top Via as the INVITE.
 func (d *dialog) cancel(inv *sip.Request) *sip.Request {

@@ -203,9 +203,19 @@ func (l *leg) establish(ctx context.Context, res *sip.Response) error {
 }
 
 // invite sends the INVITE and waits for its final response, bounded by ctx
-// and the Timeout. A 2xx is ACKed before it is returned.
+// and the Timeout. A 2xx is ACKed before it is returned. Challenged (401,
+// 407) with Options.Password set, it sends the INVITE again with
+// credentials (auth.go), once.
 func (l *leg) invite(ctx context.Context, offer []byte) (*sip.Response, error) {
+	creds := l.s.cfg.creds
+	retried := false
+again:
 	req := l.dlg.invite(offer)
+	if creds != nil {
+		if err := creds.add(req); err != nil { // a challenge answered before: answered again, pre-emptively
+			return nil, err
+		}
+	}
 	tx, err := l.sip.client.TransactionRequest(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -227,6 +237,13 @@ func (l *leg) invite(ctx context.Context, offer []byte) (*sip.Response, error) {
 				return res, nil
 			default:
 				tx.Terminate()
+				if challenged(res) && creds != nil && !retried && creds.learn(res) == nil {
+					// RFC 3261 §22.2: the INVITE again, a new
+					// transaction, with credentials; once.
+					retried = true
+					l.dlg.nextInvite()
+					goto again
+				}
 				return nil, sipError(sip.INVITE.String(), res)
 			}
 		case <-tx.Done():

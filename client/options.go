@@ -69,6 +69,14 @@ type Options struct {
 	From string
 	// DisplayName goes in the From header; optional.
 	DisplayName string
+	// Password is the password of the server account From names: a
+	// request the focus challenges (401, SIP digest, RFC 3261 §22.2) is
+	// sent again with credentials for the user part of From, computed with
+	// the algorithm the focus offers first among SHA-256 and MD5 (RFC
+	// 8760), and later requests answer the same challenge with the next
+	// nonce count. Empty: a challenge ends the request (*SIPError 401),
+	// as for a guest in a room that admits none.
+	Password string
 	// Server is the host:port the requests that open a dialog (the INVITE,
 	// its CANCEL, the roster's first SUBSCRIBE) are sent to, instead of the
 	// host and port of the room URI: the server's address when the room's
@@ -214,8 +222,10 @@ type Options struct {
 // settings is Options checked and completed.
 type settings struct {
 	from      sip.Uri
-	fromURI   string // Options.From as given: our CPIM From
-	server    string // Options.Server, "" for the room URI's host:port
+	fromURI   string       // Options.From as given: our CPIM From
+	password  string       // Options.Password
+	creds     *credentials // made from From and Password; nil without a password
+	server    string       // Options.Server, "" for the room URI's host:port
 	display   string
 	transport string      // "UDP", "TCP", "TLS" or "WSS", as sipgo spells it
 	tls       *tls.Config // over TLS and WSS: Options.TLS cloned, or a fresh config; nil otherwise
@@ -279,7 +289,7 @@ func webSocketURL(raw string, room sip.Uri) (*url.URL, error) {
 // resolve checks o and fills in the defaults. room supplies the transport
 // when o.Transport is empty.
 func (o Options) resolve(room sip.Uri) (settings, error) {
-	c := settings{display: o.DisplayName, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace,
+	c := settings{display: o.DisplayName, password: o.Password, log: o.Logger, timeout: o.Timeout, localAddr: o.LocalAddr, lostGrace: o.lostGrace,
 		fromURI: o.From, privacy: o.Privacy, msgBuffer: o.MessageBuffer, maxMessage: o.MaxMessageSize,
 		roster: !o.NoRoster, rosterBuffer: o.RosterBuffer, unsubscribeGrace: o.unsubscribeGrace, refetchGap: o.refetchGap,
 		timerN: o.timerN}
@@ -289,6 +299,7 @@ func (o Options) resolve(room sip.Uri) (settings, error) {
 	if err := sip.ParseUri(o.From, &c.from); err != nil || (c.from.Scheme != "sip" && c.from.Scheme != "sips") || c.from.Host == "" {
 		return c, fmt.Errorf("%w: From %q is not a SIP URI", errOptions, o.From)
 	}
+	c.creds = newCredentials(c.from, o.Password)
 	if !cpimURI(o.From) {
 		return c, fmt.Errorf("%w: From %q cannot go in a CPIM From header", errOptions, o.From)
 	}

@@ -226,7 +226,7 @@ func (s *Session) unsubscribe(ctx context.Context, l *leg, sub *subscription) {
 		case <-uctx.Done():
 		}
 	}()
-	res, err := l.sip.do(uctx, sub.d.subscribe(0))
+	res, err := l.doAuth(uctx, func() *sip.Request { return sub.d.subscribe(0) })
 	switch {
 	case err != nil:
 		s.log.Debug("unsubscribe failed", "error", err)
@@ -410,7 +410,7 @@ func afterTermination(reason string, retryAfter time.Duration) (again bool, dela
 func (s *Session) sendSubscribe(ctx context.Context, l *leg, sub *subscription) (*sip.Response, error) {
 	sctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	res, err := l.sip.do(sctx, sub.d.subscribe(sub.expires))
+	res, err := l.doAuth(sctx, func() *sip.Request { return sub.d.subscribe(sub.expires) })
 	switch {
 	case err != nil && sctx.Err() != nil:
 		return nil, fmt.Errorf("client: SUBSCRIBE: %w", waitError(ctx, "no final response to SUBSCRIBE"))

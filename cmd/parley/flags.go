@@ -54,6 +54,11 @@ type common struct {
 	// noReconnect: leave when the connection to the room is lost, instead
 	// of joining again (--no-reconnect; always for send).
 	noReconnect bool
+	// account: the server account to join as (--account; From becomes
+	// sip:ACCOUNT@<room host>); its password comes from passwordFile
+	// (--password-file) or $PARLEY_PASSWORD.
+	account      string
+	passwordFile string
 }
 
 // reconnectPolicy is how join and listen come back to the room (tests
@@ -73,6 +78,9 @@ func (c *common) flags(fs *flag.FlagSet) {
 		"with --transport ws, its HTTPS address host:port (default: the room URI's host, port 8443, or "+defaultWSServer+") or a wss:// URL")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for each answer from the server")
 	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr")
+	fs.StringVar(&c.account, "account", "", "join as this `name`, an account of the server (From sip:NAME@HOST), proving it with the password "+
+		"in $PARLEY_PASSWORD or --password-file; without it you are a guest")
+	fs.StringVar(&c.passwordFile, "password-file", "", "read the account's password from the first line of this `file`")
 	fs.BoolVar(&c.noReconnect, "no-reconnect", false, "when the connection to the room is lost or the server shuts down, quit instead of "+
 		"joining again (join and listen reconnect by themselves, with growing waits, and show what was said meanwhile as history)")
 }
@@ -228,6 +236,16 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 	}
 	o.DisplayName = name
 	o.From = c.from
+	if c.account != "" {
+		if o.From == "" {
+			o.From = "sip:" + c.account + "@" + uriHost(room)
+		}
+		p, err := c.password()
+		if err != nil {
+			return o, err
+		}
+		o.Password = p
+	}
 	if o.From == "" {
 		o.From = "sip:" + uriUser(name) + "-" + randomTag() + "@" + uriHost(room)
 	}
@@ -341,4 +359,25 @@ func randomTag() string {
 
 func verboseLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// password is the account's password: the first line of --password-file,
+// else $PARLEY_PASSWORD (never a flag: the command line is visible to
+// everyone on the machine).
+func (c *common) password() (string, error) {
+	if c.passwordFile != "" {
+		b, err := os.ReadFile(c.passwordFile)
+		if err != nil {
+			return "", fmt.Errorf("--password-file: %w", err)
+		}
+		line, _, _ := strings.Cut(string(b), "\n")
+		if line = strings.TrimRight(line, "\r"); line != "" {
+			return line, nil
+		}
+		return "", fmt.Errorf("--password-file %s: the first line is empty", c.passwordFile)
+	}
+	if p := os.Getenv("PARLEY_PASSWORD"); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("--account %s: no password: put it in $PARLEY_PASSWORD or a --password-file", c.account)
 }
