@@ -216,7 +216,7 @@ again:
 			return nil, err
 		}
 	}
-	tx, err := l.sip.client.TransactionRequest(ctx, req)
+	tx, err := l.sip.request(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("client: INVITE: %w", ctx.Err())

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -39,6 +41,11 @@ import (
 // port 0 (RFC 7118 §5: nobody can connect to a WebSocket client, so
 // Contact and Via name no address), and addr the connection's local IP,
 // for the SDP's c= line.
+//
+// Once stopped it leaves no socket and no goroutine behind, whatever the
+// timing (see stop): sipgo opens connections of its own accord, from
+// goroutines we cannot wait for, whenever its pool has none for a peer it
+// must write to.
 type agent struct {
 	ua        *sipgo.UserAgent
 	client    *sipgo.Client
@@ -48,12 +55,18 @@ type agent struct {
 	port      int    // our listening port; 0 over WSS
 	sips      bool   // over WSS: a sips: Contact (the room URI is sips:, RFC 3261 §8.1.1.8)
 	listener  io.Closer
-	laddr     string // the listener's address as sipgo's pool keys it
+	laddr     string             // the listener's address as sipgo's pool keys it
+	udp       *watchedPacketConn // over UDP: the listener, as sipgo reads it
+	stream    sip.Connection     // over TLS and WSS: the connection dialStream opened
+	tomb      *tombstone
 	timeout   time.Duration
 	serve     func() error  // the serve loop, run by start
 	served    chan struct{} // closed when the serve goroutine has returned
 	started   bool
-	stopping  atomic.Bool // set by stop: what is read from now on is dropped
+	stopping  atomic.Bool                    // set by stop: what is read from now on is dropped, nothing more is sent or dialed
+	sending   sync.RWMutex                   // read-held by each request handed to sipgo; stop waits for them
+	mu        sync.Mutex                     // makes setting stopping and recording in heard exclusive
+	heard     map[string]map[string]struct{} // "UDP", "WSS" → the remote addresses read from, as sipgo's pool keys them
 	stopOnce  sync.Once
 }
 
@@ -61,23 +74,28 @@ type agent struct {
 // serves. dest is the room's host:port, used to pick our address when the
 // listen host is a wildcard. register installs the request handlers.
 func newAgent(ctx context.Context, c *settings, dest string, register func(*sipgo.Server)) (*agent, error) {
-	a := &agent{transport: c.transport, served: make(chan struct{}), sips: c.sips}
-	tlOpts := []sip.TransportLayerOption{
-		sip.WithTransportLayerLogger(c.log),
-		sip.WithTransportLayerReadFilter(a.readFilter),
+	a := &agent{transport: c.transport, served: make(chan struct{}), sips: c.sips, heard: make(map[string]map[string]struct{})}
+	// TCP and TLS transports of our own, whose dialer refuses once stop
+	// has begun (see stop). sipgo copies the read filter into the
+	// transports it is given, so that option comes first; their log is
+	// sipgo's package-level logger: the field is not exported.
+	transports := sip.TransportsConfig{
+		TCP: &sip.TransportTCP{DialerCreate: a.dialer},
+		TLS: &sip.TransportTLS{TransportTCP: &sip.TransportTCP{DialerCreate: a.dialer}},
 	}
 	if c.transport == "WSS" {
 		if uri := c.wsURL.RequestURI(); uri != "/" {
 			// sipgo dials wss://host:port, i.e. the path /: another path
-			// needs a WSS transport of our own. (After the read filter:
-			// sipgo copies it into the transport it is given. Its log is
-			// sipgo's package-level logger: the field is not exported.)
-			tlOpts = append(tlOpts, sip.WithTransportLayerTransports(sip.TransportsConfig{
-				WSS: &sip.TransportWSS{TransportWS: &sip.TransportWS{
-					DialURI: func(hostPort string) string { return "wss://" + hostPort + uri },
-				}},
-			}))
+			// needs a WSS transport of our own.
+			transports.WSS = &sip.TransportWSS{TransportWS: &sip.TransportWS{
+				DialURI: func(hostPort string) string { return "wss://" + hostPort + uri },
+			}}
 		}
+	}
+	tlOpts := []sip.TransportLayerOption{
+		sip.WithTransportLayerLogger(c.log),
+		sip.WithTransportLayerReadFilter(a.readFilter),
+		sip.WithTransportLayerTransports(transports),
 	}
 	uaOpts := []sipgo.UserAgentOption{
 		sipgo.WithUserAgent("parley"),
@@ -125,24 +143,29 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 			ua.Close()
 			return nil, err
 		}
-		laddr = conn.LocalAddr()
+		a.stream, laddr = conn, conn.LocalAddr()
 		quit := make(chan struct{})
 		a.listener = closerFunc(func() error { close(quit); return nil })
 		serve = func() error { <-quit; return nil }
 	case "UDP":
-		pc, tl, err := listenUDPAndTCP(c.localAddr)
+		raw, tl, err := listenUDPAndTCP(c.localAddr)
 		if err != nil {
 			ua.Close()
 			return nil, fmt.Errorf("client: SIP listener: %w", err)
 		}
-		a.listener, laddr = pc, pc.LocalAddr()
-		serve = func() error { return srv.ServeUDP(pc) }
+		pc := newWatchedPacketConn(raw)
+		a.udp, a.listener, laddr = pc, pc, pc.LocalAddr()
+		serve = func() error {
+			defer pc.finish()
+			return srv.ServeUDP(pc)
+		}
 		if tl != nil {
 			a.listener = closers{pc, tl}
 			serve = func() error {
 				var wg sync.WaitGroup
 				wg.Go(func() { _ = srv.ServeTCP(tl) })
 				err := srv.ServeUDP(pc)
+				pc.finish()
 				wg.Wait() // stop closes both listeners
 				return err
 			}
@@ -183,6 +206,7 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		return nil, fmt.Errorf("client: SIP client: %w", err)
 	}
 	a.serve, a.laddr, a.timeout = serve, laddr.String(), c.timeout
+	a.tomb = &tombstone{addr: laddr}
 	return a, nil
 }
 
@@ -267,12 +291,22 @@ func (a *agent) waitUDPServing(key string, timeout time.Duration) error {
 	}
 }
 
-// readFilter drops what sipgo reads once stop has begun. A request handled
-// after the user agent closed would make sipgo open a new connection for
-// its response, with a reader goroutine nobody would end.
-func (a *agent) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error) {
+// readFilter drops what sipgo reads once stop has begun: a request handled
+// after the user agent closed would make sipgo look for a connection to
+// answer on. Before that, it records where UDP and WSS messages come from
+// (stop puts tombstones there). sipgo's pool keeps an entry per source
+// too, so the record grows no faster than sipgo's own.
+func (a *agent) readFilter(p sip.TransportReadProps, data []byte) ([]byte, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
 	if a.stopping.Load() {
 		return nil, nil
+	}
+	if network := sip.NetworkToUpper(p.Transport); entombed(network) && p.RemoteAddr != nil {
+		if a.heard[network] == nil {
+			a.heard[network] = make(map[string]struct{})
+		}
+		a.heard[network][p.RemoteAddr.String()] = struct{}{}
 	}
 	return data, nil
 }
@@ -280,14 +314,44 @@ func (a *agent) readFilter(_ sip.TransportReadProps, data []byte) ([]byte, error
 // errStopped: the agent is stopping and sends nothing more.
 var errStopped = errors.New("client: SIP user agent stopped")
 
-// write sends a request outside any transaction (an ACK). Nothing is sent
-// once stop has begun: for UDP sipgo would bind a new socket to our closed
-// address, with a reader goroutine nobody would end.
+// write sends a request outside any transaction (an ACK); nothing once stop
+// has begun.
 func (a *agent) write(req *sip.Request) error {
+	a.sending.RLock()
+	defer a.sending.RUnlock()
 	if a.stopping.Load() {
 		return errStopped
 	}
 	return a.client.WriteRequest(req)
+}
+
+// request starts a client transaction for req (sipgo finds or opens the
+// connection and sends it); nothing once stop has begun.
+func (a *agent) request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
+	a.sending.RLock()
+	defer a.sending.RUnlock()
+	if a.stopping.Load() {
+		return nil, errStopped
+	}
+	return a.client.TransactionRequest(ctx, req)
+}
+
+// dialer is sipgo's TCP and TLS dialer (sipgo's default: a minute's
+// timeout), except that it refuses once stop has begun.
+func (a *agent) dialer(laddr net.Addr) net.Dialer {
+	if la, ok := laddr.(*net.TCPAddr); ok && la == nil {
+		laddr = nil // sipgo passes a nil *net.TCPAddr for "any"
+	}
+	return net.Dialer{
+		Timeout:   time.Minute,
+		LocalAddr: laddr,
+		ControlContext: func(context.Context, string, string, syscall.RawConn) error {
+			if a.stopping.Load() {
+				return errStopped
+			}
+			return nil
+		},
+	}
 }
 
 // contact is our Contact header for user.
@@ -320,10 +384,7 @@ func (a *agent) contact(user string) *sip.ContactHeader {
 // do sends a non-INVITE request and waits for its final response, bounded
 // by ctx (which the caller bounds by Timeout).
 func (a *agent) do(ctx context.Context, req *sip.Request) (*sip.Response, error) {
-	if a.stopping.Load() {
-		return nil, errStopped
-	}
-	tx, err := a.client.TransactionRequest(ctx, req)
+	tx, err := a.request(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -346,18 +407,187 @@ func (a *agent) do(ctx context.Context, req *sip.Request) (*sip.Response, error)
 	}
 }
 
-// stop closes the listener, waits for the serve goroutine, then closes the
-// user agent: its transactions, its connections (the TCP connection to the
-// focus) and so their reader goroutines. Idempotent.
+// stop ends the agent and everything sipgo opened for it: the listener
+// and the serve goroutine, the transactions, the connections and their
+// reader goroutines. Idempotent.
+//
+// sipgo opens a connection, with a reader goroutine, whenever its pool has
+// none for a peer it must write to: for our requests, and from the
+// goroutine it starts for each request it reads, to answer on. Such a
+// goroutine may run late, after the user agent closed (its connections
+// closed, its pool emptied), and open a connection nobody would close: a
+// UDP socket bound to 0.0.0.0 with a reader, towards the source of a
+// request read just before. Nothing can wait for those goroutines, so
+// nothing they do may open anything:
+//
+//   - our own requests go through write and request, which refuse once
+//     stop has begun and which stop waits for;
+//   - over TCP and TLS sipgo dials with our dialer, which refuses too;
+//   - UDP and WSS connections are opened without a dialer of ours. There
+//     the pool must answer every lookup: before any connection closes,
+//     every address a message came from (where a late goroutine looks
+//     first), our UDP listener's address (where our requests over UDP look)
+//     and the WSS connection's addresses get a tombstone, a connection
+//     that writes nothing and has no reader. A reader that ends deletes
+//     only its own entries, and these pools are not cleared afterwards
+//     (which would empty them of the tombstones), unless something
+//     unexpected is found in them.
+//
+// The other pools are cleared (ua.Close would clear them all) after the
+// transaction layer closed.
 func (a *agent) stop() {
 	a.stopOnce.Do(func() {
+		a.mu.Lock() // a read being recorded in heard is done
 		a.stopping.Store(true)
+		a.mu.Unlock()
+		a.sending.Lock() // requests handed to sipgo before are sent
+		a.sending.Unlock()
+		if a.udp != nil && a.started {
+			// sipgo's reader adds a source to the pool after the read
+			// filter lets its datagram in: wait until it is done with
+			// what it read, so that it adds nothing over a tombstone.
+			a.udp.settle()
+		}
+		graves := a.graves()
+		var open []sip.Connection
+		for network, keys := range graves {
+			open = append(open, a.entomb(network, keys)...)
+		}
 		a.listener.Close()
 		if a.started {
 			<-a.served // no connection can be accepted after this
 		}
-		a.ua.Close()
+		a.ua.TransactionLayer().Close()
+		for _, c := range open {
+			c.Close() // sipgo's UDP listener is closed above: its Close does nothing
+		}
+		for _, network := range []string{"UDP", "TCP", "TLS", "WS", "WSS"} {
+			a.sweep(network, graves[network])
+		}
 	})
+}
+
+// entombed reports whether a network's pool gets tombstones (see stop).
+func entombed(network string) bool { return network == "UDP" || network == "WSS" }
+
+// graves are the pool entries that get a tombstone, by network: the
+// addresses messages came from, our UDP listener's address, the WSS
+// connection's addresses. Called once stopping is set.
+func (a *agent) graves() map[string][]string {
+	graves := make(map[string][]string)
+	a.mu.Lock()
+	for network, addrs := range a.heard {
+		for addr := range addrs {
+			graves[network] = append(graves[network], addr)
+		}
+	}
+	a.mu.Unlock()
+	if a.transport == "UDP" {
+		graves["UDP"] = append(graves["UDP"], a.laddr)
+	}
+	if a.transport == "WSS" && a.stream != nil {
+		graves["WSS"] = append(graves["WSS"], a.stream.LocalAddr().String())
+		if rc, ok := a.stream.(interface{ RemoteAddr() net.Addr }); ok {
+			graves["WSS"] = append(graves["WSS"], rc.RemoteAddr().String())
+		}
+	}
+	for network, keys := range graves {
+		slices.Sort(keys)
+		graves[network] = slices.Compact(keys)
+	}
+	return graves
+}
+
+// entomb puts the tombstone in network's pool at keys and returns the
+// connections it replaces there, for the caller to close once nothing can
+// be read from them any more.
+func (a *agent) entomb(network string, keys []string) (open []sip.Connection) {
+	pool := a.ua.TransportLayer().Pool(network)
+	for _, key := range keys {
+		if c := pool.Get(key); c != nil {
+			c.Ref(-1) // undo Get's reference
+			if c != sip.Connection(a.tomb) && !slices.Contains(open, c) {
+				open = append(open, c)
+			}
+		}
+		pool.Add(key, a.tomb)
+	}
+	return open
+}
+
+// sweep closes what is left in network's pool once the agent is stopped:
+// everything, over a network without tombstones; otherwise whatever the
+// tombstones do not account for (nothing is expected there), after which
+// they are put back.
+func (a *agent) sweep(network string, graves []string) {
+	pool := a.ua.TransportLayer().Pool(network)
+	if pool.Size() <= len(graves) {
+		return
+	}
+	pool.Clear() // closes what it holds, then empties it
+	for _, key := range graves {
+		pool.Add(key, a.tomb)
+	}
+}
+
+// tombstone is the connection the pools of a stopped agent hold for the
+// peers it heard from (see stop): it writes nothing, has no reader and
+// nothing to close.
+type tombstone struct{ addr net.Addr }
+
+func (t *tombstone) LocalAddr() net.Addr        { return t.addr }
+func (t *tombstone) WriteMsg(sip.Message) error { return errStopped }
+func (t *tombstone) Ref(int) int                { return 1 }
+func (t *tombstone) TryClose() (int, error)     { return 1, nil }
+func (t *tombstone) Close() error               { return nil }
+
+// watchedPacketConn is our UDP listener as sipgo reads it, telling stop
+// when sipgo's reader is done with what it read: back in ReadFrom, or gone.
+type watchedPacketConn struct {
+	net.PacketConn
+	mu      sync.Mutex
+	cond    sync.Cond
+	reading bool // the reader is in ReadFrom
+	gone    bool // ReadFrom failed (or ServeUDP returned): nothing read is being handled
+}
+
+func newWatchedPacketConn(pc net.PacketConn) *watchedPacketConn {
+	w := &watchedPacketConn{PacketConn: pc}
+	w.cond.L = &w.mu
+	return w
+}
+
+func (w *watchedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	w.mu.Lock()
+	w.reading = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+	n, addr, err := w.PacketConn.ReadFrom(b)
+	w.mu.Lock()
+	w.reading = false
+	if err != nil {
+		w.gone = true
+		w.cond.Broadcast()
+	}
+	w.mu.Unlock()
+	return n, addr, err
+}
+
+// finish is called when ServeUDP has returned.
+func (w *watchedPacketConn) finish() {
+	w.mu.Lock()
+	w.gone = true
+	w.cond.Broadcast()
+	w.mu.Unlock()
+}
+
+// settle waits until the reader is in ReadFrom or gone.
+func (w *watchedPacketConn) settle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for !w.reading && !w.gone {
+		w.cond.Wait()
+	}
 }
 
 // listenUDPAndTCP listens for UDP on addr and for TCP on the same port.
