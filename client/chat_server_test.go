@@ -63,7 +63,7 @@ func TestChatThroughServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer bob.Leave(ctx)
-	if n := recv(t, alice); !n.System || !strings.Contains(string(n.Body), "sip:bob@example.com joined") {
+	if n := recv(t, alice); !n.System || !strings.Contains(string(n.Body), "sip:bob@example.com (guest) joined") {
 		t.Fatalf("alice's first message: %+v", n)
 	}
 
