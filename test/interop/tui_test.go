@@ -84,7 +84,9 @@ func (ts *tmuxSession) typeText(pane, text string, keys ...string) {
 
 // Issue 6, as a newcomer would do it: parleyd and two `parley join` TUIs
 // in tmux panes; a message, typing, /nick, /msg, a refused /msg and /quit,
-// each checked on the screens.
+// each checked on the screens. Issue 17: neither has an account, so each
+// shows as a guest everywhere, and a refused nickname never becomes
+// anyone's name on screen.
 func TestTerminalChatInTmux(t *testing.T) {
 	tmux := needTool(t, "tmux", "tmux")
 	d := startParleyd(t, buildParleyd(t))
@@ -95,38 +97,43 @@ func TestTerminalChatInTmux(t *testing.T) {
 		return fmt.Sprintf("env LC_ALL=C.UTF-8 TERM=screen %s join lobby --server %s --nick %s", parley, d.sipTCP, nick)
 	}
 	alice := ts.run("new-session", "-d", "-P", "-F", "#{pane_id}", "-x", "150", "-y", "40", join("alice"))
-	ts.await(alice, "alice joins", "joined sip:lobby@"+d.sipTCP+" as alice", "alice (you)")
+	ts.await(alice, "alice joins", "joined sip:lobby@"+d.sipTCP+" as alice", "alice (guest) (you)")
 	bob := ts.run("split-window", "-v", "-P", "-F", "#{pane_id}", "-t", alice, join("bob"))
-	ts.await(bob, "bob joins", "joined sip:lobby@"+d.sipTCP+" as bob", "bob (you)", "here: alice, bob")
-	ts.await(alice, "alice's roster shows bob", "bob joined", "here (2)")
+	ts.await(bob, "bob joins", "joined sip:lobby@"+d.sipTCP+" as bob", "bob (guest) (you)", "here: alice (guest)")
+	ts.await(alice, "alice's roster shows bob", "(guest) joined", "bob (guest)", "here (2)")
 
 	ts.typeText(alice, "hello from alice", "Enter")
 	ts.await(alice, "alice's own line", "alice: hello from alice")
-	ts.await(bob, "bob reads alice", "alice: hello from alice")
+	ts.await(bob, "bob reads alice", "alice (guest): hello from alice")
 
 	// Typing: shown while alice types, gone when she clears the line.
 	ts.typeText(bob, "still thinking")
-	ts.await(alice, "alice sees bob typing", "bob is typing…")
+	ts.await(alice, "alice sees bob typing", "bob (guest) is typing…")
 	ts.typeText(bob, "", "C-u")
-	ts.awaitGone(alice, "bob's typing ends", "bob is typing…")
+	ts.awaitGone(alice, "bob's typing ends", "is typing…")
 
 	ts.typeText(bob, "/nick robert", "Enter")
-	ts.await(bob, "bob's nickname", "you are now known as robert", "robert (you)")
-	ts.await(alice, "alice sees the nickname", "bob is now known as robert")
+	ts.await(bob, "bob's nickname", "you are now known as robert", "robert (guest) (you)")
+	ts.await(alice, "alice sees the nickname", "bob (guest) is now known as robert (guest)")
 
 	ts.typeText(alice, "/msg robert just between us", "Enter")
-	ts.await(bob, "bob reads the private message", "private alice → you: just between us")
+	ts.await(bob, "bob reads the private message", "private alice (guest) → you: just between us")
 	ts.await(alice, "alice's private line", "private you → robert: just between us")
 
 	ts.typeText(bob, "/msg nobody hello?", "Enter")
 	ts.await(bob, "a /msg to nobody", "nobody called nobody is here")
 	ts.typeText(alice, "/nick robert", "Enter")
 	ts.await(alice, "a taken nickname", `nickname "robert" is taken`)
+	// The refused nickname is nobody's name on alice's screen but robert's:
+	// she still speaks as alice.
+	ts.typeText(alice, "still alice", "Enter")
+	ts.await(alice, "alice's line after the refusal", "alice: still alice", "alice (guest) (you)")
+	ts.await(bob, "bob reads it from alice", "alice (guest): still alice")
 
 	ts.typeText(bob, "/me waves goodbye", "Enter")
-	ts.await(alice, "an action", "* robert waves goodbye")
+	ts.await(alice, "an action", "* robert (guest) waves goodbye")
 	ts.typeText(bob, "/quit", "Enter")
-	ts.await(alice, "robert leaves", "robert left", "here (1)")
+	ts.await(alice, "robert leaves", "robert (guest) left", "here (1)")
 	ts.typeText(alice, "/quit", "Enter")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
