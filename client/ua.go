@@ -47,27 +47,28 @@ import (
 // goroutines we cannot wait for, whenever its pool has none for a peer it
 // must write to.
 type agent struct {
-	ua        *sipgo.UserAgent
-	client    *sipgo.Client
-	transport string // "UDP", "TCP", "TLS" or "WSS"
-	host      string // our address in Contact, Via and a=path
-	addr      string // our IP address in the SDP's o= and c= lines: host, except over WSS
-	port      int    // our listening port; 0 over WSS
-	sips      bool   // over WSS: a sips: Contact (the room URI is sips:, RFC 3261 §8.1.1.8)
-	listener  io.Closer
-	laddr     string             // the listener's address as sipgo's pool keys it
-	udp       *watchedPacketConn // over UDP: the listener, as sipgo reads it
-	stream    sip.Connection     // over TLS and WSS: the connection dialStream opened
-	tomb      *tombstone
-	timeout   time.Duration
-	serve     func() error  // the serve loop, run by start
-	served    chan struct{} // closed when the serve goroutine has returned
-	started   bool
-	stopping  atomic.Bool                    // set by stop: what is read from now on is dropped, nothing more is sent or dialed
-	sending   sync.RWMutex                   // read-held by each request handed to sipgo; stop waits for them
-	mu        sync.Mutex                     // makes setting stopping and recording in heard exclusive
-	heard     map[string]map[string]struct{} // "UDP", "WSS" → the remote addresses read from, as sipgo's pool keys them
-	stopOnce  sync.Once
+	ua         *sipgo.UserAgent
+	client     *sipgo.Client
+	transport  string // "UDP", "TCP", "TLS" or "WSS"
+	host       string // our address in Contact, Via and a=path
+	addr       string // our IP address in the SDP's o= and c= lines: host, except over WSS
+	port       int    // our listening port; 0 over WSS
+	sips       bool   // over WSS: a sips: Contact (the room URI is sips:, RFC 3261 §8.1.1.8)
+	listener   io.Closer
+	laddr      string             // the listener's address as sipgo's pool keys it
+	udp        *watchedPacketConn // over UDP: the listener, as sipgo reads it
+	stream     sip.Connection     // over TLS and WSS: the connection dialStream opened
+	tomb       *tombstone
+	timeout    time.Duration
+	serve      func() error  // the serve loop, run by start
+	served     chan struct{} // closed when the serve goroutine has returned
+	started    bool
+	stopping   atomic.Bool                    // set by stop: what is read from now on is dropped, nothing more is sent or dialed
+	sending    sync.RWMutex                   // read-held by each request handed to sipgo; stop waits for them
+	sendClosed bool                           // set by stop under sending: no request is handed to sipgo any more
+	mu         sync.Mutex                     // makes setting stopping and recording in heard exclusive
+	heard      map[string]map[string]struct{} // "UDP", "WSS" → the remote addresses read from, as sipgo's pool keys them
+	stopOnce   sync.Once
 }
 
 // newAgent listens on c.localAddr and prepares the user agent; start
@@ -319,7 +320,7 @@ var errStopped = errors.New("client: SIP user agent stopped")
 func (a *agent) write(req *sip.Request) error {
 	a.sending.RLock()
 	defer a.sending.RUnlock()
-	if a.stopping.Load() {
+	if a.sendClosed || a.stopping.Load() {
 		return errStopped
 	}
 	return a.client.WriteRequest(req)
@@ -330,7 +331,7 @@ func (a *agent) write(req *sip.Request) error {
 func (a *agent) request(ctx context.Context, req *sip.Request) (sip.ClientTransaction, error) {
 	a.sending.RLock()
 	defer a.sending.RUnlock()
-	if a.stopping.Load() {
+	if a.sendClosed || a.stopping.Load() {
 		return nil, errStopped
 	}
 	return a.client.TransactionRequest(ctx, req)
@@ -441,6 +442,7 @@ func (a *agent) stop() {
 		a.stopping.Store(true)
 		a.mu.Unlock()
 		a.sending.Lock() // requests handed to sipgo before are sent
+		a.sendClosed = true
 		a.sending.Unlock()
 		if a.udp != nil && a.started {
 			// sipgo's reader adds a source to the pool after the read
