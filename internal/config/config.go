@@ -6,16 +6,17 @@ import "log/slog"
 // toml tag); tables group the keys by concern. Default returns the values
 // used for keys that neither the file nor a flag sets.
 type Config struct {
-	Server ServerConfig `toml:"server"`
-	SIP    SIPConfig    `toml:"sip"`
-	MSRP   MSRPConfig   `toml:"msrp"`
-	TLS    TLSConfig    `toml:"tls"`
-	HTTPS  HTTPSConfig  `toml:"https"`
-	Store  StoreConfig  `toml:"store"`
-	Rooms  RoomsConfig  `toml:"rooms"`
-	Room   []RoomConfig `toml:"room"` // [[room]]: configured rooms
-	Limits LimitsConfig `toml:"limits"`
-	Log    LogConfig    `toml:"log"`
+	Server   ServerConfig   `toml:"server"`
+	SIP      SIPConfig      `toml:"sip"`
+	MSRP     MSRPConfig     `toml:"msrp"`
+	TLS      TLSConfig      `toml:"tls"`
+	HTTPS    HTTPSConfig    `toml:"https"`
+	Store    StoreConfig    `toml:"store"`
+	Rooms    RoomsConfig    `toml:"rooms"`
+	Room     []RoomConfig   `toml:"room"` // [[room]]: configured rooms
+	Limits   LimitsConfig   `toml:"limits"`
+	Accounts AccountsConfig `toml:"accounts"`
+	Log      LogConfig      `toml:"log"`
 
 	// rooms indexes Room by name; filled by Load, Parse and FromArgs once
 	// the configuration is valid, nil otherwise (FindRoom then scans).

@@ -3,7 +3,10 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/parley-im/parley/internal/auth"
@@ -108,4 +111,53 @@ func (n storeNicknames) RegisterNickname(account, nick, key string) error {
 		return switchboard.ErrRegistered
 	}
 	return err
+}
+
+// seedAccounts creates, from the accounts file of cfg, the accounts st
+// does not have yet (issue 17); those it has are left as they are. A file
+// that cannot be read or holds a bad entry fails the start.
+func seedAccounts(cfg *config.Config, st *store.Store, log *slog.Logger) error {
+	if cfg.Accounts.File == "" {
+		return nil
+	}
+	seeds, err := config.LoadAccounts(cfg.Accounts.File)
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		return fmt.Errorf("accounts file %s: no store to keep the accounts in", cfg.Accounts.File)
+	}
+	if err := cfg.CheckAccountsFile(); err != nil {
+		log.Warn("accounts file", "warning", err)
+	}
+	realm := cfg.Server.Host
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	created := 0
+	for _, a := range seeds {
+		if _, ok := st.Account(a.Name); ok {
+			continue
+		}
+		ha1 := map[string]string{}
+		if a.Password != "" {
+			ha1[auth.SHA256] = auth.HA1(auth.SHA256, a.Name, realm, a.Password)
+			ha1[auth.MD5] = auth.HA1(auth.MD5, a.Name, realm, a.Password)
+		}
+		if a.SHA256 != "" {
+			ha1[auth.SHA256] = strings.ToLower(a.SHA256)
+		}
+		if a.MD5 != "" {
+			ha1[auth.MD5] = strings.ToLower(a.MD5)
+		}
+		err := st.CreateAccount(ctx, store.Account{Username: a.Name, Display: a.Display, Realm: realm, HA1: ha1})
+		switch {
+		case errors.Is(err, store.ErrExists): // another process was faster
+		case err != nil:
+			return fmt.Errorf("accounts file %s: account %q: %w", cfg.Accounts.File, a.Name, err)
+		default:
+			created++
+		}
+	}
+	log.Info("accounts file read", "file", cfg.Accounts.File, "accounts", len(seeds), "created", created)
+	return nil
 }

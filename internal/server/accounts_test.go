@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -206,5 +208,62 @@ func TestOwnedNicknameOverTheWire(t *testing.T) {
 	guest, _ = joinKeeping(t, srv, "sip:lobby@"+srv.Addrs().SIPTCP, "sip:mallory@example.com")
 	if code := guest.nickname(t, "ALICE", false); code != 425 {
 		t.Errorf("after a restart, a guest taking alice: %d, want 425", code)
+	}
+}
+
+// TestAccountsFile: accounts.file seeds the store at start — an account
+// with a password, one with only its SHA-256 hash — and both join; a
+// second start with other passwords in the file changes nothing (the
+// store wins); a bad file fails the start, saying why.
+func TestAccountsFile(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loopbackConfig()
+	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
+	realm := cfg.Server.Host
+	file := filepath.Join(t.TempDir(), "accounts.toml")
+	write := func(body string) {
+		t.Helper()
+		if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`[[account]]
+name = "alice"
+password = "wonderland"
+
+[[account]]
+name = "bob"
+ha1_sha256 = "` + auth.HA1(auth.SHA256, "bob", realm, "builder") + `"
+display = "Bob"
+`)
+	cfg.Accounts.File = file
+	start := func() *server.Server {
+		t.Helper()
+		srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Start()
+		return srv
+	}
+	srv := start()
+	room := "sip:lobby@" + srv.Addrs().SIPTCP
+	joinAuthenticated(t, srv, room, "sip:alice@"+realm, "wonderland")
+	joinAuthenticated(t, srv, room, "sip:bob@"+realm, "builder")
+	stopServer(srv)
+
+	write("[[account]]\nname = \"alice\"\npassword = \"changed\"\n")
+	srv = start()
+	joinAuthenticated(t, srv, "sip:lobby@"+srv.Addrs().SIPTCP, "sip:alice@"+realm, "wonderland")
+	stopServer(srv)
+
+	for _, bad := range []string{"[[account]]\nname = \"carol\"\n", "[[account]]\npassword = \"x\"\n", "[[account]]\nname = \"x\"\npasword = \"typo\"\n", "not toml ["} {
+		write(bad)
+		if srv, err := server.New(cfg, slog.New(slog.DiscardHandler)); err == nil {
+			stopServer(srv)
+			t.Errorf("accounts file %q: parleyd started", bad)
+		} else if !strings.Contains(err.Error(), "accounts file") {
+			t.Errorf("accounts file %q: %v, want an error naming the accounts file", bad, err)
+		}
 	}
 }

@@ -239,6 +239,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	if s.store, err = openStore(cfg, log.With("component", "store")); err != nil {
 		return nil, err
 	}
+	if err = seedAccounts(cfg, s.store, log.With("component", "store")); err != nil {
+		return nil, err
+	}
 	if s.store != nil {
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
 		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
