@@ -291,3 +291,23 @@ func TestDigestTrustedProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestWatchersParticipantsOnly: a room whose policy lets only its
+// participants watch answers another's SUBSCRIBE 403 (RFC 4575 §9) and a
+// participant's 200.
+func TestWatchersParticipantsOnly(t *testing.T) {
+	policy := func(string) (room.Policy, bool, bool) {
+		return room.Policy{Nicknames: true, PrivateMessages: true, AcceptWrappedTypes: []string{"text/plain", "*"}, WatchersParticipantsOnly: true}, false, true
+	}
+	e := newEnv(t, policy, withConference(20*time.Millisecond))
+	alice := newPeer(t, e, "TCP", "alice")
+	alice.join("chat")
+	if res := newPeer(t, e, "TCP", "mallory").subscribe("chat", ""); res.StatusCode != 403 {
+		t.Fatalf("a stranger's SUBSCRIBE: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	alice.callID = "watch-" + alice.callID // a subscription dialog of its own
+	alice.tag = "w" + alice.tag
+	if res := alice.subscribe("chat", ""); res.StatusCode != 200 {
+		t.Fatalf("a participant's SUBSCRIBE: %d %s, want 200", res.StatusCode, res.Reason)
+	}
+}
