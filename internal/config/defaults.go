@@ -79,6 +79,7 @@ func Default() *Config {
 				EmptyGrace:         Duration(24 * time.Hour),
 				Guests:             GuestsAllow,
 				Watchers:           WatchersAnyone,
+				GuestURIs:          GuestURIsAny,
 			},
 		},
 		Limits: LimitsConfig{

@@ -26,6 +26,18 @@ const (
 	GuestsDeny  Guests = "deny"
 )
 
+// GuestURIs says which URIs a guest may join with (issue 17): any that is
+// no account's ("any"), or only URIs outside the server's domain
+// ("foreign"), so that no guest can look like an account of this server
+// to a client that does not show roles.
+type GuestURIs string
+
+// Guest URI policies.
+const (
+	GuestURIsAny     GuestURIs = "any"
+	GuestURIsForeign GuestURIs = "foreign"
+)
+
 // Watchers says who may subscribe to a room's conference events (RFC 4575
 // §9, issue 17): anyone ("anyone", a public room) or only its participants
 // ("participants"; others get 403).
@@ -77,6 +89,8 @@ type Policy struct {
 	Guests Guests `toml:"guests"`
 	// Watchers: who may subscribe to the room's roster.
 	Watchers Watchers `toml:"watchers"`
+	// GuestURIs: which URIs guests may use.
+	GuestURIs GuestURIs `toml:"guest_uris"`
 }
 
 // PolicyOverride is the part of a [[room]] entry that overrides [rooms]:
@@ -100,6 +114,7 @@ type PolicyOverride struct {
 	EmptyGrace         *Duration      `toml:"empty_grace"`
 	Guests             *Guests        `toml:"guests"`
 	Watchers           *Watchers      `toml:"watchers"`
+	GuestURIs          *GuestURIs     `toml:"guest_uris"`
 }
 
 // Apply returns p with o's set fields replacing p's.
@@ -121,6 +136,7 @@ func (o *PolicyOverride) Apply(p Policy) Policy {
 	set(&p.EmptyGrace, o.EmptyGrace)
 	set(&p.Guests, o.Guests)
 	set(&p.Watchers, o.Watchers)
+	set(&p.GuestURIs, o.GuestURIs)
 	return p
 }
 

@@ -202,6 +202,7 @@ func checkPolicy(es *Errors, prefix string, p Policy) {
 	oneOf(es, key("nickname_scope"), p.NicknameScope, ScopeRoom, ScopeFocus)
 	oneOf(es, key("guests"), p.Guests, GuestsAllow, GuestsDeny)
 	oneOf(es, key("watchers"), p.Watchers, WatchersAnyone, WatchersParticipants)
+	oneOf(es, key("guest_uris"), p.GuestURIs, GuestURIsAny, GuestURIsForeign)
 	if p.MaxNicknameBytes < 1 || p.MaxNicknameBytes > MaxNicknameBytes {
 		es.addf(key("max_nickname_bytes"), fmt.Sprintf("must be between 1 and %d (RFC 7701 §7.1), found %d", MaxNicknameBytes, p.MaxNicknameBytes))
 	}

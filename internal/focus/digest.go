@@ -38,7 +38,9 @@ type Accounts interface {
 //   - A request without credentials whose From is an account's URI gets
 //     401: an account's URI is never taken without its password.
 //   - Any other request without credentials is a guest's, admitted when
-//     the room admits guests (room.Policy.DenyGuests false), else 401.
+//     the room admits guests (room.Policy.DenyGuests false), else 401;
+//     with room.Policy.GuestsForeignOnly, a guest's URI in the accounts'
+//     domain is refused (403).
 type DigestAuth struct {
 	Host     string
 	Accounts Accounts
@@ -70,6 +72,10 @@ func (a *DigestAuth) Authenticate(req *sip.Request, pol room.Policy) (Identity, 
 	}
 	if pol.DenyGuests {
 		return Identity{}, a.challenge(req, false), 0
+	}
+	if pol.GuestsForeignOnly && a.isLocal(from.Address) && !isAnonymousURI(from.Address) {
+		// No guest may look like an account of this server.
+		return Identity{}, sip.NewResponseFromRequest(req, 403, "Guests Must Use A URI Outside This Domain", nil), 0
 	}
 	return Identity{URI: from.Address.Addr(), Guest: true}, nil, 0
 }

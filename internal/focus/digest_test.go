@@ -311,3 +311,30 @@ func TestWatchersParticipantsOnly(t *testing.T) {
 		t.Fatalf("a participant's SUBSCRIBE: %d %s, want 200", res.StatusCode, res.Reason)
 	}
 }
+
+// TestGuestsForeignOnly: with guest_uris = "foreign", a guest's URI in the
+// accounts' domain is refused (403) — no guest can look like an account —
+// while a foreign guest and the account itself get in.
+func TestGuestsForeignOnly(t *testing.T) {
+	clk := &testClock{now: time.Unix(1_800_000_000, 0)}
+	policy := func(string) (room.Policy, bool, bool) {
+		return room.Policy{Nicknames: true, AcceptWrappedTypes: []string{"*"}, GuestsForeignOnly: true}, false, true
+	}
+	e := newEnv(t, policy, func(c *Config) {
+		c.Auth = &DigestAuth{Host: testRealm, Accounts: mapAccounts{"alice": "wonderland"},
+			Digest: auth.New(auth.Config{Realm: testRealm, Now: clk.Now}), Throttle: auth.NewThrottle(clk.Now)}
+	})
+	if res := newPeer(t, e, "TCP", "carol").invite("lobby", ""); res.StatusCode != 403 {
+		t.Fatalf("a guest in the accounts' domain: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	a := newPeer(t, e, "TCP", "alice")
+	chal := challengeOf(t, a.invite("lobby", ""), auth.SHA256)
+	if res := a.invite("lobby", answer(t, a, chal, "lobby", "alice", "wonderland", 1)); res.StatusCode != 200 {
+		t.Fatalf("the account: %d %s", res.StatusCode, res.Reason)
+	}
+	f := newPeer(t, e, "TCP", "dave")
+	f.domain = "elsewhere.example"
+	if res := f.invite("lobby", ""); res.StatusCode != 200 {
+		t.Fatalf("a foreign guest: %d %s", res.StatusCode, res.Reason)
+	}
+}

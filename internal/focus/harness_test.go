@@ -136,6 +136,7 @@ type peer struct {
 	addr       string // our listening address
 	focusAddr  string
 	user       string
+	domain     string // of the From URI; "" for example.com
 	tag        string
 	callID     string
 	cseq       uint32
@@ -220,7 +221,11 @@ func (p *peer) request(method sip.RequestMethod, roomName string, toTag string) 
 	host, port, _ := net.SplitHostPort(p.focusAddr)
 	n, _ := strconv.Atoi(port)
 	req := sip.NewRequest(method, sip.Uri{Scheme: "sip", User: roomName, Host: host, Port: n})
-	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.user, Host: "example.com"}, Params: sip.NewParams()}
+	domain := p.domain
+	if domain == "" {
+		domain = "example.com"
+	}
+	from := &sip.FromHeader{Address: sip.Uri{Scheme: "sip", User: p.user, Host: domain}, Params: sip.NewParams()}
 	from.Params.Add("tag", p.tag)
 	to := &sip.ToHeader{Address: sip.Uri{Scheme: "sip", User: roomName, Host: host}, Params: sip.NewParams()}
 	if toTag != "" {

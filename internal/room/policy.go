@@ -63,6 +63,9 @@ type Policy struct {
 	// WatchersParticipantsOnly: only the room's participants may subscribe
 	// to its conference events (RFC 4575 §9); others get 403.
 	WatchersParticipantsOnly bool
+	// GuestsForeignOnly: a guest's URI must be outside the server's
+	// domain (403 otherwise), so that no guest looks like an account.
+	GuestsForeignOnly bool
 }
 
 // Mode says which rooms exist.

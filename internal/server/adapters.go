@@ -87,6 +87,7 @@ func policySource(cfg *config.Config) room.PolicySource {
 			EmptyGrace:               p.EmptyGrace.Std(),
 			DenyGuests:               p.Guests == config.GuestsDeny,
 			WatchersParticipantsOnly: p.Watchers == config.WatchersParticipants,
+			GuestsForeignOnly:        p.GuestURIs == config.GuestURIsForeign,
 			Nick: room.NickPolicy{
 				Allowed:    p.Nicknames,
 				MaxBytes:   p.MaxNicknameBytes,
