@@ -1,18 +1,15 @@
 package client
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
-	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
-	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/storetest"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -24,18 +21,7 @@ func accountServer(t *testing.T, mutate func(*config.Config)) (*server.Server, f
 	dir := t.TempDir()
 	return startServer(t, func(c *config.Config) {
 		c.Store.Mode, c.Server.DataDir = config.StoreFile, dir
-		st, err := server.OpenStore(context.Background(), c, slog.New(slog.DiscardHandler))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close(context.Background())
-		err = st.CreateAccount(context.Background(), store.Account{Username: "alice", Realm: c.Server.Host, HA1: map[string]string{
-			auth.SHA256: auth.HA1(auth.SHA256, "alice", c.Server.Host, "wonderland"),
-			auth.MD5:    auth.HA1(auth.MD5, "alice", c.Server.Host, "wonderland"),
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		storetest.SeedAccount(t, dir, "alice", c.Server.Host, "wonderland")
 		if mutate != nil {
 			mutate(c)
 		}

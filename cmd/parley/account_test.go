@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
-	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/storetest"
 )
 
 // TestAccountFlags: parley join --account alice proves alice's password
@@ -25,17 +24,7 @@ func TestAccountFlags(t *testing.T) {
 	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
 	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
 	cfg.Server.DataDir = dir
-	st, err := server.OpenStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.CreateAccount(context.Background(), store.Account{Username: "alice", Realm: cfg.Server.Host, HA1: map[string]string{
-		auth.SHA256: auth.HA1(auth.SHA256, "alice", cfg.Server.Host, "wonderland"),
-	}})
-	st.Close(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.SeedAccount(t, dir, "alice", cfg.Server.Host, "wonderland")
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"log/slog"
 	"net"
 	"os"
@@ -15,7 +14,7 @@ import (
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/servertest"
-	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/storetest"
 	"github.com/parley-im/parley/internal/switchboard"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
@@ -44,18 +43,7 @@ func TestAccountsOverTheWire(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
 	realm := cfg.Server.Host
-	st, err := server.OpenStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.CreateAccount(context.Background(), store.Account{Username: "alice", Realm: realm, HA1: map[string]string{
-		auth.SHA256: auth.HA1(auth.SHA256, "alice", realm, "wonderland"),
-		auth.MD5:    auth.HA1(auth.MD5, "alice", realm, "wonderland"),
-	}})
-	st.Close(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.SeedAccount(t, dir, "alice", realm, "wonderland")
 	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -167,17 +155,7 @@ func TestOwnedNicknameOverTheWire(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
 	realm := cfg.Server.Host
-	st, err := server.OpenStore(context.Background(), cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = st.CreateAccount(context.Background(), store.Account{Username: "alice", Realm: realm, HA1: map[string]string{
-		auth.SHA256: auth.HA1(auth.SHA256, "alice", realm, "wonderland"),
-	}})
-	st.Close(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	storetest.SeedAccount(t, dir, "alice", realm, "wonderland")
 	start := func() *server.Server {
 		srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
 		if err != nil {

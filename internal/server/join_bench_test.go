@@ -20,10 +20,9 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"github.com/icholy/digest"
 
-	"github.com/parley-im/parley/internal/auth"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/servertest"
-	"github.com/parley-im/parley/internal/store"
+	"github.com/parley-im/parley/internal/store/storetest"
 )
 
 // The join benchmarks measure the server, not a client library: a lean
@@ -757,13 +756,7 @@ func benchJoinDigest(b *testing.B, reuse bool) {
 	for i := range accounts {
 		user := "b" + strconv.Itoa(i)
 		a.users = append(a.users, user)
-		err := srv.store.CreateAccount(b.Context(), store.Account{Username: user, Realm: a.host, HA1: map[string]string{
-			auth.SHA256: auth.HA1(auth.SHA256, user, a.host, a.password),
-			auth.MD5:    auth.HA1(auth.MD5, user, a.host, a.password),
-		}})
-		if err != nil {
-			b.Fatal(err)
-		}
+		storetest.CreateAccount(b, srv.store, user, a.host, a.password)
 	}
 	d := newJoinDriver(b, srv.Addrs().SIPUDP)
 	d.auth = a
