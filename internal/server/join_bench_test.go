@@ -277,27 +277,8 @@ again:
 	path := res[i+len("\r\na=path:"):]
 	path = path[:bytes.Index(path, []byte("\r\n"))]
 
-	// ACK (no answer).
-	r = w.req[:0]
-	r = append(r, "ACK "...)
-	r = append(r, p.contact...)
-	r = append(r, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
-	r = append(r, d.me...)
-	r = append(r, ";branch=z9hG4bK-a"...)
-	r = append(r, id...)
-	r = append(r, "\r\nFrom: <sip:"...)
-	r = append(r, p.from...)
-	r = append(r, ">;tag="...)
-	r = append(r, p.fromTag...)
-	r = append(r, "\r\nTo: "...)
-	r = append(r, p.to...)
-	r = append(r, "\r\nCall-ID: "...)
-	r = append(r, p.callID...)
-	r = append(r, "\r\nCSeq: "...)
-	r = strconv.AppendInt(r, int64(p.cseq), 10)
-	r = append(r, " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
-	w.req = r
-	if _, err := d.conn.WriteToUDP(r, d.focus); err != nil {
+	// ACK (no answer): a new transaction to the focus's Contact.
+	if err := d.ack(w, p, p.contact, "a"+id, p.to); err != nil {
 		return nil, err
 	}
 
@@ -693,29 +674,9 @@ func (d *joinDriver) answerChallenge(w *worker, p *participant, res []byte, room
 		return "", fmt.Errorf("401 without a SHA-256 challenge: %q", head)
 	}
 	d.challenges.Add(1)
-	r := w.req[:0]
-	r = append(r, "ACK sip:"...)
-	r = append(r, roomName...)
-	r = append(r, '@')
-	r = append(r, d.focusStr...)
-	r = append(r, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
-	r = append(r, d.me...)
-	r = append(r, ";branch=z9hG4bK-i"...)
-	r = append(r, id...)
-	r = strconv.AppendInt(append(r, '.'), int64(p.cseq), 10)
-	r = append(r, "\r\nFrom: <sip:"...)
-	r = append(r, p.from...)
-	r = append(r, ">;tag="...)
-	r = append(r, p.fromTag...)
-	r = append(r, "\r\nTo: "...)
-	r = append(r, servertest.Field(res, "To")...)
-	r = append(r, "\r\nCall-ID: "...)
-	r = append(r, p.callID...)
-	r = append(r, "\r\nCSeq: "...)
-	r = strconv.AppendInt(r, int64(p.cseq), 10)
-	r = append(r, " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
-	w.req = r
-	if _, err := d.conn.WriteToUDP(r, d.focus); err != nil {
+	// The ACK of a non-2xx is part of the INVITE's transaction: its branch.
+	target := []byte("sip:" + roomName + "@" + d.focusStr)
+	if err := d.ack(w, p, target, "i"+id+"."+strconv.Itoa(p.cseq), servertest.Field(res, "To")); err != nil {
 		return "", err
 	}
 	w.chal, w.nc = chal, 1
@@ -783,4 +744,30 @@ func benchJoinDigest(b *testing.B, reuse bool) {
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
 	b.ReportMetric(float64(d.challenges.Load())/float64(b.N), "challenges/op")
+}
+
+// ack sends p's ACK with the INVITE's CSeq to target, with the Via branch
+// z9hG4bK-<branch> and To to.
+func (d *joinDriver) ack(w *worker, p *participant, target []byte, branch string, to []byte) error {
+	r := w.req[:0]
+	r = append(r, "ACK "...)
+	r = append(r, target...)
+	r = append(r, " SIP/2.0\r\nVia: SIP/2.0/UDP "...)
+	r = append(r, d.me...)
+	r = append(r, ";branch=z9hG4bK-"...)
+	r = append(r, branch...)
+	r = append(r, "\r\nFrom: <sip:"...)
+	r = append(r, p.from...)
+	r = append(r, ">;tag="...)
+	r = append(r, p.fromTag...)
+	r = append(r, "\r\nTo: "...)
+	r = append(r, to...)
+	r = append(r, "\r\nCall-ID: "...)
+	r = append(r, p.callID...)
+	r = append(r, "\r\nCSeq: "...)
+	r = strconv.AppendInt(r, int64(p.cseq), 10)
+	r = append(r, " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"...)
+	w.req = r
+	_, err := d.conn.WriteToUDP(r, d.focus)
+	return err
 }
