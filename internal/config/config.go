@@ -55,9 +55,10 @@ type SIPConfig struct {
 	// DigestAlgorithms are the digest algorithms a challenge offers, most
 	// preferred first (RFC 8760 §2.3): "SHA-256", "MD5".
 	DigestAlgorithms []string `toml:"digest_algorithms"`
-	// TrustedProxies are the sources (addresses or CIDR prefixes) whose
-	// P-Asserted-Identity is believed (RFC 3325): an IMS or RCS core that
-	// authenticated the user. From anyone else it is ignored.
+	// TrustedProxies are the sources (addresses or CIDR prefixes, or the
+	// names of their TLS client certificates) whose P-Asserted-Identity is
+	// believed (RFC 3325): an IMS or RCS core that authenticated the user.
+	// From anyone else it is ignored.
 	TrustedProxies []string `toml:"trusted_proxies"`
 }
 
@@ -89,6 +90,10 @@ type MSRPConfig struct {
 type TLSConfig struct {
 	Cert string `toml:"cert"` // certificate chain, leaf first
 	Key  string `toml:"key"`  // its private key
+	// ClientCA is a PEM file of the roots that client certificates of
+	// trusted proxies (sip.trusted_proxies by name) must chain to; "" for
+	// the system's roots.
+	ClientCA string `toml:"client_ca"`
 }
 
 // StoreConfig is the [store] table: where rooms and their history are kept

@@ -173,8 +173,8 @@ func (c *Config) validate() Errors {
 	}
 
 	for i, e := range c.SIP.TrustedProxies {
-		if _, err := ParsePrefix(e); err != nil {
-			es.add(fmt.Sprintf("sip.trusted_proxies[%d]", i), err)
+		if _, err := ParsePrefix(e); err != nil && !certName(e) {
+			es.addf(fmt.Sprintf("sip.trusted_proxies[%d]", i), fmt.Sprintf("%q is neither an address, a CIDR prefix nor a certificate's DNS name", e))
 		}
 	}
 	if len(c.SIP.DigestAlgorithms) == 0 {
@@ -453,4 +453,24 @@ func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' 
 func isAlnum(c byte) bool { return isAlpha(c) || '0' <= c && c <= '9' }
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// certName reports whether s can be a DNS name in a certificate: labels of
+// letters, digits and hyphens, at least one letter (so that no address is
+// taken for a name).
+func certName(s string) bool {
+	if s == "" || len(s) > 253 || !strings.ContainsFunc(s, unicode.IsLetter) {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, r := range l {
+			if !(r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-')) {
+				return false
+			}
+		}
+	}
+	return true
 }

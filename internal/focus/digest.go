@@ -2,6 +2,7 @@ package focus
 
 import (
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,6 +54,11 @@ type DigestAuth struct {
 	// (RFC 3325 §9.1: a network that authenticated its users); from any
 	// other source the header is ignored.
 	Trusted []netip.Prefix
+	// TrustedNames are trusted sources by the names of their verified TLS
+	// client certificates (lower case), which PeerNames gives for a
+	// request's source ("ip:port"; nil: none known).
+	TrustedNames []string
+	PeerNames    func(source string) []string
 }
 
 // Authenticate implements Authenticator.
@@ -123,11 +129,7 @@ func (a *DigestAuth) verify(req *sip.Request, from *sip.FromHeader, v string) (I
 // req comes from an untrusted source or asserts none. An asserted URI in
 // the accounts' domain naming an account is that account.
 func (a *DigestAuth) asserted(req *sip.Request) (Identity, bool) {
-	if len(a.Trusted) == 0 {
-		return Identity{}, false
-	}
-	src, err := netip.ParseAddrPort(req.Source())
-	if err != nil || !containsAddr(a.Trusted, src.Addr().Unmap()) {
+	if !a.trusted(req.Source()) {
 		return Identity{}, false
 	}
 	for _, h := range req.GetHeaders("P-Asserted-Identity") {
@@ -151,6 +153,24 @@ func (a *DigestAuth) asserted(req *sip.Request) (Identity, bool) {
 		}
 	}
 	return Identity{}, false
+}
+
+// trusted reports whether source ("ip:port") is a trusted proxy: by its
+// address, or by a name its TLS client certificate proved.
+func (a *DigestAuth) trusted(source string) bool {
+	if len(a.Trusted) > 0 {
+		if src, err := netip.ParseAddrPort(source); err == nil && containsAddr(a.Trusted, src.Addr().Unmap()) {
+			return true
+		}
+	}
+	if len(a.TrustedNames) > 0 && a.PeerNames != nil {
+		for _, n := range a.PeerNames(source) {
+			if slices.Contains(a.TrustedNames, n) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // containsAddr reports whether one of ps contains addr.

@@ -54,23 +54,29 @@ func (a storeAccounts) Exists(username string) bool {
 // client's INVITE and the SUBSCRIBE that follows it to share one.
 const nonceLifetime = 5 * time.Minute
 
-// newDigestAuth makes the focus's Authenticator for host, with the
-// accounts of st.
-func newDigestAuth(host string, st *store.Store, algorithms, trusted []string) *focus.DigestAuth {
+// newDigestAuth makes the focus's Authenticator for cfg's host, with the
+// accounts of st; names are the SIP TLS connections' certificate names
+// (nil when no trusted proxy is named by one).
+func newDigestAuth(cfg *config.Config, st *store.Store, names *peerNames) *focus.DigestAuth {
+	host := cfg.Server.Host
 	var ps []netip.Prefix
-	for _, t := range trusted {
-		if p, err := config.ParsePrefix(t); err == nil { // validated at load
+	for _, t := range cfg.SIP.TrustedProxies {
+		if p, err := config.ParsePrefix(t); err == nil { // validated at load; the others are names
 			ps = append(ps, p)
 		}
 	}
-	return &focus.DigestAuth{
+	a := &focus.DigestAuth{
 		Host:       host,
-		Algorithms: algorithms,
+		Algorithms: cfg.SIP.DigestAlgorithms,
 		Trusted:    ps,
 		Accounts:   storeAccounts{st: st, realm: host},
 		Digest:     auth.New(auth.Config{Realm: host, NonceLifetime: nonceLifetime}),
 		Throttle:   auth.NewThrottle(time.Now),
 	}
+	if names != nil {
+		a.TrustedNames, a.PeerNames = trustedNames(cfg), names.lookup
+	}
+	return a
 }
 
 // storeNicknames is the store as the nickname table's owners and the

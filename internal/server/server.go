@@ -111,6 +111,9 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}()
 	trace := cfg.Log.Trace
 	s.guard = newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, log.With("component", "sip"))
+	if len(trustedNames(cfg)) > 0 {
+		s.guard.names = &peerNames{} // trusted proxies known by their TLS client certificates
+	}
 	s.guard.messageTimeout, s.guard.idleTimeout = cfg.SIP.MessageTimeout.Std(), cfg.SIP.IdleTimeout.Std()
 	// s.focus is set below, before any connection is accepted.
 	s.guard.inUse = func(peer net.Addr) bool { return s.focus.ConnInUse(peer) }
@@ -158,7 +161,12 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		// (sipcheck.Frame, RFC 3261 §18.3); the handshake runs on sipgo's
 		// read goroutine for the connection, bounded by sip.message_timeout
 		// (guardConn.handshake).
-		l = tls.NewListener(l, s.certs.ServerConfig())
+		tc, err := clientAuth(cfg, s.certs.ServerConfig())
+		if err != nil {
+			l.Close()
+			return nil, err
+		}
+		l = tls.NewListener(l, tc)
 		if trace {
 			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TLS")}
 		}
@@ -306,7 +314,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		UDP:                    udpAddr(s.udp),
 		Rooms:                  s.rooms,
 		Switch:                 switchAdapter{s.relay},
-		Auth:                   newDigestAuth(cfg.Server.Host, s.store, cfg.SIP.DigestAlgorithms, cfg.SIP.TrustedProxies),
+		Auth:                   newDigestAuth(cfg, s.store, s.guard.names),
 		Roster:                 rosters{s.sw, s.conf, s.linger},
 		Conference:             s.conf,
 		Nicknames:              s.sw.Nicknames(),

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -54,6 +55,10 @@ type sipGuard struct {
 	stalled        atomic.Uint64
 	idle           atomic.Uint64
 	handshake      atomic.Uint64
+
+	// names records the verified client certificate names of SIP TLS
+	// connections (peernames.go); nil when no trusted proxy is named.
+	names *peerNames
 }
 
 func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
@@ -205,7 +210,21 @@ func (c *guardConn) handshake() error {
 		c.g.log.Debug("SIP TLS handshake failed; closing the connection", "error", err, "peer", addrString(c.RemoteAddr()))
 		return c.end()
 	}
+	if cs, ok := h.(interface{ ConnectionState() tls.ConnectionState }); ok && c.g.names != nil {
+		if names := certNames(cs.ConnectionState()); names != nil {
+			c.g.names.set(addrKey(c.RemoteAddr()), names)
+			c.named.Store(true)
+		}
+	}
 	return nil
+}
+
+// Close forgets the connection's certificate names, then closes it.
+func (c *guardConn) Close() error {
+	if c.named.Load() {
+		c.g.names.forget(addrKey(c.RemoteAddr()))
+	}
+	return c.Conn.Close()
 }
 
 // guardConn frames the SIP messages of a TCP stream (RFC 3261 §18.3) and
@@ -232,8 +251,9 @@ type guardConn struct {
 	begun time.Time // when the first byte of the unframed bytes buf[r:w] arrived
 	read  time.Time // when the last read returned bytes
 
-	transport string // "TCP" or "TLS", for the guard's log
-	shaking   bool   // a TLS handshake is still to be done (handshake)
+	transport string      // "TCP" or "TLS", for the guard's log
+	shaking   bool        // a TLS handshake is still to be done (handshake)
+	named     atomic.Bool // its certificate names are in g.names (Close forgets them)
 }
 
 const guardReadSize = 4096
