@@ -1,6 +1,7 @@
 package focus
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"syscall"
@@ -34,9 +35,19 @@ type UAOptions struct {
 	// Resolver looks up host names (nil: the system's).
 	Resolver *net.Resolver
 	// DialControl, when set, vets every TCP connection the user agent
-	// opens (net.Dialer.Control): the focus opens one to a participant's
-	// Contact when its connection is gone.
+	// opens, for SIP over TCP or TLS (net.Dialer.Control): the focus opens
+	// one to a participant's Contact when its connection is gone.
 	DialControl func(network, address string, c syscall.RawConn) error
+	// Dialing, when set, is told of every TCP connection the user agent
+	// opens (for SIP over TCP or TLS) once DialControl has let it through,
+	// before it connects; an error refuses it (net.Dialer.ControlContext).
+	// parleyd refuses once it is shutting down, and keeps c to abort a
+	// connection still being made then.
+	Dialing func(ctx context.Context, network, address string, c syscall.RawConn) error
+	// ReadFilter, when set, sees every message the user agent reads
+	// before sipgo parses it (sip.WithTransportLayerReadFilter): a message
+	// it returns no bytes for is dropped.
+	ReadFilter sip.TransportReadFilter
 	// IdleTimeout, when set, closes a TCP connection the user agent
 	// opened once it has read nothing for this long (sip.idle_timeout).
 	IdleTimeout time.Duration
@@ -52,20 +63,29 @@ func NewUAWith(hostname string, logger *slog.Logger, o UAOptions) (*sipgo.UserAg
 		logger = slog.New(slog.DiscardHandler)
 	}
 	tp := []sip.TransportLayerOption{sip.WithTransportLayerLogger(logger)}
-	if o.DialControl != nil || o.IdleTimeout > 0 {
-		tp = append(tp, sip.WithTransportLayerTransports(sip.TransportsConfig{TCP: &sip.TransportTCP{
-			DialerCreate: func(laddr net.Addr) net.Dialer {
-				return net.Dialer{Timeout: time.Minute, LocalAddr: laddr, Control: o.DialControl}
+	if o.ReadFilter != nil {
+		// sipgo copies the read filter into the transports it is given
+		// when it takes them: this option comes first.
+		tp = append(tp, sip.WithTransportLayerReadFilter(o.ReadFilter))
+	}
+	if o.DialControl != nil || o.Dialing != nil || o.IdleTimeout > 0 {
+		// Transports of our own for TCP and TLS, with our dialer. Their
+		// log is sipgo's package-level logger (the field is not exported).
+		tp = append(tp, sip.WithTransportLayerTransports(sip.TransportsConfig{
+			TCP: &sip.TransportTCP{
+				DialerCreate: o.dialer,
+				// sipgo sets this read deadline before each read of a TCP
+				// connection. On one accepted from a participant the SIP
+				// guard replaces it with its own (message and idle
+				// timeouts); on one the focus opened itself (a NOTIFY or
+				// BYE to a Contact, overStream) it is the only bound: sipgo
+				// keeps such a connection open after its transaction, and
+				// without this a peer could have the focus hold one per
+				// port it names.
+				ReadTimeout: o.IdleTimeout,
 			},
-			// sipgo sets this read deadline before each read of a TCP
-			// connection. On one accepted from a participant the SIP
-			// guard replaces it with its own (message and idle timeouts);
-			// on one the focus opened itself (a NOTIFY or BYE to a
-			// Contact, overStream) it is the only bound: sipgo keeps such
-			// a connection open after its transaction, and without this a
-			// peer could have the focus hold one per port it names.
-			ReadTimeout: o.IdleTimeout,
-		}}))
+			TLS: &sip.TransportTLS{TransportTCP: &sip.TransportTCP{DialerCreate: o.dialer}},
+		}))
 	}
 	txOpts := []sip.TransactionLayerOption{sip.WithTransactionLayerLogger(logger)}
 	if o.StrayResponse != nil {
@@ -81,4 +101,27 @@ func NewUAWith(hostname string, logger *slog.Logger, o UAOptions) (*sipgo.UserAg
 		opts = append(opts, sipgo.WithUserAgentDNSResolver(o.Resolver))
 	}
 	return sipgo.NewUA(opts...)
+}
+
+// dialer is the user agent's TCP and TLS dialer: sipgo's (a minute's
+// timeout), with DialControl and Dialing.
+func (o UAOptions) dialer(laddr net.Addr) net.Dialer {
+	if la, ok := laddr.(*net.TCPAddr); ok && la == nil {
+		laddr = nil // sipgo passes a nil *net.TCPAddr for "any"
+	}
+	return net.Dialer{
+		Timeout:   time.Minute,
+		LocalAddr: laddr,
+		ControlContext: func(ctx context.Context, network, address string, c syscall.RawConn) error {
+			if o.DialControl != nil {
+				if err := o.DialControl(network, address, c); err != nil {
+					return err
+				}
+			}
+			if o.Dialing != nil {
+				return o.Dialing(ctx, network, address, c)
+			}
+			return nil
+		},
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo"
@@ -50,7 +51,7 @@ type Server struct {
 	// control serves parleyd user and parleyd nick while the embedded
 	// store is locked by this process (control.go); nil otherwise.
 	control *control
-	udp     net.PacketConn
+	udp     net.PacketConn // udpWatch, or nil
 	tcp     net.Listener
 	tls     net.Listener // SIP over TLS: guardListener over a TLS listener, or nil
 	certs   *certs.Store // the TLS certificate, when a TLS listener is on
@@ -63,6 +64,13 @@ type Server struct {
 	httpsPending *pendingLimit
 	addrs        Addrs
 	guard        *sipGuard
+
+	// How the SIP side stops leaving nothing behind (sipstop.go).
+	sipStop  sipStop
+	udpWatch *udpWatch      // the SIP UDP listener as sipgo reads it, or nil
+	served   atomic.Bool    // serve has started the serve loops
+	wsServed chan struct{}  // closed when sipgo's WSS accept loop has returned
+	streams  sync.WaitGroup // sipgo's TCP and TLS accept loops
 
 	wg           sync.WaitGroup // SIP, MSRP and HTTPS serve loops
 	shutdownOnce sync.Once
@@ -133,7 +141,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		if trace {
 			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
 		}
-		s.udp, s.addrs.SIPUDP = &guardPacketConn{PacketConn: c, g: s.guard}, c.LocalAddr().String()
+		s.udpWatch = newUDPWatch(&guardPacketConn{PacketConn: c, g: s.guard})
+		s.udp, s.addrs.SIPUDP = s.udpWatch, c.LocalAddr().String()
 	}
 	if cfg.SIP.TCP != "" {
 		l, err := net.Listen("tcp", cfg.SIP.TCP)
@@ -266,6 +275,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	if s.httpsLn != nil {
 		s.sipWS = newSIPWSListener(s.httpsLn.Addr())
+		s.wsServed = make(chan struct{})
 		router := &httpsRouter{msrp: http.HandlerFunc(s.relay.ServeWebSocket), sip: http.HandlerFunc(s.serveSIPWebSocket), origins: origins}
 		hlog := log.With("component", "https")
 		s.httpsPending = newPendingLimit(cfg.HTTPS.MaxPendingPerSource, focusLimits(cfg.Limits).Exempt, slog.New(newRateLimited(hlog.Handler(), 20, time.Second)))
@@ -279,6 +289,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	sipLog := SIPGoLogger(log)
 	uaOpts := o.ua
 	uaOpts.IdleTimeout = cfg.SIP.IdleTimeout.Std()
+	// Shutdown stops the SIP side through these (sipstop.go).
+	uaOpts.ReadFilter, uaOpts.Dialing = s.sipStop.readFilter, s.sipStop.dialing
 	// s.focus is set below, before any request of ours can be answered.
 	uaOpts.StrayResponse = func(r *sip.Response) { s.focus.StrayResponse(r) }
 	s.ua, err = focus.NewUAWith(cfg.Server.Host, sipLog, uaOpts)
@@ -347,14 +359,26 @@ func (s *Server) Run(ctx context.Context) error {
 
 // serve starts the serve loops.
 func (s *Server) serve() {
+	s.served.Store(true)
 	if s.udp != nil {
-		s.wg.Go(func() { _ = s.sip.ServeUDP(s.udp) })
+		s.wg.Go(func() {
+			defer s.udpWatch.finish()
+			_ = s.sip.ServeUDP(s.udp)
+		})
 	}
 	if s.tcp != nil {
-		s.wg.Go(func() { _ = s.sip.ServeTCP(s.tcp) })
+		s.streams.Add(1)
+		s.wg.Go(func() {
+			defer s.streams.Done()
+			_ = s.sip.ServeTCP(s.tcp)
+		})
 	}
 	if s.tls != nil {
-		s.wg.Go(func() { _ = s.sip.ServeTLS(s.tls) })
+		s.streams.Add(1)
+		s.wg.Go(func() {
+			defer s.streams.Done()
+			_ = s.sip.ServeTLS(s.tls)
+		})
 	}
 	s.wg.Go(func() {
 		if err := s.relay.Serve(context.Background()); err != nil && !errors.Is(err, relay.ErrServerClosed) {
@@ -362,7 +386,10 @@ func (s *Server) serve() {
 		}
 	})
 	if s.sipWS != nil {
-		s.wg.Go(func() { _ = s.sip.ServeWSS(s.sipWS) })
+		s.wg.Go(func() {
+			defer close(s.wsServed)
+			_ = s.sip.ServeWSS(s.sipWS)
+		})
 	}
 	if s.linger != nil {
 		s.linger.start()
@@ -396,8 +423,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("relay: %w", err))
 		}
 		s.sw.Close()
+		s.stopSIP(ctx) // the SIP listeners, connections and transactions
 		s.closeListeners()
-		s.ua.Close()
 		if s.linger != nil {
 			s.linger.shutdown()
 		}

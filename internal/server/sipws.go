@@ -127,6 +127,13 @@ func (s *Server) serveSIPWebSocket(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Log.Trace {
 		c.trace = s.log.With("proto", "SIP", "transport", "WSS", "peer", hj.nc.RemoteAddr().String())
 	}
+	// Recorded for a tombstone at shutdown (sipstop.go) before sipgo can
+	// read from it, and refused once the SIP side is stopping.
+	if !s.sipStop.wsOpened(c.local, c.remote) {
+		c.Close()
+		return
+	}
+	c.onClose = func() { s.sipStop.wsClosed(c.remote) }
 	if !s.sipWS.hand(c) {
 		c.Close() // shutting down
 	}
@@ -186,6 +193,7 @@ type sipWSConn struct {
 	idle *time.Timer  // nil without sip.idle_timeout, or once closed
 
 	closeOnce sync.Once
+	onClose   func() // called by Close once; set before sipgo has the connection
 
 	// Read side: sipgo's read goroutine only.
 	upgrade []byte // what is left of sipWSUpgrade
@@ -441,6 +449,9 @@ func (c *sipWSConn) Close() error {
 		c.mu.Unlock()
 		c.cancel()
 		c.ws.CloseNow()
+		if c.onClose != nil {
+			c.onClose()
+		}
 	})
 	return nil
 }
