@@ -182,6 +182,25 @@ func TestDigestRefusals(t *testing.T) {
 	if res := p.invite("lobby", answer(t, p, &forged, "lobby", "alice", "wonderland", 1)); res.StatusCode != 401 {
 		t.Errorf("forged nonce: %d %s, want 401", res.StatusCode, res.Reason)
 	}
+	// Another realm: a new challenge.
+	wrongRealm := *chal
+	wrongRealm.Realm = "elsewhere.example"
+	if res := p.invite("lobby", answer(t, p, &wrongRealm, "lobby", "alice", "wonderland", 5)); res.StatusCode != 401 {
+		t.Errorf("another realm: %d %s, want 401", res.StatusCode, res.Reason)
+	}
+	// Repeated failures from one source are answered ever later: the
+	// fourth wrong password in a row (the right one above forgot the
+	// earlier ones) waits 250 ms (auth.Throttle).
+	for nc := 6; nc < 9; nc++ {
+		p.invite("lobby", answer(t, p, chal, "lobby", "alice", "nope", nc))
+	}
+	began := time.Now()
+	if res := p.invite("lobby", answer(t, p, chal, "lobby", "alice", "nope", 9)); res.StatusCode != 403 {
+		t.Errorf("a fourth wrong password: %d %s, want 403", res.StatusCode, res.Reason)
+	}
+	if waited := time.Since(began); waited < 200*time.Millisecond {
+		t.Errorf("the fourth wrong password was answered after %v, want it slowed down (250 ms)", waited)
+	}
 	// Expired: a new challenge saying so.
 	clk.add(2 * time.Minute)
 	res = p.invite("lobby", answer(t, p, chal, "lobby", "alice", "wonderland", 4))
