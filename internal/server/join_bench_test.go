@@ -462,28 +462,7 @@ func BenchmarkJoin(b *testing.B) {
 	raiseFileLimit()
 	srv := benchServer(b)
 	d := newJoinDriver(b, srv.Addrs().SIPUDP)
-	parts := make([]*participant, b.N)
-	b.Cleanup(func() {
-		for _, p := range parts {
-			if p != nil {
-				p.msrp.Close()
-			}
-		}
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	err := runOps(b.N, inflight, func(w *worker, i int64) error {
-		p, err := d.join(w, roomOf(i, size), i)
-		parts[i] = p
-		return err
-	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
+	runJoins(b, d, inflight, size)
 }
 
 // BenchmarkJoinLeave: one op is one participant joining as in BenchmarkJoin
@@ -721,28 +700,7 @@ func benchJoinDigest(b *testing.B, reuse bool) {
 	}
 	d := newJoinDriver(b, srv.Addrs().SIPUDP)
 	d.auth = a
-	parts := make([]*participant, b.N)
-	b.Cleanup(func() {
-		for _, p := range parts {
-			if p != nil {
-				p.msrp.Close()
-			}
-		}
-	})
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	err := runOps(b.N, inflight, func(w *worker, i int64) error {
-		p, err := d.join(w, roomOf(i, size), i)
-		parts[i] = p
-		return err
-	})
-	elapsed := time.Since(start)
-	b.StopTimer()
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
+	runJoins(b, d, inflight, size)
 	b.ReportMetric(float64(d.challenges.Load())/float64(b.N), "challenges/op")
 }
 
@@ -770,4 +728,31 @@ func (d *joinDriver) ack(w *worker, p *participant, target []byte, branch string
 	w.req = r
 	_, err := d.conn.WriteToUDP(r, d.focus)
 	return err
+}
+
+// runJoins joins b.N participants through d, inflight at a time, size to a
+// room; they stay until the end of the benchmark. It reports joins/s.
+func runJoins(b *testing.B, d *joinDriver, inflight, size int) {
+	parts := make([]*participant, b.N)
+	b.Cleanup(func() {
+		for _, p := range parts {
+			if p != nil {
+				p.msrp.Close()
+			}
+		}
+	})
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	err := runOps(b.N, inflight, func(w *worker, i int64) error {
+		p, err := d.join(w, roomOf(i, size), i)
+		parts[i] = p
+		return err
+	})
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "joins/s")
 }
