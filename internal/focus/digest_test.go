@@ -357,3 +357,33 @@ func TestGuestsForeignOnly(t *testing.T) {
 		t.Fatalf("a foreign guest: %d %s", res.StatusCode, res.Reason)
 	}
 }
+
+// TestDigestMessageOutsideDialog: a MESSAGE or INFO outside a dialog from
+// an account's URI is challenged (401) like an INVITE; with credentials,
+// or from a guest, it gets the 481 any request outside a dialog gets.
+func TestDigestMessageOutsideDialog(t *testing.T) {
+	e, _ := digestEnv(t, false)
+	for _, m := range []sip.RequestMethod{sip.MESSAGE, sip.INFO} {
+		a := newPeer(t, e, "TCP", "alice")
+		res := a.do(a.request(m, "lobby", ""))
+		if res.StatusCode != 401 {
+			t.Fatalf("%s from alice's URI: %d %s, want 401", m, res.StatusCode, res.Reason)
+		}
+		chal := challengeOf(t, res, auth.SHA256)
+		req := a.request(m, "lobby", "")
+		a.cseq++
+		uri := req.Recipient.String()
+		cred, err := digest.Digest(chal, digest.Options{Method: string(m), URI: uri, Username: "alice", Password: "wonderland", Count: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.AppendHeader(sip.NewHeader("Authorization", cred.String()))
+		if res := a.do(req); res.StatusCode != 481 {
+			t.Fatalf("%s from alice with credentials: %d %s, want 481", m, res.StatusCode, res.Reason)
+		}
+		g := newPeer(t, e, "TCP", "bob")
+		if res := g.do(g.request(m, "lobby", "")); res.StatusCode != 481 {
+			t.Fatalf("%s from a guest: %d %s, want 481", m, res.StatusCode, res.Reason)
+		}
+	}
+}

@@ -15,9 +15,9 @@ import (
 // (SIP digest, RFC 3261 §22, RFC 8760; DigestAuth), or a guest when the
 // room admits guests and the request claims no account. The identity it
 // returns is the participant from then on: the switch's CPIM From check
-// ties every message to it. MESSAGE and INFO outside a dialog are answered
-// 481 whoever sends them (onNicknameRequest): they start nothing, so they
-// are not challenged.
+// ties every message to it. MESSAGE and INFO outside a dialog start
+// nothing (onNicknameRequest answers them 481), but are challenged first
+// like an INVITE: an account's URI is never used without its password.
 
 // Authenticator decides who sends a request that starts a dialog.
 type Authenticator interface {

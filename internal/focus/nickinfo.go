@@ -27,6 +27,14 @@ func (f *Focus) onMessage(req *sip.Request, tx sip.ServerTransaction) { f.onNick
 // RFC 3428 §7 says a 2xx to MESSAGE carries no body; the answer is in it
 // all the same, as for INFO, so that both carriers work alike.
 func (f *Focus) onNicknameRequest(req *sip.Request, tx sip.ServerTransaction) {
+	if to := req.To(); to != nil && !to.Params.Has("tag") {
+		// Outside a dialog: who sends it is checked as for an INVITE
+		// (issue 17: an account's URI is challenged) before the 481.
+		pol, _ := f.cfg.Rooms.Lookup(req.Recipient.User)
+		if _, ok := f.authenticate(req, tx, pol); !ok {
+			return
+		}
+	}
 	d := f.liveDialog(req, tx)
 	if d == nil {
 		return
