@@ -154,6 +154,11 @@ func TestUserWhileRunning(t *testing.T) {
 	if code, _, stderr := userCmd(t, "looking-glass\n", append([]string{"passwd", "alice"}, flags...)...); code != 0 {
 		t.Fatalf("user passwd while running: %d: %s", code, stderr)
 	}
+	// Run without the server's -host, the hashes would be for another
+	// realm and never match: refused, saying how to fix it.
+	if code, _, stderr := userCmd(t, "x\n", "add", "bob", "-data-dir", dir, "-host", "elsewhere.example"); code == 0 || !strings.Contains(stderr, "-host 127.0.0.1") {
+		t.Fatalf("user add for another realm while running: %d %q", code, stderr)
+	}
 	var out, errOut bytes.Buffer
 	if code := runNick(append([]string{"register", "Alice", "alice"}, flags...), &out, &errOut); code != 0 {
 		t.Fatalf("nick register while running: %d: %s", code, errOut.String())

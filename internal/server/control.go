@@ -69,10 +69,11 @@ const controlTimeout = 10 * time.Second
 
 // control serves the control socket.
 type control struct {
-	ln   net.Listener
-	path string
-	st   *store.Store
-	log  *slog.Logger
+	ln    net.Listener
+	path  string
+	st    *store.Store
+	realm string // server.host: the realm of every account's hashes
+	log   *slog.Logger
 
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
@@ -84,7 +85,7 @@ type control struct {
 // in dataDir and serves it until closed. A socket file left by a parleyd
 // that died is replaced; one a live parleyd answers on cannot be (the
 // store's lock would have refused this one already).
-func startControl(dataDir string, st *store.Store, log *slog.Logger) (*control, error) {
+func startControl(dataDir, realm string, st *store.Store, log *slog.Logger) (*control, error) {
 	path := filepath.Join(dataDir, ControlSocket)
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		c.Close()
@@ -99,7 +100,7 @@ func startControl(dataDir string, st *store.Store, log *slog.Logger) (*control, 
 		ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	c := &control{ln: ln, path: path, st: st, log: log, conns: make(map[net.Conn]struct{})}
+	c := &control{ln: ln, path: path, st: st, realm: realm, log: log, conns: make(map[net.Conn]struct{})}
 	c.wg.Go(c.accept)
 	return c, nil
 }
@@ -159,6 +160,13 @@ func (c *control) do(ctx context.Context, req ControlRequest) ControlResponse {
 	case "account.create", "account.put":
 		if req.Account == nil {
 			err = fmt.Errorf("%w: no account", store.ErrInvalid)
+			break
+		}
+		if req.Account.Realm != c.realm {
+			// Hashes for another realm would never match: the command
+			// was run without the server's -host (or config).
+			err = fmt.Errorf("%w: the password was hashed for the realm %q, but this parleyd's realm (server.host) is %q: run the command with -host %s, or the server's -config",
+				store.ErrInvalid, req.Account.Realm, c.realm, c.realm)
 			break
 		}
 		if req.Op == "account.create" {

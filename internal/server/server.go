@@ -264,7 +264,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
 			interval: lingerInterval(shortestGrace(cfg)), now: time.Now, log: log.With("component", "store")}
 		if cfg.Store.Mode == config.StoreFile && cfg.Store.URL == "" {
-			if s.control, err = startControl(cfg.Server.DataDir, s.store, log.With("component", "control")); err != nil {
+			if s.control, err = startControl(cfg.Server.DataDir, cfg.Server.Host, s.store, log.With("component", "control")); err != nil {
 				log.Warn("parleyd user and parleyd nick cannot reach this server while it runs", "error", err)
 				err = nil
 			}
