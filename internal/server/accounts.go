@@ -167,3 +167,28 @@ func seedAccounts(cfg *config.Config, st *store.Store, log *slog.Logger) error {
 	log.Info("accounts file read", "file", cfg.Accounts.File, "accounts", len(seeds), "created", created)
 	return nil
 }
+
+// warnOtherRealms logs the accounts whose hashes were made for another
+// realm than server.host (the host changed since, or parleyd user was run
+// without it): they cannot log in until their password is set again.
+func warnOtherRealms(cfg *config.Config, st *store.Store, log *slog.Logger) {
+	if st == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	as, err := st.Accounts(ctx)
+	if err != nil {
+		return
+	}
+	var other []string
+	for _, a := range as {
+		if a.Realm != cfg.Server.Host {
+			other = append(other, a.Username)
+		}
+	}
+	if len(other) > 0 {
+		log.Warn("accounts hashed for another realm than server.host cannot log in until their password is set again (parleyd user passwd)",
+			"realm", cfg.Server.Host, "accounts", len(other), "first", other[0])
+	}
+}

@@ -245,3 +245,36 @@ display = "Bob"
 		}
 	}
 }
+
+// TestAccountsOfAnotherRealm: an account hashed for another realm than
+// server.host (the host changed since) cannot log in, and parleyd says so
+// at start.
+func TestAccountsOfAnotherRealm(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loopbackConfig()
+	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
+	storetest.SeedAccount(t, dir, "alice", "old.example", "wonderland")
+	var logs lockedBuffer
+	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() { stopServer(srv) })
+	if !strings.Contains(logs.String(), "accounts hashed for another realm") {
+		t.Errorf("no warning at start about alice's realm:\n%s", logs.String())
+	}
+	p := dial(t, srv, "TCP")
+	room := "sip:lobby@" + srv.Addrs().SIPTCP
+	alice := "sip:alice@" + cfg.Server.Host
+	res := expect(t, p, invite(p, room, alice, "r1@test"), 401, "")
+	chal, err := digest.ParseChallenge(headers(res, "WWW-Authenticate")[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cred, err := digest.Digest(chal, digest.Options{Method: "INVITE", URI: room, Username: "alice", Password: "wonderland", Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, p, invite(p, room, alice, "r2@test", "Authorization: "+cred.String()), 403, "")
+}

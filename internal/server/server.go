@@ -259,6 +259,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	if err = seedAccounts(cfg, s.store, log.With("component", "store")); err != nil {
 		return nil, err
 	}
+	warnOtherRealms(cfg, s.store, log.With("component", "store"))
 	if s.store != nil {
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
 		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
