@@ -136,7 +136,9 @@ func FromArgs(args []string, stdout, stderr io.Writer) (*Config, Action, error) 
 	printDefault := fs.Bool("print-config", false, "print the commented default configuration and exit")
 	Default().RegisterFlags(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: parleyd [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: parleyd [flags]\n"+
+			"       parleyd user add|passwd|del|list …   manage accounts (parleyd user -h)\n"+
+			"       parleyd nick register|drop|list …    manage registered nicknames (parleyd nick -h)\n\n"+
 			"Runs the parley chat-room server: a SIP conference focus and an MSRP switch.\n"+
 			"Flags override the -config file. Print every setting with -print-config.\n\n")
 		fs.PrintDefaults()
