@@ -15,6 +15,8 @@ import (
 
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/sipend"
 )
 
 // agent is a Session's SIP user agent: a sipgo UserAgent with a server on
@@ -55,10 +57,10 @@ type agent struct {
 	port       int    // our listening port; 0 over WSS
 	sips       bool   // over WSS: a sips: Contact (the room URI is sips:, RFC 3261 §8.1.1.8)
 	listener   io.Closer
-	laddr      string             // the listener's address as sipgo's pool keys it
-	udp        *watchedPacketConn // over UDP: the listener, as sipgo reads it
-	stream     sip.Connection     // over TLS and WSS: the connection dialStream opened
-	tomb       *tombstone
+	laddr      string              // the listener's address as sipgo's pool keys it
+	udp        *sipend.PacketWatch // over UDP: the listener, as sipgo reads it
+	stream     sip.Connection      // over TLS and WSS: the connection dialStream opened
+	tomb       *sipend.Tombstone
 	timeout    time.Duration
 	serve      func() error  // the serve loop, run by start
 	served     chan struct{} // closed when the serve goroutine has returned
@@ -154,10 +156,10 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 			ua.Close()
 			return nil, fmt.Errorf("client: SIP listener: %w", err)
 		}
-		pc := newWatchedPacketConn(raw)
+		pc := sipend.Watch(raw, false)
 		a.udp, a.listener, laddr = pc, pc, pc.LocalAddr()
 		serve = func() error {
-			defer pc.finish()
+			defer pc.Finish()
 			return srv.ServeUDP(pc)
 		}
 		if tl != nil {
@@ -166,7 +168,7 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 				var wg sync.WaitGroup
 				wg.Go(func() { _ = srv.ServeTCP(tl) })
 				err := srv.ServeUDP(pc)
-				pc.finish()
+				pc.Finish()
 				wg.Wait() // stop closes both listeners
 				return err
 			}
@@ -207,7 +209,7 @@ func newAgent(ctx context.Context, c *settings, dest string, register func(*sipg
 		return nil, fmt.Errorf("client: SIP client: %w", err)
 	}
 	a.serve, a.laddr, a.timeout = serve, laddr.String(), c.timeout
-	a.tomb = &tombstone{addr: laddr}
+	a.tomb = &sipend.Tombstone{Addr: laddr, Err: errStopped}
 	return a, nil
 }
 
@@ -448,7 +450,7 @@ func (a *agent) stop() {
 			// sipgo's reader adds a source to the pool after the read
 			// filter lets its datagram in: wait until it is done with
 			// what it read, so that it adds nothing over a tombstone.
-			a.udp.settle()
+			a.udp.Settle(context.Background())
 		}
 		graves := a.graves()
 		var open []sip.Connection
@@ -529,66 +531,6 @@ func (a *agent) sweep(network string, graves []string) {
 	pool.Clear() // closes what it holds, then empties it
 	for _, key := range graves {
 		pool.Add(key, a.tomb)
-	}
-}
-
-// tombstone is the connection the pools of a stopped agent hold for the
-// peers it heard from (see stop): it writes nothing, has no reader and
-// nothing to close.
-type tombstone struct{ addr net.Addr }
-
-func (t *tombstone) LocalAddr() net.Addr        { return t.addr }
-func (t *tombstone) WriteMsg(sip.Message) error { return errStopped }
-func (t *tombstone) Ref(int) int                { return 1 }
-func (t *tombstone) TryClose() (int, error)     { return 1, nil }
-func (t *tombstone) Close() error               { return nil }
-
-// watchedPacketConn is our UDP listener as sipgo reads it, telling stop
-// when sipgo's reader is done with what it read: back in ReadFrom, or gone.
-type watchedPacketConn struct {
-	net.PacketConn
-	mu      sync.Mutex
-	cond    sync.Cond
-	reading bool // the reader is in ReadFrom
-	gone    bool // ReadFrom failed (or ServeUDP returned): nothing read is being handled
-}
-
-func newWatchedPacketConn(pc net.PacketConn) *watchedPacketConn {
-	w := &watchedPacketConn{PacketConn: pc}
-	w.cond.L = &w.mu
-	return w
-}
-
-func (w *watchedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
-	w.mu.Lock()
-	w.reading = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-	n, addr, err := w.PacketConn.ReadFrom(b)
-	w.mu.Lock()
-	w.reading = false
-	if err != nil {
-		w.gone = true
-		w.cond.Broadcast()
-	}
-	w.mu.Unlock()
-	return n, addr, err
-}
-
-// finish is called when ServeUDP has returned.
-func (w *watchedPacketConn) finish() {
-	w.mu.Lock()
-	w.gone = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-// settle waits until the reader is in ReadFrom or gone.
-func (w *watchedPacketConn) settle() {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for !w.reading && !w.gone {
-		w.cond.Wait()
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/internal/sipcheck"
+	"github.com/parley-im/parley/internal/sipend"
 	"github.com/parley-im/parley/internal/store"
 	"github.com/parley-im/parley/internal/switchboard"
 )
@@ -67,10 +68,10 @@ type Server struct {
 
 	// How the SIP side stops leaving nothing behind (sipstop.go).
 	sipStop  sipStop
-	udpWatch *udpWatch      // the SIP UDP listener as sipgo reads it, or nil
-	served   atomic.Bool    // serve has started the serve loops
-	wsServed chan struct{}  // closed when sipgo's WSS accept loop has returned
-	streams  sync.WaitGroup // sipgo's TCP and TLS accept loops
+	udpWatch *sipend.PacketWatch // the SIP UDP listener as sipgo reads it, or nil
+	served   atomic.Bool         // serve has started the serve loops
+	wsServed chan struct{}       // closed when sipgo's WSS accept loop has returned
+	streams  sync.WaitGroup      // sipgo's TCP and TLS accept loops
 
 	wg           sync.WaitGroup // SIP, MSRP and HTTPS serve loops
 	shutdownOnce sync.Once
@@ -141,7 +142,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		if trace {
 			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
 		}
-		s.udpWatch = newUDPWatch(&guardPacketConn{PacketConn: c, g: s.guard})
+		s.udpWatch = sipend.Watch(&guardPacketConn{PacketConn: c, g: s.guard}, true)
 		s.udp, s.addrs.SIPUDP = s.udpWatch, c.LocalAddr().String()
 	}
 	if cfg.SIP.TCP != "" {
@@ -363,7 +364,7 @@ func (s *Server) serve() {
 	s.served.Store(true)
 	if s.udp != nil {
 		s.wg.Go(func() {
-			defer s.udpWatch.finish()
+			defer s.udpWatch.Finish()
 			_ = s.sip.ServeUDP(s.udp)
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"github.com/emiago/sipgo/sip"
+
+	"github.com/parley-im/parley/internal/sipend"
 )
 
 // How the SIP side stops without leaving a socket or a goroutine behind.
@@ -43,7 +44,7 @@ import (
 //     progress fails and a connection sipgo may be about to put in its
 //     pool reads the end of its stream and is closed by its reader;
 //  2. waits until sipgo's UDP reader is done with what it read (back in
-//     ReadFrom, or gone: udpWatch.settle) and its WSS accept loop has
+//     ReadFrom, or gone: sipend.PacketWatch.Settle) and its WSS accept loop has
 //     ended, so that neither adds to a pool any more;
 //  3. before anything closes, puts a tombstone — a connection that writes
 //     nothing, has no reader and nothing to close — in the UDP pool at
@@ -197,94 +198,11 @@ func (st *sipStop) wsGraves() []string {
 	return keys
 }
 
-// udpWatch is the SIP UDP listener as sipgo's reader reads it (around the
-// guard): it records where datagrams came from, and tells stopSIP when the
-// reader is done with what it read — back in ReadFrom, or gone — so that
-// it adds no source to the pool over a tombstone. Only that reader calls
-// ReadFrom.
-type udpWatch struct {
-	net.PacketConn
-	mu      sync.Mutex
-	cond    sync.Cond
-	reading bool // the reader is in ReadFrom
-	gone    bool // ReadFrom failed, or ServeUDP returned
-	last    netip.AddrPort
-	heard   map[netip.AddrPort]struct{} // every source read from
+// udpGraves are the UDP pool entries that get a tombstone: every source
+// read from and the listener's address.
+func udpGraves(w *sipend.PacketWatch) []string {
+	return append(w.Sources(), w.LocalAddr().String())
 }
-
-func newUDPWatch(pc net.PacketConn) *udpWatch {
-	w := &udpWatch{PacketConn: pc, heard: make(map[netip.AddrPort]struct{})}
-	w.cond.L = &w.mu
-	return w
-}
-
-func (w *udpWatch) ReadFrom(b []byte) (int, net.Addr, error) {
-	w.mu.Lock()
-	w.reading = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-	n, addr, err := w.PacketConn.ReadFrom(b)
-	w.mu.Lock()
-	w.reading = false
-	if err != nil {
-		w.gone = true
-		w.cond.Broadcast()
-	} else if ua, ok := addr.(*net.UDPAddr); ok {
-		if ap := ua.AddrPort(); ap != w.last {
-			w.heard[ap] = struct{}{}
-			w.last = ap
-		}
-	}
-	w.mu.Unlock()
-	return n, addr, err
-}
-
-// finish is called when ServeUDP has returned.
-func (w *udpWatch) finish() {
-	w.mu.Lock()
-	w.gone = true
-	w.cond.Broadcast()
-	w.mu.Unlock()
-}
-
-// settle waits until the reader is in ReadFrom or gone, or ctx ends.
-func (w *udpWatch) settle(ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() {
-		w.mu.Lock()
-		w.cond.Broadcast()
-		w.mu.Unlock()
-	})
-	defer stop()
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	for !w.reading && !w.gone && ctx.Err() == nil {
-		w.cond.Wait()
-	}
-}
-
-// graves are the UDP pool entries that get a tombstone: every source read
-// from (as sipgo's pool keys it: net.UDPAddr.String) and the listener's
-// address.
-func (w *udpWatch) graves() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	keys := make([]string, 0, len(w.heard)+1)
-	for ap := range w.heard {
-		keys = append(keys, net.UDPAddrFromAddrPort(ap).String())
-	}
-	return append(keys, w.LocalAddr().String())
-}
-
-// tombstone is the connection the UDP and WSS pools hold, once the SIP side
-// has stopped, for the peers it heard from: it writes nothing, has no
-// reader and nothing to close.
-type tombstone struct{ addr net.Addr }
-
-func (t *tombstone) LocalAddr() net.Addr        { return t.addr }
-func (t *tombstone) WriteMsg(sip.Message) error { return errSIPStopped }
-func (t *tombstone) Ref(int) int                { return 1 }
-func (t *tombstone) TryClose() (int, error)     { return 1, nil }
-func (t *tombstone) Close() error               { return nil }
 
 // stopSIP ends the SIP side and everything sipgo opened for it, leaving no
 // socket and no goroutine behind whatever the timing (see the top of this
@@ -293,7 +211,7 @@ func (s *Server) stopSIP(ctx context.Context) {
 	s.sipStop.stop()
 	served := s.served.Load()
 	if s.udpWatch != nil && served {
-		s.udpWatch.settle(ctx)
+		s.udpWatch.Settle(ctx)
 	}
 	if s.sipWS != nil {
 		s.sipWS.Close()
@@ -304,12 +222,12 @@ func (s *Server) stopSIP(ctx context.Context) {
 
 	tl := s.ua.TransportLayer()
 	graves := map[string][]string{}
-	tombs := map[string]*tombstone{}
+	tombs := map[string]*sipend.Tombstone{}
 	if s.udpWatch != nil {
-		graves["UDP"], tombs["UDP"] = s.udpWatch.graves(), &tombstone{addr: s.udp.LocalAddr()}
+		graves["UDP"], tombs["UDP"] = udpGraves(s.udpWatch), &sipend.Tombstone{Addr: s.udp.LocalAddr(), Err: errSIPStopped}
 	}
 	if s.sipWS != nil {
-		graves["WSS"], tombs["WSS"] = s.sipStop.wsGraves(), &tombstone{addr: s.sipWS.Addr()}
+		graves["WSS"], tombs["WSS"] = s.sipStop.wsGraves(), &sipend.Tombstone{Addr: s.sipWS.Addr(), Err: errSIPStopped}
 	}
 	replaced := map[sip.Connection]struct{}{}
 	for network, keys := range graves {
@@ -353,7 +271,7 @@ func waitCtx(ctx context.Context, done <-chan struct{}) {
 
 // entomb puts tomb in pool at keys and adds the connections it replaces
 // there to replaced, for the caller to close.
-func entomb(pool *sip.ConnectionPool, keys []string, tomb *tombstone, replaced map[sip.Connection]struct{}) {
+func entomb(pool *sip.ConnectionPool, keys []string, tomb *sipend.Tombstone, replaced map[sip.Connection]struct{}) {
 	for _, key := range keys {
 		if c := pool.Get(key); c != nil {
 			c.Ref(-1) // undo Get's reference
@@ -369,7 +287,7 @@ func entomb(pool *sip.ConnectionPool, keys []string, tomb *tombstone, replaced m
 // everything, in a pool without tombstones; otherwise whatever the
 // tombstones do not account for (nothing is expected there), after which
 // they are put back.
-func sweep(pool *sip.ConnectionPool, graves []string, tomb *tombstone) {
+func sweep(pool *sip.ConnectionPool, graves []string, tomb *sipend.Tombstone) {
 	if pool.Size() <= len(graves) {
 		return
 	}
