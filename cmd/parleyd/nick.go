@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/internal/store"
 )
@@ -53,15 +50,11 @@ func runNick(args []string, stdout, stderr io.Writer) int {
 		}
 		pos, rest = append(pos, rest[0]), rest[1:]
 	}
-	cfg, action, err := config.FromArgs(rest, stdout, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		return 2
-	case action != config.Run:
-		return 0
+	cfg, status, ok := commandConfig(rest, stdout, stderr)
+	if !ok {
+		return status
 	}
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st, code := openCLIStore(ctx, cfg, "nick", stderr)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -154,3 +155,19 @@ func (c controlStore) NicknameRegistrations(ctx context.Context) ([]store.Nickna
 }
 
 func (controlStore) Close(context.Context) error { return nil }
+
+// commandConfig parses a management command's parleyd flags. ok is false,
+// with the exit status, when the command ends there: -h, a bad flag (which
+// config has reported), -t or -print-config.
+func commandConfig(args []string, stdout, stderr io.Writer) (cfg *config.Config, status int, ok bool) {
+	cfg, action, err := config.FromArgs(args, stdout, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, 0, false
+	case err != nil:
+		return nil, 2, false
+	case action != config.Run:
+		return nil, 0, false
+	}
+	return cfg, 0, true
+}

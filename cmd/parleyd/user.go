@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/term"
 
 	"github.com/parley-im/parley/internal/auth"
-	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/store"
 )
 
@@ -59,15 +57,11 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parleyd user: unknown command %q\n\n%s", op, userUsage)
 		return 2
 	}
-	cfg, action, err := config.FromArgs(rest, stdout, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		return 2
-	case action != config.Run:
-		return 0
+	cfg, status, ok := commandConfig(rest, stdout, stderr)
+	if !ok {
+		return status
 	}
+	var err error
 	var password string
 	if op == "add" || op == "passwd" {
 		if password, err = readPassword(stdin, stderr, name); err != nil {
@@ -85,10 +79,7 @@ func runUser(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	realm := cfg.Server.Host
 	switch op {
 	case "add", "passwd":
-		a := store.Account{Username: name, Realm: realm, HA1: map[string]string{
-			auth.SHA256: auth.HA1(auth.SHA256, name, realm, password),
-			auth.MD5:    auth.HA1(auth.MD5, name, realm, password),
-		}}
+		a := store.Account{Username: name, Realm: realm, HA1: auth.HA1s(name, realm, password)}
 		if op == "add" {
 			err = st.CreateAccount(ctx, a)
 		} else {

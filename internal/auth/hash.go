@@ -73,6 +73,15 @@ func HA1(alg, username, realm, password string) string {
 	return string(appendDigest(nil, a, appendJoined(buf[:0], username, realm, password)))
 }
 
+// HA1s are the HA1 of username, realm and password for every algorithm
+// the server offers (SHA256 and MD5): an account's record.
+func HA1s(username, realm, password string) map[string]string {
+	return map[string]string{
+		SHA256: HA1(SHA256, username, realm, password),
+		MD5:    HA1(MD5, username, realm, password),
+	}
+}
+
 // appendResponse appends to dst the request-digest for alg (canonical)
 // from the stored ha1 (lowercase hex), in lowercase hex:
 //

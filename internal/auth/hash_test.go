@@ -68,3 +68,12 @@ func TestResponseWithoutQOP(t *testing.T) {
 		t.Errorf("response = %s, want %x", got, want)
 	}
 }
+
+// TestHA1s: an account's record holds the HA1 of every algorithm offered.
+func TestHA1s(t *testing.T) {
+	got := HA1s("Mufasa", "http-auth@example.org", "Circle of Life")
+	if len(got) != 2 || got[SHA256] != HA1(SHA256, "Mufasa", "http-auth@example.org", "Circle of Life") ||
+		got[MD5] != HA1(MD5, "Mufasa", "http-auth@example.org", "Circle of Life") || got[MD5] == "" {
+		t.Fatalf("HA1s = %v", got)
+	}
+}

@@ -146,8 +146,7 @@ func seedAccounts(cfg *config.Config, st *store.Store, log *slog.Logger) error {
 		}
 		ha1 := map[string]string{}
 		if a.Password != "" {
-			ha1[auth.SHA256] = auth.HA1(auth.SHA256, a.Name, realm, a.Password)
-			ha1[auth.MD5] = auth.HA1(auth.MD5, a.Name, realm, a.Password)
+			ha1 = auth.HA1s(a.Name, realm, a.Password)
 		}
 		if a.SHA256 != "" {
 			ha1[auth.SHA256] = strings.ToLower(a.SHA256)

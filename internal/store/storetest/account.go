@@ -12,10 +12,7 @@ import (
 // kept as parleyd user add keeps it: the SHA-256 and MD5 digests only.
 func CreateAccount(tb testing.TB, st *store.Store, user, realm, password string) {
 	tb.Helper()
-	err := st.CreateAccount(context.Background(), store.Account{Username: user, Realm: realm, HA1: map[string]string{
-		auth.SHA256: auth.HA1(auth.SHA256, user, realm, password),
-		auth.MD5:    auth.HA1(auth.MD5, user, realm, password),
-	}})
+	err := st.CreateAccount(context.Background(), store.Account{Username: user, Realm: realm, HA1: auth.HA1s(user, realm, password)})
 	if err != nil {
 		tb.Fatalf("creating the account %s: %v", user, err)
 	}
