@@ -6,14 +6,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/clocktest"
 )
 
 const testRealm = "example.com"
 
 // setup is a Digest on a fake clock with alice's account.
-func setup(t testing.TB, cfg Config) (*Digest, *fakeClock, accounts) {
+func setup(t testing.TB, cfg Config) (*Digest, *clocktest.Clock, accounts) {
 	t.Helper()
-	clk := newFakeClock()
+	clk := clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	if cfg.Realm == "" {
 		cfg.Realm = testRealm
 	}

@@ -8,15 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/clocktest"
 )
-
-// fakeClock is an injected clock: it moves only when told to.
-type fakeClock struct{ t time.Time }
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time          { return c.t }
-func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 // challenge is a WWW-Authenticate value read back by a test client.
 type challenge struct {
@@ -130,4 +124,9 @@ func (a accounts) lookup(user string) func(alg string) (string, bool) {
 		h, ok := a[user][alg]
 		return h, ok
 	}
+}
+
+// newFakeClock is the auth tests' injected clock.
+func newFakeClock() *clocktest.Clock {
+	return clocktest.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 }

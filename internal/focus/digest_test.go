@@ -3,7 +3,6 @@ package focus
 import (
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 	"github.com/icholy/digest"
 
 	"github.com/parley-im/parley/internal/auth"
+	"github.com/parley-im/parley/internal/clocktest"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
 )
@@ -32,24 +32,11 @@ func (m mapAccounts) HA1(username, alg string) (string, bool) {
 
 func (m mapAccounts) Exists(username string) bool { _, ok := m[username]; return ok }
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // digestEnv is a focus whose rooms admit guests unless denyGuests, with
 // the account alice (password "wonderland").
-func digestEnv(t *testing.T, denyGuests bool, opts ...envOpt) (*env, *testClock) {
+func digestEnv(t *testing.T, denyGuests bool, opts ...envOpt) (*env, *clocktest.Clock) {
 	t.Helper()
-	clk := &testClock{now: time.Unix(1_800_000_000, 0)}
+	clk := clocktest.New(time.Unix(1_800_000_000, 0))
 	policy := func(string) (room.Policy, bool, bool) {
 		return room.Policy{Nicknames: true, PrivateMessages: true, AcceptWrappedTypes: []string{"text/plain", "*"}, DenyGuests: denyGuests}, false, true
 	}
@@ -202,7 +189,7 @@ func TestDigestRefusals(t *testing.T) {
 		t.Errorf("the fourth wrong password was answered after %v, want it slowed down (250 ms)", waited)
 	}
 	// Expired: a new challenge saying so.
-	clk.add(2 * time.Minute)
+	clk.Advance(2 * time.Minute)
 	res = p.invite("lobby", answer(t, p, chal, "lobby", "alice", "wonderland", 4))
 	if res.StatusCode != 401 || !strings.Contains(strings.ToLower(res.GetHeader("WWW-Authenticate").Value()), "stale=true") {
 		t.Errorf("expired nonce: %d %s %v, want 401 with stale=true", res.StatusCode, res.Reason, res.GetHeaders("WWW-Authenticate"))
@@ -335,7 +322,7 @@ func TestWatchersParticipantsOnly(t *testing.T) {
 // accounts' domain is refused (403) — no guest can look like an account —
 // while a foreign guest and the account itself get in.
 func TestGuestsForeignOnly(t *testing.T) {
-	clk := &testClock{now: time.Unix(1_800_000_000, 0)}
+	clk := clocktest.New(time.Unix(1_800_000_000, 0))
 	policy := func(string) (room.Policy, bool, bool) {
 		return room.Policy{Nicknames: true, AcceptWrappedTypes: []string{"*"}, GuestsForeignOnly: true}, false, true
 	}

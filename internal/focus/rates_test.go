@@ -2,38 +2,16 @@ package focus
 
 import (
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/internal/clocktest"
 	"github.com/parley-im/parley/msrp"
 )
 
-// fakeClock is the focus's clock in the rate tests: it moves only when
-// told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// withRates sets the rates per source and the focus's clock.
-func withRates(clk *fakeClock, edit func(*Limits)) envOpt {
+func withRates(clk *clocktest.Clock, edit func(*Limits)) envOpt {
 	return func(c *Config) {
 		edit(&c.Limits)
 		c.Now = clk.Now
@@ -83,7 +61,7 @@ func joinAnswer(res *sip.Response, _ string) *sip.Response { return res }
 // focus's, driven by the test. One source is the address, whatever the
 // port or transport; a re-INVITE is no join.
 func TestJoinRatePerSource(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New(clocktest.Start)
 	e := newEnv(t, nil, withRates(clk, func(l *Limits) { l.JoinsPerSecond, l.JoinsBurst = 2, 3 }))
 	udp := newPeer(t, e, "UDP", "alice")
 	tcp := newPeer(t, e, "TCP", "bob")
@@ -129,7 +107,7 @@ func TestJoinRatePerSource(t *testing.T) {
 // Subscriptions likewise, with their own rate: a refresh inside the
 // subscription's dialog takes no token.
 func TestSubscriptionRatePerSource(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New(clocktest.Start)
 	e := newEnv(t, nil, withConference(10*time.Millisecond),
 		withRates(clk, func(l *Limits) { l.SubscriptionsPerSecond, l.SubscriptionsBurst = 1, 2 }))
 	host := newPeer(t, e, "TCP", "host")
@@ -176,7 +154,7 @@ func TestRateExempt(t *testing.T) {
 		{"rate_exempt", func(l *Limits) { l.RateExempt = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, nil, withConference(10*time.Millisecond), withRates(newFakeClock(), func(l *Limits) {
+			e := newEnv(t, nil, withConference(10*time.Millisecond), withRates(clocktest.New(clocktest.Start), func(l *Limits) {
 				l.JoinsPerSecond, l.JoinsBurst, l.SubscriptionsPerSecond, l.SubscriptionsBurst = 1, 1, 1, 1
 				c.edit(l)
 			}))

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/clocktest"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/server"
@@ -25,32 +25,14 @@ import (
 // addresses, which the default limits.rate_exempt (the loopback interface)
 // would exempt: the tests empty it, but one.
 
-// testClock is parleyd's clock in these tests: it moves only when told to.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // startClocked runs a parleyd on loopback with cfg changed by edit and a
 // clock of the test's.
-func startClocked(t *testing.T, edit func(*config.Config)) (*server.Server, *testClock) {
+func startClocked(t *testing.T, edit func(*config.Config)) (*server.Server, *clocktest.Clock) {
 	t.Helper()
 	cfg := loopbackConfig()
 	cfg.MSRP.BindTimeout = config.Duration(time.Minute)
 	edit(cfg)
-	clk := &testClock{t: time.Now()}
+	clk := clocktest.New(time.Now())
 	srv, err := server.NewWithClock(cfg, slog.New(slog.DiscardHandler), clk.Now)
 	if err != nil {
 		t.Fatalf("starting parleyd: %v", err)

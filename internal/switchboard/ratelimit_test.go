@@ -4,39 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/parley-im/parley/internal/clocktest"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
 
-// fakeClock is the switch's clock in the rate tests: it moves only when
-// told to.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// withRate sets the messages per second, the burst, the exempt sources and
-// the clock.
-func withRate(perSecond, burst int, clk *fakeClock, exempt ...string) harnessOption {
+func withRate(perSecond, burst int, clk *clocktest.Clock, exempt ...string) harnessOption {
 	return func(_ *relay.Config, s *Config) {
 		s.MessagesPerSecond, s.MessagesBurst, s.Now = perSecond, burst, clk.Now
 		for _, e := range exempt {
@@ -78,7 +55,7 @@ func (pt *party) answers(until string) (codes []int, reasons []string, notices [
 // refused is relayed; once its bucket refills it is admitted again. The
 // clock is the switch's, driven by the test.
 func TestMessageRate(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New(clocktest.Start)
 	pol := defaultPolicy()
 	pol.SystemMessages = true
 	h := newHarness(t, pol, withRate(2, 3, clk))
@@ -147,7 +124,7 @@ func TestMessageRate(t *testing.T) {
 // The chunks of one message take one token; the later chunks of a first
 // chunk refused for the rate are 413 (the switch does not track it).
 func TestMessageRateCountsMessagesNotChunks(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New(clocktest.Start)
 	h := newHarness(t, defaultPolicy(), withRate(1, 2, clk))
 	alice := h.join("r", "sip:alice@example.com")
 	bob := h.join("r", "sip:bob@example.com")
@@ -194,8 +171,8 @@ func TestMessageRateExempt(t *testing.T) {
 		name string
 		opt  harnessOption
 	}{
-		{"exempt", withRate(1, 1, newFakeClock(), "127.0.0.0/8")},
-		{"off", withRate(0, 0, newFakeClock())},
+		{"exempt", withRate(1, 1, clocktest.New(clocktest.Start), "127.0.0.0/8")},
+		{"off", withRate(0, 0, clocktest.New(clocktest.Start))},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			h := newHarness(t, defaultPolicy(), c.opt)
@@ -215,7 +192,7 @@ func TestMessageRateExempt(t *testing.T) {
 // A participant whose session moves (a re-INVITE: a new session, bound on
 // a new connection) keeps its bucket: moving does not refill it.
 func TestMessageRateSurvivesMove(t *testing.T) {
-	clk := newFakeClock()
+	clk := clocktest.New(clocktest.Start)
 	h := newHarness(t, defaultPolicy(), withRate(1, 2, clk))
 	alice := h.join("r", "sip:alice@example.com")
 	h.join("r", "sip:bob@example.com")
