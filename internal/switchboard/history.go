@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/parley-im/parley/cpim"
@@ -84,10 +85,10 @@ type ring struct {
 	buf    []*entry   // circular, len = the policy's History
 	head   int        // index of the oldest
 	n      int
-	pushed uint64 // entries ever pushed: the index of the newest
-	binds  uint64 // sessions bound so far (link.bind)
-	acked  uint64 // the highest sequence stored
-	paused bool   // the store failed; the room was told
+	pushed uint64        // entries ever pushed: the index of the newest
+	binds  atomic.Uint64 // sessions bound so far (link.bind); written under mu, read without it
+	acked  uint64        // the highest sequence stored
+	paused bool          // the store failed; the room was told
 }
 
 type entry struct {
@@ -260,8 +261,7 @@ func (s *Switch) bindWithHistory(rs *roomState, m *member, l *link, first bool) 
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	l.histSeen = h.pushed
-	h.binds++
-	l.bind = h.binds
+	l.bind = h.binds.Add(1)
 	if first {
 		es := h.since(cursor, hasCursor, rs.rm.Policy.HistoryMaxAge, s.cfg.Now())
 		for _, e := range es {
@@ -318,13 +318,16 @@ func identity(p *room.Participant) string {
 	return id
 }
 
-// sendLateBinders sends the chunked message e, now complete, whole to the
-// members that bound while it was being relayed: they are none of its
-// recipients (those were fixed by its first chunk) and their replay came
-// before it was complete. binds is the ring's bind count when it was
-// routed. They get it as any recipient would have: not its sender, and
-// only if they take its content type and size.
-func (s *Switch) sendLateBinders(l *link, e *entry, binds uint64) {
+// sendLateBinders sends the kept message e whole to the members that
+// bound after binds (the ring's bind count read before its recipients
+// were decided) and got it neither live nor in their replay: for a
+// chunked message, those that bound while it was being relayed (its
+// recipients were fixed by its first chunk, their replay came before it
+// was complete); for a one-chunk message, those that joined and bound
+// between the members' snapshot and the push (except, the snapshot: its
+// members got it live). They get it as any recipient would have: not its
+// sender, and only if they take its content type and size.
+func (s *Switch) sendLateBinders(l *link, e *entry, binds uint64, except *snapshot) {
 	cm, err := cpim.Parse(e.body)
 	if err != nil {
 		return
@@ -334,6 +337,9 @@ func (s *Switch) sendLateBinders(l *link, e *entry, binds uint64) {
 		rl := m.link.Load()
 		if rl == nil || rl.bind <= binds || m == l.m || rl.histSeen >= e.index {
 			continue
+		}
+		if except != nil && except.mem[m.p] != nil {
+			continue // a recipient already: it got the message live
 		}
 		if !m.p.AcceptsWrapped(ct) || (m.p.MaxSize > 0 && int64(len(e.body)) > m.p.MaxSize) {
 			continue

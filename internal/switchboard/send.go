@@ -124,7 +124,17 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 // and sends the first chunk. tr is the transfer that buffered the headers,
 // or nil. msg is the chunk that completed them.
 func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte, body []byte, tr *transfer) int {
+	// Sessions bound so far, read before the members are: one that joins
+	// and binds after the snapshot but before the message is kept is no
+	// recipient and got no replay of it (sendLateBinders below).
+	var binds uint64
+	if h := l.m.rs.hist; h != nil {
+		binds = h.binds.Load()
+	}
 	snap := l.m.rs.members()
+	if s.afterSnapshot != nil {
+		s.afterSnapshot()
+	}
 	code, dec, rewrite, ct := s.decide(l, snap, body)
 	kept := !dec.Private && !transient(ct)
 	if code != 0 {
@@ -174,6 +184,9 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 			}
 		}
 		s.deliverAll(l, snap, rcpts, &out)
+		if e != nil && l.m.rs.hist.binds.Load() > binds {
+			s.sendLateBinders(l, e, binds, snap)
+		}
 		s.answerStored(l, msg, received, e)
 		return 0
 	}
@@ -194,9 +207,7 @@ func (s *Switch) route(l *link, msg *msrp.Message, br msrp.ByteRange, flag byte,
 	tr.private = dec.Private
 	if h := l.m.rs.hist; h != nil && kept {
 		tr.keep = body[:len(body):len(body)] // appending copies: the first copy's body stays as it is
-		h.mu.Lock()
-		tr.binds = h.binds
-		h.mu.Unlock()
+		tr.binds = h.binds.Load()
 	}
 	tr.mid = out.mid
 	tr.delta = int64(delta)

@@ -108,6 +108,9 @@ type Switch struct {
 	// room's ring and its fan-out: where a joiner's binding must not make
 	// it get the message twice.
 	afterKeep func()
+	// afterSnapshot, set by tests only, runs in route right after the
+	// members' snapshot is taken.
+	afterSnapshot func()
 
 	deliveredFn        func(tag any, err error) // deliveredTag, for relay.Batch
 	deliveredPrivateFn func(tag any, err error) // deliveredPrivateTag, for relay.Batch

@@ -171,7 +171,7 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 	if last {
 		s.forget(tr)
 		if e != nil {
-			s.sendLateBinders(l, e, binds)
+			s.sendLateBinders(l, e, binds, nil)
 		}
 		s.answerStored(l, msg, end, e)
 		return 0
