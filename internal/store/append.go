@@ -110,10 +110,18 @@ type publisher struct {
 
 	slots    chan struct{} // a token per entry holding a slot
 	sig      chan struct{} // wakes the completer
-	quit     chan struct{} // stops the janitor
+	quit     chan struct{} // stops the janitor and the flusher
 	exited   chan struct{} // closed by the completer when it exits
 	sub      *nats.Subscription
 	replyPfx string
+
+	// The linger (Config.Linger): frames held for the flusher, in publish
+	// order, their bytes one after another in slab.
+	linger    time.Duration
+	held      []heldPub
+	slab      []byte
+	flushSoon bool          // the bounds are reached: publish now
+	kick      chan struct{} // wakes the flusher
 
 	lastAckID uint64        // the highest id acknowledged (under mu)
 	lastAck   time.Duration // when an acknowledgement last came, since base (under mu)
@@ -135,6 +143,8 @@ func (p *publisher) init(s *Store) error {
 	p.quit = make(chan struct{})
 	p.exited = make(chan struct{})
 	p.replyPfx = s.inbox + "a."
+	p.linger = s.cfg.Linger
+	p.kick = make(chan struct{}, 1)
 	sub, err := s.nc.Subscribe(p.replyPfx+"*", p.onAck)
 	if err != nil {
 		return fmt.Errorf("store: subscribing to acknowledgements: %w", err)
@@ -209,6 +219,8 @@ func (p *publisher) publish(subj string, m *Message, raw []byte, done func(uint6
 		e.err, e.resolved = ErrClosed, true
 	case !p.s.available.Load():
 		e.err, e.resolved = ErrUnavailable, true
+	case p.linger > 0:
+		p.holdLocked(subj, m, raw, &e)
 	default:
 		data := raw
 		if m != nil {
@@ -229,9 +241,117 @@ func (p *publisher) publish(subj string, m *Message, raw []byte, done func(uint6
 		}
 	}
 	p.pushLocked(e)
+	failed := p.flushSoon && p.flushHeldLocked()
 	p.mu.Unlock()
-	if e.resolved {
+	if e.resolved || failed {
 		p.wake()
+	}
+}
+
+// heldPub is a publish held back for the linger: its id and its frame's
+// place in publisher.slab.
+type heldPub struct {
+	id     uint64
+	subj   string
+	lo, hi int
+}
+
+// Bounds on what is held: past either, the publisher that reaches it
+// publishes everything at once instead of waiting for the flusher.
+const (
+	maxHeldBytes = 32 << 10 // nats.go's write buffer
+	maxHeld      = 256
+)
+
+// holdLocked queues e's frame for the flusher (p.mu held). The entry counts
+// as sent from now on: its acknowledgement timeout runs, and a failure
+// before it is published drops the room from the cache like any other.
+func (p *publisher) holdLocked(subj string, m *Message, raw []byte, e *pubEntry) {
+	lo := len(p.slab)
+	if m != nil {
+		p.slab = appendFrame(p.slab, m)
+		e.room = m.Room
+		if p.s.cache.has(m.Room) {
+			e.frame = append([]byte(nil), p.slab[lo:]...)
+		}
+	} else {
+		p.slab = append(p.slab, raw...)
+	}
+	p.held = append(p.held, heldPub{id: p.nextID, subj: subj, lo: lo, hi: len(p.slab)})
+	e.at, e.sent = time.Since(p.base), true
+	switch {
+	case len(p.slab) >= maxHeldBytes || len(p.held) >= maxHeld:
+		// Published after pushLocked has put e in the ring.
+		p.flushSoon = true
+	case len(p.held) == 1:
+		select {
+		case p.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flushHeldLocked publishes every held frame in order (p.mu held) and
+// reports whether one failed (its entry is then resolved: wake the
+// completer). Entries already resolved (failed by the janitor or a lost
+// connection) are not published.
+func (p *publisher) flushHeldLocked() (failed bool) {
+	p.flushSoon = false
+	for _, h := range p.held {
+		if h.id < p.headID || h.id >= p.nextID {
+			continue
+		}
+		e := &p.ring[(p.head+int(h.id-p.headID))%len(p.ring)]
+		if e.resolved {
+			continue
+		}
+		reply := p.replyPfx + strconv.FormatUint(h.id, 10)
+		if err := p.s.nc.PublishRequest(h.subj, reply, p.slab[h.lo:h.hi]); err != nil {
+			e.err, e.resolved, failed = publishError(err), true, true
+		}
+	}
+	clear(p.held)
+	p.held = p.held[:0]
+	p.slab = p.slab[:0]
+	if cap(p.slab) > 4*maxHeldBytes {
+		p.slab = nil // do not keep a large message's buffer
+	}
+	return failed
+}
+
+// flushHeld publishes what is held.
+func (p *publisher) flushHeld() {
+	p.mu.Lock()
+	failed := p.flushHeldLocked()
+	p.mu.Unlock()
+	if failed {
+		p.wake()
+	}
+}
+
+// flusher is the linger's goroutine: kicked when a first frame is held,
+// it waits the linger, so that the appends of a busy moment go out
+// together (one write to NATS, one pass of the stream's loop, one flush of
+// the acknowledgements instead of one each), then publishes them all. It
+// exits when the publisher drains, publishing what is left.
+func (p *publisher) flusher() {
+	defer p.s.wg.Done()
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for {
+		select {
+		case <-p.kick:
+		case <-p.quit:
+			p.flushHeld()
+			return
+		}
+		t.Reset(p.linger)
+		select {
+		case <-t.C:
+		case <-p.quit:
+			t.Stop()
+		}
+		p.flushHeld()
 	}
 }
 
@@ -509,7 +629,11 @@ func (p *publisher) drain(ctx context.Context) error {
 	p.mu.Lock()
 	p.closed = true
 	target := p.nextID
+	failed := p.flushHeldLocked()
 	p.mu.Unlock()
+	if failed {
+		p.wake()
+	}
 	err := p.waitDelivered(ctx, target)
 	if err != nil {
 		n := p.failInFlight(fmt.Errorf("%w: closed before the acknowledgement came", ErrClosed))

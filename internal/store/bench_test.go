@@ -39,13 +39,15 @@ func appendN(b testing.TB, s *Store, rooms []string, n int) {
 }
 
 // BenchmarkAppend: pipelined appends to 100 rooms, in each mode; msgs/s is
-// the throughput with every acknowledgement awaited.
+// the throughput with every acknowledgement awaited. "nolinger" publishes
+// each append at once (Config.Linger < 0).
 func BenchmarkAppend(b *testing.B) {
 	for _, bc := range []struct {
 		name string
 		cfg  Config
 	}{
 		{"file", Config{}},
+		{"file-nolinger", Config{Linger: -1}},
 		{"file-syncalways", Config{SyncAlways: true}},
 		{"memory", Config{Mode: ModeMemory}},
 	} {

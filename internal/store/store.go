@@ -50,6 +50,8 @@ const (
 	DefaultCursorInterval = time.Second
 	// DefaultSyncInterval is Config.SyncInterval's default.
 	DefaultSyncInterval = time.Second
+	// DefaultLinger is Config.Linger's default.
+	DefaultLinger = time.Millisecond
 )
 
 // Config says where and how a Store keeps its data. Its zero value (with a
@@ -115,6 +117,15 @@ type Config struct {
 	// SyncInterval is how often the embedded file store fsyncs when
 	// SyncAlways is off (ModeFile only). 0 means DefaultSyncInterval.
 	SyncInterval time.Duration
+	// Linger is how long an append or cursor write is held before it is
+	// published, so that those of a busy moment go to JetStream together:
+	// one write, one pass of the stream's loop and one flush of the
+	// acknowledgements for all of them instead of one each, which halves
+	// the store's CPU per message at a few thousand messages per second
+	// (docs/BENCHMARKS.md). It delays each acknowledgement, and so a
+	// stored message's 200, by up to Linger. 0 means DefaultLinger;
+	// negative publishes each at once.
+	Linger time.Duration
 	// Replicas is the number of replicas of the streams in ModeURL (a
 	// cluster); 0 means 1. The embedded modes always use 1.
 	Replicas int
@@ -333,6 +344,12 @@ func (c Config) normalize() (Config, error) {
 	if c.CursorInterval == 0 {
 		c.CursorInterval = DefaultCursorInterval
 	}
+	switch {
+	case c.Linger == 0:
+		c.Linger = DefaultLinger
+	case c.Linger < 0:
+		c.Linger = 0 // off
+	}
 	if c.Replicas == 0 || c.Mode != ModeURL {
 		c.Replicas = 1
 	}
@@ -395,6 +412,10 @@ func (s *Store) open(ctx context.Context) error {
 		return err
 	}
 	s.wg.Add(5)
+	if s.pub.linger > 0 {
+		s.wg.Add(1)
+		go s.pub.flusher()
+	}
 	go s.pub.complete()
 	go s.pub.janitor()
 	go s.cur.flusher()
