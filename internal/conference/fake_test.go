@@ -307,7 +307,9 @@ func newTest(t *testing.T, interval time.Duration) (*Notifier, *fakeSender) {
 }
 
 func newRoom(name, subject string) *room.Room {
-	return &room.Room{Name: name, Policy: room.Policy{Subject: subject}}
+	rm := &room.Room{Name: name}
+	rm.SetPolicy(room.Policy{Subject: subject})
+	return rm
 }
 
 // participant returns a participant of user uri on device ep.

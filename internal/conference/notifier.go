@@ -335,3 +335,16 @@ func (n *Notifier) send(out []outgoing) {
 		n.sender.SendNotify(o.s.handle, o.n, o.s.done)
 	}
 }
+
+// RoomSubscriptions returns how many subscriptions rm has now.
+func (n *Notifier) RoomSubscriptions(rm *room.Room) int {
+	n.mu.Lock()
+	r := n.rooms[rm]
+	n.mu.Unlock()
+	if r == nil {
+		return 0
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.subs)
+}

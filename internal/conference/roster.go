@@ -74,7 +74,7 @@ type endpoint struct {
 }
 
 func newRoster(rm *room.Room) *roster {
-	display := rm.Policy.Subject
+	display := rm.Policy().Subject
 	if display == "" {
 		display = rm.Name
 	}

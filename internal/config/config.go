@@ -17,6 +17,14 @@ type Config struct {
 	Limits   LimitsConfig   `toml:"limits"`
 	Accounts AccountsConfig `toml:"accounts"`
 	Log      LogConfig      `toml:"log"`
+	Admin    AdminConfig    `toml:"admin"`
+
+	// source is the file the configuration was read from ("" for the
+	// embedded defaults), and flags the command-line flags that set keys
+	// (flag name → value): Reread reads the file again and applies them
+	// over it again.
+	source string
+	flags  map[string]string
 
 	// rooms indexes Room by name; filled by Load, Parse and FromArgs once
 	// the configuration is valid, nil otherwise (FindRoom then scans).
@@ -203,6 +211,21 @@ type LimitsConfig struct {
 	// RateExempt lists the sources the rates do not apply to (for
 	// messages: a participant whose MSRP connection comes from one).
 	RateExempt []string `toml:"rate_exempt"`
+}
+
+// AdminConfig is the [admin] table: the admin listener (issue 18,
+// docs/ADMIN.md): metrics, health, the admin API and pprof.
+type AdminConfig struct {
+	// Listen is its address; "" turns it off. On a loopback address it is
+	// plain HTTP; elsewhere HTTPS with the server's certificate, and a
+	// token is required.
+	Listen string `toml:"listen"`
+	// Token is the bearer token every request but /healthz and /readyz
+	// must carry ("": none; required off loopback).
+	Token string `toml:"token"`
+	// TokenFile is a file holding the token (its first line); it wins over
+	// Token.
+	TokenFile string `toml:"token_file"`
 }
 
 // LogConfig is the [log] table.

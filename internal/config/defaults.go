@@ -20,6 +20,7 @@ func DefaultTOML() []byte { return append([]byte(nil), defaultTOML...) }
 // default values live; each call returns a fresh Config.
 func Default() *Config {
 	return &Config{
+		Admin: AdminConfig{Listen: "127.0.0.1:9560"},
 		Server: ServerConfig{
 			Host:            "127.0.0.1",
 			ShutdownTimeout: Duration(10 * time.Second),

@@ -138,7 +138,10 @@ func FromArgs(args []string, stdout, stderr io.Writer) (*Config, Action, error) 
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: parleyd [flags]\n"+
 			"       parleyd user add|passwd|del|list …   manage accounts (parleyd user -h)\n"+
-			"       parleyd nick register|drop|list …    manage registered nicknames (parleyd nick -h)\n\n"+
+			"       parleyd nick register|drop|list …    manage registered nicknames (parleyd nick -h)\n"+
+			"       parleyd room list|show|create|delete … manage rooms of a running parleyd (parleyd room -h)\n"+
+			"       parleyd participant kick ROOM URI    remove a participant (parleyd participant -h)\n"+
+			"       parleyd -version                     print the version and exit\n\n"+
 			"Runs the parley chat-room server: a SIP conference focus and an MSRP switch.\n"+
 			"Flags override the -config file. Print every setting with -print-config.\n\n")
 		fs.PrintDefaults()
@@ -180,6 +183,9 @@ func FromArgs(args []string, stdout, stderr io.Writer) (*Config, Action, error) 
 	if len(errs) > 0 {
 		return nil, action, report(stderr, errs)
 	}
+	c.source = *file
+	c.flags = map[string]string{}
+	fs.Visit(func(fl *flag.Flag) { c.flags[fl.Name] = fl.Value.String() })
 	c.index()
 	if action == Check {
 		fmt.Fprintln(stdout, "parleyd: configuration OK")

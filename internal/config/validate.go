@@ -51,6 +51,11 @@ func (c *Config) validate() Errors {
 	positive(&es, "sip.message_timeout", c.SIP.MessageTimeout)
 	positive(&es, "sip.idle_timeout", c.SIP.IdleTimeout)
 
+	checkAddr(&es, "admin.listen", c.Admin.Listen, true)
+	if c.Admin.Listen != "" && !IsLoopback(c.Admin.Listen) && c.Admin.Token == "" && c.Admin.TokenFile == "" {
+		es.addf("admin.listen", fmt.Sprintf("%q is not a loopback address: set admin.token or admin.token_file", c.Admin.Listen))
+	}
+
 	m := &c.MSRP
 	checkAddr(&es, "msrp.listen", m.Listen, false)
 	if sameListener(m.Listen, c.SIP.TCP) {

@@ -137,6 +137,7 @@ type Focus struct {
 	byeOnce     sync.Once      // Shutdown's BYEs
 	wg          sync.WaitGroup // tracked goroutines: BYE senders, ACK waiters
 	panics      atomic.Uint64  // request handlers that panicked (recover.go)
+	stats       counters       // stats.go
 }
 
 // New returns a Focus. client sends the focus's own requests (BYE) through
@@ -264,6 +265,7 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 		return
 	}
 	deleted, evict := f.cfg.Rooms.Leave(rm, p.ID)
+	f.stats.leaves.Add(1)
 	if f.cfg.Roster != nil {
 		f.cfg.Roster.Left(rm, p)
 	}
@@ -274,7 +276,7 @@ func (f *Focus) leaveRoom(rm *room.Room, p *room.Participant) {
 		if c, ok := rm.Owner().(*charge); ok {
 			f.ledger.release(c) // the ad hoc room no longer counts against its creator
 		}
-		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy.DeleteWhen.String())
+		f.log.Info("room deleted", "room", rm.Name, "policy", rm.Policy().DeleteWhen.String())
 		if ro, ok := f.cfg.Roster.(RoomObserver); ok {
 			ro.RoomDeleted(rm)
 		}
@@ -341,6 +343,9 @@ func (f *Focus) Shutdown(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// ShuttingDown reports whether Shutdown has begun.
+func (f *Focus) ShuttingDown() bool { return f.shuttingDown() }
 
 func (f *Focus) shuttingDown() bool {
 	f.mu.Lock()
@@ -425,6 +430,7 @@ func (f *Focus) send(tx sip.ServerTransaction, res *sip.Response) {
 	if tx == nil {
 		return
 	}
+	f.stats.response(res)
 	if err := tx.Respond(res); err != nil && !errors.Is(err, sip.ErrTransactionTerminated) {
 		f.log.Debug("responding failed", "status", res.StatusCode, "error", err)
 	}

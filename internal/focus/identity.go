@@ -59,6 +59,7 @@ func (f *Focus) authenticate(req *sip.Request, tx sip.ServerTransaction, pol roo
 	if res == nil {
 		return id, true
 	}
+	f.stats.authAnswer(res)
 	if delay <= 0 {
 		f.send(tx, res)
 		return Identity{}, false

@@ -206,7 +206,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		nickAnswer, nickChanged, _ = f.answerNicknames(d, rm, p, nickOffer)
 	}
 	sessID := uint64(randUint32())
-	answer := f.buildAnswer(offer, info, sess.LocalURI(), rm.Policy, sessID, 1)
+	answer := f.buildAnswer(offer, info, sess.LocalURI(), *rm.Policy(), sessID, 1)
 	res := f.answerResponse(req, d.roomName, d.transport, answer, nickAnswer)
 	tag, _ := res.To().Params.Get("tag")
 	remoteTag, _ := from.Params.Get("tag")
@@ -219,6 +219,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d.local = *res.To()
 	d.key = dialogKey{callID: req.CallID().Value(), localTag: tag, remoteTag: remoteTag}
 	d.mu.Unlock()
+	f.stats.joins.Add(1)
 	if f.cfg.Roster != nil {
 		f.cfg.Roster.Joined(rm, p)
 	}
@@ -242,6 +243,7 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		return
 	}
 	acked := d.expectAck(cseq.SeqNo) // before the 2xx: its ACK may come at once
+	f.stats.response(res)
 	if err := tx.Respond(res); err != nil {
 		f.log.Info("INVITE ended before the answer", "room", roomName, "error", err)
 		f.rollback(d)
@@ -357,7 +359,7 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 		d.mu.Unlock()
 	}()
 	d.mu.Lock()
-	requireTLS := d.room.Policy.RequireTLS
+	requireTLS := d.room.Policy().RequireTLS
 	d.mu.Unlock()
 	offer, info, nickOffer, errRes := f.parseOffer(req, requireTLS)
 	if errRes != nil {
@@ -365,7 +367,7 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 	}
 	d.mu.Lock()
 	changed := !msrp.PathEqual(info.path, d.peerPath)
-	sess, pol, rm, p := d.session, d.room.Policy, d.room, d.participant
+	sess, pol, rm, p := d.session, *d.room.Policy(), d.room, d.participant
 	d.mu.Unlock()
 	if nickOffer != nil {
 		if err := d.nick.check(nickOffer.Version); err != nil {

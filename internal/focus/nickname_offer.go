@@ -75,8 +75,8 @@ func (f *Focus) answerNicknames(d *dialog, rm *room.Room, p *room.Participant, o
 		ids[nn.ID] = true
 	}
 	nt := f.cfg.Nicknames
-	pol := rm.Policy.Nick
-	pol.Allowed = rm.Policy.Nicknames
+	pol := rm.Policy().Nick
+	pol.Allowed = rm.Policy().Nicknames
 	now := time.Now()
 	changed := false
 

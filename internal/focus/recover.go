@@ -23,6 +23,7 @@ import (
 // goes on serving everyone else.
 func (f *Focus) guarded(h sipgo.RequestHandler) sipgo.RequestHandler {
 	return func(req *sip.Request, tx sip.ServerTransaction) {
+		f.stats.requests[methodIndex(req.Method)].Add(1)
 		if code, reason := sipcheck.CheckParsed(req); code != 0 {
 			if req.Method != sip.ACK {
 				f.respond(tx, req, code, reason)

@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,11 +96,13 @@ type Caps struct {
 }
 
 // Room is a chat room. Its fields other than through Registry methods are
-// read-only after creation.
+// read-only after creation; its policy may be replaced whole (SetPolicy,
+// issue 18's reconfiguration and reload) and is read through Policy.
 type Room struct {
 	Name       string
-	Policy     Policy
 	Configured bool
+
+	policy atomic.Pointer[Policy] // never nil once the room is made (newRoom, SetPolicy)
 
 	creator string // participant ID of the creator, for DeleteWhenCreatorLeaves
 	owner   any    // JoinAs's owner of an ad hoc room it created; immutable
@@ -116,6 +119,30 @@ type PolicySource func(name string) (p Policy, configured bool, ok bool)
 // the focus reads it when the room is deleted, to credit the room back to
 // the source and identity that created it.
 func (rm *Room) Owner() any { return rm.owner }
+
+// Policy returns the room's policy. The Policy it points to is never
+// modified: a change replaces it whole (SetPolicy), so a caller that reads
+// several fields through one Policy call sees one version.
+func (rm *Room) Policy() *Policy {
+	if p := rm.policy.Load(); p != nil {
+		return p
+	}
+	return &zeroPolicy
+}
+
+var zeroPolicy Policy
+
+// SetPolicy replaces the room's policy. What reads it later (the next join,
+// message or nickname) sees the new one; nobody already in the room is
+// removed by it (the focus does that where the new policy forbids them).
+func (rm *Room) SetPolicy(p Policy) { rm.policy.Store(&p) }
+
+// newRoom makes a room with its policy.
+func newRoom(name string, p Policy, configured bool) *Room {
+	rm := &Room{Name: name, Configured: configured, members: make(map[string]*Participant)}
+	rm.SetPolicy(p)
+	return rm
+}
 
 // Registry holds the rooms.
 type Registry struct {
@@ -158,7 +185,7 @@ func (r *Registry) Lookup(name string) (Policy, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if rm, ok := r.rooms[name]; ok && !rm.deleted {
-		return rm.Policy, true
+		return *rm.Policy(), true
 	}
 	p, configured, ok := r.policy(name)
 	return p, ok && configured
@@ -199,7 +226,7 @@ func (r *Registry) Open(name string) (*Room, error) {
 	if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
 		return nil, ErrTooManyRooms
 	}
-	rm := &Room{Name: name, Policy: pol, Configured: true, members: make(map[string]*Participant)}
+	rm := newRoom(name, pol, true)
 	r.rooms[name] = rm
 	return rm, nil
 }
@@ -240,7 +267,7 @@ func (r *Registry) JoinAs(name string, p *Participant, owner any) (_ *Room, crea
 		if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
 			return nil, false, ErrTooManyRooms
 		}
-		rm = &Room{Name: name, Policy: pol, Configured: configured, members: make(map[string]*Participant)}
+		rm = newRoom(name, pol, configured)
 		if !configured {
 			rm.owner, created = owner, true
 		}
@@ -249,7 +276,7 @@ func (r *Registry) JoinAs(name string, p *Participant, owner any) (_ *Room, crea
 	if _, dup := rm.members[p.ID]; dup {
 		return nil, false, ErrAlreadyIn
 	}
-	if rm.Policy.MaxParticipants > 0 && len(rm.members) >= rm.Policy.MaxParticipants {
+	if maxp := rm.Policy().MaxParticipants; maxp > 0 && len(rm.members) >= maxp {
 		return nil, false, ErrRoomFull // never a room just created: it is empty
 	}
 	if len(rm.members) == 0 && rm.creator == "" {
@@ -273,9 +300,9 @@ func (r *Registry) Leave(rm *Room, id string) (deleted bool, evict []*Participan
 	switch {
 	case rm.deleted:
 		return false, nil
-	case rm.Policy.DeleteWhen == DeleteNever:
+	case rm.Policy().DeleteWhen == DeleteNever:
 		return false, nil
-	case rm.Policy.DeleteWhen == DeleteWhenCreatorLeaves && id == rm.creator,
+	case rm.Policy().DeleteWhen == DeleteWhenCreatorLeaves && id == rm.creator,
 		len(rm.members) == 0:
 		rm.deleted = true
 		delete(r.rooms, rm.Name)
@@ -311,4 +338,37 @@ func (r *Registry) Get(name string) (*Room, bool) {
 	defer r.mu.Unlock()
 	rm, ok := r.rooms[name]
 	return rm, ok && !rm.deleted
+}
+
+// Rooms returns the live rooms, sorted by name.
+func (r *Registry) Rooms() []*Room {
+	r.mu.Lock()
+	out := make([]*Room, 0, len(r.rooms))
+	for _, rm := range r.rooms {
+		if !rm.deleted {
+			out = append(out, rm)
+		}
+	}
+	r.mu.Unlock()
+	slices.SortFunc(out, func(a, b *Room) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// Delete deletes the live room called name whatever its deletion policy
+// (an operator's deletion, RFC 7701 §5.3) and returns it with the
+// participants still in it, whom the caller must disconnect (BYE). Their
+// later Leave calls do nothing more. ok is false when no such room lives.
+func (r *Registry) Delete(name string) (rm *Room, evict []*Participant, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rm, ok = r.rooms[name]
+	if !ok || rm.deleted {
+		return nil, nil, false
+	}
+	rm.deleted = true
+	delete(r.rooms, name)
+	for _, m := range rm.members {
+		evict = append(evict, m)
+	}
+	return rm, evict, true
 }

@@ -115,7 +115,7 @@ func (g *lingerer) shutdown() {
 func (g *lingerer) emptied(rm *room.Room) {
 	ctx, cancel := context.WithTimeout(context.Background(), historyWaitServer)
 	defer cancel()
-	r := store.Room{URI: g.uri(rm.Name), Subject: rm.Policy.Subject, Persistent: rm.Configured, EmptySince: g.now()}
+	r := store.Room{URI: g.uri(rm.Name), Subject: rm.Policy().Subject, Persistent: rm.Configured, EmptySince: g.now()}
 	if err := g.st.PutRoom(ctx, r); err != nil {
 		g.log.Warn("room record not written: its history will linger until the store's retention ends it", "room", rm.Name, "error", err)
 	}

@@ -127,6 +127,7 @@ type publisher struct {
 	lastAck   time.Duration // when an acknowledgement last came, since base (under mu)
 
 	appended, failed, stalled atomic.Uint64
+	latency                   latency // of acknowledged appends (latency.go)
 }
 
 const maxCachedSubjects = 4096
@@ -530,6 +531,9 @@ func (p *publisher) count(e *pubEntry) {
 	}
 	if e.err == nil {
 		p.appended.Add(1)
+		if e.sent {
+			p.latency.observe(time.Since(p.base) - e.at)
+		}
 	} else {
 		p.failed.Add(1)
 	}

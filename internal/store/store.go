@@ -251,6 +251,9 @@ type Stats struct {
 	CacheRooms     uint64 // rooms whose last messages are in memory
 	CacheBytes     uint64 // the memory they take (their stored frames)
 	Available      bool   // what Available returns
+	// AppendLatency is how long appends took, Append to done, for those
+	// acknowledged (issue 18's metrics).
+	AppendLatency Latency
 }
 
 // Open starts the embedded NATS server (ModeFile, ModeMemory: no network
@@ -513,6 +516,7 @@ func (s *Store) Stats() Stats {
 		CacheHits:      s.cache.hits.Load(),
 		CacheMisses:    s.cache.misses.Load(),
 		Available:      s.Available(),
+		AppendLatency:  s.pub.latency.snapshot(),
 	}
 	s.cache.mu.Lock()
 	st.CacheRooms, st.CacheBytes = uint64(len(s.cache.rooms)), uint64(s.cache.bytes)

@@ -137,7 +137,7 @@ func (h *ring) since(cursor uint64, hasCursor bool, maxAge time.Duration, now ti
 // may wait for the store (bounded by historyWait).
 func (s *Switch) newRoomState(rm *room.Room) *roomState {
 	rs := &roomState{rm: rm}
-	size := rm.Policy.History
+	size := rm.Policy().History
 	if size <= 0 {
 		return rs
 	}
@@ -147,7 +147,7 @@ func (s *Switch) newRoomState(rm *room.Room) *roomState {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), historyWait)
 	defer cancel()
-	kept, err := s.cfg.History.Last(ctx, rm.Name, size, rm.Policy.HistoryMaxAge)
+	kept, err := s.cfg.History.Last(ctx, rm.Name, size, rm.Policy().HistoryMaxAge)
 	if err != nil {
 		s.log.Warn("room history not loaded", "room", rm.Name, "error", err)
 		return rs
@@ -263,7 +263,7 @@ func (s *Switch) bindWithHistory(rs *roomState, m *member, l *link, first bool) 
 	l.histSeen = h.pushed
 	l.bind = h.binds.Add(1)
 	if first {
-		es := h.since(cursor, hasCursor, rs.rm.Policy.HistoryMaxAge, s.cfg.Now())
+		es := h.since(cursor, hasCursor, rs.rm.Policy().HistoryMaxAge, s.cfg.Now())
 		for _, e := range es {
 			body, err := cpim.InsertHeaders(make([]byte, 0, len(e.body)+len(HistoryNS)+64), e.body,
 				HistoryNS, HistoryHeader+": "+e.received.UTC().Format(time.RFC3339Nano))

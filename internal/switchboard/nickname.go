@@ -50,7 +50,7 @@ func (s *Switch) nickname(l *link, msg *msrp.Message) int {
 	case !ok:
 		return msrp.StatusBadRequest
 	case err != nil:
-		if !l.m.rs.rm.Policy.Nicknames {
+		if !l.m.rs.rm.Policy().Nicknames {
 			return msrp.StatusForbidden // policy first (RFC 7701 §7.1: "SHOULD first check")
 		}
 		return msrp.StatusMalformedNickname
@@ -60,8 +60,8 @@ func (s *Switch) nickname(l *link, msg *msrp.Message) int {
 	if register && (l.m.p.Account == "" || s.cfg.Registrar == nil) {
 		return msrp.StatusForbidden // a guest owns nothing; or nowhere to keep it
 	}
-	pol := rm.Policy.Nick
-	pol.Allowed = rm.Policy.Nicknames
+	pol := rm.Policy().Nick
+	pol.Allowed = rm.Policy().Nicknames
 	res := s.nicks.Request(rm.Name, l.m.p, nick, pol, s.cfg.Now())
 	if register && res.Code == msrp.StatusOK {
 		if code := s.register(l.m.p, res.Nickname); code != msrp.StatusOK {

@@ -44,7 +44,7 @@ const maxRosterNames = 100
 // as a text message (SPEC §14 item 13).
 func (s *Switch) noticeRoster(rs *roomState, m *member) {
 	rl := m.link.Load()
-	if rl == nil || !rs.rm.Policy.SystemMessages {
+	if rl == nil || !rs.rm.Policy().SystemMessages {
 		return
 	}
 	var b strings.Builder
@@ -86,7 +86,7 @@ func (s *Switch) noticeCongested(m *member) {
 		return
 	}
 	s.log.Info("participant congested: dropping regular messages to it", "room", m.rs.rm.Name, "session", rl.sess.ID())
-	if !m.rs.rm.Policy.SystemMessages {
+	if !m.rs.rm.Policy().SystemMessages {
 		return
 	}
 	body := s.noticeBody(m.p.RoomURI, "Your connection is not keeping up: messages to you are being discarded (RFC 7701 §6.4).")
@@ -97,7 +97,7 @@ func (s *Switch) noticeCongested(m *member) {
 
 // noticeRoom sends text to every member of rs but skip.
 func (s *Switch) noticeRoom(rs *roomState, skip *member, text string) {
-	if !rs.rm.Policy.SystemMessages {
+	if !rs.rm.Policy().SystemMessages {
 		return
 	}
 	bodies := map[string][]byte{} // by room URI as the recipient knows it

@@ -95,7 +95,7 @@ func (s *Switch) noticeTooFast(l *link) {
 	// Stats.RefusedRate counts them all.
 	s.log.Debug("participant sending too fast: messages refused", "room", m.rs.rm.Name, "session", l.sess.ID(),
 		"messages_per_second", s.cfg.MessagesPerSecond)
-	if !m.rs.rm.Policy.SystemMessages {
+	if !m.rs.rm.Policy().SystemMessages {
 		return
 	}
 	l.flush() // the 403 goes first: the notice is queued directly

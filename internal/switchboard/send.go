@@ -82,7 +82,7 @@ func (s *Switch) send(l *link, msg *msrp.Message) int {
 	if sdp.BaseMediaType(msg.ContentType()) != cpimType {
 		return msrp.StatusUnsupportedMedia // RFC 7701 §6.3
 	}
-	pol := &l.m.rs.rm.Policy
+	pol := l.m.rs.rm.Policy()
 	if pol.MaxMessage > 0 && br.Total > pol.MaxMessage {
 		return msrp.StatusStopSending
 	}
@@ -270,7 +270,7 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 		to = append(to, a.URI)
 	}
 	rs := l.m.rs
-	multiple := rs.rm.Policy.MultiplePrivate
+	multiple := rs.rm.Policy().MultiplePrivate
 	if multiple {
 		// draft-niemi-00 §4.2: cc names recipients too. RFC 7701 knows no
 		// cc: without the policy it is ignored, as any unknown header is.
@@ -287,7 +287,7 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 		roomURI = to[0] // the room under another of its URIs (another port or transport)
 	}
 	pol := room.RoutePolicy{
-		PrivateMessages: rs.rm.Policy.PrivateMessages,
+		PrivateMessages: rs.rm.Policy().PrivateMessages,
 		MultiplePrivate: multiple,
 		Accepts:         (*room.Participant).AcceptsWrapped,
 	}

@@ -111,7 +111,7 @@ func (s *Switch) nextChunk(l *link, tr *transfer, msg *msrp.Message, br msrp.Byt
 	if !tr.routed {
 		return s.gather(l, tr, msg, br, flag) // unlocks
 	}
-	pol := &l.m.rs.rm.Policy
+	pol := l.m.rs.rm.Policy()
 	end := br.Start - 1 + int64(len(msg.Body))
 	if pol.MaxMessage > 0 && (end > pol.MaxMessage || br.Total > pol.MaxMessage) {
 		tr.mu.Unlock()
