@@ -337,6 +337,11 @@ func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 		}
 		c.pending += n
 		queued++
+		if !e.frame { // a fan-out copy is a frame: not looked at
+			if code := responseCode(e.head); code != 0 {
+				c.countSentLocked(code)
+			}
+		}
 	}
 	start := false
 	if queued > 0 {
@@ -393,5 +398,7 @@ type flushingReader struct{ c *conn }
 func (r flushingReader) Read(p []byte) (int, error) {
 	r.c.batch.Flush()
 	r.c.waitingForMore() // the progress deadline (limits.go)
-	return r.c.nc.Read(p)
+	n, err := r.c.nc.Read(p)
+	r.c.countReadBytes(n) // MSRP octets: tls.Conn's plaintext, a WebSocket message's payload
+	return n, err
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,8 +55,12 @@ type conn struct {
 	q       [][]byte   // queued output, in order; with units, each unit followed by a nil slice
 	spare   [][]byte   // the previous batch's backing array, for reuse
 	pending int        // bytes queued or being written
-	writing bool       // a writer goroutine is running
-	active  bool       // something was queued since the last idle sweep (ReleaseIdle)
+	// txBytes: MSRP octets written (stats.go), next to pending, which the
+	// writer updates in the same critical section.
+	txBytes atomic.Uint64
+	writing bool // a writer goroutine is running
+	active  bool // something was queued since the last idle sweep (ReleaseIdle)
+	folded  bool // the MSRP counts went to the server's totals (foldLocked)
 	state   connState
 	reason  CloseReason    // set when state leaves stateOpen
 	ids     *msrp.IDSource // transaction ids for requests sent without one; made at the first
@@ -68,6 +73,13 @@ type conn struct {
 	congestion *time.Timer // closes the connection if congestion lasts; nil when none
 	episode    uint64      // counts congestion episodes, so a stale timer does nothing
 
+	// The output side's MSRP counters (stats.go), written under mu and read
+	// by Stats without it. tx is written where a response is queued: for
+	// the answers to a sender, by its own read goroutine flushing its
+	// batch, hence next to the fields that goroutine owns.
+	tx  codeCounts               // responses queued, by status code
+	odd atomic.Pointer[oddCodes] // status codes past tx's and rx's slots; nil until one
+
 	// Owned by the read goroutine (handed from one to the next, readLoop).
 	rd        *msrp.Reader
 	batch     Batch  // output deferred until the read goroutine waits for input (batch.go)
@@ -75,6 +87,9 @@ type conn struct {
 	rdBound   bool   // a session has been bound: the progress deadline applies (limits.go)
 	msgs      uint64 // messages read so far
 	armedFor  uint64 // msgs+1 of the message the progress deadline is set for; 0: none set
+	// rx: the read side's MSRP counters (stats.go), in an object of their
+	// own; the pointer is set by newConn and never changed.
+	rx *rxCounters
 
 	// Owned by the writer: writeBuffers' state for its rc.Write callback
 	// (wfn, made once), so that writing a batch allocates nothing.
@@ -92,6 +107,7 @@ func newConn(s *Server, id uint64, nc net.Conn) *conn {
 		nc:       nc,
 		rc:       rawConn(nc),
 		sessions: make(map[*Session]struct{}),
+		rx:       new(rxCounters),
 	}
 	c.tr = (*tcpTransport)(c)
 	c.batch.c = c
@@ -172,6 +188,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}
+				c.countReadBytes(len(data))
 				r.SetBuffer(data)
 			}
 		} else if tt != nil && r.BufferSize() <= readBufSize && tt.quiet() {
@@ -194,7 +211,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}
-				tt.rec.give(data)
+				tt.rec.give(data) // ciphertext: counted as tls.Conn decrypts it (flushingReader)
 				r.SetBuffer(c.srv.pools.getRead()[:0])
 			}
 		}
@@ -202,6 +219,9 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		if err == nil {
 			if c.ws != nil && r.Buffered() > 0 {
 				return CloseWSFraming, errWSExtra, false // a second MSRP message in the WebSocket message
+			}
+			if c.rdBound {
+				c.countRead(m) // the request that binds is counted by route
 			}
 			if c.stopForShutdown(m.IsRequest()) {
 				continue
@@ -214,6 +234,9 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 		if errors.As(err, &me) {
 			if c.ws != nil && r.Buffered() > 0 {
 				return CloseWSFraming, errWSExtra, false
+			}
+			if c.rdBound && me.Msg != nil {
+				c.countRead(me.Msg)
 			}
 			if c.stopForShutdown(me.Msg != nil && me.Msg.IsRequest()) {
 				continue
@@ -315,6 +338,7 @@ func (c *conn) finish() {
 		}
 	}
 	delete(srv.conns, c)
+	srv.foldLocked(c)
 	srv.uncountSourceLocked(c)
 	srv.mu.Unlock()
 	for _, sess := range ended {
@@ -460,6 +484,7 @@ func (c *conn) route(m *msrp.Message) (*Session, int, string) {
 
 	if first {
 		c.rdBound = true // route runs on the read goroutine
+		c.countRead(m)   // the request that binds the connection: counted from here on
 		if err := c.nc.SetReadDeadline(time.Time{}); err != nil {
 			c.logger().Debug("msrp clear read deadline", "err", err)
 		}

@@ -30,6 +30,10 @@
 // connections from its IP address (CloseSourceLimit, at accept) or when
 // Session.Close removes its last session. Closes and ends are counted by
 // reason in Stats. The limits of issue 14 are described in limits.go.
+// Stats also counts the MSRP traffic (requests by method, responses by
+// status code both ways, octets in and out, bound sessions by transport):
+// per connection, by the goroutine that owns each part of it, and into
+// the server's totals once when the connection is forgotten (stats.go).
 //
 // Once Shutdown has begun, no request is dispatched or answered and nothing
 // more is queued: a request read then is dropped with its connection
@@ -78,16 +82,22 @@
 //
 // # Locks
 //
-// Two tiers; a goroutine holding a lock may only take a higher tier, and in
-// practice the code never holds both:
+// Two tiers and two leaves; a goroutine holding a lock may only take a
+// higher tier or a leaf, and holds both tiers only to read every queue
+// (Shutdown's drain) and to fold a forgotten connection's counters into the
+// server's totals (foldLocked, stats.go):
 //
 //	tier 1  Server.mu (RWMutex)  session table, conn set, shutdown flag,
 //	                             Session.conn/ended/timer, conn.sessions/
-//	                             everBound/retired; read-locked for lookups
-//	                             and by enter, write-locked to bind and end
+//	                             everBound/retired; read-locked for lookups,
+//	                             by enter and by Stats, write-locked to bind
+//	                             and end
 //	tier 2  conn.mu (Mutex)      the outbound queue: q, spare, arena, pending,
 //	                             writing, active, state, reason, ids,
-//	                             congestion state
+//	                             congestion state; the output's counters
+//	                             (tx, txBytes, folded)
+//	leaf    msrpTotals.mu        the MSRP counts of forgotten connections
+//	leaf    oddCodes.mu          a connection's status codes past its slots
 //
 // No lock is held while calling the Handler, while doing I/O (socket
 // writes, closes, deadlines) or while logging. Session.conn and

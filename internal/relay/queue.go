@@ -42,6 +42,10 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 	for _, b := range bufs {
 		n += len(b)
 	}
+	code := 0 // a response's status code, counted once it is queued
+	if !frame {
+		code = unitResponseCode(bufs)
+	}
 	c.mu.Lock()
 	if droppable && c.state == stateOpen && (c.congested || c.pending+n > c.srv.cfg.CongestedBytes) {
 		began := c.congestLocked()
@@ -79,6 +83,9 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 	}
 	if c.units {
 		c.q = append(c.q, nil) // the end of the unit: one WebSocket message
+	}
+	if code != 0 {
+		c.countSentLocked(code)
 	}
 	c.pending += n
 	c.active = true
@@ -171,6 +178,7 @@ func (c *conn) writeLoop() {
 		if c.state != stateClosed { // close reset pending
 			c.pending -= int(n)
 		}
+		late := c.countWrittenLocked(n)
 		uncongested := c.congested && c.pending <= c.srv.cfg.CongestedBytes/2
 		if uncongested {
 			c.uncongestLocked()
@@ -191,6 +199,9 @@ func (c *conn) writeLoop() {
 			c.writing = false
 		}
 		c.mu.Unlock()
+		if late != 0 {
+			c.srv.addLateBytesOut(late)
+		}
 		if uncongested {
 			c.logger().Debug("msrp connection no longer congested", "pending", pending)
 		}

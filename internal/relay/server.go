@@ -330,6 +330,7 @@ func (s *Server) register(c *conn) {
 		c.close(CloseShutdown, nil)
 		s.mu.Lock()
 		delete(s.conns, c)
+		s.foldLocked(c)
 		s.uncountSourceLocked(c)
 		s.mu.Unlock()
 	}
