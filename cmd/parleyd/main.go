@@ -32,6 +32,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "nick" {
 		return runNick(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "room" {
+		return runRoom(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "participant" {
+		return runParticipant(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && (args[0] == "-version" || args[0] == "--version" || args[0] == "version") {
+		return runVersion(args[1:], stdout, stderr)
+	}
 	cfg, action, err := config.FromArgs(args, stdout, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
@@ -41,7 +50,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case action != config.Run:
 		return 0
 	}
-	log := newLogger(cfg.Log, stderr)
+	log, level := newLogger(cfg.Log, stderr)
 	// sipgo logs a few events through its package-level logger; the process
 	// owns that global, so route it to ours, rate-limited like the rest of
 	// sipgo's logs.
@@ -51,10 +60,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "parleyd: %v\n", err)
 		return 1
 	}
+	srv.SetLogLevel(level)
+	adm, err := startAdmin(cfg, srv, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "parleyd: %v\n", err)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.Server.ShutdownTimeout.Std())
+		srv.Shutdown(ctx)
+		cancel()
+		return 1
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	// SIGHUP reloads the TLS certificate: new handshakes get it, no
-	// connection is dropped; a pair that cannot be read keeps the old one.
+	// SIGHUP reloads the configuration as POST /api/v1/reload does (room
+	// policies, reserved names, the log level, the TLS certificate); a file
+	// with errors is refused whole and the running configuration kept. No
+	// connection is dropped unless a new policy no longer admits it.
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
@@ -66,28 +86,32 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			case <-hup:
-				if err := srv.ReloadCertificates(); err != nil {
-					log.Error("SIGHUP: TLS certificate not reloaded", "error", err)
-				}
+				reload(ctx, srv, log)
 			}
 		}
 	}()
 	defer func() { stop(); <-reloaded }()
 	if err := srv.Run(ctx); err != nil {
 		log.Error("shutdown incomplete", "error", err)
+		adm.stop()
 		return 1
 	}
+	adm.stop()
 	log.Info("stopped")
 	return 0
 }
 
-func newLogger(c config.LogConfig, w io.Writer) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: c.SlogLevel()}
+// newLogger is parleyd's logger and its level, which reloads (log.level)
+// and the trace switch change at run time.
+func newLogger(c config.LogConfig, w io.Writer) (*slog.Logger, *slog.LevelVar) {
+	level := new(slog.LevelVar)
+	level.Set(c.SlogLevel())
 	if c.Trace {
-		opts.Level = slog.LevelDebug // the raw trace is logged at debug level
+		level.Set(slog.LevelDebug) // the raw trace is logged at debug level
 	}
+	opts := &slog.HandlerOptions{Level: level}
 	if c.Format == config.FormatJSON {
-		return slog.New(slog.NewJSONHandler(w, opts))
+		return slog.New(slog.NewJSONHandler(w, opts)), level
 	}
-	return slog.New(slog.NewTextHandler(w, opts))
+	return slog.New(slog.NewTextHandler(w, opts)), level
 }

@@ -67,8 +67,11 @@ func (n notifySender) SendNotify(handle any, note conference.Notify, done func(o
 }
 
 // policySource maps the configuration to the room registry's policies.
-func policySource(cfg *config.Config) room.PolicySource {
+// The configuration is current()'s at each call: the admin API and reloads
+// replace it (admin.go).
+func policySource(current func() *config.Config) room.PolicySource {
 	return func(name string) (room.Policy, bool, bool) {
+		cfg := current()
 		p, configured := cfg.RoomPolicy(name)
 		if !configured && cfg.Rooms.Mode == config.ModeConfigured {
 			return room.Policy{}, false, false

@@ -33,7 +33,7 @@ system_messages = true
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := policySource(cfg)
+	src := policySource(func() *config.Config { return cfg })
 
 	p, configured, ok := src("strict")
 	if !ok || !configured {

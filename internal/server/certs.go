@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -122,4 +123,14 @@ func (s *Server) CertificateFingerprint() string {
 		return ""
 	}
 	return s.certs.Fingerprint()
+}
+
+// TLSConfig is a server TLS configuration with the certificate of the TLS
+// listeners (reloaded with them), for another listener of the process: the
+// admin listener off loopback. nil when no TLS listener is on.
+func (s *Server) TLSConfig() *tls.Config {
+	if s.certs == nil {
+		return nil
+	}
+	return s.certs.ServerConfig()
 }

@@ -65,6 +65,8 @@ type Server struct {
 	httpsPending *pendingLimit
 	addrs        Addrs
 	guard        *sipGuard
+	trace        atomic.Bool // the raw SIP trace (trace.go); the relay has its own
+	admin        adminState  // what the admin API changes at run time (admin.go)
 
 	// How the SIP side stops leaving nothing behind (sipstop.go).
 	sipStop  sipStop
@@ -119,6 +121,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		}
 	}()
 	trace := cfg.Log.Trace
+	s.trace.Store(trace)
 	s.guard = newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, log.With("component", "sip"))
 	if len(trustedNames(cfg)) > 0 {
 		s.guard.names = &peerNames{} // trusted proxies known by their TLS client certificates
@@ -139,9 +142,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			// kernel caps it at net.core.rmem_max.
 			uc.SetReadBuffer(udpReadBuffer)
 		}
-		if trace {
-			c = &tracePacketConn{PacketConn: c, log: log.With("proto", "SIP", "transport", "UDP")}
-		}
+		c = &tracePacketConn{PacketConn: c, on: &s.trace, log: log.With("proto", "SIP", "transport", "UDP")}
 		s.udpWatch = sipend.Watch(&guardPacketConn{PacketConn: c, g: s.guard}, true)
 		s.udp, s.addrs.SIPUDP = s.udpWatch, c.LocalAddr().String()
 	}
@@ -150,9 +151,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		if err != nil {
 			return nil, fmt.Errorf("SIP TCP listener: %w", err)
 		}
-		if trace {
-			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TCP")}
-		}
+		l = &traceListener{Listener: l, on: &s.trace, log: log.With("proto", "SIP", "transport", "TCP")}
 		s.tcp, s.addrs.SIPTCP = &guardListener{Listener: l, g: s.guard}, l.Addr().String()
 	}
 	cfg = defaultTLSOrOff(cfg, log)
@@ -177,9 +176,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			return nil, err
 		}
 		l = tls.NewListener(l, tc)
-		if trace {
-			l = &traceListener{Listener: l, log: log.With("proto", "SIP", "transport", "TLS")}
-		}
+		l = &traceListener{Listener: l, on: &s.trace, log: log.With("proto", "SIP", "transport", "TLS")}
 		s.tls, s.addrs.SIPTLS = &guardListener{Listener: l, g: s.guard, transport: "TLS"}, addr
 	}
 
@@ -195,7 +192,8 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	origins := newOriginCheck(cfg.HTTPS.Origins)
 
-	s.rooms = room.NewRegistry(policySource(cfg), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
+	s.admin.init(cfg)
+	s.rooms = room.NewRegistry(policySource(s.admin.current), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
 	s.conf = conference.New(conference.Config{
 		// s.focus is set below, before any SUBSCRIBE can arrive.
 		Sender:   notifySender{s},
@@ -262,8 +260,13 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	warnOtherRealms(cfg, s.store, log.With("component", "store"))
 	if s.store != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+		s.loadOverlays(ctx)
+		cancel()
+	}
+	if s.store != nil {
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
-		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(cfg),
+		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(s.admin.current),
 			interval: lingerInterval(shortestGrace(cfg)), now: time.Now, log: log.With("component", "store")}
 		if cfg.Store.Mode == config.StoreFile && cfg.Store.URL == "" {
 			if s.control, err = startControl(cfg.Server.DataDir, cfg.Server.Host, s.store, log.With("component", "control")); err != nil {

@@ -124,9 +124,8 @@ func (s *Server) serveSIPWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	ws.SetReadLimit(sipWSReadLimit)
 	c := newSIPWSConn(ws, s.guard, hj.nc.LocalAddr(), hj.nc.RemoteAddr())
-	if s.cfg.Log.Trace {
-		c.trace = s.log.With("proto", "SIP", "transport", "WSS", "peer", hj.nc.RemoteAddr().String())
-	}
+	c.traceOn = &s.trace
+	c.trace = s.log.With("proto", "SIP", "transport", "WSS", "peer", hj.nc.RemoteAddr().String())
 	// Recorded for a tombstone at shutdown (sipstop.go) before sipgo can
 	// read from it, and refused once the SIP side is stopping.
 	if !s.sipStop.wsOpened(c.local, c.remote) {
@@ -179,14 +178,15 @@ const sipWSUpgrade = "GET / HTTP/1.1\r\nHost: parleyd\r\nUpgrade: websocket\r\nC
 // sipWSConn is a SIP WebSocket connection as sipgo sees it (see the top
 // of this file).
 type sipWSConn struct {
-	ws     *websocket.Conn
-	g      *sipGuard
-	trace  *slog.Logger // log.trace: every message in and out, raw; nil: off
-	local  net.Addr
-	remote net.Addr
-	ip     netip.Addr // the client's, for the Via's received (RFC 3261 §18.2.1)
-	ctx    context.Context
-	cancel context.CancelFunc // ends a read in progress: Close
+	ws      *websocket.Conn
+	g       *sipGuard
+	trace   *slog.Logger // log.trace: every message in and out, raw, while traceOn is set
+	traceOn *atomic.Bool // nil: off
+	local   net.Addr
+	remote  net.Addr
+	ip      netip.Addr // the client's, for the Via's received (RFC 3261 §18.2.1)
+	ctx     context.Context
+	cancel  context.CancelFunc // ends a read in progress: Close
 
 	last atomic.Int64 // UnixNano of the last message read
 	mu   sync.Mutex   // guards idle
@@ -252,7 +252,7 @@ func (c *sipWSConn) next() error {
 		return io.EOF
 	}
 	c.last.Store(time.Now().UnixNano())
-	if c.trace != nil {
+	if c.traceOn != nil && c.traceOn.Load() {
 		c.trace.Debug("SIP in", "raw", string(msg))
 	}
 	if len(msg) == 0 {
@@ -300,7 +300,7 @@ func (c *sipWSConn) answer(b []byte) {
 }
 
 func (c *sipWSConn) writeMessage(b []byte) error {
-	if c.trace != nil {
+	if c.traceOn != nil && c.traceOn.Load() {
 		c.trace.Debug("SIP out", "raw", string(b))
 	}
 	ctx, cancel := context.WithTimeout(c.ctx, sipWSWriteTimeout)
