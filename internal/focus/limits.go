@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/emiago/sipgo/sip"
 
@@ -108,7 +109,7 @@ func (c *counts) of(k kind) *int {
 // that have shown they receive what we send. Its mutex is a leaf: taken
 // alone, never while calling out, so any focus code may call it.
 type ledger struct {
-	lim Limits
+	lim atomic.Pointer[Limits] // replaced whole by setLimits (a reload)
 
 	mu       sync.Mutex
 	sources  map[netip.Addr]*counts
@@ -120,15 +121,21 @@ type ledger struct {
 }
 
 func newLedger(lim Limits) *ledger {
-	return &ledger{
-		lim:      lim,
+	l := &ledger{
 		sources:  make(map[netip.Addr]*counts),
 		ids:      make(map[string]*counts),
 		roomSubs: make(map[*room.Room]int),
 		conns:    make(map[netip.AddrPort]int),
 		heard:    make(map[netip.AddrPort]int),
 	}
+	l.setLimits(lim)
+	return l
 }
+
+// setLimits makes lim the limits of the next acquire. What sources and
+// identities hold already stays counted: a lower limit refuses their next
+// request, and removes nothing they have.
+func (l *ledger) setLimits(lim Limits) { l.lim.Store(&lim) }
 
 // limitHit is a refusal: the reason phrase of the 503.
 type limitHit string
@@ -171,7 +178,7 @@ func (l *ledger) chargeFor(k kind, req *sip.Request, rm *room.Room) *charge {
 	return c
 }
 
-func (l *ledger) exempt(a netip.Addr) bool { return inPrefixes(l.lim.Exempt, a) }
+func (l *ledger) exempt(a netip.Addr) bool { return inPrefixes(l.lim.Load().Exempt, a) }
 
 // inPrefixes reports whether a is in one of ps.
 func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
@@ -187,6 +194,7 @@ func inPrefixes(ps []netip.Prefix, a netip.Addr) bool {
 // over a limit: then it counts nothing, counts the refusal and returns
 // the reason phrase.
 func (l *ledger) acquire(c *charge) (limitHit, bool) {
+	lim := l.lim.Load()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var perSrc, perID int
@@ -194,13 +202,13 @@ func (l *ledger) acquire(c *charge) (limitHit, bool) {
 	var statSrc, statID *uint64
 	switch c.kind {
 	case kindRoom:
-		perSrc, perID, hitSrc, hitID = l.lim.RoomsPerSource, l.lim.RoomsPerIdentity, hitRoomsSource, hitRoomsID
+		perSrc, perID, hitSrc, hitID = lim.RoomsPerSource, lim.RoomsPerIdentity, hitRoomsSource, hitRoomsID
 		statSrc, statID = &l.stats.RoomsPerSource, &l.stats.RoomsPerIdentity
 	case kindDialog:
-		perSrc, perID, hitSrc, hitID = l.lim.DialogsPerSource, l.lim.DialogsPerIdentity, hitDialogsSrc, hitDialogsID
+		perSrc, perID, hitSrc, hitID = lim.DialogsPerSource, lim.DialogsPerIdentity, hitDialogsSrc, hitDialogsID
 		statSrc, statID = &l.stats.DialogsPerSource, &l.stats.DialogsPerIdentity
 	default:
-		perSrc, perID, hitSrc, hitID = l.lim.SubscriptionsPerSource, l.lim.SubscriptionsPerIdentity, hitSubsSource, hitSubsID
+		perSrc, perID, hitSrc, hitID = lim.SubscriptionsPerSource, lim.SubscriptionsPerIdentity, hitSubsSource, hitSubsID
 		statSrc, statID = &l.stats.SubscriptionsPerSource, &l.stats.SubscriptionsPerIdentity
 	}
 	src, id := l.sources[c.src], l.ids[c.identity]
@@ -211,7 +219,7 @@ func (l *ledger) acquire(c *charge) (limitHit, bool) {
 	case c.identity != "" && perID > 0 && id != nil && *id.of(c.kind) >= perID:
 		*statID++
 		return hitID, false
-	case c.kind == kindSubscription && c.rm != nil && l.lim.SubscriptionsPerRoom > 0 && l.roomSubs[c.rm] >= l.lim.SubscriptionsPerRoom:
+	case c.kind == kindSubscription && c.rm != nil && lim.SubscriptionsPerRoom > 0 && l.roomSubs[c.rm] >= lim.SubscriptionsPerRoom:
 		l.stats.SubscriptionsPerRoom++
 		return hitSubsRoom, false
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -55,7 +56,7 @@ const rateSweepEvery = int64(time.Second)
 
 // sourceRates is one rate limit per source.
 type sourceRates struct {
-	lim rate.Limit
+	lim atomic.Pointer[rate.Limit] // replaced whole by set (a reload)
 	max int
 
 	mu        sync.Mutex
@@ -66,7 +67,16 @@ type sourceRates struct {
 }
 
 func newSourceRates(perSecond, burst int) *sourceRates {
-	return &sourceRates{lim: rate.New(perSecond, burst), max: maxRateSources, tat: make(map[netip.Addr]int64)}
+	r := &sourceRates{max: maxRateSources, tat: make(map[netip.Addr]int64)}
+	r.set(perSecond, burst)
+	return r
+}
+
+// set makes perSecond and burst the rate of the next request; the
+// buckets keep their state.
+func (r *sourceRates) set(perSecond, burst int) {
+	l := rate.New(perSecond, burst)
+	r.lim.Store(&l)
 }
 
 // take counts one request of src at now (nanoseconds on the focus's
@@ -79,7 +89,7 @@ func (r *sourceRates) take(src netip.Addr, now int64) (time.Duration, bool) {
 		r.nextSweep = now + rateSweepEvery
 	}
 	tat, known := r.tat[src]
-	next, wait, ok := r.lim.Take(tat, now)
+	next, wait, ok := r.lim.Load().Take(tat, now)
 	if !ok {
 		r.refused++
 		return wait, false
@@ -114,19 +124,36 @@ func (r *sourceRates) counts() (refused, evicted uint64) {
 // rates are the focus's rate limits per source.
 type rates struct {
 	joins, subs *sourceRates
-	exempt      []netip.Prefix // Limits.Exempt and Limits.RateExempt
+	exempt      atomic.Pointer[[]netip.Prefix] // Limits.Exempt and Limits.RateExempt
 	now         func() time.Time
 	epoch       time.Time
 }
 
 func newRates(lim Limits, now func() time.Time) *rates {
-	return &rates{
-		joins:  newSourceRates(lim.JoinsPerSecond, lim.JoinsBurst),
-		subs:   newSourceRates(lim.SubscriptionsPerSecond, lim.SubscriptionsBurst),
-		exempt: append(append([]netip.Prefix(nil), lim.Exempt...), lim.RateExempt...),
-		now:    now,
-		epoch:  now(),
+	r := &rates{
+		joins: newSourceRates(lim.JoinsPerSecond, lim.JoinsBurst),
+		subs:  newSourceRates(lim.SubscriptionsPerSecond, lim.SubscriptionsBurst),
+		now:   now,
+		epoch: now(),
 	}
+	r.setExempt(lim)
+	return r
+}
+
+func (r *rates) setExempt(lim Limits) {
+	ex := append(append([]netip.Prefix(nil), lim.Exempt...), lim.RateExempt...)
+	r.exempt.Store(&ex)
+}
+
+// SetLimits makes lim the focus's limits and rates from the next request
+// on (issue 18's reload). What sources and identities hold already stays
+// counted, and nobody is removed: a lower limit refuses their next
+// request. The buckets of the rates keep their state.
+func (f *Focus) SetLimits(lim Limits) {
+	f.ledger.setLimits(lim)
+	f.rates.joins.set(lim.JoinsPerSecond, lim.JoinsBurst)
+	f.rates.subs.set(lim.SubscriptionsPerSecond, lim.SubscriptionsBurst)
+	f.rates.setExempt(lim)
 }
 
 // admitRate counts req, a new join or subscription, against its source's
@@ -134,7 +161,7 @@ func newRates(lim Limits, now func() time.Time) *rates {
 // reports false. A request whose source is not an IP address, or is
 // exempt, is not counted.
 func (f *Focus) admitRate(r *sourceRates, hit limitHit, req *sip.Request, tx sip.ServerTransaction) bool {
-	if !r.lim.On() {
+	if !r.lim.Load().On() {
 		return true
 	}
 	ap, err := netip.ParseAddrPort(req.Source())
@@ -142,7 +169,7 @@ func (f *Focus) admitRate(r *sourceRates, hit limitHit, req *sip.Request, tx sip
 		return true
 	}
 	a := ap.Addr().Unmap()
-	if inPrefixes(f.rates.exempt, a) {
+	if inPrefixes(*f.rates.exempt.Load(), a) {
 		return true
 	}
 	wait, ok := r.take(source.Key(a), int64(f.rates.now().Sub(f.rates.epoch)))

@@ -431,9 +431,10 @@ func (s *Server) SetTrace(on bool) {
 // Reload implements admin.Backend: the configuration file is read again
 // and applied whole, or refused whole. What applies at once: room policies
 // (live rooms get theirs, and whoever a new policy no longer admits gets a
-// BYE), reserved nicknames, the log level, the TLS certificate. Listener
-// addresses, the store and the limits are read at start only: a change to
-// them is reported as waiting for a restart.
+// BYE), reserved nicknames, the SIP side's limits and rates and the message
+// rate, the log level, the TLS certificate. Listener addresses, the store
+// and what the MSRP side decides per connection are read at start only: a
+// change to them is reported as waiting for a restart.
 func (s *Server) Reload(_ context.Context) ([]string, error) {
 	s.admin.mu.Lock()
 	defer s.admin.mu.Unlock()
@@ -458,11 +459,16 @@ func (s *Server) Reload(_ context.Context) ([]string, error) {
 	}
 	changes = append(changes, restartOnly(old, eff)...)
 	changes = append(changes, roomChanges(old, eff)...)
+	if limitsJSON(old.Limits) != limitsJSON(eff.Limits) {
+		changes = append(changes, "limits: the SIP limits and rates, and the message rate, apply now")
+	}
 	if old.Log.Level != eff.Log.Level {
 		changes = append(changes, fmt.Sprintf("log.level: %s → %s", old.Log.Level, eff.Log.Level))
 	}
 	s.admin.file = n
 	s.admin.cfg.Store(eff)
+	s.focus.SetLimits(focusLimits(eff.Limits))
+	s.sw.SetMessageRate(eff.Limits.MessagesPerSecond, eff.Limits.MessagesBurst)
 	if s.admin.level != nil && !s.trace.Load() {
 		s.admin.level.Set(eff.Log.SlogLevel())
 	}
@@ -513,6 +519,11 @@ func roomChanges(old, cur *config.Config) []string {
 	return out
 }
 
+func limitsJSON(l config.LimitsConfig) string {
+	b, _ := json.Marshal(l)
+	return string(b)
+}
+
 func policyEqual(a, b config.Policy) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
@@ -534,7 +545,12 @@ func restartOnly(old, cur *config.Config) []string {
 	check("msrp", old.MSRP, cur.MSRP)
 	check("https", old.HTTPS, cur.HTTPS)
 	check("store", old.Store, cur.Store)
-	check("limits", old.Limits, cur.Limits)
+	// The focus's limits and the message rate apply at once (Reload);
+	// what the MSRP side decides per connection at its accept or bind
+	// does not.
+	check("limits.msrp_connections_per_source", old.Limits.MSRPConnectionsPerSource, cur.Limits.MSRPConnectionsPerSource)
+	check("limits.exempt (for MSRP connections; SIP applies it at once)", old.Limits.Exempt, cur.Limits.Exempt)
+	check("limits.rate_exempt (for MSRP senders; SIP applies it at once)", old.Limits.RateExempt, cur.Limits.RateExempt)
 	check("admin", old.Admin, cur.Admin)
 	check("tls (the certificate's paths; the files themselves are read again)", old.TLS, cur.TLS)
 	check("accounts", old.Accounts, cur.Accounts)

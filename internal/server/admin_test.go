@@ -344,17 +344,28 @@ guests = "sometimes"
 		t.Fatalf("after a refused reload, a nickname the broken file reserved: %d, want 200", code)
 	}
 
-	// A good file: "root" reserved, at most 2 participants; nobody dropped.
+	// A good file: "root" reserved, at most 2 participants, one
+	// subscription per room; nobody dropped.
 	write(head + `
+[limits]
+subscriptions_per_room = 1
 [[room]]
 name = "lobby"
 reserved_nicknames = ["root"]
 max_participants = 2
 `)
 	var ok struct{ Changes []string }
-	if code := call(t, "POST", base+"/api/v1/reload", "", &ok); code != 200 || !strings.Contains(strings.Join(ok.Changes, "\n"), "room lobby: policy changed") {
+	if code := call(t, "POST", base+"/api/v1/reload", "", &ok); code != 200 || !strings.Contains(strings.Join(ok.Changes, "\n"), "room lobby: policy changed") || !strings.Contains(strings.Join(ok.Changes, "\n"), "limits:") {
 		t.Fatalf("reload: %d %+v", code, ok)
 	}
+	w := dial(t, srv, "TCP")
+	subscribe := func(from string) []byte {
+		return servertest.WithFrom(w.Build(servertest.Req{Method: "SUBSCRIBE", URI: roomURI, Extra: []string{
+			"Event: conference", "Accept: application/conference-info+xml", "Expires: 600"}}), from)
+	}
+	expect(t, w, subscribe("<sip:w1@example.com>"), 200, "")
+	readRequest(t, w, "NOTIFY", true)
+	expect(t, w, subscribe("<sip:w2@example.com>"), 503, "")
 	if code := alice.nickname(t, "root", false); code != 425 {
 		t.Fatalf("a nickname reserved by the reload: %d, want 425", code)
 	}

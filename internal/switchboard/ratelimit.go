@@ -3,6 +3,7 @@ package switchboard
 import (
 	"strconv"
 
+	"github.com/parley-im/parley/internal/rate"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -37,13 +38,20 @@ import (
 // reasonTooFast is the reason phrase of the 403.
 const reasonTooFast = "Sending too fast"
 
+// SetMessageRate sets the messages per second and burst every participant
+// is held to (0: no limit), for the next message of every bound session
+// (issue 18's reload). A bucket keeps its state (TAT) across a change.
+func (s *Switch) SetMessageRate(perSecond, burst int) {
+	l := rate.New(perSecond, burst)
+	s.msgRate.Store(&l)
+}
+
 // rateLink sets up l's bucket before l is published: off for an exempt
 // source, and the TAT of prev, the member's link before it (nil: none),
-// so that moving a session does not refill its bucket.
+// so that moving a session does not refill its bucket. Whether a limit is
+// on at all is asked at each message (takeMessage): a reload may turn it
+// on or off.
 func (s *Switch) rateLink(l, prev *link) {
-	if !s.msgRate.On() {
-		return
-	}
 	a := l.sess.RemoteAddr()
 	for _, p := range s.cfg.RateExempt {
 		if p.Contains(a) {
@@ -59,13 +67,17 @@ func (s *Switch) rateLink(l, prev *link) {
 // takeMessage counts one message of l against its rate, or reports false
 // when l has no token. Only on l's read goroutine.
 func (s *Switch) takeMessage(l *link) bool {
+	lim := s.msgRate.Load()
+	if !lim.On() {
+		return true
+	}
 	now := int64(s.cfg.Now().Sub(s.epoch))
-	next, _, ok := s.msgRate.Take(l.tat.Load(), now)
+	next, _, ok := lim.Take(l.tat.Load(), now)
 	if !ok {
 		return false
 	}
 	l.tat.Store(next)
-	if l.told && s.msgRate.AtLeastHalf(next, now) {
+	if l.told && lim.AtLeastHalf(next, now) {
 		l.told = false // the episode is over
 	}
 	return true

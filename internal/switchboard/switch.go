@@ -101,8 +101,8 @@ type Switch struct {
 
 	stats counters
 
-	msgRate rate.Limit // MessagesPerSecond (ratelimit.go); read-only
-	epoch   time.Time  // origin of the links' message rate TATs; read-only
+	msgRate atomic.Pointer[rate.Limit] // MessagesPerSecond (ratelimit.go); replaced whole by SetMessageRate
+	epoch   time.Time                  // origin of the links' message rate TATs; read-only
 
 	// afterKeep, set by tests only, runs between a message's push into its
 	// room's ring and its fan-out: where a joiner's binding must not make
@@ -170,9 +170,9 @@ func New(cfg Config) *Switch {
 		nicks:     nicks,
 		rooms:     make(map[*room.Room]*roomState),
 		transfers: transferTable{m: make(map[string]*transfer)},
-		msgRate:   rate.New(cfg.MessagesPerSecond, cfg.MessagesBurst),
 		epoch:     cfg.Now(),
 	}
+	s.SetMessageRate(cfg.MessagesPerSecond, cfg.MessagesBurst)
 	s.deliveredFn = s.deliveredTag
 	s.deliveredPrivateFn = s.deliveredPrivateTag
 	return s
