@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/parley-im/parley/internal/admin"
@@ -40,6 +41,14 @@ func startAdmin(cfg *config.Config, srv *server.Server, log *slog.Logger) (*runn
 		}
 	}
 	a, err := admin.New(ac, srv)
+	if errors.Is(err, syscall.EADDRINUSE) && cfg.Admin.Listen == config.Default().Admin.Listen {
+		// The default address is taken (most often by another parleyd on
+		// this machine, started for a test): chat does not depend on the
+		// admin listener, so run without it rather than refuse to start.
+		// An address the operator chose is an error like any other.
+		log.Warn("admin listener not started: its default address is in use (another parleyd?); set admin.listen or -admin to run one", "addr", cfg.Admin.Listen)
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -54,6 +54,8 @@ var configFlags = []configFlag{
 		func(c *Config) any { return &c.Server.DataDir }},
 	{"store", "store.mode", "where history is kept: `file` (in the data directory) or memory",
 		func(c *Config) any { return (*string)(&c.Store.Mode) }},
+	{"admin", "admin.listen", "admin listener `address`: metrics, health, the admin API (\"\" disables; docs/ADMIN.md)",
+		func(c *Config) any { return &c.Admin.Listen }},
 	{"store-url", "store.url", "NATS server or cluster `URL` to keep history in instead of the embedded one",
 		func(c *Config) any { return &c.Store.URL }},
 	{"log-level", "log.level", "log `level`: debug, info, warn or error",
