@@ -17,20 +17,7 @@ import (
 // machine) leaves parleyd running without one and says so; an address the
 // operator chose that is taken is an error; a free one serves.
 func TestStartAdmin(t *testing.T) {
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
-	cfg.Store.Mode = config.StoreMemory
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+	srv, cfg := startTestServer(t)
 
 	// Hold the default address (unless something on this machine already
 	// does: it is taken either way).
@@ -68,4 +55,26 @@ func TestStartAdmin(t *testing.T) {
 	if info.Listeners["admin"] == "" {
 		t.Fatalf("the server does not know its admin listener: %+v", info.Listeners)
 	}
+}
+
+// startTestServer runs a parleyd on loopback ports of its own, history in
+// memory, until the test ends; its configuration has the default admin
+// address (which the server itself does not bind: startAdmin does).
+func startTestServer(t *testing.T) (*server.Server, *config.Config) {
+	t.Helper()
+	cfg := config.Default()
+	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
+	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
+	cfg.Store.Mode = config.StoreMemory
+	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv, cfg
 }

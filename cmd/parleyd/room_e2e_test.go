@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/client"
-	"github.com/parley-im/parley/internal/config"
-	"github.com/parley-im/parley/internal/server"
 )
 
 // parleyd room delete, against a running parleyd whose room two client
@@ -19,21 +17,8 @@ import (
 // focus's BYE saying the room was deleted and why, and the command
 // reports both participants and both subscriptions ended.
 func TestRoomDeleteWhileChatting(t *testing.T) {
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
-	cfg.Store.Mode = config.StoreMemory
+	srv, cfg := startTestServer(t)
 	cfg.Admin.Listen = "127.0.0.1:0"
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
 	adm, err := startAdmin(cfg, srv, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
