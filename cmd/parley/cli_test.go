@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -428,4 +429,18 @@ func named(name, nick string) bool {
 	}
 	u, ok := strings.CutPrefix(name, "~")
 	return ok && (u == nick || strings.HasPrefix(u, nick+"-"))
+}
+
+// parley -version prints one line naming the program, its version and Go's.
+func TestVersion(t *testing.T) {
+	for _, arg := range []string{"-version", "--version", "version"} {
+		c := start(t, nil, arg)
+		if code := c.exit(t); code != 0 {
+			t.Fatalf("%s: exit %d", arg, code)
+		}
+		out := c.out.String()
+		if !strings.HasPrefix(out, "parley ") || !strings.Contains(out, runtime.Version()) || strings.Count(out, "\n") != 1 {
+			t.Errorf("%s printed %q", arg, out)
+		}
+	}
 }

@@ -30,6 +30,8 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 	"golang.org/x/term"
+
+	"github.com/parley-im/parley/internal/buildinfo"
 )
 
 // leaveTimeout bounds the BYE when parley leaves a room.
@@ -69,6 +71,7 @@ Usage:
   parley send ROOM TEXT... [flags]  join ROOM, say TEXT, leave
   parley listen ROOM [flags]        print every message and roster change until
                                     interrupted (--json: one JSON object per line)
+  parley -version                   print the version and exit
 
 ROOM is a room URI, e.g. sip:lobby@127.0.0.1, or a room name (lobby), which
 means the room on --server. With a default parleyd running, this is enough:
@@ -111,6 +114,9 @@ func run(ctx context.Context, args []string, io stdio) int {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(io.out, usage)
 		printFlags(io.out, "join")
+		return 0
+	case "version", "-version", "--version":
+		fmt.Fprintln(io.out, "parley", buildinfo.Read())
 		return 0
 	case "join", "send", "listen":
 	default:
