@@ -444,3 +444,14 @@ func TestVersion(t *testing.T) {
 		}
 	}
 }
+
+// An empty or blank message is not sent: parley send refuses it before
+// joining anything.
+func TestSendEmpty(t *testing.T) {
+	for _, text := range []string{"", "   ", "\t"} {
+		c := start(t, nil, "send", "sip:lobby@127.0.0.1:1", text)
+		if code := c.exit(t); code != 2 || !strings.Contains(c.err.String(), "what to say") {
+			t.Errorf("send %q: exit %d, stderr %q", text, code, c.err.String())
+		}
+	}
+}

@@ -148,11 +148,13 @@ func run(ctx context.Context, args []string, io stdio) int {
 		}
 		return cmdJoin(ctx, &c, pos[0], io)
 	case "send":
-		if len(pos) < 2 {
-			fmt.Fprintln(io.err, "parley send: what to say? parley send ROOM TEXT")
+		text := strings.Join(pos[1:], " ")
+		if len(pos) < 2 || strings.TrimSpace(text) == "" {
+			// Nothing is joined for an empty message: it is not sent.
+			fmt.Fprintln(io.err, "parley send: what to say? parley send ROOM TEXT (TEXT not empty)")
 			return 2
 		}
-		return cmdSend(ctx, &c, pos[0], strings.Join(pos[1:], " "), io)
+		return cmdSend(ctx, &c, pos[0], text, io)
 	default:
 		if len(pos) > 1 {
 			fmt.Fprintf(io.err, "parley listen: one room only (got %q)\n", pos)
