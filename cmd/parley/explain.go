@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/msrp"
@@ -16,7 +17,7 @@ import (
 func explain(what, arg string, err error) (string, int) {
 	var se *msrp.StatusError
 	if errors.As(err, &se) {
-		return explainMSRP(what, arg, se.Code), se.Code
+		return explainMSRP(what, arg, se.Code, se.Comment), se.Code
 	}
 	var sipErr *client.SIPError
 	if errors.As(err, &sipErr) {
@@ -43,13 +44,17 @@ func explain(what, arg string, err error) (string, int) {
 
 // explainMSRP reads the switch's answer to a SEND or NICKNAME (RFC 7701
 // §6, §7).
-func explainMSRP(what, arg string, code int) string {
+// comment is the answer's reason phrase.
+func explainMSRP(what, arg string, code int, comment string) string {
 	switch what {
 	case "nick":
 		switch code {
 		case msrp.StatusNicknameInUse:
 			return fmt.Sprintf("nickname %q is taken (or reserved); choose another with /nick", arg)
 		case msrp.StatusMalformedNickname:
+			if strings.Contains(comment, "too long") {
+				return fmt.Sprintf("nickname %q is too long for this room (%s); choose a shorter one", arg, comment)
+			}
 			return fmt.Sprintf("%q is not a valid nickname here (letters, digits and symbols; no spaces)", arg)
 		case msrp.StatusForbidden:
 			return "this room does not allow nicknames"

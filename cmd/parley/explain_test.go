@@ -19,6 +19,7 @@ func TestExplain(t *testing.T) {
 	}{
 		{"nick", "bob", status(425), `nickname "bob" is taken`, 425},
 		{"nick", "b b", status(424), "not a valid nickname", 424},
+		{"nick", "bobbybobbybob", fmt.Errorf("client: NICKNAME: %w", &msrp.StatusError{Code: 424, Comment: "nickname too long: at most 8 octets"}), `nickname "bobbybobbybob" is too long for this room (nickname too long: at most 8 octets)`, 424},
 		{"nick", "bob", status(403), "does not allow nicknames", 403},
 		{"msg", "carol", status(404), "nobody called carol is in the room", 404},
 		{"msg", "carol", status(428), "carol's client does not take private messages", 428},

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -165,8 +166,11 @@ func prepare(nick string, pol *NickPolicy) (display, key string, res NickResult)
 // enforce is prepare without the reserved words: 424 or nothing.
 func enforce(nick string, pol *NickPolicy) (display, key string, res NickResult) {
 	max := pol.maxBytes()
-	if len(nick) > max || !utf8.ValidString(nick) {
-		return "", "", NickResult{Code: statusMalformedNickname, Reason: "too long or not UTF-8"}
+	if len(nick) > max {
+		return "", "", NickResult{Code: statusMalformedNickname, Reason: "nickname too long: at most " + strconv.Itoa(max) + " octets"}
+	}
+	if !utf8.ValidString(nick) {
+		return "", "", NickResult{Code: statusMalformedNickname, Reason: "not UTF-8"}
 	}
 	display, err := precis.Nickname.String(nick)
 	if err != nil || display == "" || len(display) > max {

@@ -97,6 +97,11 @@ func TestNicknameLength(t *testing.T) {
 			t.Errorf("%d octets, max %d: %+v; want %d", len(tc.nick), tc.max, got, tc.code)
 		}
 	}
+	// Too long says so, and by how much: the client can tell the user.
+	got := NewNicknames().Request("r", user("a", "sip:a@x"), "0123456789a", NickPolicy{Allowed: true, MaxBytes: 10}, t0)
+	if got.Code != 424 || got.Reason != "nickname too long: at most 10 octets" {
+		t.Errorf("too long: %+v", got)
+	}
 }
 
 func TestNicknameNotAllowed(t *testing.T) {
