@@ -463,7 +463,7 @@ func (c *chat) exec(ctx context.Context, line, display string) error {
 		}
 		c.emit(Event{Time: now, Type: evRoster, Members: c.roster()})
 	case "help":
-		for _, l := range strings.Split(helpText, "\n") {
+		for _, l := range strings.Split(helpFor(cmd.arg), "\n") {
 			c.emit(Event{Time: now, Type: evInfo, Text: l})
 		}
 	case "leave":

@@ -455,3 +455,17 @@ func TestSendEmpty(t *testing.T) {
 		}
 	}
 }
+
+// parley help COMMAND explains that command and its flags.
+func TestHelpCommand(t *testing.T) {
+	for cmd, want := range map[string]string{"join": "Usage: parley join ROOM", "send": "Usage: parley send ROOM TEXT", "listen": "Usage: parley listen ROOM"} {
+		c := start(t, nil, "help", cmd)
+		if code := c.exit(t); code != 0 || !strings.HasPrefix(c.out.String(), want) || !strings.Contains(c.out.String(), "-server") {
+			t.Errorf("help %s: exit %d, %q", cmd, code, c.out.String())
+		}
+	}
+	c := start(t, nil, "help", "dance")
+	if code := c.exit(t); code != 2 || !strings.Contains(c.err.String(), `no command "dance"`) {
+		t.Errorf("help dance: exit %d, %q", code, c.err.String())
+	}
+}

@@ -22,8 +22,46 @@ const helpText = `Commands:
                     nobody else can take it or a look-alike (needs --account)
   /who              who is in the room
   /leave, /quit     leave the room and quit
-  /help             this text
+  /help [COMMAND]   this text, or what COMMAND does (/help msg)
 A line starting with "//" sends the rest starting with one "/".`
+
+// commandHelp explains each command for /help COMMAND, by its name and
+// aliases.
+var commandHelp = map[string]string{
+	"me": `/me ACTION: say what you do; the room sees "* YOURNAME ACTION".`,
+	"msg": `/msg NICK TEXT (also /query, /tell): say TEXT to one participant only, a private
+message (RFC 7701 §6.2). NICK is a nickname from /who, or a SIP URI. The room
+must allow private messages, and NICK's client must take them.`,
+	"nick": `/nick NAME: take the nickname NAME in this room (RFC 7701 §7); "/nick" alone
+drops yours. A taken, reserved or too long name is refused and you keep yours.
+/nick register [NAME]: make NAME (default: the nickname you hold) your account's,
+in every room: nobody else can take it or a look-alike (needs --account).`,
+	"who":   `/who (also /names): who is in the room, with their nicknames.`,
+	"leave": `/leave (also /quit, /part, /exit): leave the room and quit.`,
+	"help":  `/help [COMMAND]: the list of commands, or what COMMAND does.`,
+}
+
+// helpFor is /help's answer for arg: the command list, or one command's
+// explanation (a leading "/" and an alias are fine).
+func helpFor(arg string) string {
+	word := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(arg), "/"))
+	switch word {
+	case "":
+		return helpText
+	case "query", "tell":
+		word = "msg"
+	case "names":
+		word = "who"
+	case "quit", "part", "exit":
+		word = "leave"
+	case "?":
+		word = "help"
+	}
+	if h, ok := commandHelp[word]; ok {
+		return h
+	}
+	return fmt.Sprintf("no command /%s; /help lists them", word)
+}
 
 // errUsage is a command used wrongly; its text says how to use it.
 type errUsage string
@@ -77,7 +115,7 @@ func parseCommand(line string) (cmd command, ok bool, err error) {
 	case "leave", "quit", "part", "exit":
 		return command{name: "leave"}, true, nil
 	case "help", "?":
-		return command{name: "help"}, true, nil
+		return command{name: "help", arg: rest}, true, nil
 	}
 	return command{}, false, errUsage(fmt.Sprintf("unknown command /%s (try /help)", word))
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,7 @@ func TestParseCommand(t *testing.T) {
 		{in: "/leave", want: command{name: "leave"}, ok: true},
 		{in: "/quit", want: command{name: "leave"}, ok: true},
 		{in: "/help", want: command{name: "help"}, ok: true},
+		{in: "/help /msg", want: command{name: "help", arg: "/msg"}, ok: true},
 		{in: "/frobnicate", bad: true},
 	}
 	for _, c := range cases {
@@ -71,6 +73,25 @@ func TestTypingTarget(t *testing.T) {
 		to, ok := typingTarget(c.in)
 		if to != c.to || ok != c.sendOK {
 			t.Errorf("typingTarget(%q) = %q, %v; want %q, %v", c.in, to, ok, c.to, c.sendOK)
+		}
+	}
+}
+
+// /help COMMAND explains that command, by name or alias, with or without
+// its "/"; an unknown one says so.
+func TestHelpFor(t *testing.T) {
+	for arg, want := range map[string]string{
+		"":      "Commands:",
+		"msg":   "/msg NICK TEXT",
+		"/tell": "/msg NICK TEXT",
+		"NICK":  "/nick register",
+		"names": "/who",
+		"part":  "/leave",
+		"?":     "/help [COMMAND]",
+		"frob":  "no command /frob",
+	} {
+		if got := helpFor(arg); !strings.Contains(got, want) {
+			t.Errorf("helpFor(%q) = %q, want it to hold %q", arg, got, want)
 		}
 	}
 }

@@ -112,6 +112,16 @@ func run(ctx context.Context, args []string, io stdio) int {
 	cmd, args := args[0], args[1:]
 	switch cmd {
 	case "help", "-h", "-help", "--help":
+		if len(args) > 0 {
+			u, ok := commandUsage[args[0]]
+			if !ok {
+				fmt.Fprintf(io.err, "parley help: no command %q (join, send, listen)\n", args[0])
+				return 2
+			}
+			fmt.Fprint(io.out, u)
+			printFlags(io.out, args[0])
+			return 0
+		}
 		fmt.Fprint(io.out, usage)
 		printFlags(io.out, "join")
 		return 0
@@ -162,6 +172,34 @@ func run(ctx context.Context, args []string, io stdio) int {
 		}
 		return cmdListen(ctx, &c, pos[0], io)
 	}
+}
+
+// commandUsage is parley help COMMAND's text, before the flags.
+var commandUsage = map[string]string{
+	"join": `Usage: parley join ROOM [flags]
+
+Joins ROOM and chats in it: a terminal UI when stdin and stdout are a
+terminal, else one line of stdin is one message (--json: events as JSON
+lines). In the chat, /help lists the commands and /help COMMAND explains one.
+If the connection drops or the server restarts, it joins again by itself and
+shows what was said meanwhile (--no-reconnect: quit instead).
+
+`,
+	"send": `Usage: parley send ROOM TEXT... [flags]
+
+Joins ROOM, says TEXT (the words joined by spaces; not empty), and leaves.
+Exit status 0 once the room has accepted the message, 1 if it did not (the
+reason on stderr), 2 for a bad command line.
+
+`,
+	"listen": `Usage: parley listen ROOM [flags]
+
+Joins ROOM and prints every message and roster change until interrupted;
+--json prints one JSON object per line, its "type" one of message, history,
+private, notice, typing, join, leave, change, roster, info, error, ended,
+reconnecting, reconnected.
+
+`,
 }
 
 func printFlags(w io.Writer, cmd string) {
