@@ -469,3 +469,23 @@ func TestHelpCommand(t *testing.T) {
 		t.Errorf("help dance: exit %d, %q", code, c.err.String())
 	}
 }
+
+// -v logs to a file only where the chat's UI has the screen: join on a
+// terminal, without --json.
+func TestVerboseToFile(t *testing.T) {
+	for _, c := range []struct {
+		args     []string
+		terminal bool
+		want     bool
+	}{
+		{[]string{"join", "lobby", "-v"}, true, true},
+		{[]string{"join", "lobby", "-v", "--json"}, true, false},
+		{[]string{"join", "lobby", "-v"}, false, false},
+		{[]string{"listen", "lobby", "-v"}, true, false},
+		{[]string{"send", "lobby", "hi", "-v"}, true, false},
+	} {
+		if got := verboseToFile(c.args, c.terminal); got != c.want {
+			t.Errorf("verboseToFile(%q, %v) = %v", c.args, c.terminal, got)
+		}
+	}
+}

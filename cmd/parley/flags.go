@@ -50,6 +50,7 @@ type common struct {
 	timeout   time.Duration
 	json      bool
 	verbose   bool
+	vlog      io.Writer // where -v logs; nil: stderr (stdio.vlog)
 	noRoster  bool
 	// noReconnect: leave when the connection to the room is lost, instead
 	// of joining again (--no-reconnect; always for send).
@@ -77,7 +78,7 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", "", "the server's SIP address host:port (default: the room URI's host and port, or "+defaultServer+"); "+
 		"with --transport ws, its HTTPS address host:port (default: the room URI's host, port 8443, or "+defaultWSServer+") or a wss:// URL")
 	fs.DurationVar(&c.timeout, "timeout", 10*time.Second, "how long to wait for each answer from the server")
-	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr")
+	fs.BoolVar(&c.verbose, "v", false, "log the client library's events (SIP, MSRP) to stderr, or to a file named on stderr while join has the terminal")
 	fs.StringVar(&c.account, "account", "", "join as this `name`, an account of the server (From sip:NAME@HOST), proving it with the password "+
 		"in $PARLEY_PASSWORD or --password-file; without it you are a guest")
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the account's password from the first line of this `file`")
@@ -250,7 +251,11 @@ func (c *common) options(room string, stderr io.Writer) (client.Options, error) 
 		o.From = "sip:" + uriUser(name) + "-" + randomTag() + "@" + uriHost(room)
 	}
 	if c.verbose {
-		o.Logger = verboseLogger(stderr)
+		w := stderr
+		if c.vlog != nil {
+			w = c.vlog // a file while the terminal UI has the screen
+		}
+		o.Logger = verboseLogger(w)
 	}
 	return o, nil
 }

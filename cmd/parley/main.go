@@ -43,6 +43,9 @@ type stdio struct {
 	in       io.Reader
 	out, err io.Writer
 	terminal bool
+	// vlog is where -v logs the client library's events: stderr, or a
+	// file when the chat has the screen (verboseTarget). nil: err.
+	vlog io.Writer
 }
 
 func main() {
@@ -54,11 +57,25 @@ func main() {
 	// do, and nowhere without -v. (Set here, once: run is also called by
 	// tests, concurrently with servers that read the global.)
 	quiet := slog.New(slog.DiscardHandler)
+	var logFile *os.File
 	if slices.ContainsFunc(os.Args[1:], func(a string) bool { return a == "-v" || a == "--v" || a == "-v=true" || a == "--v=true" }) {
-		quiet = verboseLogger(os.Stderr)
+		io.vlog = os.Stderr
+		if verboseToFile(os.Args[1:], io.terminal) {
+			// The terminal UI has the screen: the log goes to a file,
+			// named before the UI starts and again when it ends.
+			if f, err := os.CreateTemp("", "parley-*.log"); err == nil {
+				logFile, io.vlog = f, f
+				fmt.Fprintf(os.Stderr, "parley: -v: logging to %s\n", f.Name())
+			}
+		}
+		quiet = verboseLogger(io.vlog)
 	}
 	sip.SetDefaultLogger(quiet)
 	code := run(ctx, os.Args[1:], io)
+	if logFile != nil {
+		logFile.Close()
+		fmt.Fprintf(os.Stderr, "parley: -v: the log is in %s\n", logFile.Name())
+	}
 	stop()
 	os.Exit(code)
 }
@@ -100,6 +117,16 @@ removal, is not rejoined. --no-reconnect quits instead.
 
 Flags (every command):
 `
+
+// verboseToFile reports whether -v must log to a file rather than stderr:
+// parley join on a terminal without --json, where the chat's UI has the
+// screen and log lines would be written over it.
+func verboseToFile(args []string, terminal bool) bool {
+	if !terminal || len(args) == 0 || args[0] != "join" {
+		return false
+	}
+	return !slices.ContainsFunc(args[1:], func(a string) bool { return a == "-json" || a == "--json" || a == "-json=true" || a == "--json=true" })
+}
 
 // run is the whole program; it returns the exit status: 0, 1 when
 // something failed, 2 for bad usage.

@@ -22,6 +22,7 @@ func connect(ctx context.Context, c *common, arg string, io stdio) (s *client.Se
 		return nil, "", o, false
 	}
 	c.server = server
+	c.vlog = io.vlog
 	if o, err = c.options(room, io.err); err != nil {
 		fmt.Fprintf(io.err, "parley: %v\n", err)
 		return nil, "", o, false
