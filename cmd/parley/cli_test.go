@@ -489,3 +489,21 @@ func TestVerboseToFile(t *testing.T) {
 		}
 	}
 }
+
+// parley send with a --nick someone holds still sends, under another name,
+// and its advice is one the command line can follow (--nick, not /nick).
+func TestSendNickTaken(t *testing.T) {
+	srv := startServer(t)
+	addr := srv.Addrs().SIPTCP
+	room := "sip:lobby@" + addr
+	lis := start(t, nil, "listen", "lobby", "--json", "--server", addr, "--nick", "alice")
+	lis.await(t, "the listener's nickname", func(e Event) bool { return e.Type == evInfo && e.Nickname == "alice" })
+	snd := start(t, nil, "send", room, "hi", "--nick", "alice", "--server", addr)
+	if code := snd.exit(t); code != 0 {
+		t.Fatalf("send exited %d: %s", code, snd.err)
+	}
+	if e := snd.err.String(); !strings.Contains(e, "choose another with --nick") || strings.Contains(e, "/nick") {
+		t.Errorf("send's advice: %q", e)
+	}
+	lis.await(t, "the message", func(e Event) bool { return e.Type == evMessage && e.Text == "hi" })
+}

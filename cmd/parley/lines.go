@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,6 +179,9 @@ func cmdSend(ctx context.Context, c *common, arg, text string, io stdio) int {
 	if c.nick != "" {
 		if err := s.SetNickname(ctx, c.nick); err != nil {
 			msg, _ := explain("nick", c.nick, err)
+			// The advice is the chat's; here a nickname is chosen with
+			// the flag.
+			msg = strings.ReplaceAll(msg, "with /nick", "with --nick")
 			fmt.Fprintf(io.err, "parley: %s; sending as %s\n", msg, o.DisplayName)
 		}
 	}
