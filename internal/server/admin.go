@@ -35,18 +35,27 @@ var _ admin.Backend = (*Server)(nil)
 type adminState struct {
 	mu       sync.Mutex                // serializes create, reconfigure, delete and reload
 	file     *config.Config            // the configuration as read (file and flags), without overlays
-	overlays map[string]map[string]any // [[room]] keys of rooms made or changed through the API, by name
+	// overlays are the [[room]] keys of rooms made or changed through the
+	// API, by name: a map never modified once stored (a change stores a
+	// new one, under mu), so that it is read without mu (overlayData runs
+	// where an admin operation may hold mu: a deletion's room record).
+	overlays atomic.Pointer[map[string]map[string]any]
 	cfg      atomic.Pointer[config.Config]
 	started  time.Time
 	level    *slog.LevelVar // the log level, when the caller gave one (SetLogLevel)
 	addr     atomic.Pointer[string]
 }
 
+func (a *adminState) overlayMap() map[string]map[string]any { return *a.overlays.Load() }
+
+func (a *adminState) setOverlays(m map[string]map[string]any) { a.overlays.Store(&m) }
+
 // current is the effective configuration.
 func (a *adminState) current() *config.Config { return a.cfg.Load() }
 
 func (a *adminState) init(cfg *config.Config) {
-	a.file, a.overlays, a.started = cfg, map[string]map[string]any{}, time.Now()
+	a.file, a.started = cfg, time.Now()
+	a.setOverlays(map[string]map[string]any{})
 	a.cfg.Store(cfg)
 }
 
@@ -86,19 +95,30 @@ func (s *Server) loadOverlays(ctx context.Context) {
 		if name == "" {
 			continue
 		}
-		next := maps.Clone(s.admin.overlays)
+		next := maps.Clone(s.admin.overlayMap())
 		next[name] = so.AdminRoom
 		eff, err := s.admin.file.WithRoomOverlays(next)
 		if err != nil {
 			s.log.Warn("a room made through the admin API no longer validates; not restored", "room", name, "error", err)
 			continue
 		}
-		s.admin.overlays = next
+		s.admin.setOverlays(next)
 		s.admin.cfg.Store(eff)
 	}
-	if n := len(s.admin.overlays); n > 0 {
+	if n := len(s.admin.overlayMap()); n > 0 {
 		s.log.Info("rooms made through the admin API restored", "rooms", n)
 	}
+}
+
+// overlayData is the Data of the store record of the room called name:
+// its overlay when it was made or changed through the API, else nil.
+func (s *Server) overlayData(name string) []byte {
+	keys, ok := s.admin.overlayMap()[name]
+	if !ok {
+		return nil
+	}
+	data, _ := json.Marshal(storedOverlay{AdminRoom: keys})
+	return data
 }
 
 // roomName is the room name of a canonical room URI of host, or "".
@@ -287,7 +307,7 @@ func (s *Server) ReconfigureRoom(ctx context.Context, name string, patch json.Ra
 	if !live && s.admin.current().FindRoom(name) == nil {
 		return admin.Room{}, fmt.Errorf("room %q: %w", name, admin.ErrNotFound)
 	}
-	merged := maps.Clone(s.admin.overlays[name])
+	merged := maps.Clone(s.admin.overlayMap()[name])
 	if merged == nil {
 		merged = map[string]any{}
 	}
@@ -306,7 +326,7 @@ func (s *Server) ReconfigureRoom(ctx context.Context, name string, patch json.Ra
 // keeps the overlay in the store and makes the configuration current.
 // Under s.admin.mu.
 func (s *Server) setOverlay(ctx context.Context, name string, keys map[string]any) error {
-	next := maps.Clone(s.admin.overlays)
+	next := maps.Clone(s.admin.overlayMap())
 	next[name] = keys
 	eff, err := s.admin.file.WithRoomOverlays(next)
 	if err != nil {
@@ -325,7 +345,7 @@ func (s *Server) setOverlay(ctx context.Context, name string, keys map[string]an
 			return fmt.Errorf("keeping the room in the store: %w", err)
 		}
 	}
-	s.admin.overlays = next
+	s.admin.setOverlays(next)
 	s.admin.cfg.Store(eff)
 	return nil
 }
@@ -370,7 +390,7 @@ func (s *Server) DeleteRoom(ctx context.Context, name, reason string) (int, int,
 	s.admin.mu.Lock()
 	defer s.admin.mu.Unlock()
 	rm, live := s.rooms.Get(name)
-	_, overlaid := s.admin.overlays[name]
+	_, overlaid := s.admin.overlayMap()[name]
 	if !live && !overlaid {
 		if s.admin.current().FindRoom(name) != nil {
 			return 0, 0, nil // configured, empty, nobody subscribed
@@ -383,10 +403,10 @@ func (s *Server) DeleteRoom(ctx context.Context, name, reason string) (int, int,
 	}
 	n, _ := s.focus.DeleteRoom(name, reason)
 	if overlaid {
-		next := maps.Clone(s.admin.overlays)
+		next := maps.Clone(s.admin.overlayMap())
 		delete(next, name)
 		if eff, err := s.admin.file.WithRoomOverlays(next); err == nil {
-			s.admin.overlays = next
+			s.admin.setOverlays(next)
 			s.admin.cfg.Store(eff)
 		}
 		if s.store != nil {
@@ -445,7 +465,7 @@ func (s *Server) Reload(_ context.Context) ([]string, error) {
 	if err != nil {
 		return nil, invalid(err)
 	}
-	eff, err := n.WithRoomOverlays(s.admin.overlays)
+	eff, err := n.WithRoomOverlays(s.admin.overlayMap())
 	if err != nil {
 		return nil, invalid(err)
 	}

@@ -422,3 +422,35 @@ func TestAdminTraceAndInfo(t *testing.T) {
 	_ = bytes.MinRead
 	_ = msrp.StatusOK
 }
+
+// A room made through the API survives a restart on the same data
+// directory, also when its policy deletes it from the registry as it
+// empties (its store record is written again then, and keeps the room).
+func TestAdminRoomSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	start := func() (*server.Server, string) {
+		cfg := loopbackConfig()
+		cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
+		srv, err := server.New(cfg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Start()
+		return srv, startAdminFor(t, srv)
+	}
+	srv, base := start()
+	if code := call(t, "POST", base+"/api/v1/rooms", `{"name":"kept","delete_when":"last-leaves","history":7}`, nil); code != 201 {
+		t.Fatalf("create: %d", code)
+	}
+	roomURI := "sip:kept@127.0.0.1"
+	alice, _ := joinKeeping(t, srv, roomURI, "sip:alice@example.com")
+	alice.leave(t, roomURI) // the room empties: deleted from the registry
+	stopServer(srv)
+
+	srv, base = start()
+	defer stopServer(srv)
+	var r admin.Room
+	if code := call(t, "GET", base+"/api/v1/rooms/kept", "", &r); code != 200 || !r.Configured || !strings.Contains(string(r.Policy), `"history":7`) {
+		t.Fatalf("after the restart: %d %+v %s", code, r, r.Policy)
+	}
+}

@@ -35,6 +35,9 @@ type lingerer struct {
 	interval time.Duration
 	now      func() time.Time
 	log      loggerLike
+	// data is what a room's record keeps in Data (the overlay of a room
+	// made through the admin API, admin.go); nil or "": nothing.
+	data func(name string) []byte
 
 	stop chan struct{}
 	once sync.Once
@@ -116,6 +119,9 @@ func (g *lingerer) emptied(rm *room.Room) {
 	ctx, cancel := context.WithTimeout(context.Background(), historyWaitServer)
 	defer cancel()
 	r := store.Room{URI: g.uri(rm.Name), Subject: rm.Policy().Subject, Persistent: rm.Configured, EmptySince: g.now()}
+	if g.data != nil {
+		r.Data = g.data(rm.Name) // the record replaces the one before: keep a room of the API's overlay
+	}
 	if err := g.st.PutRoom(ctx, r); err != nil {
 		g.log.Warn("room record not written: its history will linger until the store's retention ends it", "room", rm.Name, "error", err)
 	}

@@ -266,7 +266,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	}
 	if s.store != nil {
 		s.sw.SetHistory(storeHistory{st: s.store, host: cfg.Server.Host})
-		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(s.admin.current),
+		s.linger = &lingerer{st: s.store, host: cfg.Server.Host, rooms: s.rooms, policy: policySource(s.admin.current), data: s.overlayData,
 			interval: lingerInterval(shortestGrace(cfg)), now: time.Now, log: log.With("component", "store")}
 		if cfg.Store.Mode == config.StoreFile && cfg.Store.URL == "" {
 			if s.control, err = startControl(cfg.Server.DataDir, cfg.Server.Host, s.store, log.With("component", "control")); err != nil {
