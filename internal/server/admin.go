@@ -33,8 +33,8 @@ var _ admin.Backend = (*Server)(nil)
 
 // adminState is what the admin API changes at run time.
 type adminState struct {
-	mu       sync.Mutex                // serializes create, reconfigure, delete and reload
-	file     *config.Config            // the configuration as read (file and flags), without overlays
+	mu   sync.Mutex     // serializes create, reconfigure, delete and reload
+	file *config.Config // the configuration as read (file and flags), without overlays
 	// overlays are the [[room]] keys of rooms made or changed through the
 	// API, by name: a map never modified once stored (a change stores a
 	// new one, under mu), so that it is read without mu (overlayData runs
