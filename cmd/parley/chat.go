@@ -149,12 +149,19 @@ func lossText(room string, err error) string {
 }
 
 // reconnectEvent shows a step of a reconnection. While the Session is
-// away, who was typing is forgotten; a nickname the room did not give
-// back is no longer ours.
+// away, who was typing is forgotten, and so is who is in the room (the
+// roster is empty until the rejoined room's first document, a RosterReset,
+// fills it again); a nickname the room did not give back is no longer
+// ours.
 func (c *chat) reconnectEvent(ev client.ReconnectEvent) {
 	now := time.Now()
 	switch ev.Kind {
 	case client.Reconnecting:
+		if ev.Attempt <= 1 {
+			c.mu.Lock()
+			clear(c.members)
+			c.mu.Unlock()
+		}
 		if len(c.typing) > 0 {
 			clear(c.typing)
 			c.typingChanged()

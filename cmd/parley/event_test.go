@@ -209,3 +209,25 @@ func TestNameOf(t *testing.T) {
 		}
 	}
 }
+
+// When the server goes away the screen says so once: the first attempt's
+// line, not one per attempt (the input line counts them); and the roster
+// is cleared until the room is back.
+func TestReconnectSaysSoOnce(t *testing.T) {
+	if markup(Event{Type: evReconnecting, Attempt: 1, DelayMS: 500, Text: "the server is shutting down"}) == "" {
+		t.Error("the first attempt is not shown")
+	}
+	if got := markup(Event{Type: evReconnecting, Attempt: 2, DelayMS: 1000}); got != "" {
+		t.Errorf("the second attempt is shown: %q", got)
+	}
+	var events []Event
+	c := newChat(nil, "sip:me@example.com", func(e Event) { events = append(events, e) })
+	c.members["sip:alice@example.com"] = client.Member{URI: "sip:alice@example.com"}
+	c.reconnectEvent(client.ReconnectEvent{Kind: client.Reconnecting, Attempt: 1, Delay: time.Second})
+	if len(c.roster()) != 0 {
+		t.Errorf("roster while reconnecting: %+v", c.roster())
+	}
+	if len(events) != 1 || events[0].Type != evReconnecting {
+		t.Errorf("events %+v", events)
+	}
+}

@@ -50,6 +50,9 @@ func markup(e Event) string {
 		}
 		return ts + name(e.Name) + ": [::d]" + text + "[-::-]"
 	case evReconnecting:
+		if e.Attempt > 1 {
+			return "" // said once, at the first attempt; the input line counts the others
+		}
 		return ts + "[orange::b]==[-::-] [orange]" + esc(reconnectingText(e)) + "[-]"
 	case evReconnected:
 		return ts + "[green::b]== " + esc(e.Text) + "[-::-]"

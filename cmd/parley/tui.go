@@ -115,7 +115,7 @@ func (t *tui) build(room string) {
 // says on the input line when the room is being rejoined.
 func (t *tui) show(e Event) {
 	line := markup(e)
-	roster := e.Type == evJoin || e.Type == evLeave || e.Type == evChange || e.Type == evRoster
+	roster := e.Type == evJoin || e.Type == evLeave || e.Type == evChange || e.Type == evRoster || e.Type == evReconnecting
 	var members []member
 	if roster {
 		members = t.c.roster()
@@ -137,7 +137,7 @@ func (t *tui) show(e Event) {
 		}
 		switch e.Type {
 		case evReconnecting:
-			t.input.SetLabel("reconnecting… ")
+			t.input.SetLabel("reconnecting (attempt " + strconv.Itoa(e.Attempt) + ")… ")
 		case evReconnected:
 			t.input.SetLabel("> ")
 		}
