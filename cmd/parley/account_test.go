@@ -1,17 +1,14 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parley-im/parley/internal/config"
-	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/store/storetest"
+	"github.com/parley-im/parley/internal/testserver"
 )
 
 // TestAccountFlags: parley join --account alice proves alice's password
@@ -20,21 +17,10 @@ import (
 // account without its password.
 func TestAccountFlags(t *testing.T) {
 	dir := t.TempDir()
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
-	cfg.Server.DataDir = dir
+	cfg := testserver.Config()
+	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
 	storetest.SeedAccount(t, dir, "alice", cfg.Server.Host, "wonderland")
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, cfg)
 	addr := srv.Addrs().SIPTCP
 
 	pw := filepath.Join(t.TempDir(), "pw")

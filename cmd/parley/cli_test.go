@@ -17,6 +17,7 @@ import (
 	"github.com/parley-im/parley/internal/certs"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/testserver"
 )
 
 // syncBuf is a bytes.Buffer safe for a writer and a reader at once.
@@ -41,21 +42,9 @@ func (s *syncBuf) String() string {
 // every 100 ms instead of 5 s so that tests need not wait.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", "" // no TLS: no certificate, no fixed ports
-	cfg.Store.Mode = config.StoreMemory                            // history in memory: nothing written to the working directory
+	cfg := testserver.Config()
 	cfg.SIP.NotifyInterval = config.Duration(100 * time.Millisecond)
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
+	srv := testserver.Start(t, cfg)
 	return srv
 }
 

@@ -2,15 +2,14 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"net"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/testserver"
 )
 
 // The admin listener's default address taken (another parleyd on the
@@ -57,24 +56,11 @@ func TestStartAdmin(t *testing.T) {
 	}
 }
 
-// startTestServer runs a parleyd on loopback ports of its own, history in
-// memory, until the test ends; its configuration has the default admin
-// address (which the server itself does not bind: startAdmin does).
+// startTestServer runs a parleyd until the test ends (internal/testserver);
+// its configuration has the default admin address, which the server itself
+// does not bind: startAdmin does.
 func startTestServer(t *testing.T) (*server.Server, *config.Config) {
 	t.Helper()
-	cfg := config.Default()
-	cfg.SIP.UDP, cfg.SIP.TCP, cfg.MSRP.Listen = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:0"
-	cfg.SIP.TLS, cfg.MSRP.TLSListen, cfg.HTTPS.Listen = "", "", ""
-	cfg.Store.Mode = config.StoreMemory
-	srv, err := server.New(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	})
-	return srv, cfg
+	cfg := testserver.Config()
+	return testserver.Start(t, cfg), cfg
 }
