@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 )
@@ -36,6 +37,17 @@ func newRateLimited(next slog.Handler, burst int, interval time.Duration) *rateL
 func (h *rateLimited) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *rateLimited) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError && peerWentAway(r) {
+		// sipgo logs a read that failed because the peer reset its TCP
+		// connection (a client that quit, or was killed, with our answer
+		// unread) as an error: for a server it is routine.
+		r2 := slog.NewRecord(r.Time, slog.LevelInfo, r.Message, r.PC)
+		r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
+		r = r2
+		if !h.next.Enabled(ctx, r.Level) {
+			return nil
+		}
+	}
 	st := h.state
 	st.mu.Lock()
 	now := st.now()
@@ -67,6 +79,21 @@ func (h *rateLimited) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h *rateLimited) WithGroup(name string) slog.Handler {
 	return &rateLimited{next: h.next.WithGroup(name), state: h.state}
+}
+
+// peerWentAway reports whether r is about a connection its peer reset or
+// closed under a write: an "error" attribute saying so.
+func peerWentAway(r slog.Record) bool {
+	gone := false
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key != "error" {
+			return true
+		}
+		s := a.Value.String()
+		gone = strings.Contains(s, "connection reset by peer") || strings.Contains(s, "broken pipe")
+		return false
+	})
+	return gone
 }
 
 // SIPGoLogger returns the logger to give sipgo (its components, and its

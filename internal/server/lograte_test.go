@@ -31,3 +31,23 @@ func TestRateLimitedLogs(t *testing.T) {
 		t.Error("Enabled must follow the wrapped handler")
 	}
 }
+
+// sipgo's error for a read its peer reset is logged at info: a client that
+// quits with an answer unread is routine; other errors stay errors.
+func TestPeerResetIsNotAnError(t *testing.T) {
+	var buf bytes.Buffer
+	log := SIPGoLogger(slog.New(slog.NewTextHandler(&buf, nil)))
+	log.Error("Read error", "error", "read tcp 127.0.0.1:5060->127.0.0.1:40000: read: connection reset by peer")
+	log.Error("Read error", "error", "write tcp 127.0.0.1:5060->127.0.0.1:40000: write: broken pipe")
+	log.Error("failed to parse", "error", "bad start line")
+	out := buf.String()
+	if strings.Count(out, "level=INFO msg=\"Read error\"") != 2 || strings.Count(out, "level=ERROR") != 1 || !strings.Contains(out, "level=ERROR msg=\"failed to parse\"") {
+		t.Fatalf("levels:\n%s", out)
+	}
+	buf.Reset()
+	quiet := SIPGoLogger(slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	quiet.Error("Read error", "error", "read: connection reset by peer")
+	if buf.Len() != 0 {
+		t.Fatalf("an info record passed a warn handler: %s", buf.String())
+	}
+}
