@@ -10,6 +10,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -91,7 +92,7 @@ func (s *Server) loadOverlays(ctx context.Context) {
 		if err := jsonNumbers(r.Data, &so); err != nil || so.AdminRoom == nil {
 			continue
 		}
-		name := roomName(r.URI, s.cfg.Server.Host)
+		name := roomNameOf(r.URI, s.cfg.Server.Host)
 		if name == "" {
 			continue
 		}
@@ -119,12 +120,6 @@ func (s *Server) overlayData(name string) []byte {
 	}
 	data, _ := json.Marshal(storedOverlay{AdminRoom: keys})
 	return data
-}
-
-// roomName is the room name of a canonical room URI of host, or "".
-func roomName(uri, host string) string {
-	g := lingerer{host: host}
-	return g.name(uri)
 }
 
 func jsonNumbers(data []byte, v any) error {
@@ -179,17 +174,13 @@ func (s *Server) Ready() []string {
 		p = append(p, "shutting down")
 	}
 	switch {
-	case s.store == nil && s.wantsStore():
+	case s.store == nil: // every configuration has one (accounts live there): it failed to open
 		p = append(p, "store: not open (history in memory only)")
 	case s.store != nil && !s.store.Available():
 		p = append(p, "store: unavailable")
 	}
 	return p
 }
-
-// wantsStore reports whether the configuration asks for a store (every
-// configuration does today: accounts live there).
-func (s *Server) wantsStore() bool { return true }
 
 // Rooms implements admin.Backend: the live rooms and the configured ones
 // nobody has entered yet.
@@ -207,18 +198,8 @@ func (s *Server) Rooms() []admin.Room {
 			out = append(out, s.describe(cfg, r.Name, nil))
 		}
 	}
-	slices.SortFunc(out, func(a, b admin.Room) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(out, func(a, b admin.Room) int { return strings.Compare(a.Name, b.Name) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Room implements admin.Backend.
@@ -259,7 +240,7 @@ func (s *Server) describe(cfg *config.Config, name string, rm *room.Room) admin.
 			Transport: s.focus.Transport(p),
 		})
 	}
-	slices.SortFunc(r.Participants, func(a, b admin.Participant) int { return cmpString(a.URI, b.URI) })
+	slices.SortFunc(r.Participants, func(a, b admin.Participant) int { return strings.Compare(a.URI, b.URI) })
 	r.Subscriptions = s.conf.RoomSubscriptions(rm)
 	return r
 }

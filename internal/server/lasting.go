@@ -72,13 +72,17 @@ func shortestGrace(cfg *config.Config) time.Duration {
 func (g *lingerer) uri(name string) string { return "sip:" + name + "@" + g.host }
 
 // name is the room name of a canonical URI of this host, or "".
-func (g *lingerer) name(uri string) string {
+func (g *lingerer) name(uri string) string { return roomNameOf(uri, g.host) }
+
+// roomNameOf is the room name of uri when it is a canonical room URI of
+// host (sip:<name>@<host>), or "".
+func roomNameOf(uri, host string) string {
 	rest, ok := strings.CutPrefix(uri, "sip:")
 	if !ok {
 		return ""
 	}
-	name, host, ok := strings.Cut(rest, "@")
-	if !ok || host != g.host {
+	name, h, ok := strings.Cut(rest, "@")
+	if !ok || h != host {
 		return ""
 	}
 	return name

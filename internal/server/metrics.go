@@ -148,12 +148,14 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(mMessages, ws.Messages)
 	counter(mChunks, ws.Chunks)
 	counter(mDeliveries, ws.Deliveries)
-	counter(mDropped, ws.DroppedCongested-ws.DroppedPrivate-ws.DroppedAborts, "regular")
+	// The counters are read one by one while copies flow: the parts may
+	// have moved past the total read before them.
+	counter(mDropped, less(ws.DroppedCongested, ws.DroppedPrivate+ws.DroppedAborts), "regular")
 	counter(mDropped, ws.DroppedPrivate, "private")
 	counter(mDropped, ws.DroppedAborts, "abort")
 	counter(mRefused, ws.RefusedRate, "rate")
 	counter(mRefused, ws.RefusedUnfinished, "unfinished")
-	counter(mRefused, ws.Refused-ws.RefusedRate-ws.RefusedUnfinished, "other")
+	counter(mRefused, less(ws.Refused, ws.RefusedRate+ws.RefusedUnfinished), "other")
 	counter(mAborted, ws.Aborted)
 	counter(mNotices, ws.Notices)
 	gauge(mTransfers, float64(s.sw.Transfers()))
@@ -188,4 +190,12 @@ func (c serverCollector) Collect(ch chan<- prometheus.Metric) {
 		buckets[b] = cum
 	}
 	ch <- prometheus.MustNewConstHistogram(mStoreLatency, st.AppendLatency.Count, st.AppendLatency.Sum.Seconds(), buckets)
+}
+
+// less is a−b, or 0 when b is larger.
+func less(a, b uint64) uint64 {
+	if b > a {
+		return 0
+	}
+	return a - b
 }
