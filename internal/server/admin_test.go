@@ -454,3 +454,23 @@ func TestAdminRoomSurvivesRestart(t *testing.T) {
 		t.Fatalf("after the restart: %d %+v %s", code, r, r.Policy)
 	}
 }
+
+// /readyz's problems: not ready before the listeners serve, ready after,
+// not ready once a shutdown has begun.
+func TestReady(t *testing.T) {
+	srv, err := server.New(loopbackConfig(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := srv.Ready(); len(p) != 1 || !strings.Contains(p[0], "not serving") {
+		t.Fatalf("before Start: %q", p)
+	}
+	srv.Start()
+	if p := srv.Ready(); len(p) != 0 {
+		t.Fatalf("serving: %q", p)
+	}
+	stopServer(srv)
+	if p := srv.Ready(); !strings.Contains(strings.Join(p, ";"), "shutting down") {
+		t.Fatalf("after Shutdown: %q", p)
+	}
+}
