@@ -1,6 +1,7 @@
 package client
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -122,6 +123,55 @@ func (s *Session) Lookup(nickname string) (m Member, ok bool) {
 	return cloneMember(r.members[i]), true
 }
 
+// Find is Lookup that does not trust a roster which may be a moment
+// behind: when no member has the nickname, it asks the focus for the
+// whole roster at once (a refresh of the subscription, answered with a
+// full document, RFC 4575 §4) and looks again once that has arrived, so
+// that someone who joined or took the nickname an instant ago is found.
+// It waits at most until ctx is done (then it answers from the roster as
+// it is), and does not wait at all when the Session keeps no roster.
+func (s *Session) Find(ctx context.Context, nickname string) (Member, bool) {
+	if m, ok := s.Lookup(nickname); ok || nickname == "" {
+		return m, ok
+	}
+	r := s.roster
+	r.mu.Lock()
+	if r.sub == nil || r.err != nil || r.closed {
+		r.mu.Unlock()
+		return Member{}, false
+	}
+	want := r.fulls + 1 // the full document the refresh brings
+	r.sub.refetch = true
+	r.poke()
+	r.mu.Unlock()
+	for {
+		r.mu.Lock()
+		applied, fulls := r.applied, r.fulls
+		r.mu.Unlock()
+		if m, ok := s.Lookup(nickname); ok || fulls >= want {
+			return m, ok
+		}
+		select {
+		case <-applied:
+		case <-ctx.Done():
+			return s.Lookup(nickname)
+		}
+	}
+}
+
+// Subject returns the room's subject as the focus's conference document
+// gives it (RFC 4575 §5.3.2 <subject>), "" when it has none or no document
+// has come.
+func (s *Session) Subject() string {
+	r := s.roster
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.doc == nil || r.doc.Description == nil {
+		return ""
+	}
+	return r.doc.Description.Subject
+}
+
 // RosterEvents returns the channel of the roster's changes, in order; the
 // same channel on every call, across reconnections. The first event is a
 // RosterReset with the whole roster (and so is the first after each
@@ -164,13 +214,15 @@ type roster struct {
 	sub     *subscription
 	doc     *confinfo.ConferenceInfo // sub's local copy; nil until its first document
 	members []Member
-	reset   bool // the first RosterReset has been sent
+	reset   bool          // the first RosterReset has been sent
+	applied chan struct{} // closed (and replaced) when a document has been applied
+	fulls   uint64        // full documents applied so far
 	err     error
 	closed  bool // events is closed
 }
 
 func newRoster(buffer int) *roster {
-	return &roster{events: make(chan RosterEvent, buffer), wake: make(chan struct{}, 1)}
+	return &roster{events: make(chan RosterEvent, buffer), wake: make(chan struct{}, 1), applied: make(chan struct{})}
 }
 
 // renew starts the roster over for a new leg (a reconnection): no
@@ -207,8 +259,10 @@ func (r *roster) emit(ev RosterEvent) {
 }
 
 // setMembers replaces the roster and emits the events that say so: the
-// first RosterReset, then the differences. r.mu is held.
-func (r *roster) setMembers(next []Member) {
+// first RosterReset, then the differences, then a MemberJoined and a
+// MemberLeft for each of the visitors who came and went in between. r.mu
+// is held.
+func (r *roster) setMembers(next, visitors []Member) {
 	prev := r.members
 	r.members = next
 	if !r.reset {
@@ -218,6 +272,10 @@ func (r *roster) setMembers(next []Member) {
 	}
 	for _, ev := range diffMembers(prev, next) {
 		r.emit(ev)
+	}
+	for _, m := range visitors {
+		r.emit(RosterEvent{Kind: MemberJoined, Member: cloneMember(m)})
+		r.emit(RosterEvent{Kind: MemberLeft, Member: m})
 	}
 }
 
@@ -328,7 +386,32 @@ func (s *Session) applyDocument(sub *subscription, body []byte) {
 		return
 	}
 	sub.unusable = 0
-	r.setMembers(membersOf(r.doc))
+	if doc.State != confinfo.StatePartial {
+		r.fulls++
+	}
+	r.setMembers(membersOf(r.doc), brief(doc, r.members))
+	close(r.applied)
+	r.applied = make(chan struct{})
+}
+
+// brief returns the users a partial document deletes that the roster
+// before it did not have: someone who joined and left between two
+// NOTIFYs (the focus merges the changes of its rate-limit window into one
+// partial document, RFC 4575 §3.9). parleyd names the user in its deleted
+// <user> (display-text, xcon:nickname) so that the visit can be told.
+func brief(doc *confinfo.ConferenceInfo, prev []Member) []Member {
+	if doc.State != confinfo.StatePartial || doc.Users == nil {
+		return nil
+	}
+	var out []Member
+	for i := range doc.Users.Users {
+		u := &doc.Users.Users[i]
+		if u.State != confinfo.StateDeleted || u.Entity == "" || slices.ContainsFunc(prev, func(m Member) bool { return m.URI == u.Entity }) {
+			continue
+		}
+		out = append(out, Member{URI: u.Entity, Display: u.DisplayText, Nickname: u.Nickname, Roles: slices.Clone(u.Roles), Guest: slices.Contains(u.Roles, GuestRole)})
+	}
+	return out
 }
 
 // membersOf makes the roster of a document: its users in order, each with

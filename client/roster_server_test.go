@@ -219,3 +219,38 @@ func currentSubscription(s *Session) string {
 	}
 	return s.roster.sub.d.callID
 }
+
+// TestFindThroughServer (issue 19): with a focus whose rate limit would
+// hold a change back for an hour, Find still finds a nickname taken a
+// moment ago, through a refresh of the subscription.
+func TestFindThroughServer(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv, stop := startServer(t, func(c *config.Config) { c.SIP.NotifyInterval = config.Duration(time.Hour) })
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	alice, err := Join(ctx, roomURI(srv, "tcp", "lobby"), opts(t, "alice", "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Leave(ctx)
+	waitRoster(t, alice, "alice sees herself", hasMember("sip:alice@example.com"))
+	bob, err := Join(ctx, roomURI(srv, "tcp", "lobby"), opts(t, "bob", "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Leave(ctx)
+	if err := bob.SetNickname(ctx, "Bobby"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := alice.Lookup("bobby"); ok {
+		t.Fatal("alice's roster has bobby within the hour-long window: the test does not test Find")
+	}
+	fctx, fcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer fcancel()
+	m, ok := alice.Find(fctx, "bobby")
+	if !ok || m.URI != "sip:bob@example.com" {
+		t.Fatalf("alice.Find(bobby) = %+v, %v", m, ok)
+	}
+}

@@ -788,3 +788,74 @@ func TestMembersOfRoles(t *testing.T) {
 		t.Fatalf("events %+v: want carol changed", evs)
 	}
 }
+
+// TestRosterShortVisit (issue 19): a partial document that deletes a user
+// the roster never had (it came and went within the focus's rate-limit
+// window) is reported as that user joining, then leaving, named as the
+// deleted <user> names it.
+func TestRosterShortVisit(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	s, f := joinConf(t, nil)
+	defer f.close(t, s)
+
+	sd := subscribe(t, f, 3600, fullDoc(f, 1, user("alice", "")))
+	expectReset(t, s, member("alice", ""))
+	visitor := user("flash", "Flash")
+	visitor.State, visitor.Endpoints = confinfo.StateDeleted, nil
+	sd.notified(t, "active", marshal(t, partialDoc(f, 2, visitor, confinfo.DeletedUser("sip:ghost@example.com"))), 200)
+	seen := Member{URI: "sip:flash@example.com", Display: "Flash", Nickname: "Flash"}
+	expectEvent(t, s, MemberJoined, seen)
+	expectEvent(t, s, MemberLeft, seen)
+	ghost := Member{URI: "sip:ghost@example.com"}
+	expectEvent(t, s, MemberJoined, ghost)
+	expectEvent(t, s, MemberLeft, ghost)
+	expectRoster(t, s, member("alice", ""))
+	// A deleted user the roster had is a plain MemberLeft.
+	sd.notified(t, "active", marshal(t, partialDoc(f, 3, confinfo.DeletedUser("sip:alice@example.com"))), 200)
+	expectEvent(t, s, MemberLeft, member("alice", ""))
+	noEvent(t, s, 50*time.Millisecond)
+	leaveConf(t, s, sd)
+}
+
+// TestFindRefreshes (issue 19): Find, when the roster has nobody of that
+// nickname, refreshes the subscription and answers from the full document
+// the refresh brings; Lookup alone answers from the roster as it is.
+func TestFindRefreshes(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	s, f := joinConf(t, func(o *Options) { o.refetchGap = 10 * time.Millisecond })
+	defer f.close(t, s)
+
+	sd := subscribe(t, f, 3600, fullDoc(f, 1, user("alice", "")))
+	expectReset(t, s, member("alice", ""))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	type found struct {
+		m  Member
+		ok bool
+	}
+	got := make(chan found, 1)
+	go func() { m, ok := s.Find(ctx, "bobby"); got <- found{m, ok} }()
+	sr := sd.expectRefresh(t, 3600)
+	if _, ok := s.Lookup("bobby"); ok {
+		t.Fatal("Lookup found bobby before the document that has him")
+	}
+	sd.answer(sr, 200, 3600)
+	sd.notified(t, "active;expires=3600", marshal(t, fullDoc(f, 2, user("alice", ""), user("bob", "bobby"))), 200)
+	if r := <-got; !r.ok || r.m.URI != "sip:bob@example.com" {
+		t.Fatalf("Find(bobby) = %+v, %v; want bob", r.m, r.ok)
+	}
+	// Nobody of that name even in the full document: not found, at once.
+	go func() { m, ok := s.Find(ctx, "nobody"); got <- found{m, ok} }()
+	sr = sd.expectRefresh(t, 3600)
+	sd.answer(sr, 200, 3600)
+	sd.notified(t, "active;expires=3600", marshal(t, fullDoc(f, 3, user("alice", ""), user("bob", "bobby"))), 200)
+	select {
+	case r := <-got:
+		if r.ok {
+			t.Fatalf("Find(nobody) = %+v", r.m)
+		}
+	case <-ctx.Done():
+		t.Fatal("Find(nobody) still waiting after the full document")
+	}
+	leaveConf(t, s, sd)
+}

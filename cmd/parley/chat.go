@@ -421,7 +421,7 @@ func (c *chat) exec(ctx context.Context, line, display string) error {
 		}
 	case "msg":
 		c.awaitRoster(ctx)
-		uri, name, err := c.resolve(cmd.to)
+		uri, name, err := c.resolve(ctx, cmd.to)
 		if err != nil {
 			c.emit(Event{Time: now, Type: evError, Text: err.Error()})
 			return err
@@ -513,30 +513,58 @@ func (c *chat) awaitRoster(ctx context.Context) {
 }
 
 // resolve finds the participant a /msg names: a URI as given; a nickname
-// (the roster's, RFC 7701 §7); a display name; the user part of a URI.
-func (c *chat) resolve(to string) (uri, name string, err error) {
-	if strings.Contains(to, ":") {
-		return to, to, nil
-	}
-	if m, ok := c.s.Lookup(to); ok {
-		return m.URI, to, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var found []client.Member
-	for _, m := range c.members {
-		if m.Nickname == "" && strings.EqualFold(m.Display, to) {
-			found = append(found, m)
-		}
-	}
-	if len(found) == 1 {
-		return found[0].URI, to, nil
-	}
-	if len(found) > 1 {
-		return "", "", fmt.Errorf("%d people are called %s; use a URI (see /who)", len(found), to)
+// (the roster's, RFC 7701 §7); a display name. A name the roster does not
+// have is looked for again in the whole roster, fetched anew from the
+// room (Session.Find, at most findWait): someone who joined or took the
+// name a moment ago is found.
+func (c *chat) resolve(ctx context.Context, to string) (uri, name string, err error) {
+	if uri, err, ok := c.known(to); ok {
+		return uri, to, err
 	}
 	if c.s.RosterErr() != nil {
 		return "", "", fmt.Errorf("this room does not say who is here: give a URI, e.g. /msg sip:%s@host TEXT", to)
 	}
-	return "", "", fmt.Errorf("nobody called %s is here (the list of who is here can lag a few seconds; see /who)", to)
+	fctx, cancel := context.WithTimeout(ctx, findWait)
+	defer cancel()
+	if m, ok := c.s.Find(fctx, to); ok {
+		return m.URI, to, nil
+	}
+	if uri, err, ok := byDisplay(c.s.Roster(), to); ok {
+		return uri, to, err
+	}
+	return "", "", fmt.Errorf("nobody called %s is here (see /who)", to)
+}
+
+// known is resolve without asking the room: ok when the roster as it is
+// names to (err when it names several). It never waits, for the typing
+// indications, which resolve the recipient on every keystroke.
+func (c *chat) known(to string) (uri string, err error, ok bool) {
+	if strings.Contains(to, ":") {
+		return to, nil, true
+	}
+	if m, ok := c.s.Lookup(to); ok {
+		return m.URI, nil, true
+	}
+	return byDisplay(c.s.Roster(), to)
+}
+
+// findWait bounds how long a /msg waits for the room's whole roster.
+const findWait = 3 * time.Second
+
+// byDisplay finds the member without a nickname whose display name is
+// name: ok when there is one, or several (err says so).
+func byDisplay(ms []client.Member, name string) (uri string, err error, ok bool) {
+	var found []client.Member
+	for _, m := range ms {
+		if m.Nickname == "" && strings.EqualFold(m.Display, name) {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil, false
+	case 1:
+		return found[0].URI, nil, true
+	}
+	return "", fmt.Errorf("%d people are called %s; use a URI (see /who)", len(found), name), true
 }

@@ -35,8 +35,8 @@ func (p *composer) typed(line string) {
 	target, ok := typingTarget(line)
 	to := ""
 	if ok && target != "" {
-		uri, _, err := p.c.resolve(target)
-		if err != nil {
+		uri, err, found := p.c.known(target)
+		if !found || err != nil {
 			ok = false // an unknown recipient: say nothing
 		} else {
 			to = uri

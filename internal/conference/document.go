@@ -82,6 +82,7 @@ func (r *roster) fullTail() ([]byte, error) {
 		return r.fullBody, nil
 	}
 	c := confinfo.NewChatRoom("", r.display, 0)
+	c.Description.Subject = r.subject
 	c.Users.Users = make([]confinfo.User, 0, r.nusers)
 	for u := r.first; u != nil; u = u.next {
 		c.AddUser(u.element())
@@ -138,9 +139,12 @@ func (r *roster) partialTail(cursor uint64) ([]byte, error) {
 		} else if dupBefore(changed[:i], entity) {
 			continue
 		}
-		if u := r.users[entity]; u != nil {
+		switch u := r.users[entity]; {
+		case u != nil:
 			c.AddUser(u.element())
-		} else {
+		case r.gone[entity] != nil:
+			c.AddUser(r.gone[entity].deleted())
+		default:
 			c.AddUser(confinfo.DeletedUser(entity))
 		}
 	}
@@ -181,6 +185,20 @@ func (u *user) element() confinfo.User {
 		cu.Roles = []string{GuestRole}
 	}
 	return cu
+}
+
+// deleted returns u, who left, as a deleted <user> that still says who
+// it was: its display-text, xcon:nickname and roles as they were last.
+// RFC 4575 §4.6 has the subscriber remove a deleted element whatever it
+// holds; a subscriber that never had the user (it came and went within
+// one rate-limit window) can still tell the visit.
+func (u *user) deleted() confinfo.User {
+	d := confinfo.DeletedUser(u.entity)
+	d.DisplayText, d.Nickname = u.display, u.nickname
+	if u.guest {
+		d.Roles = []string{GuestRole}
+	}
+	return d
 }
 
 // GuestRole is the <roles> entry of a participant who did not

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -87,7 +88,7 @@ func TestFullThenPartials(t *testing.T) {
 	if u := partialUsers(t, last); len(u) != 1 || u[0].Entity != "sip:bob@example.com" || u[0].State != confinfo.StateDeleted {
 		t.Fatalf("partial after Left: %+v", u)
 	}
-	if !bytes.Contains(ns[len(ns)-1].Body, []byte(`<user entity="sip:bob@example.com" state="deleted"/>`)) {
+	if !bytes.Contains(ns[len(ns)-1].Body, []byte(`<user entity="sip:bob@example.com" state="deleted">`)) {
 		t.Errorf("no deleted user in\n%s", ns[len(ns)-1].Body)
 	}
 }
@@ -714,5 +715,55 @@ func TestFullDocument(t *testing.T) {
 	n.Subscribe(rm, roomURI, "h", time.Hour)
 	if got := n.FullDocument(rm, roomURI); !bytes.Equal(got, f.notifies("h")[0].Body) {
 		t.Errorf("FullDocument:\n%s\nfirst NOTIFY:\n%s", got, f.notifies("h")[0].Body)
+	}
+}
+
+// Issue 19: a visit shorter than the rate-limit window is merged into one
+// partial document; its deleted <user> still says who it was, so that a
+// subscriber that never saw the user can tell the visit.
+func TestShortVisitNamed(t *testing.T) {
+	const interval = 200 * time.Millisecond
+	n, f := newTest(t, interval)
+	rm := newRoom("room1", "")
+	n.Joined(rm, bob)
+	n.Subscribe(rm, roomURI, "h", time.Hour) // the full document: the window starts
+	guest := participant("g1", "sip:guest@example.net", "sip:guest@pc.example.net", "Visitor")
+	guest.Guest = true
+	n.Joined(rm, guest)
+	n.Bound(rm, guest)
+	n.NicknameChanged(rm, guest, "flash")
+	n.Left(rm, guest)
+	if c := f.count("h"); c != 1 {
+		t.Fatalf("%d NOTIFYs within the window, want the full one only", c)
+	}
+	waitFor(t, "the partial", func() bool { return f.count("h") == 2 && f.idle("h") })
+	users := partialUsers(t, f.doc("h", 1))
+	if len(users) != 1 {
+		t.Fatalf("partial users %+v, want the visitor alone", users)
+	}
+	u := users[0]
+	if u.Entity != "sip:guest@example.net" || u.State != confinfo.StateDeleted || u.DisplayText != "Visitor" || u.Nickname != "flash" || !slices.Equal(u.Roles, []string{GuestRole}) {
+		t.Errorf("deleted visitor %+v, want its entity, display-text, nickname and guest role", u)
+	}
+	// Once every subscriber has been told, the roster forgets the visitor
+	// (at the next change, which trims the log).
+	n.Joined(rm, alicePC)
+	waitConverged(t, n, f, rm, roomURI, "h")
+	r := n.lockRoster(rm, false)
+	gone := len(r.gone)
+	r.mu.Unlock()
+	if gone != 0 {
+		t.Errorf("%d departed users kept after every subscriber was told", gone)
+	}
+}
+
+// RFC 4575 §5.3.2: the room's subject is the document's <subject>.
+func TestSubjectElement(t *testing.T) {
+	n, f := newTest(t, time.Millisecond)
+	rm := newRoom("room1", "Plans for Friday")
+	n.Subscribe(rm, roomURI, "h", time.Hour)
+	waitConverged(t, n, f, rm, roomURI, "h")
+	if d := f.doc("h", 0); d.Description == nil || d.Description.Subject != "Plans for Friday" {
+		t.Errorf("description %+v, want the subject", d.Description)
 	}
 }

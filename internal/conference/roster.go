@@ -23,6 +23,7 @@ type roster struct {
 	mu      sync.Mutex
 	rm      *room.Room
 	display string // the conference display-text
+	subject string // the conference <subject> (RFC 4575 §5.3.2), "" for none
 	state   rosterState
 
 	users       map[string]*user     // by entity
@@ -38,6 +39,11 @@ type roster struct {
 	seq     uint64
 	log     []string
 	logBase uint64
+	// gone holds the users who left, by entity, while the log still names
+	// them: a partial document names a deleted user (display-text,
+	// xcon:nickname) so that a subscriber who never saw a short visit can
+	// still tell it (issue 19).
+	gone map[string]*user
 
 	subs []*Subscription // live subscriptions; Subscription.idx is the index
 
@@ -81,6 +87,7 @@ func newRoster(rm *room.Room) *roster {
 	return &roster{
 		rm:        rm,
 		display:   clean(display),
+		subject:   clean(rm.Policy().Subject),
 		users:     make(map[string]*user),
 		endpoints: make(map[string]*endpoint),
 	}
@@ -109,6 +116,7 @@ func (r *roster) join(p *room.Participant) (string, bool) {
 		r.last = u
 		r.users[entity] = u
 		r.nusers++
+		delete(r.gone, entity)
 	}
 	u.anonymous = u.anonymous || p.Anonymous
 	u.guest = u.guest || p.Guest
@@ -154,6 +162,12 @@ func (r *roster) leave(p *room.Participant) (string, bool) {
 	u.prev, u.next = nil, nil
 	delete(r.users, u.entity)
 	r.nusers--
+	if len(r.subs) > 0 {
+		if r.gone == nil {
+			r.gone = make(map[string]*user)
+		}
+		r.gone[u.entity] = u
+	}
 	return u.entity, true
 }
 
@@ -251,12 +265,28 @@ func (r *roster) trim() {
 	for _, s := range r.subs {
 		least = min(least, s.cursor)
 	}
-	if k := least - r.logBase; k > 0 {
-		r.log = r.log[k:]
-		if len(r.log) == 0 {
-			r.log = nil
+	k := least - r.logBase
+	if k == 0 {
+		return
+	}
+	r.log = r.log[k:]
+	if len(r.log) == 0 {
+		r.log = nil
+	}
+	r.logBase = least
+	switch {
+	case len(r.log) == 0:
+		r.gone = nil
+	case len(r.gone) > 0: // forget those the log no longer names
+		named := make(map[string]bool, len(r.log))
+		for _, e := range r.log {
+			named[e] = true
 		}
-		r.logBase = least
+		for e := range r.gone {
+			if !named[e] {
+				delete(r.gone, e)
+			}
+		}
 	}
 }
 
@@ -285,6 +315,6 @@ func (r *roster) removeSub(s *Subscription) bool {
 func (r *roster) forget() {
 	r.users, r.endpoints = nil, nil
 	r.first, r.last, r.nusers = nil, nil, 0
-	r.log, r.logBase = nil, r.seq
+	r.log, r.logBase, r.gone = nil, r.seq, nil
 	r.fullBody, r.partials = nil, nil
 }

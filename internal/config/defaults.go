@@ -32,7 +32,7 @@ func Default() *Config {
 			TLS:                    "127.0.0.1:5061",
 			SubscriptionExpires:    Duration(3600 * time.Second),
 			MinSubscriptionExpires: Duration(60 * time.Second),
-			NotifyInterval:         Duration(5 * time.Second),
+			NotifyInterval:         Duration(500 * time.Millisecond),
 			MessageTimeout:         Duration(10 * time.Second),
 			IdleTimeout:            Duration(60 * time.Second),
 			DigestAlgorithms:       []string{"SHA-256", "MD5"},
