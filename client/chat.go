@@ -111,7 +111,7 @@ func (s *Session) SendMessage(ctx context.Context, out Outgoing) error {
 	}
 	to := out.To
 	if len(to) == 0 {
-		to = []string{s.room}
+		to = []string{s.RoomURI()}
 	}
 	addrs := make([]cpim.Address, len(to))
 	private := false
@@ -436,5 +436,18 @@ func isCPIM(ct string) bool {
 // (parleyd's UDP and TCP ports may differ), and a regular message carries
 // the room URI as its sender dialled it (RFC 7701 §6.1: unmodified).
 func (s *Session) isRoom(u string) bool {
-	return cpim.URIEqual(u, s.room) || cpim.SameUserHost(u, s.room)
+	if cpim.URIEqual(u, s.room) || cpim.SameUserHost(u, s.room) {
+		return true
+	}
+	if c := s.canonical.Load(); c != nil && cpim.SameUserHost(u, *c) {
+		return true
+	}
+	if us := s.confURIs.Load(); us != nil {
+		for _, x := range *us {
+			if cpim.SameUserHost(u, x) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -175,6 +175,16 @@ func (l *leg) establish(ctx context.Context, res *sip.Response) error {
 	s := l.s
 	if c := res.Contact(); c != nil {
 		l.isFocus = c.Params.Has("isfocus")
+		if l.isFocus && c.Address.User != "" && c.Address.Host != "" {
+			// RFC 4579 §3: the focus's Contact is the conference URI.
+			// parleyd puts the room's canonical URI there (issue 19).
+			u := sip.Uri{Scheme: c.Address.Scheme, User: c.Address.User, Host: c.Address.Host, Port: c.Address.Port}
+			if u.Scheme == "" {
+				u.Scheme = "sip"
+			}
+			canonical := u.String()
+			s.canonical.Store(&canonical)
+		}
 	}
 	l.conferenceEvents = allowsEvent(res, conferenceEvent)
 	ws := s.cfg.transport == "WSS"

@@ -388,10 +388,28 @@ func (s *Session) applyDocument(sub *subscription, body []byte) {
 	sub.unusable = 0
 	if doc.State != confinfo.StatePartial {
 		r.fulls++
+		s.learnURIs(r.doc)
 	}
 	r.setMembers(membersOf(r.doc), brief(doc, r.members))
 	close(r.applied)
 	r.applied = make(chan struct{})
+}
+
+// learnURIs keeps the room URIs a full document lists in <conf-uris>
+// (RFC 4575 §5.3.1): parleyd lists the room's canonical URI and its
+// aliases there, so that a message to the room under any of them is told
+// from a private one.
+func (s *Session) learnURIs(doc *confinfo.ConferenceInfo) {
+	if doc.Description == nil || doc.Description.ConfURIs == nil {
+		return
+	}
+	var us []string
+	for _, e := range doc.Description.ConfURIs.Entries {
+		if e.URI != "" && (e.Purpose == "" || e.Purpose == "participation") {
+			us = append(us, e.URI)
+		}
+	}
+	s.confURIs.Store(&us)
 }
 
 // brief returns the users a partial document deletes that the roster

@@ -254,3 +254,65 @@ func TestFindThroughServer(t *testing.T) {
 		t.Fatalf("alice.Find(bobby) = %+v, %v", m, ok)
 	}
 }
+
+// TestOneRoomOneURI (issue 19): two participants address one room as
+// sip:lobby@localhost and sip:LOBBY@127.0.0.1; it is one room, the focus
+// answers both with its canonical URI (its own spelling at server.host),
+// each sends to that URI, and each sees the other's messages as regular,
+// also one sent to the alias the other used; private stays private.
+func TestOneRoomOneURI(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	srv, stop := startServer(t, fastNotify)
+	defer stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tcp := srv.Addrs().SIPTCP
+	_, port, _ := strings.Cut(tcp, ":")
+
+	ao := opts(t, "alice", "tcp")
+	ao.Server = tcp // localhost may resolve to ::1, where nothing listens
+	alice, err := Join(ctx, "sip:lobby@localhost:"+port, ao)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alice.Leave(ctx)
+	bob, err := Join(ctx, "sip:LOBBY@127.0.0.1:"+port, opts(t, "bob", "tcp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bob.Leave(ctx)
+	want := "sip:lobby@127.0.0.1:" + port
+	if alice.RoomURI() != want || bob.RoomURI() != want {
+		t.Fatalf("canonical room URIs %q and %q, want %q", alice.RoomURI(), bob.RoomURI(), want)
+	}
+	waitRoster(t, alice, "one room: alice sees bob", hasMember("sip:bob@example.com"))
+	waitRoster(t, bob, "one room: bob sees alice", hasMember("sip:alice@example.com"))
+
+	if err := alice.Send(ctx, "hello from localhost"); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvChat(t, bob); m.Private || string(m.Body) != "hello from localhost" || len(m.To) != 1 || m.To[0] != want {
+		t.Errorf("bob got %+v, want a regular message to %s", m, want)
+	}
+	// To the alias alice joined by, as a client that ignores the Contact
+	// would write it: regular for bob too (the switch routes it to the
+	// room; bob knows the alias from the document's <conf-uris>).
+	if err := alice.SendMessage(ctx, Outgoing{To: []string{alice.Room()}, Body: []byte("to the alias")}); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvChat(t, bob); m.Private || string(m.Body) != "to the alias" {
+		t.Errorf("bob got %+v, want a regular message", m)
+	}
+	if err := bob.Send(ctx, "hello from 127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvChat(t, alice); m.Private || string(m.Body) != "hello from 127.0.0.1" {
+		t.Errorf("alice got %+v, want a regular message", m)
+	}
+	if err := bob.SendPrivate(ctx, "sip:alice@example.com", "psst"); err != nil {
+		t.Fatal(err)
+	}
+	if m := recvChat(t, alice); !m.Private || string(m.Body) != "psst" {
+		t.Errorf("alice got %+v, want a private message", m)
+	}
+}

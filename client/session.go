@@ -49,6 +49,13 @@ type Session struct {
 	dropped atomic.Uint64
 	nick    atomic.Pointer[string] // the nickname in effect (SetNickname's last success, taken again on reconnection)
 
+	// The room's other URIs (issue 19: one room, one URI): the canonical
+	// one, from the focus's Contact (RFC 4579 §3), and those the
+	// conference document lists in <conf-uris> (RFC 4575 §5.3.1). A
+	// message to any of them is a message to the room.
+	canonical atomic.Pointer[string]
+	confURIs  atomic.Pointer[[]string]
+
 	// The conference state (roster.go, subscription.go): kept across legs;
 	// each live leg runs its own roster goroutine.
 	roster *roster
@@ -106,6 +113,17 @@ type leg struct {
 
 // Room returns the room URI given to Join.
 func (s *Session) Room() string { return s.room }
+
+// RoomURI returns the room's canonical URI: the conference URI the focus
+// gave as its Contact (RFC 4579 §3; parleyd gives the room's own name at
+// its own host, whichever alias Join used), else the URI given to Join.
+// Regular messages are sent to it.
+func (s *Session) RoomURI() string {
+	if c := s.canonical.Load(); c != nil {
+		return *c
+	}
+	return s.room
+}
 
 // current is the live leg, or the last one.
 func (s *Session) current() *leg {

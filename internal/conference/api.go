@@ -44,7 +44,12 @@ type Config struct {
 	// at once. Full documents (Subscribe, Refresh) and final NOTIFYs are
 	// not held back by it.
 	Interval time.Duration
-	Logger   *slog.Logger // nil: no logging
+	// URIs, when set, returns the URIs of a room (its canonical URI and
+	// its aliases, issue 19), listed in the full document's <conf-uris>
+	// with the purpose "participation" (RFC 4575 §5.3.1): a subscriber
+	// learns every URI that names the room.
+	URIs   func(rm *room.Room) []string
+	Logger *slog.Logger // nil: no logging
 }
 
 // Stats are the notifier's counters.
@@ -68,6 +73,7 @@ func New(cfg Config) *Notifier {
 	return &Notifier{
 		sender:   cfg.Sender,
 		interval: cfg.Interval,
+		uris:     cfg.URIs,
 		log:      log,
 		rooms:    make(map[*room.Room]*roster),
 		drained:  make(chan struct{}),

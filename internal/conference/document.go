@@ -83,6 +83,12 @@ func (r *roster) fullTail() ([]byte, error) {
 	}
 	c := confinfo.NewChatRoom("", r.display, 0)
 	c.Description.Subject = r.subject
+	if len(r.uris) > 0 {
+		c.Description.ConfURIs = &confinfo.URIs{}
+		for _, u := range r.uris {
+			c.Description.ConfURIs.Entries = append(c.Description.ConfURIs.Entries, confinfo.URIEntry{URI: u, Purpose: "participation"})
+		}
+	}
 	c.Users.Users = make([]confinfo.User, 0, r.nusers)
 	for u := r.first; u != nil; u = u.next {
 		c.AddUser(u.element())

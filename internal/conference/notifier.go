@@ -16,6 +16,7 @@ import (
 type Notifier struct {
 	sender   Sender
 	interval time.Duration
+	uris     func(*room.Room) []string
 	log      *slog.Logger
 
 	mu     sync.Mutex // guards rooms and closed; before any roster.mu
@@ -228,7 +229,7 @@ func (n *Notifier) FullDocument(rm *room.Room, entity string) []byte {
 	r := n.rooms[rm]
 	n.mu.Unlock()
 	if r == nil {
-		r = newRoster(rm) // not in the map: nobody else sees it
+		r = n.newRoster(rm) // not in the map: nobody else sees it
 	}
 	r.mu.Lock()
 	var tail []byte
@@ -236,7 +237,7 @@ func (n *Notifier) FullDocument(rm *room.Room, entity string) []byte {
 	case rosterDeleted:
 		tail, err = r.deletedTail()
 	case rosterRetired:
-		tail, err = newRoster(rm).fullTail()
+		tail, err = n.newRoster(rm).fullTail()
 	default:
 		tail, err = r.fullTail()
 	}
@@ -281,7 +282,7 @@ func (n *Notifier) lockRoster(rm *room.Room, create bool) *roster {
 				n.mu.Unlock()
 				return nil
 			}
-			r = newRoster(rm)
+			r = n.newRoster(rm)
 			n.rooms[rm] = r
 		}
 		n.mu.Unlock()

@@ -662,7 +662,7 @@ func TestRefreshZeroEnds(t *testing.T) {
 func TestSubscribeRacingDelete(t *testing.T) {
 	n, f := newTest(t, 5*time.Millisecond)
 	rm := newRoom("room1", "")
-	r := newRoster(rm)
+	r := (&Notifier{}).newRoster(rm)
 	r.state = rosterDeleted // as if RoomDeleted ran between lookup and lock
 	n.mu.Lock()
 	n.rooms[rm] = r

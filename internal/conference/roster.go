@@ -22,8 +22,9 @@ const (
 type roster struct {
 	mu      sync.Mutex
 	rm      *room.Room
-	display string // the conference display-text
-	subject string // the conference <subject> (RFC 4575 §5.3.2), "" for none
+	display string   // the conference display-text
+	subject string   // the conference <subject> (RFC 4575 §5.3.2), "" for none
+	uris    []string // the room's URIs, for <conf-uris>
 	state   rosterState
 
 	users       map[string]*user     // by entity
@@ -79,12 +80,19 @@ type endpoint struct {
 	nickSeq   uint64 // when nickname was set
 }
 
-func newRoster(rm *room.Room) *roster {
+func (n *Notifier) newRoster(rm *room.Room) *roster {
 	display := rm.Policy().Subject
 	if display == "" {
 		display = rm.Name
 	}
+	var uris []string
+	if n.uris != nil {
+		for _, u := range n.uris(rm) {
+			uris = append(uris, clean(u))
+		}
+	}
 	return &roster{
+		uris:      uris,
 		rm:        rm,
 		display:   clean(display),
 		subject:   clean(rm.Policy().Subject),

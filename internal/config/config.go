@@ -1,6 +1,9 @@
 package config
 
-import "log/slog"
+import (
+	"log/slog"
+	"strings"
+)
 
 // Config is parleyd's whole configuration. Every field has a TOML key (the
 // toml tag); tables group the keys by concern. Default returns the values
@@ -36,6 +39,11 @@ type ServerConfig struct {
 	// Host is the public host name or IP address put in the SIP and MSRP
 	// URIs the server hands out (sip:<room>@<host>, msrp://<host>:<port>/…).
 	Host string `toml:"host"`
+	// Aliases are the other host names and addresses clients may reach
+	// this server by: a room URI at any of them (sip:<room>@<alias>) is
+	// the same room as at Host, which stays the room's canonical URI
+	// (issue 19).
+	Aliases []string `toml:"aliases"`
 	// ShutdownTimeout bounds a graceful shutdown (BYE to every participant).
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 	// DataDir is where parleyd keeps its state: for now the self-signed
@@ -164,7 +172,11 @@ type RoomsConfig struct {
 	Mode         RoomMode `toml:"mode"`
 	MaxRooms     int      `toml:"max_rooms"`
 	MaxNameBytes int      `toml:"max_name_bytes"` // longest room name (user part of its URI), in bytes
-	Policy                // the policy keys sit directly in [rooms]
+	// CaseSensitiveNames makes room names compare exactly, as the user
+	// parts of SIP URIs do (RFC 3261 §19.1.4); by default they compare
+	// case-insensitively (issue 19): sip:Lobby@… is sip:lobby@….
+	CaseSensitiveNames bool `toml:"case_sensitive_names"`
+	Policy                  // the policy keys sit directly in [rooms]
 }
 
 // RoomConfig is one [[room]] entry: a configured room and the policy keys
@@ -261,25 +273,46 @@ func (l LogConfig) SlogLevel() slog.Level {
 }
 
 // FindRoom returns the [[room]] entry called name, or nil. Names compare
-// exactly, as the user parts of SIP URIs do (RFC 3261 §19.1.4). A Config
-// returned by Load, Parse or FromArgs answers from an index; treat it as
-// read-only.
+// as RoomKey says. A Config returned by Load, Parse or FromArgs answers
+// from an index; treat it as read-only.
 func (c *Config) FindRoom(name string) *RoomConfig {
+	key := c.RoomKey(name)
 	if c.rooms != nil {
-		i, ok := c.rooms[name]
+		i, ok := c.rooms[key]
 		if !ok {
 			return nil
 		}
-		if i < len(c.Room) && c.Room[i].Name == name {
+		if i < len(c.Room) && c.RoomKey(c.Room[i].Name) == key {
 			return &c.Room[i]
 		}
 	}
 	for i := range c.Room {
-		if c.Room[i].Name == name {
+		if c.RoomKey(c.Room[i].Name) == key {
 			return &c.Room[i]
 		}
 	}
 	return nil
+}
+
+// RoomKey is what room names compare by: the name itself with
+// rooms.case_sensitive_names, else its lower case (issue 19: a room is
+// one room however its URI is capitalised). RFC 3261 §19.1.4 compares the
+// user parts of SIP URIs exactly; a focus may still treat URIs that differ
+// only in case as one resource, which is what users expect of room names.
+func (c *Config) RoomKey(name string) string {
+	if c.Rooms.CaseSensitiveNames {
+		return name
+	}
+	return strings.ToLower(name)
+}
+
+// CanonicalRoomName is the name of the room name refers to: a configured
+// room's own name, else name itself.
+func (c *Config) CanonicalRoomName(name string) string {
+	if r := c.FindRoom(name); r != nil {
+		return r.Name
+	}
+	return name
 }
 
 // index builds the room index FindRoom uses. Called on a valid
@@ -291,7 +324,7 @@ func (c *Config) index() {
 	}
 	c.rooms = make(map[string]int, len(c.Room))
 	for i, r := range c.Room {
-		c.rooms[r.Name] = i
+		c.rooms[c.RoomKey(r.Name)] = i
 	}
 }
 

@@ -23,6 +23,7 @@ func Default() *Config {
 		Admin: AdminConfig{Listen: "127.0.0.1:9560"},
 		Server: ServerConfig{
 			Host:            "127.0.0.1",
+			Aliases:         []string{"localhost", "::1"},
 			ShutdownTimeout: Duration(10 * time.Second),
 			DataDir:         "parley-data",
 		},

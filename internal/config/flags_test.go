@@ -61,7 +61,7 @@ func TestFromArgsNoFile(t *testing.T) {
 	want.SIP.UDP, want.SIP.TCP = ":0", ":0"
 	want.MSRP.Listen = ":0"
 	want.Log.Level, want.Log.Trace = LevelDebug, true
-	if !reflect.DeepEqual(c.SIP, want.SIP) || c.MSRP != want.MSRP || c.Log != want.Log || c.Server != want.Server {
+	if !reflect.DeepEqual(c.SIP, want.SIP) || c.MSRP != want.MSRP || c.Log != want.Log || !reflect.DeepEqual(c.Server, want.Server) {
 		t.Errorf("FromArgs = %+v", *c)
 	}
 }

@@ -92,7 +92,7 @@ func TestLoadValid(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := Default()
-	want.Server = ServerConfig{Host: "chat.example.com", ShutdownTimeout: Duration(3 * time.Second), DataDir: "parley-data"}
+	want.Server = ServerConfig{Host: "chat.example.com", Aliases: []string{"localhost", "::1"}, ShutdownTimeout: Duration(3 * time.Second), DataDir: "parley-data"}
 	want.SIP.UDP, want.SIP.TCP = "", "0.0.0.0:0"
 	want.MSRP.Listen = ":0"
 	want.MSRP.MaxChunk = 2 * MiB

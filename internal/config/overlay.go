@@ -36,7 +36,7 @@ func (c *Config) WithRoomOverlays(overlays map[string]map[string]any) (*Config, 
 			errs = append(errs, es...)
 			continue
 		}
-		i := slices.IndexFunc(n.Room, func(r RoomConfig) bool { return r.Name == name })
+		i := slices.IndexFunc(n.Room, func(r RoomConfig) bool { return n.RoomKey(r.Name) == n.RoomKey(name) })
 		if i < 0 {
 			n.Room = append(n.Room, RoomConfig{Name: name})
 			i = len(n.Room) - 1

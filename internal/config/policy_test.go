@@ -51,10 +51,24 @@ delete_when = "creator-leaves"
 		t.Errorf("RoomPolicy(strict) = %+v, %v; want %+v, true", p, ok, want)
 	}
 
-	// Names are case-sensitive, as SIP user parts are.
-	if _, ok := c.RoomPolicy("Plain"); ok {
-		t.Error("RoomPolicy(Plain) found room plain")
+	// Names compare case-insensitively by default (issue 19); exactly, as
+	// SIP user parts do, with rooms.case_sensitive_names.
+	if _, ok := c.RoomPolicy("Plain"); !ok {
+		t.Error("RoomPolicy(Plain) did not find room plain")
 	}
+	if got := c.CanonicalRoomName("PLAIN"); got != "plain" {
+		t.Errorf("CanonicalRoomName(PLAIN) = %q, want the configured name", got)
+	}
+	if got := c.CanonicalRoomName("Elsewhere"); got != "Elsewhere" {
+		t.Errorf("CanonicalRoomName(Elsewhere) = %q, want the name itself", got)
+	}
+	c.Rooms.CaseSensitiveNames = true
+	c.index()
+	if _, ok := c.RoomPolicy("Plain"); ok {
+		t.Error("RoomPolicy(Plain) found room plain with case_sensitive_names")
+	}
+	c.Rooms.CaseSensitiveNames = false
+	c.index()
 
 	// The lists returned are copies.
 	p, _ = c.RoomPolicy("plain")

@@ -28,6 +28,11 @@ func (c *Config) Validate() error { return c.validate().err() }
 func (c *Config) validate() Errors {
 	var es Errors
 
+	for i, a := range c.Server.Aliases {
+		if err := checkHost(a, false); err != nil {
+			es.add(fmt.Sprintf("server.aliases[%d]", i), err)
+		}
+	}
 	if err := checkHost(c.Server.Host, false); err != nil {
 		es.add("server.host", err)
 	}
@@ -141,10 +146,10 @@ func (c *Config) validate() Errors {
 			es.add(p+".name", err)
 		} else if c.Rooms.MaxNameBytes > 0 && len(r.Name) > c.Rooms.MaxNameBytes {
 			es.addf(p+".name", fmt.Sprintf("%d bytes, more than rooms.max_name_bytes (%d)", len(r.Name), c.Rooms.MaxNameBytes))
-		} else if j, dup := seen[r.Name]; dup {
-			es.addf(p+".name", fmt.Sprintf("room %q is already configured by room[%d]", r.Name, j))
+		} else if j, dup := seen[c.RoomKey(r.Name)]; dup {
+			es.addf(p+".name", fmt.Sprintf("room %q is already configured by room[%d] (%q)", r.Name, j, c.Room[j].Name))
 		} else {
-			seen[r.Name] = i
+			seen[c.RoomKey(r.Name)] = i
 		}
 		if err := checkText(r.Subject); err != nil {
 			es.add(p+".subject", err)

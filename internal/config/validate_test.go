@@ -123,7 +123,13 @@ func TestValidate(t *testing.T) {
 				{Name: "lobby"}, {Name: "a-b_c.d!~*'()&=+$,;?/%41"}, {Name: ""}, {Name: "has space"},
 				{Name: "lobby"}, {Name: "bad%4"}, {Name: strings.Repeat("r", 256)}, {Name: "Lobby"},
 			}
-		}, []string{"room[2].name", "room[3].name", "room[4].name", "room[5].name", "room[6].name"}},
+		}, []string{"room[2].name", "room[3].name", "room[4].name", "room[5].name", "room[6].name", "room[7].name"}},
+		{"room names compared exactly", func(c *Config) {
+			c.Rooms.CaseSensitiveNames = true
+			c.Room = []RoomConfig{{Name: "lobby"}, {Name: "Lobby"}}
+		}, nil},
+		{"aliases", func(c *Config) { c.Server.Aliases = []string{"chat.example.com", "", "0.0.0.0", "bad host"} },
+			[]string{"server.aliases[1]", "server.aliases[2]", "server.aliases[3]"}},
 		{"room subject", func(c *Config) { c.Room = []RoomConfig{{Name: "a", Subject: "line\nbreak"}} }, []string{"room[0].subject"}},
 		{"room overrides", func(c *Config) {
 			c.Room = []RoomConfig{{Name: "a", PolicyOverride: PolicyOverride{

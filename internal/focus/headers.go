@@ -22,6 +22,8 @@ const (
 
 // roomContact is our Contact for a room: the room URI at our address for
 // the request's transport, with the isfocus feature tag (RFC 4579 §4.2).
+// It is the room's canonical URI (issue 19): its own name at server.host,
+// whichever alias or capitalisation the request used.
 // Over TLS it is a sips URI at the TLS port with no transport parameter:
 // sips is how SIP asks for TLS (RFC 3261 §26.2.2, which deprecates
 // transport=tls), and a dialog created by a sips Request-URI must have a

@@ -89,6 +89,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		f.respond(tx, req, 404, "Not Found")
 		return
 	}
+	// One room, one URI (issue 19): the room's own name, however the
+	// Request-URI spells it, goes in the Contact of the answer.
+	roomName = f.cfg.Rooms.Canonical(roomName)
 	var canceled atomic.Bool
 	if !tx.OnCancel(func(*sip.Request) { canceled.Store(true) }) {
 		return // already canceled or terminated: sipgo has answered
@@ -439,7 +442,7 @@ func (f *Focus) onOptions(req *sip.Request, tx sip.ServerTransaction) {
 	}
 	res := sip.NewResponseFromRequest(req, 200, "OK", nil)
 	if name != "" {
-		res.AppendHeader(f.roomContact(name, req.Transport()))
+		res.AppendHeader(f.roomContact(f.cfg.Rooms.Canonical(name), req.Transport()))
 	}
 	addFocusHeaders(res)
 	f.send(tx, res)

@@ -333,7 +333,10 @@ func (f *Focus) grant(tx sip.ServerTransaction, res *sip.Response, contact *sip.
 // document at once. Expires 0 is a fetch (RFC 6665 §4.4.3): that document,
 // then the end.
 func (f *Focus) start(s *subscription, rm *room.Room, req *sip.Request, expires time.Duration) {
-	sub := f.cfg.Conference.Subscribe(rm, bareURI(req.Recipient), s, expires) // 0: one terminated NOTIFY
+	// The document's entity is the room's canonical URI (issue 19; RFC
+	// 4575 §5.2 makes it the conference URI): the URI of our Contact, which
+	// the subscriber's later requests go to, whatever alias it subscribed to.
+	sub := f.cfg.Conference.Subscribe(rm, bareURI(s.contact.Address), s, expires) // 0: one terminated NOTIFY
 	s.mu.Lock()
 	s.sub = sub
 	s.mu.Unlock()

@@ -151,6 +151,10 @@ type Registry struct {
 	policy       PolicySource
 	maxRooms     int
 	maxNameBytes int // immutable; 0: no limit
+	// key is what names compare by (the map's key), canonical the name a
+	// room created under a name gets; both immutable, see WithNames.
+	key       func(string) string
+	canonical func(string) string
 }
 
 // RegistryOption configures a Registry.
@@ -162,14 +166,35 @@ func WithMaxNameBytes(n int) RegistryOption {
 	return func(r *Registry) { r.maxNameBytes = max(n, 0) }
 }
 
+// WithNames makes room names compare by key (e.g. their lower case: room
+// names compare case-insensitively) and gives a room created under a name
+// the name canonical returns for it (e.g. a configured room's own
+// spelling). Room.Name is that canonical name, whatever name found it.
+func WithNames(key, canonical func(string) string) RegistryOption {
+	return func(r *Registry) { r.key, r.canonical = key, canonical }
+}
+
+func identity(s string) string { return s }
+
 // NewRegistry returns a registry whose rooms get their policy from policy.
 // maxRooms ≤ 0 means no limit.
 func NewRegistry(policy PolicySource, maxRooms int, opts ...RegistryOption) *Registry {
-	r := &Registry{rooms: make(map[string]*Room), policy: policy, maxRooms: maxRooms}
+	r := &Registry{rooms: make(map[string]*Room), policy: policy, maxRooms: maxRooms, key: identity, canonical: identity}
 	for _, o := range opts {
 		o(r)
 	}
 	return r
+}
+
+// Canonical returns the name of the room name refers to: the live room's
+// Name, else the name a room created under name would get.
+func (r *Registry) Canonical(name string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if rm, ok := r.rooms[r.key(name)]; ok && !rm.deleted {
+		return rm.Name
+	}
+	return r.canonical(name)
 }
 
 // NameTooLong reports whether name is longer than WithMaxNameBytes allows.
@@ -184,7 +209,7 @@ func (r *Registry) NameTooLong(name string) bool {
 func (r *Registry) Lookup(name string) (Policy, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rm, ok := r.rooms[name]; ok && !rm.deleted {
+	if rm, ok := r.rooms[r.key(name)]; ok && !rm.deleted {
 		return *rm.Policy(), true
 	}
 	p, configured, ok := r.policy(name)
@@ -196,7 +221,7 @@ func (r *Registry) Lookup(name string) (Policy, bool) {
 func (r *Registry) Exists(name string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rm, ok := r.rooms[name]; ok && !rm.deleted {
+	if rm, ok := r.rooms[r.key(name)]; ok && !rm.deleted {
 		return true
 	}
 	_, _, ok := r.policy(name)
@@ -213,7 +238,7 @@ func (r *Registry) Open(name string) (*Room, error) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if rm, ok := r.rooms[name]; ok {
+	if rm, ok := r.rooms[r.key(name)]; ok {
 		if rm.deleted {
 			return nil, ErrRoomDeleted
 		}
@@ -226,8 +251,8 @@ func (r *Registry) Open(name string) (*Room, error) {
 	if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
 		return nil, ErrTooManyRooms
 	}
-	rm := newRoom(name, pol, true)
-	r.rooms[name] = rm
+	rm := newRoom(r.canonical(name), pol, true)
+	r.rooms[r.key(name)] = rm
 	return rm, nil
 }
 
@@ -255,7 +280,7 @@ func (r *Registry) JoinAs(name string, p *Participant, owner any) (_ *Room, crea
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rm, ok := r.rooms[name]
+	rm, ok := r.rooms[r.key(name)]
 	if ok && rm.deleted {
 		return nil, false, ErrRoomDeleted
 	}
@@ -267,11 +292,11 @@ func (r *Registry) JoinAs(name string, p *Participant, owner any) (_ *Room, crea
 		if r.maxRooms > 0 && len(r.rooms) >= r.maxRooms {
 			return nil, false, ErrTooManyRooms
 		}
-		rm = newRoom(name, pol, configured)
+		rm = newRoom(r.canonical(name), pol, configured)
 		if !configured {
 			rm.owner, created = owner, true
 		}
-		r.rooms[name] = rm
+		r.rooms[r.key(name)] = rm
 	}
 	if _, dup := rm.members[p.ID]; dup {
 		return nil, false, ErrAlreadyIn
@@ -305,7 +330,7 @@ func (r *Registry) Leave(rm *Room, id string) (deleted bool, evict []*Participan
 	case rm.Policy().DeleteWhen == DeleteWhenCreatorLeaves && id == rm.creator,
 		len(rm.members) == 0:
 		rm.deleted = true
-		delete(r.rooms, rm.Name)
+		delete(r.rooms, r.key(rm.Name))
 		for _, m := range rm.members {
 			evict = append(evict, m)
 		}
@@ -336,7 +361,7 @@ func (r *Registry) Len() int {
 func (r *Registry) Get(name string) (*Room, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rm, ok := r.rooms[name]
+	rm, ok := r.rooms[r.key(name)]
 	return rm, ok && !rm.deleted
 }
 
@@ -361,12 +386,12 @@ func (r *Registry) Rooms() []*Room {
 func (r *Registry) Delete(name string) (rm *Room, evict []*Participant, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rm, ok = r.rooms[name]
+	rm, ok = r.rooms[r.key(name)]
 	if !ok || rm.deleted {
 		return nil, nil, false
 	}
 	rm.deleted = true
-	delete(r.rooms, name)
+	delete(r.rooms, r.key(name))
 	for _, m := range rm.members {
 		evict = append(evict, m)
 	}

@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -123,5 +124,59 @@ func TestConcurrentJoinLeave(t *testing.T) {
 	wg.Wait()
 	if r.Len() != 0 {
 		t.Errorf("%d rooms left after everyone left", r.Len())
+	}
+}
+
+// Issue 19: with WithNames, names that share a key are one room, named
+// as canonical says (a configured spelling) or as it was first joined.
+func TestRegistryNames(t *testing.T) {
+	conf := map[string]Policy{"Lobby": {DeleteWhen: DeleteNever}}
+	fold := func(name string) string {
+		for k := range conf {
+			if strings.EqualFold(k, name) {
+				return k
+			}
+		}
+		return name
+	}
+	src := func(name string) (Policy, bool, bool) {
+		if p, ok := conf[fold(name)]; ok {
+			return p, true, true
+		}
+		return Policy{DeleteWhen: DeleteWhenLastLeaves}, false, true
+	}
+	r := NewRegistry(src, 0, WithNames(strings.ToLower, fold))
+	rm, err := r.Join("LOBBY", part("a"))
+	if err != nil || rm.Name != "Lobby" {
+		t.Fatalf("Join(LOBBY) = %+v, %v; want the configured room Lobby", rm, err)
+	}
+	if rm2, err := r.Join("lobby", part("b")); err != nil || rm2 != rm {
+		t.Fatalf("Join(lobby) = %p, %v; want the same room", rm2, err)
+	}
+	adhoc, err := r.Join("Chat", part("c"))
+	if err != nil || adhoc.Name != "Chat" {
+		t.Fatalf("Join(Chat) = %+v, %v", adhoc, err)
+	}
+	if got := r.Canonical("CHAT"); got != "Chat" {
+		t.Errorf("Canonical(CHAT) = %q, want the first spelling", got)
+	}
+	if got, ok := r.Get("chat"); !ok || got != adhoc {
+		t.Error("Get(chat) misses the room")
+	}
+	if del, _ := r.Leave(adhoc, "c"); !del {
+		t.Fatal("the last to leave did not delete the ad hoc room")
+	}
+	if _, ok := r.Get("Chat"); ok || r.Canonical("CHAT") != "CHAT" {
+		t.Error("the deleted room is still found")
+	}
+	if _, _, ok := r.Delete("LoBbY"); !ok {
+		t.Error("Delete(LoBbY) did not find Lobby")
+	}
+	// Without WithNames, names compare exactly.
+	exact := NewRegistry(src, 0)
+	a, _ := exact.Join("x", part("d"))
+	b, _ := exact.Join("X", part("e"))
+	if a == b {
+		t.Error("x and X are one room without WithNames")
 	}
 }

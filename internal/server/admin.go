@@ -446,12 +446,17 @@ func (s *Server) Reload(_ context.Context) ([]string, error) {
 	if err != nil {
 		return nil, invalid(err)
 	}
+	old := s.admin.current()
+	restartCase := n.Rooms.CaseSensitiveNames != old.Rooms.CaseSensitiveNames
+	n.Rooms.CaseSensitiveNames = old.Rooms.CaseSensitiveNames // the registry's keys are made with it
 	eff, err := n.WithRoomOverlays(s.admin.overlayMap())
 	if err != nil {
 		return nil, invalid(err)
 	}
-	old := s.admin.current()
 	var changes []string
+	if restartCase {
+		changes = append(changes, "rooms.case_sensitive_names: changed; applies at the next start")
+	}
 	if s.certs != nil {
 		if err := s.ReloadCertificates(); err != nil {
 			return nil, &admin.InvalidError{Problems: []string{"tls: " + err.Error()}}

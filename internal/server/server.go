@@ -39,6 +39,7 @@ const udpReadBuffer = 4 << 20
 // Server is a running parleyd.
 type Server struct {
 	cfg    *config.Config
+	names  roomNaming // set before any request
 	log    *slog.Logger
 	ua     *sipgo.UserAgent
 	sip    *sipgo.Server
@@ -193,11 +194,16 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	origins := newOriginCheck(cfg.HTTPS.Origins)
 
 	s.admin.init(cfg)
-	s.rooms = room.NewRegistry(policySource(s.admin.current), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes))
+	// Names compare as the configuration at the start says (a reload
+	// that changes rooms.case_sensitive_names applies at the next start);
+	// a room gets its configured spelling, as the configuration now says.
+	s.rooms = room.NewRegistry(policySource(s.admin.current), cfg.Rooms.MaxRooms, room.WithMaxNameBytes(cfg.Rooms.MaxNameBytes),
+		room.WithNames(cfg.RoomKey, func(name string) string { return s.admin.current().CanonicalRoomName(name) }))
 	s.conf = conference.New(conference.Config{
 		// s.focus is set below, before any SUBSCRIBE can arrive.
 		Sender:   notifySender{s},
 		Interval: cfg.SIP.NotifyInterval.Std(),
+		URIs:     s.roomURIs,
 		Logger:   log.With("component", "conference"),
 	})
 	s.sw = switchboard.New(switchboard.Config{
@@ -215,6 +221,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		Nicknames:          room.NewNicknames(room.WithIMHost(cfg.Server.Host), room.WithOwners(storeNicknames{s})),
 		Registrar:          storeNicknames{s},
 		Observer:           s.conf,
+		RoomAlias:          s.roomAlias,
 		Now:                o.now,
 		Logger:             log.With("component", "switch"),
 	})
@@ -323,6 +330,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	if s.sipWS != nil {
 		ports["WSS"] = wsPort
 	}
+	s.names = roomNames(cfg, ports)
 	s.focus = focus.New(focus.Config{
 		Host:                   cfg.Server.Host,
 		Ports:                  ports,

@@ -283,8 +283,9 @@ func (s *Switch) decide(l *link, snap *snapshot, body []byte) (code int, dec roo
 		}
 	}
 	roomURI := sender.RoomURI
-	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) && cpim.SameUserHost(to[0], roomURI) {
-		roomURI = to[0] // the room under another of its URIs (another port or transport)
+	if len(to) == 1 && !cpim.URIEqual(to[0], roomURI) &&
+		(cpim.SameUserHost(to[0], roomURI) || s.cfg.RoomAlias != nil && s.cfg.RoomAlias(rs.rm, to[0])) {
+		roomURI = to[0] // the room under another of its URIs (another port, transport, host alias)
 	}
 	pol := room.RoutePolicy{
 		PrivateMessages: rs.rm.Policy().PrivateMessages,

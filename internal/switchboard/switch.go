@@ -61,6 +61,11 @@ type Config struct {
 	// Observer hears what the roster shows that the switch learns first
 	// (optional): sessions bound, nicknames changed.
 	Observer Observer
+	// RoomAlias, when set, reports whether uri names rm under another of
+	// its URIs than the one the sender joined by (a host alias of the
+	// server, another capitalisation of the name; issue 19): a message
+	// whose one To is such a URI is a regular message to the room.
+	RoomAlias func(rm *room.Room, uri string) bool
 	// History keeps rooms' messages and participants' cursors (history.go);
 	// nil: a room that keeps history keeps it in memory only.
 	History History
