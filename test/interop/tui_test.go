@@ -3,6 +3,7 @@ package interop
 import (
 	"fmt"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,4 +152,74 @@ func TestTerminalChatInTmux(t *testing.T) {
 	if n := strings.Count(log, `msg="participant left"`); n != 2 {
 		t.Errorf("parleyd saw %d participants leave, want 2:\n%s", n, log)
 	}
+}
+
+// awaitMatch waits until pane shows a line matching re (at most 20 s).
+func (ts *tmuxSession) awaitMatch(pane, what string, re *regexp.Regexp) string {
+	ts.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		s := ts.screen(pane)
+		if m := re.FindString(s); m != "" {
+			return m
+		}
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("%s: pane %s never showed %v; it shows:\n%s", what, pane, re, s)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Issue 19, items 1 and 2, as users see them: alice addresses the room
+// as sip:lobby@localhost, bob as sip:LOBBY@127.0.0.1; it is one room and
+// each sees the other's messages as regular, not private. carol is sent
+// a private message the moment her screen says she joined; a visit of
+// less than a second (`parley send`) is announced, join and leave, on the
+// screens of those in the room.
+func TestTerminalRosterInTmux(t *testing.T) {
+	tmux := needTool(t, "tmux", "tmux")
+	d := startParleyd(t, buildParleyd(t))
+	parley := buildCommand(t, "parley")
+	ts := newTmux(t, tmux)
+	_, port, _ := strings.Cut(d.sipTCP, ":")
+
+	join := func(room, nick string) string {
+		return fmt.Sprintf("env LC_ALL=C.UTF-8 TERM=screen %s join %s --server %s --nick %s", parley, room, d.sipTCP, nick)
+	}
+	alice := ts.run("new-session", "-d", "-P", "-F", "#{pane_id}", "-x", "150", "-y", "50", join("sip:lobby@localhost:"+port, "alice"))
+	ts.await(alice, "alice joins", "as alice", "alice (guest) (you)")
+	bob := ts.run("split-window", "-v", "-P", "-F", "#{pane_id}", "-t", alice, join("sip:LOBBY@127.0.0.1:"+port, "bob"))
+	ts.await(bob, "bob joins the same room", "as bob", "bob (guest) (you)", "alice (guest)")
+	ts.await(alice, "alice's roster shows bob", "bob (guest)", "here (2)")
+
+	ts.typeText(alice, "hi from localhost", "Enter")
+	ts.await(bob, "bob reads alice's message as regular", "alice (guest): hi from localhost")
+	ts.typeText(bob, "hi from 127.0.0.1", "Enter")
+	ts.await(alice, "alice reads bob's message as regular", "bob (guest): hi from 127.0.0.1")
+	for pane, name := range map[string]string{alice: "alice", bob: "bob"} {
+		if s := ts.screen(pane); strings.Contains(s, "private") {
+			t.Errorf("%s's screen calls a room message private:\n%s", name, s)
+		}
+	}
+
+	// A private message to carol the moment her screen says she joined.
+	carol := ts.run("split-window", "-v", "-P", "-F", "#{pane_id}", "-t", bob, join("lobby", "carol"))
+	ts.await(carol, "carol joins", "as carol")
+	ts.typeText(alice, "/msg carol welcome, carol", "Enter")
+	ts.await(carol, "carol reads the private message", "private alice (guest) → you: welcome, carol")
+	ts.await(alice, "alice's private line", "private you → carol: welcome, carol")
+
+	// A visit of well under a second: join, say, leave.
+	start := time.Now()
+	out, err := exec.Command(parley, "send", "lobby", "drive-by", "--server", d.sipTCP, "--nick", "dave").CombinedOutput()
+	if err != nil {
+		t.Fatalf("parley send: %v\n%s", err, out)
+	}
+	t.Logf("the visit took %v", time.Since(start))
+	for pane, name := range map[string]string{alice: "alice", bob: "bob"} {
+		ts.awaitMatch(pane, name+" sees the visitor join", regexp.MustCompile(`-- \S*dave\S* \(guest\) joined`))
+		ts.awaitMatch(pane, name+" sees the visitor leave", regexp.MustCompile(`-- \S*dave\S* \(guest\) left`))
+		ts.awaitMatch(pane, name+" reads the visitor", regexp.MustCompile(`dave\S*( \(guest\))?: drive-by`))
+	}
+	ts.await(alice, "the roster after the visit", "here (3)")
 }
