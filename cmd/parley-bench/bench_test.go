@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/parley-im/parley/internal/server"
 	"github.com/parley-im/parley/internal/testserver"
@@ -143,6 +144,113 @@ func TestIdle(t *testing.T) {
 	num(t, m, "server_rss_bytes")
 }
 
+// TestRoster runs the roster mode small against the in-process parleyd
+// (notify_interval 500 ms): visits at 20/s, many of them shorter than the
+// notify window, so that some joins and leaves are told in one NOTIFY. Every
+// watcher must see every visitor's MemberJoined and MemberLeft, once.
+func TestRoster(t *testing.T) {
+	srv := startServer(t)
+	for _, c := range []struct{ name, arrivals, stay string }{
+		{"poisson-short", "poisson", "0-300ms"},
+		{"even-fixed", "even", "100ms"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			const watchers, visits = 5, 10
+			m, code := bench(t, srv, "tcp", "roster", "-watchers", fmt.Sprint(watchers), "-visits", fmt.Sprint(visits),
+				"-rate", "20", "-arrivals", c.arrivals, "-stay", c.stay, "-seed", "7")
+			if code != exitOK || m["ok"] != true {
+				t.Fatalf("exit %d, ok %v, error %v", code, m["ok"], m["first_error"])
+			}
+			const pairs = watchers * visits
+			if got := num(t, m, "expected_events"); got != 2*pairs {
+				t.Errorf("expected_events %v, want %d", got, 2*pairs)
+			}
+			if got := num(t, m, "roster_events"); got != 2*pairs {
+				t.Errorf("roster_events %v, want %d", got, 2*pairs)
+			}
+			for _, k := range []string{"missed", "missed_joins", "missed_leaves", "duplicated", "out_of_order", "roster_dropped", "roster_ended", "errors"} {
+				if v := num(t, m, k); v != 0 {
+					t.Errorf("%s = %v, want 0", k, v)
+				}
+			}
+			if got := num(t, m, "watchers_measured"); got != watchers {
+				t.Errorf("watchers_measured %v, want %d", got, watchers)
+			}
+			if num(t, m, "joins") != visits || num(t, m, "leaves") != visits {
+				t.Errorf("joins %v, leaves %v, want %d", m["joins"], m["leaves"], visits)
+			}
+			// Functional bounds only: every event came, none before its
+			// cause by more than clock noise, none after the run's -deadline.
+			for _, k := range []string{"roster_join_latency_ms", "roster_leave_latency_ms"} {
+				l, ok := m[k].(map[string]any)
+				if !ok {
+					t.Fatalf("no %s in %v", k, m)
+				}
+				if n := l["n"].(float64); n != pairs {
+					t.Errorf("%s.n = %v, want %d", k, n, pairs)
+				}
+				if p50, mx := l["p50"].(float64), l["max"].(float64); p50 < 0 || mx < p50 || mx > 10000 {
+					t.Errorf("%s: p50 %v, max %v ms", k, p50, mx)
+				}
+			}
+		})
+	}
+}
+
+// TestRosterTally: the accounting of the roster mode on made-up arrivals.
+func TestRosterTally(t *testing.T) {
+	ms := func(n int64) int64 { return n * int64(time.Millisecond) }
+	rr := &rosterRun{visits: []*visit{{ok: true, called: true}, {ok: true, called: true}, {ok: true}, {}}}
+	rr.visits[0].joined.Store(ms(1000))
+	rr.visits[0].leaving.Store(ms(2000))
+	rr.visits[1].joined.Store(ms(1100))
+	rr.visits[1].leaving.Store(ms(1200))
+	rr.visits[2].joined.Store(ms(3000))
+	w := func(joinAt, leftAt []int64, joinN, leftN []uint32) *watcher {
+		return &watcher{joinAt: joinAt, leftAt: leftAt, joinN: joinN, leftN: leftN}
+	}
+	ws := []*watcher{
+		// all seen; visit 1 in one NOTIFY, its join before Join returned
+		w([]int64{ms(1300), ms(1050), ms(3400), 0}, []int64{ms(2250), ms(1050), 0, 0}, []uint32{1, 1, 1, 0}, []uint32{1, 1, 0, 0}),
+		// visit 0's leave missed, visit 1's join twice, visit 2's join missed
+		w([]int64{ms(1500), ms(1400), 0, 0}, []int64{0, ms(1400), 0, 0}, []uint32{1, 2, 0, 0}, []uint32{0, 1, 0, 0}),
+	}
+	if n := rr.missing(ws); n != 2 {
+		t.Errorf("missing %d, want 2", n)
+	}
+	got := rr.tally(ws)
+	if got.expected != 10 || got.seen != 8 || got.missedJ != 1 || got.missedL != 1 || got.dup != 1 ||
+		got.earlyJ != 1 || got.earlyL != 1 || got.brief != 2 {
+		t.Errorf("tally %+v", *got)
+	}
+	if got.joinLat.n != 5 || got.leaveLat.n != 3 || got.joinLat.max != ms(500) || got.leaveLat.max != ms(250) {
+		t.Errorf("join latency n %d max %d, leave n %d max %d", got.joinLat.n, got.joinLat.max, got.leaveLat.n, got.leaveLat.max)
+	}
+}
+
+func TestParseStay(t *testing.T) {
+	for _, c := range []struct {
+		in     string
+		lo, hi time.Duration
+		bad    bool
+	}{
+		{in: "2s", lo: 2 * time.Second, hi: 2 * time.Second},
+		{in: "0-2s", lo: 0, hi: 2 * time.Second},
+		{in: "1-2s", lo: time.Second, hi: 2 * time.Second},
+		{in: "500ms-2s", lo: 500 * time.Millisecond, hi: 2 * time.Second},
+		{in: "0", lo: 0, hi: 0},
+		{in: "2s-1s", bad: true},
+		{in: "-1s", bad: true},
+		{in: "x", bad: true},
+		{in: "0-", bad: true},
+	} {
+		lo, hi, err := parseStay(c.in)
+		if (err != nil) != c.bad || (!c.bad && (lo != c.lo || hi != c.hi)) {
+			t.Errorf("parseStay(%q) = %v, %v, %v", c.in, lo, hi, err)
+		}
+	}
+}
+
 func TestUsage(t *testing.T) {
 	for _, args := range [][]string{
 		nil,
@@ -152,6 +260,12 @@ func TestUsage(t *testing.T) {
 		{"fanout", "-senders", "5", "-participants", "3"},
 		{"fanout", "-rate", "10", "-msg-rate", "10"},
 		{"fanout", "-path", "client"},
+		{"roster", "-path", "lean"},
+		{"roster", "-stay", "2s-1s"},
+		{"roster", "-arrivals", "bursty"},
+		{"roster", "-rate", "0"},
+		{"roster", "-watchers", "0"},
+		{"roster", "-deadline", "0s"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {

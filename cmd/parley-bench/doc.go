@@ -30,6 +30,20 @@
 // participants: the ephemeral port range 32768–60999 holds 28,232 ports per
 // source address). RLIMIT_NOFILE is raised to its hard limit.
 //
+// roster (issue 19): -watchers (100) members of one room, each a
+// client.Join of its own (SIP and MSRP connections, roster on) reading its
+// Session.RosterEvents; once every watcher's roster holds them all,
+// -visits (200) visitors (client.Join, NoRoster) arrive at -rate (5) a
+// second, -arrivals poisson (the default) or even, each stays -stay (2s;
+// "0-2s" draws each stay uniformly from the range, so that some visits
+// fall inside one notify window) and leaves; -seed fixes the draws. For
+// every pair of watcher and visitor it times the visitor's Join returning
+// (200 to the INVITE, MSRP bound) → the watcher receiving MemberJoined for
+// the visitor's URI, and the visitor's Leave call → MemberLeft. An event
+// that has not come -deadline (10 s) after the last visitor left is
+// missed (a run cut short by -timeout counts as missed what had not come
+// yet). This mode always takes -path client.
+//
 // Common flags: -server host:port (127.0.0.1:5060; refused unless loopback),
 // -transport tcp|udp (SIP; tcp), -pid N (parleyd's PID), -timeout (5 m: the
 // hard deadline, after which the run stops, reports what it has and exits 1),
@@ -51,6 +65,19 @@
 //     leave_latency_us, focus_byes;
 //   - idle: joins, joins_per_sec, server_rss_before_bytes,
 //     rss_per_participant_bytes, leaves;
+//   - roster: watchers, watchers_measured (those whose roster came),
+//     watchers_join_seconds, visits, visits_per_sec, arrivals, stay, seed,
+//     seconds (first visit to the end of the wait), expected_events (2 per
+//     pair), roster_events (of which arrived), missed (missed_joins +
+//     missed_leaves), duplicated, out_of_order (a MemberJoined after the
+//     same visitor's MemberLeft), roster_dropped (RosterDropped),
+//     roster_ended (a RosterReset after the first), early_joins and
+//     early_leaves (an event before its cause: the focus tells the roster
+//     as it accepts the INVITE, before its 200 and the MSRP bind; counted
+//     as 0 ms), brief_pairs (MemberJoined and MemberLeft within 1 ms: one
+//     NOTIFY), roster_join_latency_ms and roster_leave_latency_ms {p50,
+//     p90, p99, max, n} over the pairs; joins, join_latency_us, leaves,
+//     leave_latency_us are the visitors' own Join and Leave calls;
 //   - with -pid: server_cpu_ms over the measured interval (utime + stime
 //     from /proc/PID/stat, in clock ticks of 10 ms), server_cpu_ms_per_1k_deliveries
 //     (or server_cpu_ms_per_1k_joins), server_rss_bytes and
@@ -60,14 +87,17 @@
 //   - targets: issue 7's targets that apply, each with want, got and met
 //     (deliveries/s ≥ 1,000,000 and ≤ 0.5 ms server CPU per 1,000
 //     deliveries at saturation; p99 ≤ 5 ms when paced; joins ≥ 1,000/s;
-//     ≤ 16 KiB server RSS per idle participant; 0 lost, 0 duplicated). They
+//     ≤ 16 KiB server RSS per idle participant; 0 lost, 0 duplicated) and
+//     issue 19's (roster join and leave latency p99 ≤ 1,000 ms, 0 missed
+//     roster events, meant for 100 watchers). They
 //     are meant for the issue's sizes on a quiet machine, and never change
 //     the exit status;
 //   - errors, first_error, timed_out.
 //
 // The exit status is 1 when a message was lost, duplicated or reordered,
-// a participant failed to join or leave, any other error occurred, or the
-// run hit -timeout; 2 for a bad command line.
+// a roster event was missed, duplicated or out of order (or a watcher's
+// roster ended), a participant failed to join or leave, any other error
+// occurred, or the run hit -timeout; 2 for a bad command line.
 //
 // # Accounting
 //
@@ -81,12 +111,14 @@
 //
 // # Which path, and why
 //
-// Every mode joins with the lean path by default: a hand-written SIP user
-// agent on a few shared sockets (lean.go: INVITE, ACK, BYE, 200 to the
-// focus's BYE, UDP retransmissions) and, per participant, one MSRP
-// connection bound with a bodiless SEND. -path client makes the join and
-// idle modes use client.Join (NoRoster, MessageBuffer 16) instead. On the
-// 2-core machine, 2,000 joins with 32 in flight (docs draft, issue 7):
+// Every mode but roster joins with the lean path by default: a
+// hand-written SIP user agent on a few shared sockets (lean.go: INVITE,
+// ACK, BYE, 200 to the focus's BYE, UDP retransmissions) and, per
+// participant, one MSRP connection bound with a bodiless SEND. -path client
+// makes the join and idle modes use client.Join (NoRoster, MessageBuffer
+// 16) instead; the roster mode measures what the client library shows, so
+// it always does. On the 2-core machine, 2,000 joins with 32 in flight
+// (docs draft, issue 7):
 //
 //	path    joins/s   leaves/s   tool RSS/participant   goroutines   fds
 //	lean    2,447     3,988      12.7 KB                1            1
@@ -112,7 +144,7 @@
 // main.go (command line, run), lean.go and sipmsg.go (the lean SIP path),
 // participant.go (joining and leaving, MSRP bind, SDP offer), frame.go
 // (frameReader), traffic.go (senders, receivers, marker), fanout.go
-// (fanout and rooms), join.go, idle.go, pool.go (operations with C in
+// (fanout and rooms), join.go, idle.go, roster.go, pool.go (operations with C in
 // flight), accounting.go (seqTracker, latency histogram), proc.go
 // (/proc, rusage, RLIMIT_NOFILE), report.go (JSON line, summary, targets).
 package main

@@ -35,6 +35,13 @@ type config struct {
 	rate, msgRate                                        float64
 	duration, stall, settle                              time.Duration
 	joins, perRoom                                       int
+
+	// roster mode
+	watchers, visits int
+	arrivals         string // "poisson" or "even"
+	stayLo, stayHi   time.Duration
+	seed             int64
+	deadline         time.Duration
 }
 
 // Exit statuses.
@@ -51,10 +58,13 @@ modes:
   rooms   -rooms rooms like fanout's, traffic in every room
   join    -joins joins with -concurrency in flight, then as many leaves
   idle    -participants idle participants; the server's RSS per participant
+  roster  -watchers keep the room's roster while -visits visitors come and go
+          at -rate a second, each staying -stay: join and leave notice latency
 
 Run "parley-bench <mode> -h" for a mode's flags. One JSON line goes to
 stdout, a summary to stderr; the exit status is 1 when a message was lost,
-duplicated or reordered, a participant failed, or the run hit -timeout.
+duplicated or reordered, a roster event was missed or duplicated, a
+participant failed, or the run hit -timeout.
 `
 
 // parseArgs parses the mode and its flags.
@@ -68,7 +78,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.server, "server", "127.0.0.1:5060", "parleyd's SIP address, host:port (loopback only)")
 	fs.StringVar(&c.transport, "transport", "tcp", "SIP transport: udp or tcp")
-	fs.StringVar(&c.path, "path", "lean", "how participants join: lean (raw SIP/MSRP on shared sockets) or client (client.Join per participant; join and idle modes)")
+	fs.StringVar(&c.path, "path", "lean", "how participants join: lean (raw SIP/MSRP on shared sockets) or client (client.Join per participant; join and idle modes; the roster mode always)")
 	fs.IntVar(&c.pid, "pid", 0, "parleyd's PID: report its CPU time (/proc/PID/stat) and RSS (/proc/PID/status)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard deadline of the run: stop, report what was measured, exit 1")
 	fs.StringVar(&c.roomName, "room", "bench", "room name prefix (a random suffix is added per run)")
@@ -97,6 +107,21 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 		fs.IntVar(&c.participants, "participants", 10000, "idle participants")
 		fs.IntVar(&c.perRoom, "per-room", 100, "participants per room")
 		fs.DurationVar(&c.settle, "settle", 3*time.Second, "wait after the joins before reading the server's RSS")
+	case "roster":
+		c.path = "client" // watchers and visitors are client.Sessions
+		fs.Lookup("path").DefValue = c.path
+		fs.IntVar(&c.watchers, "watchers", 100, "members keeping the room's roster (client.Join, roster on)")
+		fs.IntVar(&c.visits, "visits", 200, "visitors (client.Join, NoRoster) joining and leaving one after another")
+		fs.Float64Var(&c.rate, "rate", 5, "visits per second")
+		fs.StringVar(&c.arrivals, "arrivals", "poisson", "visit arrivals at -rate: poisson or even")
+		fs.Func("stay", "time each visitor stays, from its Join returning to its Leave: a duration, or LO-HI for uniformly random stays (default 2s)", func(s string) error {
+			lo, hi, err := parseStay(s)
+			c.stayLo, c.stayHi = lo, hi
+			return err
+		})
+		c.stayLo, c.stayHi = 2*time.Second, 2*time.Second
+		fs.Int64Var(&c.seed, "seed", 0, "seed of the arrivals and stays (0: random; the report gives the one used)")
+		fs.DurationVar(&c.deadline, "deadline", 10*time.Second, "after the last visitor has left, wait this long for the watchers' events; what has not come is missed")
 	default:
 		fmt.Fprint(stderr, usage)
 		return nil, fmt.Errorf("unknown mode %q", c.mode)
@@ -121,6 +146,9 @@ func (c *config) check() error {
 	}
 	switch c.path {
 	case "lean":
+		if c.mode == "roster" {
+			return errors.New("-path lean: the roster mode's watchers and visitors are client.Sessions (-path client)")
+		}
 	case "client":
 		if c.mode == "fanout" || c.mode == "rooms" {
 			return fmt.Errorf("-path client: the %s mode's hot loop is raw MSRP (see the package doc)", c.mode)
@@ -153,11 +181,21 @@ func (c *config) check() error {
 		if c.participants < 1 || c.perRoom < 1 {
 			return errors.New("want -participants ≥ 1 and -per-room ≥ 1")
 		}
+	case "roster":
+		if c.watchers < 1 || c.visits < 1 || c.rate <= 0 || c.deadline <= 0 {
+			return errors.New("want -watchers ≥ 1, -visits ≥ 1, -rate > 0 and -deadline > 0")
+		}
+		if c.arrivals != "poisson" && c.arrivals != "even" {
+			return fmt.Errorf("-arrivals %q: want poisson or even", c.arrivals)
+		}
 	}
 	if c.sources == 0 {
 		n := c.participants * max(c.rooms, 1)
-		if c.mode == "join" {
+		switch c.mode {
+		case "join":
 			n = c.joins
+		case "roster":
+			n = c.watchers + c.visits
 		}
 		c.sources = n/20000 + 1
 	}
@@ -232,6 +270,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		runJoin(ctx, cfg, j, res)
 	case "idle":
 		runIdle(ctx, cfg, j, res)
+	case "roster":
+		runRoster(ctx, cfg, j, res)
 	}
 	if ctx.Err() != nil {
 		res.TimedOut = true

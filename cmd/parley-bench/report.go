@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 )
 
 // result is one run's report: one JSON line on stdout. Fields a mode does
@@ -57,6 +58,30 @@ type result struct {
 	ServerHWM     *int64   `json:"server_rss_peak_bytes,omitempty"`
 	BenchCPUPer   *float64 `json:"bench_cpu_ms_per_1k_deliveries,omitempty"`
 
+	// roster mode (issue 19)
+	Watchers           int      `json:"watchers,omitempty"`
+	Visits             int      `json:"visits,omitempty"`
+	VisitRate          float64  `json:"visits_per_sec,omitempty"`
+	Arrivals           string   `json:"arrivals,omitempty"`
+	Stay               string   `json:"stay,omitempty"`
+	Seed               int64    `json:"seed,omitempty"`
+	ShortVisits        *int64   `json:"short_visits,omitempty"` // visits planned to stay under 1 s
+	WatcherJoinSecs    *float64 `json:"watchers_join_seconds,omitempty"`
+	Measured           int      `json:"watchers_measured,omitempty"` // watchers whose roster came
+	ExpectedEvents     *int64   `json:"expected_events,omitempty"`   // (watcher, visitor) joins and leaves due
+	RosterEvents       *int64   `json:"roster_events,omitempty"`     // of which arrived
+	Missed             *int64   `json:"missed,omitempty"`
+	MissedJoins        *int64   `json:"missed_joins,omitempty"`
+	MissedLeaves       *int64   `json:"missed_leaves,omitempty"`
+	OutOfOrder         *int64   `json:"out_of_order,omitempty"`   // a MemberJoined after the same visitor's MemberLeft
+	EarlyJoins         *int64   `json:"early_joins,omitempty"`    // MemberJoined before the visitor's Join returned (latency 0)
+	EarlyLeaves        *int64   `json:"early_leaves,omitempty"`   // MemberLeft before the visitor's Leave was called (latency 0)
+	RosterDropped      *int64   `json:"roster_dropped,omitempty"` // events dropped on full RosterEvents channels
+	RosterEnded        *int64   `json:"roster_ended,omitempty"`   // watchers' rosters that ended (a RosterReset after the first)
+	BriefPairs         *int64   `json:"brief_pairs,omitempty"`    // pairs whose MemberJoined and MemberLeft came in one NOTIFY
+	RosterJoinLatency  *latency `json:"roster_join_latency_ms,omitempty"`
+	RosterLeaveLatency *latency `json:"roster_leave_latency_ms,omitempty"`
+
 	Targets  []target `json:"targets,omitempty"`
 	Errors   int64    `json:"errors"`
 	Error    string   `json:"first_error,omitempty"`
@@ -72,12 +97,17 @@ type latency struct {
 	N   uint64  `json:"n"`
 }
 
-func latencyOf(h *hist) *latency {
+func latencyOf(h *hist) *latency { return latencyIn(h, time.Microsecond) }
+
+// latencyIn is h's quantiles in the given unit, to a tenth of it; nil when
+// h is empty.
+func latencyIn(h *hist, unit time.Duration) *latency {
 	if h.n == 0 {
 		return nil
 	}
-	us := func(ns int64) float64 { return float64(ns/100) / 10 }
-	return &latency{P50: us(h.quantile(0.50)), P90: us(h.quantile(0.90)), P99: us(h.quantile(0.99)), Max: us(h.max), N: h.n}
+	tenth := int64(unit / 10)
+	in := func(ns int64) float64 { return float64(ns/tenth) / 10 }
+	return &latency{P50: in(h.quantile(0.50)), P90: in(h.quantile(0.90)), P99: in(h.quantile(0.99)), Max: in(h.max), N: h.n}
 }
 
 // target is one of issue 7's targets, as checked on this run. They apply
@@ -117,6 +147,16 @@ func (r *result) checkTargets() {
 	}
 	if r.RSSPerPart != nil {
 		r.addTarget("rss_per_participant_bytes", "<= 16384", *r.RSSPerPart, *r.RSSPerPart <= 16384)
+	}
+	// Issue 19: the roster is current within 1 s, no notice lost.
+	if l := r.RosterJoinLatency; l != nil {
+		r.addTarget("roster join latency p99 (ms)", "<= 1000", l.P99, l.P99 <= 1000)
+	}
+	if l := r.RosterLeaveLatency; l != nil {
+		r.addTarget("roster leave latency p99 (ms)", "<= 1000", l.P99, l.P99 <= 1000)
+	}
+	if r.Missed != nil {
+		r.addTarget("missed roster events", "0", float64(*r.Missed), *r.Missed == 0)
 	}
 }
 
@@ -160,15 +200,42 @@ func (r *result) writeSummary(w io.Writer) {
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(&b, "  latency µs: p50 %.0f, p90 %.0f, p99 %.0f, max %.0f (%d samples)\n", l.P50, l.P90, l.P99, l.Max, l.N)
 	}
+	if r.Watchers > 0 {
+		fmt.Fprintf(&b, "  %d watchers (%d measured, joined in %.1f s); %d visits at %g/s (%s arrivals, seed %d), staying %s\n",
+			r.Watchers, r.Measured, derefF(r.WatcherJoinSecs), r.Visits, r.VisitRate, r.Arrivals, r.Seed, r.Stay)
+	}
+	if r.ExpectedEvents != nil {
+		fmt.Fprintf(&b, "  roster events %d of %d expected: missed %d (joins %d, leaves %d), duplicated %d, out of order %d, dropped %d, rosters ended %d; early joins %d, early leaves %d; %d pairs told in one NOTIFY\n",
+			deref(r.RosterEvents), *r.ExpectedEvents, deref(r.Missed), deref(r.MissedJoins), deref(r.MissedLeaves),
+			deref(r.Duplicated), deref(r.OutOfOrder), deref(r.RosterDropped), deref(r.RosterEnded), deref(r.EarlyJoins), deref(r.EarlyLeaves), deref(r.BriefPairs))
+	}
+	for _, x := range []struct {
+		what string
+		l    *latency
+	}{{"join → MemberJoined", r.RosterJoinLatency}, {"leave → MemberLeft", r.RosterLeaveLatency}} {
+		if x.l != nil {
+			fmt.Fprintf(&b, "  %s ms: p50 %.1f, p90 %.1f, p99 %.1f, max %.1f (%d pairs)\n", x.what, x.l.P50, x.l.P90, x.l.P99, x.l.Max, x.l.N)
+		}
+	}
+	who := ""
+	if r.Watchers > 0 {
+		who = "visitors' "
+	}
 	if r.Joins != nil {
-		fmt.Fprintf(&b, "  joins %d at %.0f/s", *r.Joins, derefF(r.JoinsPerSec))
+		fmt.Fprintf(&b, "  %sjoins %d", who, *r.Joins)
+		if r.JoinsPerSec != nil {
+			fmt.Fprintf(&b, " at %.0f/s", *r.JoinsPerSec)
+		}
 		if l := r.JoinLatency; l != nil {
 			fmt.Fprintf(&b, " (latency µs p50 %.0f, p99 %.0f, max %.0f)", l.P50, l.P99, l.Max)
 		}
 		b.WriteString("\n")
 	}
 	if r.Leaves != nil {
-		fmt.Fprintf(&b, "  leaves %d at %.0f/s", *r.Leaves, derefF(r.LeavesPerSec))
+		fmt.Fprintf(&b, "  %sleaves %d", who, *r.Leaves)
+		if r.LeavesPerSec != nil {
+			fmt.Fprintf(&b, " at %.0f/s", *r.LeavesPerSec)
+		}
 		if l := r.LeaveLatency; l != nil {
 			fmt.Fprintf(&b, " (latency µs p50 %.0f, p99 %.0f, max %.0f)", l.P50, l.P99, l.Max)
 		}
