@@ -3,6 +3,8 @@ package room
 import (
 	"fmt"
 	"testing"
+
+	"github.com/parley-im/parley/sdp"
 )
 
 // bigRoom returns n chat-room-aware members with private messages, every
@@ -64,4 +66,40 @@ func BenchmarkRoute(b *testing.B) {
 			Route(members, roomURI, sender, sender.URI, []string{"sip:nobody@example.com"}, "text/plain", RoutePolicy{PrivateMessages: true})
 		}
 	})
+}
+
+// BenchmarkRouteAlternatingTypes (issue 20): routing cost must not depend
+// on how the content types of successive messages alternate: text and
+// typing indications, as a busy room sends them, against text alone.
+// Every member declares accept-wrapped-types, so Route asks each one.
+func BenchmarkRouteAlternatingTypes(b *testing.B) {
+	wrapped, err := sdp.ParseFormatList("text/plain text/html application/im-iscomposing+xml image/*")
+	if err != nil {
+		b.Fatal(err)
+	}
+	members := bigRoom(100)
+	for _, m := range members {
+		m.Wrapped, m.HasWrapped = wrapped, true
+	}
+	sender := members[0]
+	regular := []string{roomURI}
+	pol := RoutePolicy{Accepts: (*Participant).AcceptsWrapped}
+	for _, tc := range []struct {
+		name  string
+		types []string
+	}{
+		{"one-type", []string{"text/plain"}},
+		{"text-and-typing", []string{"text/plain", "application/im-iscomposing+xml"}},
+		{"four-types", []string{"text/plain", "application/im-iscomposing+xml", "text/html", "image/png"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			buf := make([]*Participant, 0, len(members))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				buf = RouteAppend(buf, members, roomURI, sender, sender.URI, regular, tc.types[i%len(tc.types)], pol).Recipients
+				i++
+			}
+		})
+	}
 }
