@@ -108,12 +108,20 @@ func TestRooms(t *testing.T) {
 
 func TestJoin(t *testing.T) {
 	srv := startServer(t)
-	for _, c := range []struct{ path, transport string }{{"lean", "tcp"}, {"lean", "udp"}, {"client", "tcp"}} {
-		t.Run(c.path+"-"+c.transport, func(t *testing.T) {
+	for _, c := range []struct{ path, transport, sipConns, report string }{
+		{"lean", "tcp", "0", "per-participant"}, // each participant its own SIP connection (issue 20)
+		{"lean", "tcp", "3", "3"},
+		{"lean", "udp", "0", ""},
+		{"client", "tcp", "0", ""},
+	} {
+		t.Run(c.path+"-"+c.transport+"-"+c.sipConns, func(t *testing.T) {
 			const joins = 20
-			m, code := bench(t, srv, c.transport, "join", "-joins", fmt.Sprint(joins), "-per-room", "7", "-concurrency", "4", "-path", c.path)
+			m, code := bench(t, srv, c.transport, "join", "-joins", fmt.Sprint(joins), "-per-room", "7", "-concurrency", "4", "-path", c.path, "-sip-conns", c.sipConns)
 			if code != exitOK || m["ok"] != true {
 				t.Fatalf("exit %d, ok %v, error %v", code, m["ok"], m["first_error"])
+			}
+			if got, _ := m["sip_conns"].(string); got != c.report {
+				t.Errorf("sip_conns %q, want %q", got, c.report)
 			}
 			if got := num(t, m, "joins"); got != joins {
 				t.Errorf("joins %v, want %d", got, joins)

@@ -48,7 +48,10 @@
 // -transport tcp|udp (SIP; tcp), -pid N (parleyd's PID), -timeout (5 m: the
 // hard deadline, after which the run stops, reports what it has and exits 1),
 // -room (room name prefix; a random suffix per run), -concurrency,
-// -sip-conns (4: SIP TCP connections the lean path shares), -sources, -path.
+// -sip-conns (0: over TCP each lean participant has its own SIP connection,
+// as real clients do, and the report says "sip_conns": "per-participant";
+// N: they share N connections, the default before issue 20), -sources,
+// -path.
 //
 // # Output
 //

@@ -15,18 +15,23 @@ import (
 	"time"
 )
 
-// The lean SIP path: one user agent for the whole run, on a few shared
-// sockets to parleyd (TCP connections, or one UDP socket), with the dialog
+// The lean SIP path: one user agent for the whole run, with the dialog
 // layer written out by hand: INVITE → 1xx/2xx → ACK, BYE → 200, and a 200
 // to the focus's own BYEs. It costs one map entry per dialog, where a
-// client.Session costs a sipgo user agent, a listener and goroutines.
+// client.Session costs a sipgo user agent, a listener and goroutines. Over
+// TCP each participant has its own SIP connection by default, as real
+// clients do (issue 20: the server's cost per member includes it);
+// -sip-conns N shares N connections among them instead. Over UDP there is
+// one socket.
 
 // sipUA is the lean SIP user agent shared by every participant of a run.
 type sipUA struct {
 	transport string // "TCP" or "UDP"
 	server    string // host:port of parleyd's SIP listener
 	timeout   time.Duration
-	conns     []*sipConn
+	perDialog bool // a connection of its own per dialog (TCP, -sip-conns 0)
+	connMu    sync.Mutex
+	conns     []*sipConn // the shared ones; with perDialog every one, for close
 	next      atomic.Uint32
 
 	mu      sync.Mutex
@@ -45,6 +50,8 @@ type sipConn struct {
 	nc    net.Conn
 	local string // our host:port on it: Via and Contact
 	wmu   sync.Mutex
+	own   bool        // one dialog's own connection (perDialog)
+	done  atomic.Bool // closed on purpose: its reader's error is no failure
 }
 
 // leanDialog is one participant's INVITE dialog.
@@ -67,39 +74,66 @@ const (
 	sipT2 = 4 * time.Second
 )
 
-// newSIPUA opens n sockets to server ("udp" opens one whatever n says).
+// newSIPUA opens n sockets to server ("udp" opens one whatever n says);
+// n = 0 over TCP opens none: each dialog dials its own.
 func newSIPUA(ctx context.Context, transport, server string, n int, timeout time.Duration) (*sipUA, error) {
 	ua := &sipUA{transport: strings.ToUpper(transport), server: server, timeout: timeout,
 		waiters: make(map[string]chan *sipMsg), dialogs: make(map[string]*leanDialog)}
 	if ua.transport == "UDP" {
 		n = 1
 	}
-	for range max(n, 1) {
-		var d net.Dialer
-		nc, err := d.DialContext(ctx, strings.ToLower(ua.transport), server)
-		if err != nil {
+	ua.perDialog = n == 0
+	for range n {
+		if _, err := ua.dial(ctx, false); err != nil {
 			ua.close()
-			return nil, fmt.Errorf("SIP %s connect to %s: %w", ua.transport, server, err)
+			return nil, err
 		}
-		if uc, ok := nc.(*net.UDPConn); ok {
-			_ = uc.SetReadBuffer(4 << 20) // a burst of 200s from the focus
-			_ = uc.SetWriteBuffer(4 << 20)
-		}
-		c := &sipConn{ua: ua, nc: nc, local: nc.LocalAddr().String()}
-		ua.conns = append(ua.conns, c)
-		ua.wg.Add(1)
-		go c.readLoop()
 	}
 	return ua, nil
 }
 
+// dial opens a socket to the server and starts its reader.
+func (ua *sipUA) dial(ctx context.Context, own bool) (*sipConn, error) {
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, strings.ToLower(ua.transport), ua.server)
+	if err != nil {
+		return nil, fmt.Errorf("SIP %s connect to %s: %w", ua.transport, ua.server, err)
+	}
+	if uc, ok := nc.(*net.UDPConn); ok {
+		_ = uc.SetReadBuffer(4 << 20) // a burst of 200s from the focus
+		_ = uc.SetWriteBuffer(4 << 20)
+	}
+	c := &sipConn{ua: ua, nc: nc, local: nc.LocalAddr().String(), own: own}
+	ua.connMu.Lock()
+	if ua.closing.Load() {
+		ua.connMu.Unlock()
+		nc.Close()
+		return nil, errors.New("SIP: the run is over")
+	}
+	ua.conns = append(ua.conns, c)
+	ua.wg.Add(1)
+	ua.connMu.Unlock()
+	go c.readLoop()
+	return c, nil
+}
+
 // close closes the sockets and waits for their readers.
 func (ua *sipUA) close() {
+	ua.connMu.Lock()
 	ua.closing.Store(true)
-	for _, c := range ua.conns {
+	conns := ua.conns
+	ua.connMu.Unlock()
+	for _, c := range conns {
 		c.nc.Close()
 	}
 	ua.wg.Wait()
+}
+
+// hangUp closes a dialog's own connection once the dialog is over.
+func (ua *sipUA) hangUp(c *sipConn) {
+	if c.own && c.done.CompareAndSwap(false, true) {
+		c.nc.Close()
+	}
 }
 
 func (c *sipConn) write(b []byte) error {
@@ -118,7 +152,11 @@ func (c *sipConn) readLoop() {
 		buf []byte
 	)
 	if c.ua.transport == "TCP" {
-		br = bufio.NewReaderSize(c.nc, 64<<10)
+		size := 64 << 10 // shared by many dialogs
+		if c.own {
+			size = 4 << 10 // lines are short; bodies are read whole whatever the size
+		}
+		br = bufio.NewReaderSize(c.nc, size)
 	} else {
 		buf = make([]byte, 65536)
 	}
@@ -140,7 +178,7 @@ func (c *sipConn) readLoop() {
 			}
 		}
 		if err != nil {
-			if !c.ua.closing.Load() {
+			if !c.ua.closing.Load() && !c.done.Load() {
 				c.ua.fail(fmt.Errorf("SIP connection %s: %w", c.local, err))
 			}
 			return
@@ -206,9 +244,13 @@ func randHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
-// conn picks the socket for a new dialog, round robin.
-func (ua *sipUA) conn() *sipConn {
-	return ua.conns[int(ua.next.Add(1)-1)%len(ua.conns)]
+// conn picks the socket for a new dialog: a new one of its own, or the
+// shared ones round robin.
+func (ua *sipUA) conn(ctx context.Context) (*sipConn, error) {
+	if ua.perDialog {
+		return ua.dial(ctx, true)
+	}
+	return ua.conns[int(ua.next.Add(1)-1)%len(ua.conns)], nil
 }
 
 // transact sends a request built for a fresh branch and waits for its
@@ -278,7 +320,10 @@ func (ua *sipUA) transact(ctx context.Context, c *sipConn, invite bool, build fu
 // invite sends the INVITE of a new dialog with offer as its body and ACKs
 // its 2xx. It returns the 2xx.
 func (ua *sipUA) invite(ctx context.Context, room, from string, offer []byte) (*leanDialog, *sipMsg, error) {
-	c := ua.conn()
+	c, err := ua.conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	d := &leanDialog{conn: c, room: room, from: from, callID: randHex(12) + "@parley-bench", fromTag: randHex(6)}
 	ua.mu.Lock()
 	ua.dialogs[d.callID] = d
@@ -295,10 +340,12 @@ func (ua *sipUA) invite(ctx context.Context, room, from string, offer []byte) (*
 	})
 	if err != nil {
 		ua.forget(d)
+		ua.hangUp(c)
 		return nil, nil, fmt.Errorf("INVITE: %w", err)
 	}
 	if res.code/100 != 2 {
 		ua.forget(d)
+		ua.hangUp(c)
 		return nil, nil, fmt.Errorf("INVITE: %d %s", res.code, res.reason)
 	}
 	d.toTag = headerParam(res.get("to"), "tag")
@@ -334,6 +381,7 @@ func (d *leanDialog) commonHeaders(b *strings.Builder, branch string, cseq int, 
 // bye ends the dialog (RFC 3261 §15.1.1) and waits for the 200. A dialog the
 // focus already ended is left alone.
 func (ua *sipUA) bye(ctx context.Context, d *leanDialog) error {
+	defer ua.hangUp(d.conn)
 	defer ua.forget(d)
 	if d.ended.Load() {
 		return nil

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -83,7 +84,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard deadline of the run: stop, report what was measured, exit 1")
 	fs.StringVar(&c.roomName, "room", "bench", "room name prefix (a random suffix is added per run)")
 	fs.IntVar(&c.conc, "concurrency", 32, "joins and leaves in flight")
-	fs.IntVar(&c.sipConns, "sip-conns", 4, "SIP TCP connections shared by the lean path's participants")
+	fs.IntVar(&c.sipConns, "sip-conns", 0, "SIP TCP connections shared by the lean path's participants; 0: one per participant, as real clients have")
 	fs.IntVar(&c.sources, "sources", 0, "source addresses of 127.0.0.0/8 for MSRP connections (0: one per 20,000 participants)")
 	switch c.mode {
 	case "fanout", "rooms":
@@ -156,8 +157,8 @@ func (c *config) check() error {
 	default:
 		return fmt.Errorf("-path %q: want lean or client", c.path)
 	}
-	if c.timeout <= 0 || c.conc < 1 || c.sipConns < 1 || c.sources < 0 {
-		return errors.New("-timeout, -concurrency and -sip-conns must be positive")
+	if c.timeout <= 0 || c.conc < 1 || c.sipConns < 0 || c.sources < 0 {
+		return errors.New("-timeout and -concurrency must be positive, -sip-conns and -sources not negative")
 	}
 	switch c.mode {
 	case "fanout", "rooms":
@@ -246,6 +247,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 	res := &result{Mode: cfg.mode, Path: cfg.path, Transport: cfg.transport, ServerPID: cfg.pid, SourceAddrs: cfg.sources}
+	if cfg.path == "lean" && cfg.mode != "roster" && cfg.transport == "tcp" {
+		res.SIPConns = "per-participant"
+		if cfg.sipConns > 0 {
+			res.SIPConns = strconv.Itoa(cfg.sipConns)
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, cfg.timeout)
 	defer cancel()
 

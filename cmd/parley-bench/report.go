@@ -14,7 +14,11 @@ type result struct {
 	Mode      string `json:"mode"`
 	Path      string `json:"path"` // "lean" or "client": how participants join (and, for traffic, send and receive)
 	Transport string `json:"transport"`
-	OK        bool   `json:"ok"` // no loss, duplicate, reorder, error, nor timeout
+	// SIPConns says how the lean path's participants reach the focus over
+	// TCP: "per-participant" (each its own connection, as real clients),
+	// else the number of connections they share.
+	SIPConns string `json:"sip_conns,omitempty"`
+	OK       bool   `json:"ok"` // no loss, duplicate, reorder, error, nor timeout
 
 	Rooms        int     `json:"rooms,omitempty"`
 	Participants int     `json:"participants,omitempty"` // per room (join, idle: in all)
