@@ -36,6 +36,12 @@ type chat struct {
 	// echo: emit what we send ourselves too (the terminal UI; a script
 	// that pipes lines in does not want them back).
 	echo bool
+	// display is our display name (--nick, else $USER): the name others'
+	// messages mention us by when we hold no nickname.
+	display string
+	// away is the /away state: the chat's own, or one the rooms of a
+	// terminal UI share (set before start).
+	away *awayState
 
 	mu      sync.Mutex
 	nick    string                   // our nickname in effect
@@ -57,7 +63,7 @@ type typist struct {
 }
 
 func newChat(s *client.Session, self string, emit func(Event)) *chat {
-	c := &chat{s: s, self: self, emit: emit, members: map[string]client.Member{},
+	c := &chat{s: s, self: self, emit: emit, members: map[string]client.Member{}, away: &awayState{},
 		typing: map[string]typist{}, done: make(chan struct{}), rosterIn: make(chan struct{})}
 	c.comp.c = c
 	return c
@@ -221,7 +227,52 @@ func (c *chat) received(m client.Message) {
 	if rest, ok := strings.CutPrefix(ev.Text, "/me "); ok && ev.ContentType == "" {
 		ev.Text, ev.Action = rest, true
 	}
+	ev.Mention = m.From != c.self && mentions(ev.Text, c.mentionNames()...)
 	c.emit(ev)
+	if m.Private && m.From != c.self {
+		c.answerAway(m.From, ev.Name, ev.Text)
+	}
+}
+
+// mentionNames are the names a message mentions us by: our nickname, else
+// our display name (the user name).
+func (c *chat) mentionNames() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.nick != "" {
+		return []string{c.nick}
+	}
+	if c.display != "" {
+		return []string{c.display}
+	}
+	return nil
+}
+
+// answerAway answers a private message from uri (shown as name) while we
+// are away: once per sender, with the note, on a goroutine tracked by wg
+// (it runs on pump, before done closes, so wait covers it). An answer is
+// never answered: two people away do not talk to each other forever.
+func (c *chat) answerAway(uri, name, text string) {
+	if strings.HasPrefix(text, autoReplyMark) {
+		return
+	}
+	note, ok := c.away.replyTo(uri)
+	if !ok {
+		return
+	}
+	reply := awayReply(c.myName(""), note)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := c.s.SendPrivate(ctx, uri, reply); err != nil {
+			text, code := explain("msg", name, err)
+			c.emit(Event{Time: time.Now(), Type: evError, Text: "automatic away answer not sent: " + text, Code: code})
+			return
+		}
+		c.emit(Event{Time: time.Now(), Type: evInfo, Text: "you are away: " + name + " got an automatic answer"})
+	}()
 }
 
 // replayed handles a message the room replayed from its history: shown
@@ -236,6 +287,7 @@ func (c *chat) replayed(m client.Message) {
 	if rest, ok := strings.CutPrefix(ev.Text, "/me "); ok && ev.ContentType == "" {
 		ev.Text, ev.Action = rest, true
 	}
+	ev.Mention = m.From != c.self && mentions(ev.Text, c.mentionNames()...)
 	c.emit(ev)
 }
 
@@ -469,11 +521,33 @@ func (c *chat) exec(ctx context.Context, line, display string) error {
 			return nil
 		}
 		c.emit(Event{Time: now, Type: evRoster, Members: c.roster()})
+	case "topic":
+		subject := c.s.Subject()
+		if subject == "" {
+			c.emit(Event{Time: now, Type: evInfo, Text: "no subject set"})
+		} else {
+			c.emit(Event{Time: now, Type: evInfo, Text: "subject: " + subject})
+		}
+	case "away":
+		if cmd.arg == "" {
+			if _, was := c.away.set(""); was {
+				c.emit(Event{Time: now, Type: evInfo, Text: "you are back (no longer away)"})
+			} else {
+				c.emit(Event{Time: now, Type: evInfo, Text: "you were not away; /away NOTE to be"})
+			}
+			return nil
+		}
+		c.away.set(cmd.arg)
+		c.emit(Event{Time: now, Type: evInfo, Text: "you are away: " + cmd.arg + " (on this screen only; a private message gets one automatic answer per sender)"})
+	case "join":
+		err := errUsage("/join opens a tab: only in the terminal UI (run one parley per room here)")
+		c.emit(Event{Time: now, Type: evError, Text: err.Error()})
+		return err
 	case "help":
 		for _, l := range strings.Split(helpFor(cmd.arg), "\n") {
 			c.emit(Event{Time: now, Type: evInfo, Text: l})
 		}
-	case "leave":
+	case "leave", "part":
 		return errLeave
 	}
 	return nil

@@ -36,6 +36,18 @@ func TestParseCommand(t *testing.T) {
 		{in: "/help", want: command{name: "help"}, ok: true},
 		{in: "/help /msg", want: command{name: "help", arg: "/msg"}, ok: true},
 		{in: "/frobnicate", bad: true},
+		// Issue 19.
+		{in: "/topic", want: command{name: "topic"}, ok: true},
+		{in: "/away", want: command{name: "away"}, ok: true},
+		{in: "/away  out for lunch ", want: command{name: "away", arg: "out for lunch"}, ok: true},
+		{in: "/join dev", want: command{name: "join", arg: "dev"}, ok: true},
+		{in: "/join", bad: true},
+		{in: "/join a b", bad: true},
+		{in: "/part", want: command{name: "part"}, ok: true},
+		{in: "line one\n\nline three", want: command{name: "say", arg: "line one\n\nline three"}, ok: true},
+		{in: "/me waves\nand smiles", want: command{name: "me", arg: "waves\nand smiles"}, ok: true},
+		{in: "/who\n", want: command{name: "who"}, ok: true},
+		{in: "/nick a\nb", bad: true},
 	}
 	for _, c := range cases {
 		got, ok, err := parseCommand(c.in)
@@ -86,7 +98,10 @@ func TestHelpFor(t *testing.T) {
 		"/tell": "/msg NICK TEXT",
 		"NICK":  "/nick register",
 		"names": "/who",
-		"part":  "/leave",
+		"part":  "/part: leave the room of this tab",
+		"quit":  "/leave",
+		"away":  "local to parley",
+		"topic": "subject",
 		"?":     "/help [COMMAND]",
 		"frob":  "no command /frob",
 	} {

@@ -58,6 +58,10 @@ type Event struct {
 	Members []member `json:"members,omitempty"`
 	// Self marks what we sent ourselves (the terminal UI echoes it).
 	Self bool `json:"self,omitempty"`
+	// Mention marks a message from someone else whose text names us (our
+	// nickname, else our user name) as a word: the terminal UI highlights
+	// it and rings the bell.
+	Mention bool `json:"mention,omitempty"`
 	// Code is the status code behind an error, when there is one.
 	Code int `json:"code,omitempty"`
 	// Attempt is the attempt at rejoining (reconnecting, reconnected),
@@ -226,6 +230,55 @@ func rosterNames(ms []member) string {
 		names[i] = m.Name
 	}
 	return strings.Join(names, ", ")
+}
+
+// textLines splits a message's text into the lines it is shown as: one
+// per line of the text ("\r\n" or "\n"), blank lines kept, trailing
+// line breaks dropped. One message stays one message; the terminal UI
+// and the log show it on several lines.
+func textLines(text string) []string {
+	text = strings.TrimRight(text, "\r\n")
+	if !strings.Contains(text, "\n") {
+		return []string{text}
+	}
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+// multiline reports whether e is a message shown on several lines.
+func multiline(e Event) bool {
+	switch e.Type {
+	case evMessage, evPrivate, evHistory:
+		return strings.Contains(strings.TrimRight(e.Text, "\r\n"), "\n")
+	}
+	return false
+}
+
+// continuation is the indentation of a message's second and later lines:
+// under the text, past the time stamp.
+func continuation(e Event) string { return strings.Repeat(" ", len(stamp(e))+3) }
+
+// plainLines is the event as lines of plain text, for the log: Line, and
+// a multi-line message's further lines indented under it.
+func plainLines(e Event) []string {
+	if !multiline(e) {
+		if l := e.Line(); l != "" {
+			return []string{l}
+		}
+		return nil
+	}
+	tl := textLines(e.Text)
+	first := e
+	first.Text = tl[0]
+	out := []string{first.Line()}
+	ind := continuation(e)
+	for _, l := range tl[1:] {
+		out = append(out, strings.TrimRight(ind+sanitizeLine(l), " "))
+	}
+	return out
 }
 
 // sanitizeLine keeps a line one line: control characters (a message's own

@@ -60,6 +60,8 @@ type common struct {
 	// (--password-file) or $PARLEY_PASSWORD.
 	account      string
 	passwordFile string
+	// logDir: join appends every line it shows to DIR/<room>.log (--log).
+	logDir string
 }
 
 // reconnectPolicy is how join and listen come back to the room (tests
@@ -84,6 +86,17 @@ func (c *common) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.passwordFile, "password-file", "", "read the account's password from the first line of this `file`")
 	fs.BoolVar(&c.noReconnect, "no-reconnect", false, "when the connection to the room is lost or the server shuts down, quit instead of "+
 		"joining again (join and listen reconnect by themselves, with growing waits, and show what was said meanwhile as history)")
+}
+
+// commandFlags declares the options of command cmd on fs: the common
+// ones, --json, and join's own.
+func (c *common) commandFlags(fs *flag.FlagSet, cmd string) {
+	c.flags(fs)
+	fs.BoolVar(&c.json, "json", false, "print events as JSON objects, one per line (listen, and join without a terminal)")
+	if cmd == "join" {
+		fs.StringVar(&c.logDir, "log", "", "append every line shown to `DIR`/ROOM.log (plain text with times; "+
+			"the directory is created 0700, the files 0600)")
+	}
 }
 
 // parseArgs parses args with fs, allowing flags after the positional

@@ -55,35 +55,69 @@ func (p *printer) emit(e Event) {
 }
 
 func cmdJoin(ctx context.Context, c *common, arg string, io stdio) int {
+	server := c.server // --server as given: connect sets the one it used
 	s, room, o, ok := connect(ctx, c, arg, io)
 	if !ok {
 		return 1
+	}
+	var log *lineLog
+	if c.logDir != "" {
+		var err error
+		if log, err = openLog(c.logDir, room); err != nil {
+			fmt.Fprintf(io.err, "parley: %v\n", err)
+			lctx, cancel := context.WithTimeout(context.Background(), leaveTimeout)
+			defer cancel()
+			s.Leave(lctx)
+			return 1
+		}
 	}
 	nick, explicit := c.nick, c.nick != ""
 	if nick == "" && !c.anonymous {
 		nick = userName()
 	}
-	greet := func(ch *chat) {
+	greet := func(ctx context.Context, ch *chat, room string) {
 		ch.takeNick(ctx, nick, explicit)
 		ch.emit(Event{Time: time.Now(), Type: evInfo, Text: "joined " + room + " as " + ch.myName(o.DisplayName) + "; /help for commands"})
 	}
 	if io.terminal && !c.json {
-		if err := runTUI(ctx, s, o.From, room, o.DisplayName, greet); err != nil {
+		cfg := tuiConfig{self: o.From, display: o.DisplayName, first: s, firstRoom: room, firstLog: log, logDir: c.logDir, greet: greet,
+			resolve: func(arg string) (string, error) { return siblingRoom(room, arg) },
+			dial: func(ctx context.Context, uri string) (*client.Session, error) {
+				// The same participant in every room: the first room's
+				// From (an account's, or the random one), and its server
+				// for a room on it; a URI elsewhere goes where --server
+				// says, else to its own host.
+				c2 := *c
+				c2.from = o.From
+				if uriHost(uri) != uriHost(room) {
+					c2.server = server
+				}
+				s, _, _, err := dial(ctx, &c2, uri, nil) // --insecure warned once, before the UI
+				return s, err
+			}}
+		if err := runTUI(ctx, cfg); err != nil {
 			fmt.Fprintf(io.err, "parley: terminal: %v\n", err)
 			return 1
 		}
 		return 0
 	}
-	return runLines(ctx, s, o.From, o.DisplayName, io, c.json, greet)
+	return runLines(ctx, s, o.From, o.DisplayName, io, c.json, func(ch *chat) { greet(ctx, ch, room) }, log)
 }
 
 // runLines is `parley join` without a terminal: each line of stdin is a
 // line typed (text or a command), every event a line of stdout; at the
 // end of stdin parley leaves. It returns 1 when a line failed or the
 // session ended by itself.
-func runLines(ctx context.Context, s *client.Session, self, display string, io stdio, json bool, greet func(*chat)) int {
+func runLines(ctx context.Context, s *client.Session, self, display string, io stdio, json bool, greet func(*chat), log *lineLog) int {
 	out := newPrinter(io.out, json)
-	ch := newChat(s, self, out.emit)
+	defer log.close()
+	ch := newChat(s, self, func(e Event) {
+		if err := log.event(e); err != nil {
+			fmt.Fprintf(io.err, "parley: %v\n", err)
+		}
+		out.emit(e)
+	})
+	ch.display = display
 	ch.start()
 	greet(ch)
 	lines, stop := readLines(io.in)
@@ -150,6 +184,7 @@ func cmdListen(ctx context.Context, c *common, arg string, io stdio) int {
 	}
 	out := newPrinter(io.out, c.json)
 	ch := newChat(s, o.From, out.emit)
+	ch.display = o.DisplayName
 	ch.start()
 	ch.takeNick(ctx, c.nick, true)
 	ch.emit(Event{Time: time.Now(), Type: evInfo, Text: "listening to " + room})

@@ -164,8 +164,7 @@ func run(ctx context.Context, args []string, io stdio) int {
 	var c common
 	fs := flag.NewFlagSet("parley "+cmd, flag.ContinueOnError)
 	fs.SetOutput(io.err)
-	c.flags(fs)
-	fs.BoolVar(&c.json, "json", false, "print events as JSON objects, one per line (listen, and join without a terminal)")
+	c.commandFlags(fs, cmd)
 	pos, err := parseArgs(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -211,6 +210,22 @@ lines). In the chat, /help lists the commands and /help COMMAND explains one.
 If the connection drops or the server restarts, it joins again by itself and
 shows what was said meanwhile (--no-reconnect: quit instead).
 
+In the terminal UI:
+  Enter sends; Alt+Enter starts a new line; a paste is one message, its
+  lines and blank lines kept.
+  Tab completes a name from the room (at the start of the line with ": ")
+  or a /command; Tab again offers the next one.
+  Up and Down recall the lines entered earlier.
+  PgUp and PgDn (or the mouse wheel) scroll; new lines then wait below,
+  counted on the status line, until PgDn or End brings you back down.
+  A message that names you (your nickname, else your user name) is
+  highlighted and rings the terminal's bell.
+  /topic shows the room's subject; /away [NOTE] marks you away (on your
+  screen only: a private message gets one automatic answer per sender).
+  /join ROOM opens another room in a tab (Alt+1..9, Ctrl+N, Ctrl+P switch);
+  /part closes it; /quit leaves them all.
+--log DIR appends every line shown to DIR/ROOM.log.
+
 `,
 	"send": `Usage: parley send ROOM TEXT... [flags]
 
@@ -232,8 +247,7 @@ reconnecting, reconnected.
 func printFlags(w io.Writer, cmd string) {
 	var c common
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
-	c.flags(fs)
-	fs.Bool("json", false, "print events as JSON objects, one per line (listen, and join without a terminal)")
+	c.commandFlags(fs, cmd)
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 }

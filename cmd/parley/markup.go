@@ -18,37 +18,60 @@ func nameColor(name string) string {
 	return nameColors[h.Sum32()%uint32(len(nameColors))]
 }
 
-// markup is the event as one line of the terminal UI, in tview's color
-// tags; everything that came from the network is escaped. It is "" for
-// events the message pane does not show (typing: the status line does).
+// mentionStyle is how the text of a message that mentions us is drawn:
+// black on yellow, bold, every line of it.
+const mentionStyle = "[black:yellow:b]"
+
+// markup is the event as the terminal UI shows it, in tview's color tags;
+// everything that came from the network is escaped. A message of several
+// lines gives several lines ("\n" between them), its further lines
+// indented under the first. It is "" for events the message pane does not
+// show (typing: the status line does).
 func markup(e Event) string {
 	ts := "[gray]" + stamp(e) + "[-] "
 	esc := func(s string) string { return tview.Escape(sanitizeLine(s)) }
 	name := func(n string) string { return "[" + nameColor(n) + "::b]" + esc(n) + "[-::-]" }
+	// body styles each line of the text and joins them, indented.
+	body := func(style, end string) string {
+		if e.Mention && !e.Self {
+			style, end = mentionStyle, "[-:-:-]"
+		}
+		lines := textLines(e.Text)
+		var b strings.Builder
+		for i, l := range lines {
+			if i > 0 {
+				b.WriteString("\n" + continuation(e))
+			}
+			if l != "" {
+				b.WriteString(style + esc(l) + end)
+			}
+		}
+		return b.String()
+	}
 	switch e.Type {
 	case evMessage:
-		text := esc(e.Text)
+		text := body("", "")
 		if e.ContentType != "" {
 			text += " [gray](" + esc(e.ContentType) + ")[-]"
 		}
 		if e.Action {
-			return ts + "[aqua]* [-]" + name(e.Name) + " [aqua]" + text + "[-]"
+			return ts + "[aqua]* [-]" + name(e.Name) + " " + body("[aqua]", "[-]")
 		}
 		return ts + name(e.Name) + ": " + text
 	case evPrivate:
 		if e.Self {
-			return ts + "[fuchsia::b]private[-::-] you → " + name(strings.Join(e.To, ", ")) + ": [fuchsia]" + esc(e.Text) + "[-]"
+			return ts + "[fuchsia::b]private[-::-] you → " + name(strings.Join(e.To, ", ")) + ": " + body("[fuchsia]", "[-]")
 		}
-		return ts + "[fuchsia::b]private[-::-] " + name(e.Name) + " → you: [fuchsia]" + esc(e.Text) + "[-]"
+		return ts + "[fuchsia::b]private[-::-] " + name(e.Name) + " → you: " + body("[fuchsia]", "[-]")
 	case evHistory:
-		text := esc(e.Text)
+		text := body("[::d]", "[-::-]")
 		if e.ContentType != "" {
-			text += " (" + esc(e.ContentType) + ")"
+			text += " [::d](" + esc(e.ContentType) + ")[-::-]"
 		}
 		if e.Action {
-			return ts + "[::d]* [-::-]" + name(e.Name) + " [::d]" + text + "[-::-]"
+			return ts + "[::d]* [-::-]" + name(e.Name) + " " + text
 		}
-		return ts + name(e.Name) + ": [::d]" + text + "[-::-]"
+		return ts + name(e.Name) + ": " + text
 	case evReconnecting:
 		if e.Attempt > 1 {
 			return "" // said once, at the first attempt; the input line counts the others

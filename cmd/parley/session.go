@@ -5,7 +5,9 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,23 +18,53 @@ import (
 // connect joins the room arg names. On failure it says why on stderr and
 // returns ok false.
 func connect(ctx context.Context, c *common, arg string, io stdio) (s *client.Session, room string, o client.Options, ok bool) {
-	room, server, err := c.roomURI(arg)
-	if err != nil {
-		fmt.Fprintf(io.err, "parley: %v\n", err)
-		return nil, "", o, false
-	}
-	c.server = server
 	c.vlog = io.vlog
-	if o, err = c.options(room, io.err); err != nil {
-		fmt.Fprintf(io.err, "parley: %v\n", err)
-		return nil, "", o, false
-	}
-	s, err = client.Join(ctx, room, o)
+	s, room, o, err := dial(ctx, c, arg, io.err)
 	if err != nil {
-		fmt.Fprintf(io.err, "parley: cannot join %s: %s\n", room, joinFailure(room, server, o.Transport, err))
+		fmt.Fprintf(io.err, "parley: %v\n", err)
 		return nil, "", o, false
 	}
 	return s, room, o, true
+}
+
+// dial joins the room arg names; its error says why in words. Warnings
+// (--insecure) go to stderr (nil: nowhere).
+func dial(ctx context.Context, c *common, arg string, stderr io.Writer) (s *client.Session, room string, o client.Options, err error) {
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	room, server, err := c.roomURI(arg)
+	if err != nil {
+		return nil, "", o, err
+	}
+	c.server = server
+	if o, err = c.options(room, stderr); err != nil {
+		return nil, "", o, err
+	}
+	s, err = client.Join(ctx, room, o)
+	if err != nil {
+		return nil, "", o, fmt.Errorf("cannot join %s: %s", room, joinFailure(room, server, o.Transport, err))
+	}
+	return s, room, o, nil
+}
+
+// siblingRoom is the room /join NAME means: the room NAME on the server of
+// first (its scheme, host and parameters); a sip: or sips: URI as it is.
+func siblingRoom(first, name string) (string, error) {
+	if err := checkRoomArg(name); err != nil {
+		return "", err
+	}
+	if strings.HasPrefix(name, "sip:") || strings.HasPrefix(name, "sips:") {
+		return name, nil
+	}
+	scheme, rest, ok := strings.Cut(first, ":")
+	if !ok {
+		return "", fmt.Errorf("cannot tell the server of %s", first)
+	}
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	return scheme + ":" + name + "@" + rest, nil
 }
 
 // joinFailure explains why Join failed, with a hint when nobody answers.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,9 +31,23 @@ type composer struct {
 	idleTimeout time.Duration // iscomposing.IdleTimeout; tests shorten it
 }
 
-// typed is called with the input line after each change.
+// typingHead is how much of the line typed looks at: where it goes is
+// said at its start (a /msg and its recipient).
+const typingHead = 256
+
+// typed is called with the input after each change: once per keystroke,
+// once per paste. Its work does not grow with the line (it reads the
+// first typingHead bytes; a long line that starts blank is the one case
+// it scans on), so a long message costs nothing more per keystroke.
 func (p *composer) typed(line string) {
-	target, ok := typingTarget(line)
+	head := line
+	if len(head) > typingHead {
+		head = head[:typingHead]
+		if strings.TrimSpace(head) == "" && strings.TrimSpace(line) != "" {
+			head = "x" // blank so far, text after: a line for the room
+		}
+	}
+	target, ok := typingTarget(head)
 	to := ""
 	if ok && target != "" {
 		uri, err, found := p.c.known(target)
