@@ -58,6 +58,10 @@ type RoomObserver interface {
 type Config struct {
 	Host  string         // public host name in our URIs and SDP
 	Ports map[string]int // SIP listening port per transport ("UDP", "TCP", "TLS", "WSS"), for Contact
+	// RoomURI, when set, returns a room's canonical URI, the entity of
+	// its conference documents whatever URI or transport a subscriber
+	// used (issue 19); unset, the entity is our Contact's URI.
+	RoomURI func(rm *room.Room) string
 	// SecureMSRP: the switch has an msrps listener, so TCP/TLS/MSRP offers
 	// are answered with an msrps path (RFC 4975 §14.3); without it they
 	// are declined like any unusable m-line.

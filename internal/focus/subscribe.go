@@ -334,9 +334,13 @@ func (f *Focus) grant(tx sip.ServerTransaction, res *sip.Response, contact *sip.
 // then the end.
 func (f *Focus) start(s *subscription, rm *room.Room, req *sip.Request, expires time.Duration) {
 	// The document's entity is the room's canonical URI (issue 19; RFC
-	// 4575 §5.2 makes it the conference URI): the URI of our Contact, which
-	// the subscriber's later requests go to, whatever alias it subscribed to.
-	sub := f.cfg.Conference.Subscribe(rm, bareURI(s.contact.Address), s, expires) // 0: one terminated NOTIFY
+	// 4575 §5.2 makes it the conference URI), whatever alias, port or
+	// transport the subscriber used.
+	entity := bareURI(s.contact.Address)
+	if f.cfg.RoomURI != nil {
+		entity = f.cfg.RoomURI(rm)
+	}
+	sub := f.cfg.Conference.Subscribe(rm, entity, s, expires) // 0: one terminated NOTIFY
 	s.mu.Lock()
 	s.sub = sub
 	s.mu.Unlock()

@@ -53,16 +53,26 @@ func roomNames(cfg *config.Config, ports map[string]int) roomNaming {
 func (s *Server) roomURIs(rm *room.Room) []string {
 	out := make([]string, 0, len(s.names.hosts))
 	for _, h := range s.names.hosts {
-		if strings.Contains(h, ":") {
-			h = "[" + h + "]"
-		}
-		u := s.names.scheme + ":" + rm.Name + "@" + h
-		if s.names.port != 0 {
-			u += ":" + strconv.Itoa(s.names.port)
-		}
-		out = append(out, u)
+		out = append(out, s.names.uri(rm.Name, h))
 	}
 	return out
+}
+
+// roomURI returns rm's canonical URI: its name at server.host, with the
+// SIP port unless it is the scheme's default. It is the entity of every
+// conference document of rm.
+func (s *Server) roomURI(rm *room.Room) string { return s.names.uri(rm.Name, s.names.hosts[0]) }
+
+// uri is the URI of the room called name at host.
+func (n roomNaming) uri(name, host string) string {
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	u := n.scheme + ":" + name + "@" + host
+	if n.port != 0 {
+		u += ":" + strconv.Itoa(n.port)
+	}
+	return u
 }
 
 // roomAlias reports whether uri names rm at one of the server's names:

@@ -19,6 +19,9 @@ func TestRoomNaming(t *testing.T) {
 	if got := s.roomURIs(rm); !slices.Equal(got, want) {
 		t.Errorf("roomURIs = %q, want %q", got, want)
 	}
+	if got := s.roomURI(rm); got != want[0] {
+		t.Errorf("roomURI = %q, want %q", got, want[0])
+	}
 	for uri, alias := range map[string]bool{
 		"sip:lobby@localhost:5070":          true,
 		"sips:LOBBY@chat.example.com":       true,

@@ -334,6 +334,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	s.focus = focus.New(focus.Config{
 		Host:                   cfg.Server.Host,
 		Ports:                  ports,
+		RoomURI:                s.roomURI,
 		SecureMSRP:             s.addrs.MSRPTLS != "",
 		WebSocketMSRP:          s.https != nil,
 		UDP:                    udpAddr(s.udp),

@@ -113,7 +113,10 @@ func TestJsSIPOverWSS(t *testing.T) {
 		{"OPTIONS to the server answered 200", `(?m)^options target=sip:127\.0\.0\.1 request-uri=sip:127\.0\.0\.1 status=200 `},
 		{"SUBSCRIBE answered 2xx", `(?m)^subscribe status=2\d\d `},
 		{"SUBSCRIBE accepted", `(?m)^subscribe accepted$`},
-		{"a NOTIFY with the room's conference-info", `(?m)^notify final=false content-type="application/conference-info\+xml[^"]*" entity="` + q(roomURI) + `" state="full" `},
+		// The entity is the room's canonical URI (issue 19): its name at
+		// server.host and the SIP port, whatever URI and transport (here
+		// WSS) the subscriber used.
+		{"a NOTIFY with the room's conference-info", `(?m)^notify final=false content-type="application/conference-info\+xml[^"]*" entity="` + q("sip:"+room+"@"+d.sipTCP) + `" state="full" `},
 		{"the unsubscription ended by a final NOTIFY", `(?m)^unsubscribed code=FINAL_NOTIFY_RECEIVED `},
 		{"a clean stop", `(?m)^done$`},
 	} {
