@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/emiago/sipgo/sip"
@@ -173,6 +175,8 @@ func (l *guardListener) Accept() (net.Conn, error) {
 	gc := &guardConn{Conn: c, g: l.g, transport: "TCP"}
 	if l.transport == "TLS" {
 		gc.transport, gc.shaking = "TLS", true
+	} else {
+		gc.raw, gc.trace = guardRaw(c)
 	}
 	return gc, nil
 }
@@ -245,8 +249,14 @@ type guardConn struct {
 	buf []byte // bytes read and not yet framed: buf[r:w]
 	r   int
 	w   int
-	out []byte // checked bytes sipgo has not read yet (aliases buf)
-	err error  // sticky: the stream cannot be framed any further
+	// raw, for a plain TCP connection, lets the guard wait for input with
+	// no buffer (readIdle): between messages buf is nil, back in the pool
+	// (pooled) if it came from there.
+	raw    syscall.RawConn
+	trace  *traceConn // the trace's wrapper raw reads around, or nil
+	pooled bool
+	out    []byte // checked bytes sipgo has not read yet (aliases buf)
+	err    error  // sticky: the stream cannot be framed any further
 
 	begun time.Time // when the first byte of the unframed bytes buf[r:w] arrived
 	read  time.Time // when the last read returned bytes
@@ -257,6 +267,21 @@ type guardConn struct {
 }
 
 const guardReadSize = 4096
+
+// guardBufs recycles the read buffers of idle connections (readIdle).
+var guardBufs = sync.Pool{New: func() any { return new([guardReadSize]byte) }}
+
+func getGuardBuf() []byte  { return guardBufs.Get().(*[guardReadSize]byte)[:] }
+func putGuardBuf(b []byte) { guardBufs.Put((*[guardReadSize]byte)(b)) }
+
+// dropBuf lets buf go, to the pool if it came from there. Nothing may
+// alias it any more: out is empty and everything in it was framed.
+func (c *guardConn) dropBuf() {
+	if c.pooled && len(c.buf) == guardReadSize {
+		putGuardBuf(c.buf)
+	}
+	c.buf, c.pooled = nil, false
+}
 
 func (c *guardConn) Read(p []byte) (int, error) {
 	if c.shaking {
@@ -316,28 +341,35 @@ func (c *guardConn) Read(p []byte) (int, error) {
 func (c *guardConn) fill() error {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
-		if len(c.buf) > guardReadSize {
-			c.buf = nil
+		if c.raw != nil || len(c.buf) > guardReadSize {
+			c.dropBuf() // waiting (readIdle), or a large message's
 		}
 	}
-	if c.buf == nil {
+	if c.buf == nil && c.raw == nil {
 		c.buf = make([]byte, guardReadSize)
 	}
 	if c.r > 0 {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
 		c.r = 0
 	}
-	if c.w == len(c.buf) {
+	if c.buf != nil && c.w == len(c.buf) {
 		// Frame asks for more than the buffer holds; it refuses a message
 		// over maxSIPMessage, so the buffer stops growing there.
 		grown := make([]byte, min(2*len(c.buf), maxSIPMessage+guardReadSize))
 		copy(grown, c.buf[:c.w])
+		c.dropBuf()
 		c.buf = grown
 	}
 	for {
 		pending := c.w > c.r
 		c.setDeadline(pending)
-		n, err := c.Conn.Read(c.buf[c.w:])
+		var n int
+		var err error
+		if c.buf == nil {
+			n, err = c.readIdle() // nothing pending: no buffer until input comes
+		} else {
+			n, err = c.Conn.Read(c.buf[c.w:])
+		}
 		if n > 0 {
 			c.read = time.Now()
 			if !pending {

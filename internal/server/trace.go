@@ -57,10 +57,18 @@ type traceConn struct {
 
 func (c *traceConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	if n > 0 && c.on.Load() {
-		c.log.Debug("SIP in", "peer", c.RemoteAddr().String(), "raw", string(p[:n]))
+	if n > 0 {
+		c.traced(p[:n])
 	}
 	return n, err
+}
+
+// traced logs what was read, when the trace is on; the guard calls it for
+// what it reads around the wrapper (readIdle).
+func (c *traceConn) traced(p []byte) {
+	if c.on.Load() {
+		c.log.Debug("SIP in", "peer", c.RemoteAddr().String(), "raw", string(p))
+	}
 }
 
 func (c *traceConn) Write(p []byte) (int, error) {

@@ -1,0 +1,68 @@
+//go:build unix
+
+package server
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// guardRaw returns the raw connection of a plain TCP connection, bare or
+// in the trace's wrapper (returned too: readIdle traces what it reads as
+// the wrapper would), on which the guard waits for input holding no
+// buffer (readIdle); nil for anything else (TLS keeps its buffer).
+func guardRaw(c net.Conn) (syscall.RawConn, *traceConn) {
+	tr, traced := c.(*traceConn)
+	if traced {
+		c = tr.Conn
+	}
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return nil, nil
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return nil, nil
+	}
+	return rc, tr
+}
+
+// readIdle waits until the connection has input, holding no buffer while
+// it waits (issue 20: an idle SIP connection costs no read buffer), then
+// reads it into a pooled buffer that becomes c.buf. Read deadlines and
+// Close apply as to Conn.Read; the end of the stream is io.EOF.
+func (c *guardConn) readIdle() (int, error) {
+	var n int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		b := getGuardBuf()
+		for {
+			k, err := syscall.Read(int(fd), b)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				putGuardBuf(b)
+				return false // wait for input, then call again
+			case err != nil:
+				putGuardBuf(b)
+				rerr = os.NewSyscallError("read", err)
+			case k == 0:
+				putGuardBuf(b)
+				rerr = io.EOF
+			default:
+				c.buf, c.pooled, n = b, true, k
+				if c.trace != nil {
+					c.trace.traced(b[:k])
+				}
+			}
+			return true
+		}
+	})
+	if err == nil {
+		err = rerr
+	}
+	return n, err
+}
