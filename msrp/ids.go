@@ -7,11 +7,14 @@ import (
 )
 
 // Identifier lengths in base-62 characters. Each character carries
-// log2(62) ≈ 5.95 bits, so:
+// log2(62) ≈ 5.95 bits, so each is the shortest that meets its RFC 4975
+// floor: a copy of a message carries its transaction id twice, its
+// Message-ID and two session-ids, and every octet is paid once per
+// recipient (issue 20: 21 octets less per copy than 16/16/20).
 const (
-	TIDLength       = 16 // ≈ 95 bits; RFC 4975 §7.1 requires ≥ 64
-	MessageIDLength = 16 // ≈ 95 bits; RFC 4975 §7.1.1: unlikely ever to repeat
-	SessionIDLength = 20 // ≈ 119 bits; RFC 4975 §14.1 requires ≥ 80
+	TIDLength       = 11 // ≈ 65.5 bits; RFC 4975 §7.1 requires ≥ 64
+	MessageIDLength = 11 // ≈ 65.5 bits; RFC 4975 §7.1.1: unlikely ever to repeat (64 bits suffice)
+	SessionIDLength = 14 // ≈ 83.4 bits; RFC 4975 §14.1 requires ≥ 80
 )
 
 const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -216,6 +216,7 @@ func TestTLSReadIdle(t *testing.T) {
 	for cut := 1; cut < 200; cut += 37 {
 		m := next()
 		wire := m.Bytes()
+		cut := min(cut, len(wire)-1)
 		p.SendRaw(wire[:cut])
 		time.Sleep(time.Millisecond)
 		p.SendRaw(wire[cut:])

@@ -202,6 +202,7 @@ type fanRecv struct {
 	doneAt atomic.Int64 // ns since epoch when count reached target
 	lat    []int64      // sampled latencies, ns; set by receive when it returns
 	bad    int64        // '$' found outside an end-line; set by receive when it returns
+	wire   atomic.Int64 // octets read while measuring
 	_      [64]byte
 }
 
@@ -326,6 +327,11 @@ func runFanout(b *testing.B, cfg fanoutConfig) {
 	}
 	if deliveries > 0 {
 		b.ReportMetric(float64(cpu.Microseconds())/(float64(deliveries)/1000), "cpu-µs/1k-deliveries")
+		var wire int64
+		for _, r := range f.rcv {
+			wire += r.wire.Load()
+		}
+		b.ReportMetric(float64(wire)/float64(deliveries), "wire-B/copy") // what each recipient reads per copy (issue 20)
 	}
 }
 
@@ -534,7 +540,11 @@ func (f *fanout) receive(r *fanRecv) {
 	for {
 		n, err := r.conn.Read(sc.space())
 		if n > 0 {
-			sc.scan(n, f.measuring.Load())
+			measuring := f.measuring.Load()
+			if measuring {
+				r.wire.Add(int64(n))
+			}
+			sc.scan(n, measuring)
 			r.count.Store(sc.count)
 			f.checkDone(r, sc.count)
 		}
