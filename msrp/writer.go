@@ -133,6 +133,14 @@ type Envelope struct {
 	// frame belongs to. It must be ALPHANUM followed by ident characters,
 	// at most 32-TIDLength octets (an ident is at most 32); "" for none.
 	TIDPrefix string
+	// Middle, when not nil, is what AppendMiddle renders of the fields
+	// above (Message-ID through Content-Type and the blank line) for one
+	// Byte-Range: AppendFrame writes it as is instead, and its br is then
+	// not used. The copies of one chunk to many recipients differ only in
+	// their paths and transaction id, so that they share one rendering
+	// (issue 20: formatting those fields per copy was ~8 % of a fan-out's
+	// CPU).
+	Middle []byte
 }
 
 // Frame is one framed chunk: write net.Buffers{Head, body, End}. Head, End
@@ -174,6 +182,30 @@ func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byt
 	dst = append(dst, " SEND\r\n"...)
 	dst = appendField(dst, HeaderToPath, e.ToPath)
 	dst = appendField(dst, HeaderFromPath, e.FromPath)
+	if e.Middle != nil {
+		dst = append(dst, e.Middle...)
+	} else {
+		dst = e.AppendMiddle(dst, br)
+	}
+	headEnd := len(dst)
+	if e.ContentType != "" {
+		dst = append(dst, "\r\n"...)
+	}
+	dst = append(dst, endLineDashes...)
+	dst = append(dst, dst[tidAt:tidEnd]...)
+	dst = append(dst, flag, '\r', '\n')
+	return dst, Frame{
+		Head: dst[start:headEnd:headEnd],
+		End:  dst[headEnd:len(dst):len(dst)],
+		TID:  dst[tidAt:tidEnd:tidEnd],
+	}
+}
+
+// AppendMiddle appends the fields of a SEND chunk that follow From-Path,
+// with the Byte-Range br, through the blank line that ends the header
+// section when there is a body: what AppendFrame writes there, and what
+// Middle may hold.
+func (e *Envelope) AppendMiddle(dst []byte, br ByteRange) []byte {
 	if e.MessageID != "" {
 		dst = appendField(dst, HeaderMessageID, e.MessageID)
 	}
@@ -194,18 +226,7 @@ func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byt
 		dst = appendField(dst, HeaderContentType, e.ContentType)
 		dst = append(dst, "\r\n"...)
 	}
-	headEnd := len(dst)
-	if e.ContentType != "" {
-		dst = append(dst, "\r\n"...)
-	}
-	dst = append(dst, endLineDashes...)
-	dst = append(dst, dst[tidAt:tidEnd]...)
-	dst = append(dst, flag, '\r', '\n')
-	return dst, Frame{
-		Head: dst[start:headEnd:headEnd],
-		End:  dst[headEnd:len(dst):len(dst)],
-		TID:  dst[tidAt:tidEnd:tidEnd],
-	}
+	return dst
 }
 
 func isContentType(name string) bool { return strings.EqualFold(name, HeaderContentType) }

@@ -43,6 +43,16 @@ func TestEnvelopeFrame(t *testing.T) {
 		t.Fatalf("second frame %q", g.End)
 	}
 
+	// A pre-rendered Middle gives the same frame but for the tid.
+	br := ByteRange{1, int64(len(body)), int64(len(body))}
+	withMiddle := e
+	withMiddle.Middle = e.AppendMiddle(nil, br)
+	_, mf := withMiddle.AppendFrame(nil, &ids, ByteRange{7, 7, 7}, FlagEnd) // br unused
+	if strings.ReplaceAll(string(mf.Head), string(mf.TID), "T") != strings.ReplaceAll(string(f.Head), string(f.TID), "T") ||
+		strings.ReplaceAll(string(mf.End), string(mf.TID), "T") != strings.ReplaceAll(string(f.End), string(f.TID), "T") {
+		t.Fatalf("with Middle:\n%q\n%q\nwithout:\n%q\n%q", mf.Head, mf.End, f.Head, f.End)
+	}
+
 	// Bodiless: no blank line, no CRLF before the end-line.
 	bare := Envelope{ToPath: e.ToPath, FromPath: e.FromPath}
 	_, h := bare.AppendFrame(nil, &ids, ByteRange{1, 0, 0}, FlagEnd)

@@ -43,6 +43,7 @@ type link struct {
 	ids     *msrp.IDSource      // made when the participant first sends (idSource)
 	rcpts   []*room.Participant // Route's scratch
 	scratch []byte              // envelopes are framed here, then copied by the relay
+	middle  []byte              // the fields a message's copies share (msrp.Envelope.Middle), on the read goroutine
 
 	// Messages per second (ratelimit.go), next to the fields above that
 	// the read goroutine writes anyway: whether the session is held to the

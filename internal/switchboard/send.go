@@ -354,6 +354,14 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 		ContentType:   cpimType,
 		TIDPrefix:     out.prefix,
 	}
+	// Every whole copy has the same fields but its paths and transaction
+	// id: rendered once (issue 20). Pieces cut to a recipient's MaxChunk
+	// have their own Byte-Range: they use piece, without it.
+	piece := env
+	if b != nil {
+		l.middle = env.AppendMiddle(l.middle[:0], out.br)
+		env.Middle = l.middle
+	}
 	j := 0
 	for _, p := range rcpts {
 		m := snap.lookup(p, &j)
@@ -381,11 +389,12 @@ func (s *Switch) deliverAll(l *link, snap *snapshot, rcpts []*room.Participant, 
 			// offered like any copy, the others follow it (queued or
 			// dropped with it), each its own unit.
 			n := mc
+			piece.ToPath, piece.FromPath = rl.toPath, rl.fromPath
 			b.Reserve((len(out.body) + mc - 1) / mc)
-			b.QueueFrame(rl.sess, true, &env, l.idSource(), pieceRange(out, 0, n), msrp.FlagContinue, out.body[:n], done, m)
+			b.QueueFrame(rl.sess, true, &piece, l.idSource(), pieceRange(out, 0, n), msrp.FlagContinue, out.body[:n], done, m)
 			for off := n; off < len(out.body); off += n {
 				n = min(mc, len(out.body)-off)
-				b.QueueFollow(rl.sess, &env, l.idSource(), pieceRange(out, off, n), pieceFlag(out, off+n), out.body[off:off+n])
+				b.QueueFollow(rl.sess, &piece, l.idSource(), pieceRange(out, off, n), pieceFlag(out, off+n), out.body[off:off+n])
 			}
 			continue
 		}
