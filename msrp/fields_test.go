@@ -94,6 +94,22 @@ func TestIDs(t *testing.T) {
 	if len(counts) != 62 {
 		t.Errorf("only %d distinct characters", len(counts))
 	}
+	// Uniform: a chi-square over 62 × 2,000 characters (61 degrees of
+	// freedom, mean 61; 140 is beyond the 10⁻⁸ tail). A skewed mapping of
+	// the random octets fails it.
+	counts = map[byte]int{}
+	const each = 2000
+	for _, c := range s.AppendID(nil, 62*each) {
+		counts[c]++
+	}
+	chi2 := 0.0
+	for i := range len(idAlphabet) {
+		d := float64(counts[idAlphabet[i]] - each)
+		chi2 += d * d / each
+	}
+	if chi2 > 140 {
+		t.Errorf("characters not uniform: chi-square %.1f over 61 degrees of freedom\n%v", chi2, counts)
+	}
 	for _, bad := range []string{"abc", "_abc", "ab cd", strings.Repeat("a", 33)} {
 		if ValidTID(bad) {
 			t.Errorf("ValidTID(%q)", bad)
