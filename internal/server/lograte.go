@@ -37,10 +37,13 @@ func newRateLimited(next slog.Handler, burst int, interval time.Duration) *rateL
 func (h *rateLimited) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *rateLimited) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level >= slog.LevelError && peerWentAway(r) {
+	if r.Level >= slog.LevelError && (peerWentAway(r) || ackWithoutConnection(r)) {
 		// sipgo logs a read that failed because the peer reset its TCP
 		// connection (a client that quit, or was killed, with our answer
-		// unread) as an error: for a server it is routine.
+		// unread) as an error, and an ACK it read just before the peer
+		// closed the connection (its transaction ended with the
+		// connection; sipgo then looks for one to answer on, which an ACK
+		// never needs, RFC 3261 §17.2.1): for a server both are routine.
 		r2 := slog.NewRecord(r.Time, slog.LevelInfo, r.Message, r.PC)
 		r.Attrs(func(a slog.Attr) bool { r2.AddAttrs(a); return true })
 		r = r2
@@ -94,6 +97,23 @@ func peerWentAway(r slog.Record) bool {
 		return false
 	})
 	return gone
+}
+
+// ackWithoutConnection reports whether r is sipgo's failure to find a
+// connection for an ACK (its "req" attribute an ACK, its error a failed
+// connection lookup).
+func ackWithoutConnection(r slog.Record) bool {
+	ack, noConn := false, false
+	r.Attrs(func(a slog.Attr) bool {
+		switch a.Key {
+		case "req":
+			ack = strings.HasPrefix(a.Value.String(), "ACK ")
+		case "error":
+			noConn = strings.Contains(a.Value.String(), "get connection failed")
+		}
+		return true
+	})
+	return ack && noConn
 }
 
 // SIPGoLogger returns the logger to give sipgo (its components, and its

@@ -40,8 +40,14 @@ func TestPeerResetIsNotAnError(t *testing.T) {
 	log.Error("Read error", "error", "read tcp 127.0.0.1:5060->127.0.0.1:40000: read: connection reset by peer")
 	log.Error("Read error", "error", "write tcp 127.0.0.1:5060->127.0.0.1:40000: write: broken pipe")
 	log.Error("failed to parse", "error", "bad start line")
+	// An ACK read as its connection closed: nothing to answer it on, and
+	// an ACK needs no answer. The same failure for another request stays
+	// an error.
+	log.Error("Server tx failed to handle request", "error", "server tx get connection failed: dial tcp 127.0.0.1:5060: connect: connection refused", "req", "ACK sip:room@127.0.0.1 SIP/2.0")
+	log.Error("Server tx failed to handle request", "error", "server tx get connection failed: dial tcp 127.0.0.1:5060: connect: connection refused", "req", "INVITE sip:room@127.0.0.1 SIP/2.0")
 	out := buf.String()
-	if strings.Count(out, "level=INFO msg=\"Read error\"") != 2 || strings.Count(out, "level=ERROR") != 1 || !strings.Contains(out, "level=ERROR msg=\"failed to parse\"") {
+	if strings.Count(out, "level=INFO msg=\"Read error\"") != 2 || strings.Count(out, "level=ERROR") != 2 || !strings.Contains(out, "level=ERROR msg=\"failed to parse\"") ||
+		!strings.Contains(out, `level=INFO msg="Server tx failed to handle request"`) || !strings.Contains(out, `level=ERROR msg="Server tx failed to handle request"`) {
 		t.Fatalf("levels:\n%s", out)
 	}
 	buf.Reset()
