@@ -14,10 +14,12 @@ import (
 //     a buffer from the server's pool when input arrives; over TLS too,
 //     once the handshake is done (tlsTransport.quiet), where what readIdle
 //     read is ciphertext that tlsRecords hands to tls.Conn;
-//   - the writer keeps its arena and queue arrays from one burst of output
-//     to the next (a busy connection reuses them without allocating), and
-//     ReleaseIdle, run every Config.IdleSweep, drops those of connections
-//     that have written nothing since the previous sweep;
+//   - the writer keeps its queue arrays from one burst of output to the
+//     next, and its arena when the burst used much of it (a busy
+//     connection reuses them without allocating); a light burst's arena
+//     goes back to the pool as the writer drains (arenaLight), and
+//     ReleaseIdle, run every Config.IdleSweep, drops the rest from
+//     connections that have written nothing since the previous sweep;
 //   - writev's iovec array is borrowed from the server's pool for each
 //     batch (writeBuffers), where net.Buffers would keep one per socket.
 
@@ -132,7 +134,14 @@ func (c *conn) releaseIfIdle() int {
 		for _, b := range c.full {
 			n += cap(b)
 		}
-		c.arena, c.q, c.spare, c.full, c.fullSpare = nil, nil, nil, nil, nil
+		if c.lent {
+			// The writer gave its arena back to the pool when it drained
+			// (writeLoop): memory nothing needs now the connection idles,
+			// which the sweep's count must see to hand it back to the
+			// system (freeOSAfter).
+			n += arenaSize
+		}
+		c.arena, c.q, c.spare, c.full, c.fullSpare, c.lent = nil, nil, nil, nil, nil, false
 		return n
 	}
 	return 0

@@ -65,7 +65,8 @@ type conn struct {
 	reason  CloseReason    // set when state leaves stateOpen
 	ids     *msrp.IDSource // transaction ids for requests sent without one; made at the first
 
-	arena     []byte   // copies of queued frame heads and end-lines (Session.EnqueueFrame)
+	arena     []byte   // copies of queued frame heads and end-lines (Session.EnqueueFrame); nil while nothing is queued
+	lent      bool     // it gave an arena back to the pool since the last idle release (ReleaseIdle counts it)
 	full      [][]byte // arena blocks replaced while queued: recycled by the writer once written
 	fullSpare [][]byte // the previous batch's full array, for reuse
 

@@ -22,8 +22,10 @@ func connOf(t *testing.T, s *Session) *conn {
 	return c
 }
 
-// An idle connection gives up its output buffers after two idle sweeps,
-// and a busy one keeps them; either way the output arrives whole.
+// A writer that drains its queue gives its arena back to the pool at once
+// (issue 20); an idle connection gives up its queue arrays after two idle
+// sweeps, which count the arena it gave back, and a busy one keeps them;
+// either way the output arrives whole.
 func TestReleaseIdleBuffers(t *testing.T) {
 	srv := startServer(t, Config{IdleSweep: time.Hour}, &recorder{})
 	s, p := boundSession(t, srv, "idle")
@@ -41,7 +43,12 @@ func TestReleaseIdleBuffers(t *testing.T) {
 	holds := func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return c.arena != nil || c.q != nil || c.spare != nil
+		return c.q != nil || c.spare != nil
+	}
+	holdsArena := func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.arena != nil
 	}
 	writerStopped := func() {
 		// The peer has the copy before the writer marks itself stopped: a
@@ -55,7 +62,10 @@ func TestReleaseIdleBuffers(t *testing.T) {
 	send("m1")
 	writerStopped()
 	if !holds() {
-		t.Fatal("the writer kept no buffers for the next burst")
+		t.Fatal("the writer kept no queue arrays for the next burst")
+	}
+	if holdsArena() {
+		t.Fatal("the drained writer kept its arena instead of giving it back to the pool (issue 20)")
 	}
 	if n := srv.ReleaseIdle(); n != 0 || !holds() { // active since the last sweep: kept
 		t.Fatalf("released (%d bytes) at the first sweep", n)

@@ -30,6 +30,10 @@ func (c *conn) offer(bufs ...[]byte) error {
 // into (Session.EnqueueFrame): about 30 fan-out envelopes.
 const arenaSize = 16 << 10
 
+// arenaLight: a writer that drains its queue with less than this of its
+// arena used gives the arena back to the pool (writeLoop).
+const arenaLight = arenaSize / 8
+
 // push queues bufs as one unit. With frame set, bufs is head, body, end:
 // head and end are copied into the connection's arena (so the caller may
 // reuse its buffer, and what the queue holds is this connection's own
@@ -184,8 +188,20 @@ func (c *conn) writeLoop() {
 			c.uncongestLocked()
 		}
 		pending := c.pending
-		if len(c.q) == 0 {
-			// Nothing queued refers to the arena any more: reuse it.
+		switch {
+		case len(c.q) > 0 || c.arena == nil:
+		case len(c.arena) < arenaLight && err == nil:
+			// Nothing queued refers to the arena any more, and this
+			// burst used little of it (a notice, a few messages): back to
+			// the pool, so that a quiet connection holds none (issue 20: a
+			// notice to a room of 2,000 left a 16 KiB block with each
+			// member until the idle sweep). The next burst takes one from
+			// the pool, not from the allocator.
+			c.srv.pools.putArena(c.arena)
+			c.arena, c.lent = nil, true
+		default:
+			// A busy connection (fan-out at saturation drains its queue
+			// often): keep the block for the next round.
 			c.arena = c.arena[:0]
 		}
 		clear(batch)
