@@ -63,17 +63,21 @@ func TestTUIPasteIsOneMessage(t *testing.T) {
 	post(tcell.NewEventPaste(false))
 	post(tcell.NewEventKey(tcell.KeyEnter, 0, tcell.ModNone))
 
-	var got client.Message
-	for got.Body == nil {
-		select {
-		case m := <-bob.Messages():
-			if _, typing := m.Composing(); !typing && !m.System {
-				got = m
+	// next is bob's next chat message (no typing, no notice).
+	next := func(what string) client.Message {
+		t.Helper()
+		for {
+			select {
+			case m := <-bob.Messages():
+				if _, typing := m.Composing(); !typing && !m.System {
+					return m
+				}
+			case <-ctx.Done():
+				t.Fatalf("%s never reached bob", what)
 			}
-		case <-ctx.Done():
-			t.Fatal("the paste never reached bob")
 		}
 	}
+	got := next("the paste")
 	elapsed := time.Since(start)
 	t.Logf("%d characters pasted and sent in %v (including posting %d simulated events)", len(paste), elapsed, len(paste)+3)
 	if string(got.Body) != paste {
@@ -92,17 +96,7 @@ func TestTUIPasteIsOneMessage(t *testing.T) {
 	} {
 		post(ev)
 	}
-	got = client.Message{}
-	for got.Body == nil {
-		select {
-		case m := <-bob.Messages():
-			if _, typing := m.Composing(); !typing && !m.System {
-				got = m
-			}
-		case <-ctx.Done():
-			t.Fatal("the typed lines never reached bob")
-		}
-	}
+	got = next("the typed lines")
 	if string(got.Body) != "a\nb" {
 		t.Errorf("a, Alt+Enter, b, Enter sent %q, want \"a\\nb\"", got.Body)
 	}

@@ -3,7 +3,6 @@ package interop
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -185,16 +184,6 @@ func TestTerminalComforts(t *testing.T) {
 
 	ts.typeText(bob, "/quit", "Enter")
 	ts.typeText(alice, "/quit", "Enter")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, err := exec.Command(tmux, "-L", ts.sock, "list-panes", "-a").CombinedOutput()
-		if err != nil { // the last pane closed: the server is gone
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("parley did not quit:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ts.awaitAllQuit()
 	d.stop(t)
 }

@@ -136,21 +136,28 @@ func TestTerminalChatInTmux(t *testing.T) {
 	ts.typeText(bob, "/quit", "Enter")
 	ts.await(alice, "robert leaves", "robert (guest) left", "here (1)")
 	ts.typeText(alice, "/quit", "Enter")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		out, err := exec.Command(tmux, "-L", ts.sock, "list-panes", "-a").CombinedOutput()
-		if err != nil { // the last pane closed: the server is gone
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("parley did not quit:\n%s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	ts.awaitAllQuit()
 	d.stop(t)
 	log := d.log.String()
 	if n := strings.Count(log, `msg="participant left"`); n != 2 {
 		t.Errorf("parleyd saw %d participants leave, want 2:\n%s", n, log)
+	}
+}
+
+// awaitAllQuit waits (at most 10 s) until every pane's program has quit:
+// the last pane closed, the tmux server is gone.
+func (ts *tmuxSession) awaitAllQuit() {
+	ts.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(ts.bin, "-L", ts.sock, "list-panes", "-a").CombinedOutput()
+		if err != nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			ts.t.Fatalf("parley did not quit:\n%s", out)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
