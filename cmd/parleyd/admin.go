@@ -293,6 +293,17 @@ func parseAdminArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
+// answer does the request; with -json it prints the answer as it came,
+// and done says there is nothing more to print.
+func (c *adminClient) answer(f adminFlags, stdout io.Writer, method, path string, query url.Values, body any) (data []byte, done bool, err error) {
+	data, err = c.do(method, path, query, body)
+	if err != nil || !f.json {
+		return data, false, err
+	}
+	printJSON(stdout, data)
+	return data, true, nil
+}
+
 // printJSON writes an answer as it came, ending with a newline.
 func printJSON(w io.Writer, data []byte) {
 	w.Write(data)

@@ -200,13 +200,9 @@ func reasonFlag(fs *flag.FlagSet, v *adminValues) {
 func roomPath(name string) string { return "/api/v1/rooms/" + url.PathEscape(name) }
 
 func roomList(c *adminClient, f adminFlags, _ *adminValues, _ []string, stdout io.Writer) error {
-	data, err := c.do("GET", "/api/v1/rooms", nil, nil)
-	if err != nil {
+	data, done, err := c.answer(f, stdout, "GET", "/api/v1/rooms", nil, nil)
+	if err != nil || done {
 		return err
-	}
-	if f.json {
-		printJSON(stdout, data)
-		return nil
 	}
 	var ans struct {
 		Rooms []adminRoom `json:"rooms"`
@@ -224,13 +220,9 @@ func roomList(c *adminClient, f adminFlags, _ *adminValues, _ []string, stdout i
 }
 
 func roomShow(c *adminClient, f adminFlags, _ *adminValues, pos []string, stdout io.Writer) error {
-	data, err := c.do("GET", roomPath(pos[0]), nil, nil)
-	if err != nil {
+	data, done, err := c.answer(f, stdout, "GET", roomPath(pos[0]), nil, nil)
+	if err != nil || done {
 		return err
-	}
-	if f.json {
-		printJSON(stdout, data)
-		return nil
 	}
 	var r adminRoom
 	if err := json.Unmarshal(data, &r); err != nil {
@@ -288,13 +280,9 @@ func roomCreate(c *adminClient, f adminFlags, v *adminValues, pos []string, stdo
 	if err != nil {
 		return usageError{err}
 	}
-	data, err := c.do("POST", "/api/v1/rooms", nil, body)
-	if err != nil {
+	data, done, err := c.answer(f, stdout, "POST", "/api/v1/rooms", nil, body)
+	if err != nil || done {
 		return err
-	}
-	if f.json {
-		printJSON(stdout, data)
-		return nil
 	}
 	var r adminRoom
 	if json.Unmarshal(data, &r) == nil && r.URI != "" {
@@ -343,13 +331,9 @@ func roomDelete(c *adminClient, f adminFlags, v *adminValues, pos []string, stdo
 	if v.reason != "" {
 		q = url.Values{"reason": {v.reason}}
 	}
-	data, err := c.do("DELETE", roomPath(pos[0]), q, nil)
-	if err != nil {
+	data, done, err := c.answer(f, stdout, "DELETE", roomPath(pos[0]), q, nil)
+	if err != nil || done {
 		return err
-	}
-	if f.json {
-		printJSON(stdout, data)
-		return nil
 	}
 	var ans struct {
 		Removed       int `json:"removed"`
@@ -366,13 +350,9 @@ func participantKick(c *adminClient, f adminFlags, v *adminValues, pos []string,
 		URI    string `json:"uri"`
 		Reason string `json:"reason,omitempty"`
 	}{pos[1], v.reason}
-	data, err := c.do("POST", roomPath(pos[0])+"/kick", nil, body)
-	if err != nil {
+	_, done, err := c.answer(f, stdout, "POST", roomPath(pos[0])+"/kick", nil, body)
+	if err != nil || done {
 		return err
-	}
-	if f.json {
-		printJSON(stdout, data)
-		return nil
 	}
 	fmt.Fprintf(stdout, "%s: removed from room %s\n", pos[1], pos[0])
 	return nil
