@@ -18,40 +18,23 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 const testToken = "s3cret-token"
-
-// syncBuffer is a bytes.Buffer safe for a logger and a test together.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // testServer is a Server serving on 127.0.0.1 for one test.
 type testServer struct {
 	*Server
 	fake   *fakeBackend
-	logs   *syncBuffer
+	logs   *servertest.LogBuffer
 	base   string
 	client *http.Client
 	token  string
@@ -64,7 +47,7 @@ func start(t *testing.T, cfg Config, fake *fakeBackend) *testServer {
 	if cfg.Listen == "" {
 		cfg.Listen = "127.0.0.1:0"
 	}
-	logs := &syncBuffer{}
+	logs := &servertest.LogBuffer{}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

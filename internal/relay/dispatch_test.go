@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -205,7 +206,7 @@ func TestSendAndResponses(t *testing.T) {
 }
 
 func TestTraceLogsRawMessages(t *testing.T) {
-	var logs logBuffer
+	var logs servertest.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv := startServer(t, Config{Logger: log, Trace: true}, &recorder{})
 	s, p := boundSession(t, srv, "alice")

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -208,24 +207,6 @@ func boundSession(t testing.TB, srv *Server, name string) (*Session, *msrptest.P
 	p := dial(t, srv, u)
 	bind(t, p, s)
 	return s, p
-}
-
-// logBuffer is an io.Writer for a slog handler that tests can read.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 const msec = time.Millisecond

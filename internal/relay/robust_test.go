@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -68,7 +69,7 @@ func (h *panicker) HandleRequest(s *Session, m *msrp.Message) int {
 // counted and logged (the first with its stack, later ones in one line),
 // and every other connection is served on.
 func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
-	var logs logBuffer
+	var logs servertest.LogBuffer
 	h := &panicker{}
 	srv := startServer(t, Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))}, h)
 	bob, bp := boundSession(t, srv, "bob")

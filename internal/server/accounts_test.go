@@ -254,7 +254,7 @@ func TestAccountsOfAnotherRealm(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, dir
 	storetest.SeedAccount(t, dir, "alice", "old.example", "wonderland")
-	var logs lockedBuffer
+	var logs servertest.LogBuffer
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

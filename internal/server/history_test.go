@@ -192,7 +192,7 @@ func TestStoreUnusableAtStart(t *testing.T) {
 	cfg := loopbackConfig()
 	cfg.Store.Mode, cfg.Server.DataDir = config.StoreFile, notDir
 	cfg.Rooms.SystemMessages = false
-	var logs lockedBuffer
+	var logs servertest.LogBuffer
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("an unusable data directory stopped the start: %v", err)

@@ -1,16 +1,15 @@
 package server_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // TLS left at its defaults must not stop a server that runs without it: a
@@ -24,7 +23,7 @@ func TestDefaultTLSPortTaken(t *testing.T) {
 	}
 	cfg := loopbackConfig()
 	cfg.SIP.TLS, cfg.MSRP.TLSListen = def.SIP.TLS, ""
-	var logs lockedBuffer
+	var logs servertest.LogBuffer
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("a taken default TLS port stopped the start: %v", err)
@@ -57,7 +56,7 @@ func TestDefaultTLSNoDataDirectory(t *testing.T) {
 	}
 	cfg := loopbackConfig()
 	cfg.SIP.TLS, cfg.MSRP.TLSListen = def.SIP.TLS, def.MSRP.TLSListen
-	var logs lockedBuffer
+	var logs servertest.LogBuffer
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("an unusable default data directory stopped the start: %v", err)
@@ -71,22 +70,4 @@ func TestDefaultTLSNoDataDirectory(t *testing.T) {
 		t.Errorf("no warning logged:\n%s", logs.String())
 	}
 	stillServes(t, srv, "UDP")
-}
-
-// lockedBuffer is a log sink the server's goroutines may share.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -315,7 +315,7 @@ func TestDefaultHTTPSPortTaken(t *testing.T) {
 	}
 	cfg := loopbackConfig()
 	cfg.HTTPS.Listen, cfg.Server.DataDir = def.HTTPS.Listen, t.TempDir()
-	var logs lockedBuffer
+	var logs servertest.LogBuffer
 	srv, err := server.New(cfg, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatalf("a taken default HTTPS port stopped the start: %v", err)

@@ -1,8 +1,9 @@
 // Package servertest talks raw SIP to a server under test (parleyd in
 // process, or the focus on its own): requests built byte by byte, so that
 // a test can leave out or break any header field, and responses read as
-// the wire carries them. It imports nothing of parley's, so that any
-// package's tests may use it.
+// the wire carries them; and LogBuffer, the log sink a server's goroutines
+// and a test share. It imports nothing of parley's, so that any package's
+// tests may use it.
 package servertest
 
 import (

@@ -22,6 +22,7 @@ import (
 
 	"github.com/parley-im/parley/client"
 	"github.com/parley-im/parley/internal/pcaptest"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // liveCapture is a dumpcap capturing on the loopback interface into a
@@ -49,7 +50,7 @@ import (
 type liveCapture struct {
 	cmd    *exec.Cmd
 	file   string
-	stderr *syncBuffer
+	stderr *servertest.LogBuffer
 	probe  *net.UDPConn
 	exited chan struct{} // closed when dumpcap has exited; err is then its Wait error
 	err    error
@@ -59,7 +60,7 @@ type liveCapture struct {
 // must admit datagrams to probe's own address.
 func startCapture(t *testing.T, dumpcap, filter, path string, probe *net.UDPConn) *liveCapture {
 	t.Helper()
-	c := &liveCapture{file: path, stderr: &syncBuffer{}, probe: probe, exited: make(chan struct{})}
+	c := &liveCapture{file: path, stderr: &servertest.LogBuffer{}, probe: probe, exited: make(chan struct{})}
 	// -P: pcap, not pcapng; -q: no packet counts
 	c.cmd = exec.Command(dumpcap, "-i", "lo", "-f", filter, "-P", "-q", "-w", path)
 	c.cmd.Env = append(os.Environ(), "HOME="+t.TempDir()) // no user profile

@@ -11,10 +11,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // needTool finds a third-party tool, failing in CI and skipping elsewhere.
@@ -61,28 +62,11 @@ func buildCommand(t *testing.T, name string) string {
 // daemon is a running parleyd.
 type daemon struct {
 	cmd    *exec.Cmd
-	log    *syncBuffer
+	log    *servertest.LogBuffer
 	sipUDP string
 	sipTCP string
 	msrp   string
 	done   chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var listening = regexp.MustCompile(`msg="parleyd listening" sip_udp=(\S+) sip_tcp=(\S+) msrp=(\S+)`)
@@ -102,7 +86,7 @@ func startParleyd(t *testing.T, bin string, extra ...string) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, log: &syncBuffer{}, done: make(chan error, 1)}
+	d := &daemon{cmd: cmd, log: &servertest.LogBuffer{}, done: make(chan error, 1)}
 	found := make(chan []string, 1)
 	go func() { // reads parleyd's log until it exits
 		sc := bufio.NewScanner(stderr)
