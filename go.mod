@@ -46,3 +46,8 @@ require (
 	golang.org/x/time v0.16.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+// sipgo with one patch (third_party/README.md): an idle SIP TCP or TLS
+// connection holds no read buffer (issue 20). .ci/check-sipgo-fork checks the
+// copy is the release plus third_party/sipgo.patch.
+replace github.com/emiago/sipgo => ./third_party/sipgo
