@@ -160,16 +160,24 @@ func (t *TransportTCP) initConnection(conn net.Conn, raddr string, handler Messa
 	return c
 }
 
-// ReadWaiter is a connection that can wait for its next input without a
-// read buffer (parley's patch: an idle connection then costs no read
-// buffer). When the net.Conn of a TCP or TLS connection implements it, the
-// read loop calls WaitRead before each Read, takes the read buffer from a
-// pool only once it returns, and gives it back after the Read; the stream
-// parser's buffer goes back to its pool whenever the parser is between
-// messages. WaitRead returns the error the next Read would, if any.
+// ReadWaiter is a connection that can wait for its next input holding no
+// buffer (parley's patch, so that an idle connection costs as little as it
+// can). The read loop of a TCP or TLS connection whose net.Conn implements
+// it calls WaitRead before each Read, takes the read buffer from a pool for
+// that one Read, and lets the stream parser's buffer go back to its pool
+// whenever the parser is between messages. When no input is ready, the
+// loop hands itself to a fresh goroutine, which waits on the smallest
+// stack, and its own goroutine ends.
 type ReadWaiter interface {
-	WaitRead() error
+	// WaitRead returns once input is ready for Read, or with the error the
+	// next Read would return. With wait false it may return
+	// ErrReadWouldBlock instead of waiting for input.
+	WaitRead(wait bool) error
 }
+
+// ErrReadWouldBlock is what ReadWaiter.WaitRead(false) returns when no input
+// is ready yet.
+var ErrReadWouldBlock = errors.New("sip: no input ready")
 
 // tcpReadBufs holds the read buffers of connections that are ReadWaiters.
 var tcpReadBufs = sync.Pool{New: func() any {
@@ -179,11 +187,13 @@ var tcpReadBufs = sync.Pool{New: func() any {
 
 // This should performe better to avoid any interface allocation
 func (t *TransportTCP) readConnection(conn *TCPConnection, laddr string, raddr string, handler MessageHandler) {
-	waiter, _ := conn.Conn.(ReadWaiter)
-	var own []byte
-	if waiter == nil {
-		own = make([]byte, TransportBufferReadSize)
+	if waiter, ok := conn.Conn.(ReadWaiter); ok {
+		r := &waitingReader{t: t, conn: conn, waiter: waiter, laddr: laddr, raddr: raddr, handler: handler,
+			par: t.parser.NewSIPStream()}
+		r.loop()
+		return
 	}
+	buf := make([]byte, TransportBufferReadSize)
 	defer t.pool.deleteExact(laddr, conn)
 	defer func() {
 		if err := t.pool.CloseAndDelete(conn, raddr); err != nil {
@@ -198,31 +208,69 @@ func (t *TransportTCP) readConnection(conn *TCPConnection, laddr string, raddr s
 
 	// Create stream parser context
 	par := t.parser.NewSIPStream()
-	defer par.Close()
 
 	for {
-		buf := own
-		if waiter != nil {
-			if err := waiter.WaitRead(); err != nil {
-				t.readEnded(err)
-				return
-			}
-			bp := tcpReadBufs.Get().(*[]byte)
-			buf = *bp
-			stop := t.readOnce(conn, par, buf, laddr, raddr, handler)
-			tcpReadBufs.Put(bp)
-			if stop {
-				return
-			}
-			if par.state == stateStartLine && (par.buf == nil || par.buf.Len() == 0) {
-				par.Close() // idle: the parser's buffer goes back to its pool
-			}
-			continue
-		}
 		if t.readOnce(conn, par, buf, laddr, raddr, handler) {
 			return
 		}
 	}
+}
+
+// waitingReader is the read loop of a connection that is a ReadWaiter.
+type waitingReader struct {
+	t       *TransportTCP
+	conn    *TCPConnection
+	waiter  ReadWaiter
+	laddr   string
+	raddr   string
+	handler MessageHandler
+	par     *ParserStream
+	fresh   bool // the loop runs on a goroutine started to wait for input
+}
+
+// loop reads until the connection ends. It keeps a small frame: an idle
+// connection's goroutine is parked in it.
+func (r *waitingReader) loop() {
+	for {
+		err := r.waiter.WaitRead(r.fresh)
+		if err == ErrReadWouldBlock {
+			r.fresh = true
+			go r.loop()
+			return
+		}
+		r.fresh = false
+		if err != nil || r.readOnce() {
+			r.end(err)
+			return
+		}
+	}
+}
+
+// readOnce reads once with a pooled buffer and handles what it read; it
+// reports whether the connection is done.
+func (r *waitingReader) readOnce() bool {
+	bp := tcpReadBufs.Get().(*[]byte)
+	stop := r.t.readOnce(r.conn, r.par, *bp, r.laddr, r.raddr, r.handler)
+	tcpReadBufs.Put(bp)
+	if !stop && r.par.state == stateStartLine && (r.par.buf == nil || r.par.buf.Len() == 0) {
+		r.par.Close() // between messages: the parser's buffer goes back to its pool
+	}
+	return stop
+}
+
+// end cleans up after the connection as readConnection's deferred calls do.
+func (r *waitingReader) end(err error) {
+	if err != nil {
+		r.t.readEnded(err)
+	}
+	r.par.Close()
+	if r.t.onConnClose != nil {
+		r.t.onConnClose(r.conn)
+	}
+	if err := r.t.pool.CloseAndDelete(r.conn, r.raddr); err != nil {
+		r.t.log.Warn("connection pool not clean cleanup", "error", err)
+	}
+	r.t.pool.deleteExact(r.laddr, r.conn)
 }
 
 func (t *TransportTCP) readEnded(err error) {
