@@ -10,4 +10,4 @@ import (
 // guardRaw: elsewhere an idle connection keeps its read buffer.
 func guardRaw(net.Conn) (syscall.RawConn, *traceConn) { return nil, nil }
 
-func (c *guardConn) readIdle() (int, error) { panic("server: readIdle without guardRaw") }
+func (c *guardConn) readIdle(bool) (int, error) { panic("server: readIdle without guardRaw") }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"syscall"
+
+	"github.com/emiago/sipgo/sip"
 )
 
 // guardRaw returns the raw connection of a plain TCP connection, bare or
@@ -32,8 +34,9 @@ func guardRaw(c net.Conn) (syscall.RawConn, *traceConn) {
 // readIdle waits until the connection has input, holding no buffer while
 // it waits (issue 20: an idle SIP connection costs no read buffer), then
 // reads it into a pooled buffer that becomes c.buf. Read deadlines and
-// Close apply as to Conn.Read; the end of the stream is io.EOF.
-func (c *guardConn) readIdle() (int, error) {
+// Close apply as to Conn.Read; the end of the stream is io.EOF. Unless
+// wait is set, no input yet is sip.ErrReadWouldBlock.
+func (c *guardConn) readIdle(wait bool) (int, error) {
 	var n int
 	var rerr error
 	err := c.raw.Read(func(fd uintptr) bool {
@@ -45,6 +48,10 @@ func (c *guardConn) readIdle() (int, error) {
 				continue
 			case err == syscall.EAGAIN:
 				putGuardBuf(b)
+				if !wait {
+					rerr = sip.ErrReadWouldBlock
+					return true
+				}
 				return false // wait for input, then call again
 			case err != nil:
 				putGuardBuf(b)

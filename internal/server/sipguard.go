@@ -288,7 +288,7 @@ func (c *guardConn) dropBuf() {
 }
 
 func (c *guardConn) Read(p []byte) (int, error) {
-	if err := c.WaitRead(); err != nil {
+	if err := c.WaitRead(true); err != nil {
 		return 0, err
 	}
 	n := copy(p, c.out)
@@ -299,8 +299,10 @@ func (c *guardConn) Read(p []byte) (int, error) {
 // WaitRead returns when checked bytes are ready for Read, or with the error
 // that ends the stream. Between messages it holds no buffer (waitIdle), so
 // sipgo takes its read buffer from a pool only once input has come
-// (sip.ReadWaiter, third_party/sipgo).
-func (c *guardConn) WaitRead() error {
+// (sip.ReadWaiter, third_party/sipgo). Unless wait is set, a plain TCP
+// connection with nothing buffered and no input returns
+// sip.ErrReadWouldBlock at once: sipgo then waits on a fresh goroutine.
+func (c *guardConn) WaitRead(wait bool) error {
 	if c.shaking {
 		if err := c.handshake(); err != nil {
 			return err
@@ -312,7 +314,7 @@ func (c *guardConn) WaitRead() error {
 		}
 		var err error
 		if c.raw != nil && c.r == c.w {
-			err = c.waitIdle()
+			err = c.waitIdle(wait)
 		} else {
 			err = c.frame()
 		}
@@ -362,17 +364,20 @@ func (c *guardConn) frame() error {
 }
 
 // waitIdle waits for the next input of a plain TCP connection with nothing
-// buffered, holding no buffer (readIdle). It is what an idle connection's
-// read goroutine is parked in, so it is called straight from WaitRead and
-// keeps a small frame: the runtime halves a parked goroutine's stack only
-// while under a quarter of it (less 800 octets) is in use, and this keeps
-// sipgo's read goroutine at 4 KiB rather than 8 (issue 20).
-func (c *guardConn) waitIdle() error {
+// buffered, holding no buffer (readIdle), or with wait false returns
+// sip.ErrReadWouldBlock when there is none. An idle connection's read
+// goroutine is parked in it, started fresh for that (sip.ReadWaiter), so it
+// is called straight from WaitRead and keeps a small frame: the goroutine
+// waits on the smallest stack, 2 KiB (issue 20).
+func (c *guardConn) waitIdle(wait bool) error {
 	c.r, c.w = 0, 0
 	c.dropBuf()
 	for {
 		c.setDeadline(false)
-		n, err := c.readIdle()
+		n, err := c.readIdle(wait)
+		if err == sip.ErrReadWouldBlock {
+			return err
+		}
 		if again, err := c.landed(n, err, false); !again {
 			return err
 		}
@@ -409,7 +414,7 @@ func (c *guardConn) fill() error {
 		var n int
 		var err error
 		if c.buf == nil {
-			n, err = c.readIdle() // nothing pending: no buffer until input comes
+			n, err = c.readIdle(true) // nothing pending: no buffer until input comes
 		} else {
 			n, err = c.Conn.Read(c.buf[c.w:])
 		}
