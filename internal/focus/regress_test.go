@@ -267,11 +267,17 @@ func TestRegressRollbackEvicts(t *testing.T) {
 	a := newPeer(t, e, "TCP", "creator")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	inv, _ := a.startInvite(ctx, "rx", "sa")
+	inv, tx := a.startInvite(ctx, "rx", "sa")
 	<-reached // the creator is in the room, not answered yet
 	b := newPeer(t, e, "TCP", "guest")
 	b.join("rx")
 	a.cancel(ctx, inv)
+	// sipgo answers the CANCEL before it tells the focus (and sends the
+	// 487): released before that, the focus would answer the INVITE 200
+	// and the creator would stay, as RFC 3261 §9.2 allows.
+	if r := finalResponse(t, ctx, tx); r.StatusCode != 487 {
+		t.Fatalf("the canceled INVITE was answered %d, want 487", r.StatusCode)
+	}
 	close(release)
 	select {
 	case <-b.byes:
