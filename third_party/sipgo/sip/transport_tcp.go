@@ -171,7 +171,9 @@ func (t *TransportTCP) initConnection(conn net.Conn, raddr string, handler Messa
 type ReadWaiter interface {
 	// WaitRead returns once input is ready for Read, or with the error the
 	// next Read would return. With wait false it may return
-	// ErrReadWouldBlock instead of waiting for input.
+	// ErrReadWouldBlock instead of waiting for input; it may return
+	// ErrReadWouldBlock with wait true too, to go on waiting on a fresh
+	// goroutine.
 	WaitRead(wait bool) error
 }
 
