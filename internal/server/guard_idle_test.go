@@ -5,11 +5,14 @@ package server
 import (
 	"bytes"
 	"context"
+	"io"
 	"log/slog"
 	"net"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/emiago/sipgo/sip"
 
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/sipcheck"
@@ -89,4 +92,51 @@ func (h *sipInCounter) Handle(_ context.Context, r slog.Record) error {
 		h.n.Add(1)
 	}
 	return nil
+}
+
+// Between messages WaitRead tells sipgo to go on waiting on a fresh
+// goroutine (sip.ErrReadWouldBlock) when asked not to wait, and also when
+// the idle timeout found the connection in use: the check grew the
+// waiting goroutine's stack, which would otherwise stay grown for the
+// connection's next quiet minute. A connection not in use ends there.
+func TestGuardWaitReadHandsOff(t *testing.T) {
+	for _, inUse := range []bool{true, false} {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, slog.New(slog.DiscardHandler))
+		g.idleTimeout = 30 * time.Millisecond
+		g.inUse = func(net.Addr) bool { return inUse }
+		gl := &guardListener{Listener: ln, g: g}
+		peer, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := gl.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gc := nc.(*guardConn)
+		if err := gc.WaitRead(false); err != sip.ErrReadWouldBlock {
+			t.Fatalf("WaitRead(false) on a quiet connection: %v, want sip.ErrReadWouldBlock", err)
+		}
+		err = gc.WaitRead(true)
+		switch {
+		case inUse && err != sip.ErrReadWouldBlock:
+			t.Errorf("idle timeout on a connection in use: WaitRead(true) = %v, want sip.ErrReadWouldBlock", err)
+		case !inUse && err != io.EOF:
+			t.Errorf("idle timeout on a connection not in use: WaitRead(true) = %v, want io.EOF", err)
+		}
+		if inUse {
+			// The connection goes on: a message still comes through.
+			go func() { time.Sleep(5 * time.Millisecond); peer.Write([]byte("\r\n\r\n")) }()
+			if err := gc.WaitRead(true); err != nil {
+				t.Errorf("WaitRead after the hand-off: %v", err)
+			}
+		}
+		peer.Close()
+		nc.Close()
+		ln.Close()
+	}
 }

@@ -368,20 +368,24 @@ func (c *guardConn) frame() error {
 // sip.ErrReadWouldBlock when there is none. An idle connection's read
 // goroutine is parked in it, started fresh for that (sip.ReadWaiter), so it
 // is called straight from WaitRead and keeps a small frame: the goroutine
-// waits on the smallest stack, 2 KiB (issue 20).
+// waits on the smallest stack, 2 KiB (issue 20). When the idle timeout
+// finds the connection in use (a dialog's connection may stay silent), the
+// check has grown the stack: it returns sip.ErrReadWouldBlock too, and
+// sipgo waits again on a fresh goroutine rather than keep the grown stack
+// for the connection's next quiet minute.
 func (c *guardConn) waitIdle(wait bool) error {
 	c.r, c.w = 0, 0
 	c.dropBuf()
-	for {
-		c.setDeadline(false)
-		n, err := c.readIdle(wait)
-		if err == sip.ErrReadWouldBlock {
-			return err
-		}
-		if again, err := c.landed(n, err, false); !again {
-			return err
-		}
+	c.setDeadline(false)
+	n, err := c.readIdle(wait)
+	if err == sip.ErrReadWouldBlock {
+		return err
 	}
+	again, err := c.landed(n, err, false)
+	if again {
+		return sip.ErrReadWouldBlock
+	}
+	return err
 }
 
 // fill reads more of the stream into buf, first moving what is unframed
