@@ -174,6 +174,22 @@ func (e *Envelope) FrameSize() int {
 // flag. It returns the extended dst and the Frame slicing it.
 func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byte) ([]byte, Frame) {
 	start := len(dst)
+	dst, headEnd := e.AppendChunk(dst, ids, br, flag)
+	tidAt := start + len("MSRP ")
+	tidEnd := tidAt + len(e.TIDPrefix) + TIDLength
+	return dst, Frame{
+		Head: dst[start:headEnd:headEnd],
+		End:  dst[headEnd:len(dst):len(dst)],
+		TID:  dst[tidAt:tidEnd:tidEnd],
+	}
+}
+
+// AppendChunk is AppendFrame for a caller that slices dst itself: it
+// returns the extended dst and where the head ends in it (the end-line
+// follows, to the end of dst). Its results fit in registers: the relay's
+// batched fan-out calls it for every copy, and taking AppendFrame's Frame
+// back through memory cost it a few percent of its time.
+func (e *Envelope) AppendChunk(dst []byte, ids *IDSource, br ByteRange, flag byte) ([]byte, int) {
 	dst = append(dst, "MSRP "...)
 	tidAt := len(dst)
 	dst = append(dst, e.TIDPrefix...)
@@ -194,11 +210,7 @@ func (e *Envelope) AppendFrame(dst []byte, ids *IDSource, br ByteRange, flag byt
 	dst = append(dst, endLineDashes...)
 	dst = append(dst, dst[tidAt:tidEnd]...)
 	dst = append(dst, flag, '\r', '\n')
-	return dst, Frame{
-		Head: dst[start:headEnd:headEnd],
-		End:  dst[headEnd:len(dst):len(dst)],
-		TID:  dst[tidAt:tidEnd:tidEnd],
-	}
+	return dst, headEnd
 }
 
 // AppendMiddle appends the fields of a SEND chunk that follow From-Path,

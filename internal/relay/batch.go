@@ -90,9 +90,10 @@ func (b *Batch) QueueFrame(dst *Session, droppable bool, env *msrp.Envelope, ids
 	if err != nil {
 		return
 	}
-	var f msrp.Frame
-	st.stage, f = env.AppendFrame(st.stage, ids, br, flag)
-	e.head, e.body, e.end, e.frame = f.Head, body, f.End, true
+	at := len(st.stage)
+	var headEnd int
+	st.stage, headEnd = env.AppendChunk(st.stage, ids, br, flag)
+	e.head, e.body, e.end, e.frame = st.stage[at:headEnd:headEnd], body, st.stage[headEnd:len(st.stage):len(st.stage)], true
 	if len(st.entries) >= maxBatchEntries {
 		b.Flush()
 	}
@@ -123,9 +124,10 @@ func (b *Batch) QueueFollow(dst *Session, env *msrp.Envelope, ids *msrp.IDSource
 	if err != nil {
 		return
 	}
-	var f msrp.Frame
-	st.stage, f = env.AppendFrame(st.stage, ids, br, flag)
-	e.head, e.body, e.end, e.frame = f.Head, body, f.End, true
+	at := len(st.stage)
+	var headEnd int
+	st.stage, headEnd = env.AppendChunk(st.stage, ids, br, flag)
+	e.head, e.body, e.end, e.frame = st.stage[at:headEnd:headEnd], body, st.stage[headEnd:len(st.stage):len(st.stage)], true
 }
 
 // Send adds m (a request or a response) for dst, serialised now, as
