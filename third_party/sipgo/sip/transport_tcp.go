@@ -167,7 +167,9 @@ func (t *TransportTCP) initConnection(conn net.Conn, raddr string, handler Messa
 // that one Read, and lets the stream parser's buffer go back to its pool
 // whenever the parser is between messages. When no input is ready, the
 // loop hands itself to a fresh goroutine, which waits on the smallest
-// stack, and its own goroutine ends.
+// stack, and its own goroutine ends. The connection's own deadlines bound
+// the wait: the transport's ReadTimeout, which TCPConnection.Read sets, does
+// not apply to WaitRead.
 type ReadWaiter interface {
 	// WaitRead returns once input is ready for Read, or with the error the
 	// next Read would return. With wait false it may return
@@ -235,7 +237,7 @@ type waitingReader struct {
 func (r *waitingReader) loop() {
 	for {
 		err := r.waiter.WaitRead(r.fresh)
-		if err == ErrReadWouldBlock {
+		if errors.Is(err, ErrReadWouldBlock) {
 			r.fresh = true
 			go r.loop()
 			return
