@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
@@ -11,21 +10,11 @@ import (
 
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/server"
+	"github.com/parley-im/parley/internal/servertest"
 )
 
 // stderrLog is every test's logger when PARLEY_TEST_LOG is set.
 var stderrLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
 
 var testLogs sync.Map // *testing.T → *slog.Logger
 
@@ -39,15 +28,13 @@ func testLog(t *testing.T) *slog.Logger {
 	if l, ok := testLogs.Load(t); ok {
 		return l.(*slog.Logger)
 	}
-	buf := &syncBuf{}
+	buf := &servertest.LogBuffer{}
 	l := slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	testLogs.Store(t, l)
 	t.Cleanup(func() {
 		testLogs.Delete(t)
 		if t.Failed() {
-			buf.mu.Lock()
-			t.Log(buf.b.String())
-			buf.mu.Unlock()
+			t.Log(buf.String())
 		}
 	})
 	return l
