@@ -389,22 +389,23 @@ func (c *guardConn) waitIdle(wait bool) error {
 }
 
 // fill reads more of the stream into buf, first moving what is unframed
-// to its front; a buffer emptied of a large message is let go.
+// to its front; a buffer emptied of a large message is let go. (A plain
+// TCP connection with nothing buffered waits in waitIdle instead.)
 func (c *guardConn) fill() error {
 	if c.r == c.w {
 		c.r, c.w = 0, 0
-		if c.raw != nil || len(c.buf) > guardReadSize {
-			c.dropBuf() // waiting (readIdle), or a large message's
+		if len(c.buf) > guardReadSize {
+			c.dropBuf() // a large message's
 		}
 	}
-	if c.buf == nil && c.raw == nil {
+	if c.buf == nil {
 		c.buf = make([]byte, guardReadSize)
 	}
 	if c.r > 0 {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
 		c.r = 0
 	}
-	if c.buf != nil && c.w == len(c.buf) {
+	if c.w == len(c.buf) {
 		// Frame asks for more than the buffer holds; it refuses a message
 		// over maxSIPMessage, so the buffer stops growing there.
 		grown := make([]byte, min(2*len(c.buf), maxSIPMessage+guardReadSize))
@@ -415,13 +416,7 @@ func (c *guardConn) fill() error {
 	for {
 		pending := c.w > c.r
 		c.setDeadline(pending)
-		var n int
-		var err error
-		if c.buf == nil {
-			n, err = c.readIdle(true) // nothing pending: no buffer until input comes
-		} else {
-			n, err = c.Conn.Read(c.buf[c.w:])
-		}
+		n, err := c.Conn.Read(c.buf[c.w:])
 		if again, err := c.landed(n, err, pending); !again {
 			return err
 		}
