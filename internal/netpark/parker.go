@@ -1,0 +1,221 @@
+// Package netpark lets an idle connection wait for input with no goroutine
+// at all: its read loop parks the connection here and ends, and the
+// Parker starts a new goroutine to resume it when input comes, the peer
+// closes, a deadline passes or this side closes the connection (issue 20).
+//
+// A goroutine blocked in a read costs its stack (2 KiB at least) and its
+// descriptor for as long as the connection is quiet; a chat participant's
+// SIP and MSRP connections are quiet nearly all the time. A parked
+// connection costs a Ticket and an entry in the kernel's interest list.
+//
+// On Linux the Parker is one epoll instance, watched by one goroutine,
+// besides the Go runtime's own: each parked socket is registered in it,
+// level-triggered and one-shot, so input that is already there when a
+// connection parks wakes it at once and a wake-up is delivered once. On
+// other systems New returns an error and callers keep waiting on a
+// goroutine.
+package netpark
+
+import (
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Wake is why a parked wait ended.
+type Wake uint8
+
+const (
+	// WakeInput: the connection has input, or the peer closed or reset it.
+	WakeInput Wake = iota + 1
+	// WakeDeadline: the deadline given to Park passed.
+	WakeDeadline
+	// WakeCancel: Ticket.Cancel was called (this side closed the
+	// connection).
+	WakeCancel
+	// WakeClosed: the Parker was closed.
+	WakeClosed
+)
+
+func (w Wake) String() string {
+	switch w {
+	case WakeInput:
+		return "input"
+	case WakeDeadline:
+		return "deadline"
+	case WakeCancel:
+		return "cancel"
+	case WakeClosed:
+		return "closed"
+	}
+	return "unknown"
+}
+
+// Parker watches parked connections. Its methods are safe for concurrent
+// use; a nil *Parker parks nothing (Park reports false).
+type Parker struct {
+	sys  poller        // the system's readiness interface (epoll)
+	done chan struct{} // closed when the watching goroutine has ended
+
+	mu      sync.Mutex // a leaf: nothing else is locked under it
+	tickets map[uint64]*Ticket
+	next    uint64 // the last ticket id handed out; 0 is the poller's own
+	closed  bool
+}
+
+// Ticket is one parked wait. Its resume function runs exactly once, on a
+// goroutine of its own.
+type Ticket struct {
+	p      *Parker
+	id     uint64
+	fired  atomic.Bool
+	resume func(Wake)
+	timer  *time.Timer // the deadline's; guarded by p.mu
+}
+
+// New returns a Parker and starts the goroutine that watches it, which
+// Close ends. It fails where the system offers no way to watch sockets
+// apart from the Go runtime (errors.ErrUnsupported off Linux).
+func New() (*Parker, error) {
+	sys, err := newPoller()
+	if err != nil {
+		return nil, err
+	}
+	p := &Parker{sys: sys, done: make(chan struct{}), tickets: make(map[uint64]*Ticket)}
+	go p.watch()
+	return p, nil
+}
+
+// Park registers the connection behind rc and reports whether it did.
+// When it did, resume runs exactly once, on a new goroutine, when the
+// connection has input or its peer closed it (WakeInput), at the deadline
+// unless it is zero (WakeDeadline), at Ticket.Cancel (WakeCancel) or at
+// Close (WakeClosed), whichever comes first; the caller's goroutine may
+// end. When it did not (p is nil or closed, or the socket is closed), the
+// caller waits as it would have.
+//
+// Whatever the caller wrote before Park is visible to resume. A
+// connection closed while it is parked is not noticed by the kernel's
+// interest list (closing a socket removes it from it): whoever closes it
+// must Cancel the Ticket.
+func (p *Parker) Park(rc syscall.RawConn, deadline time.Time, resume func(Wake)) (*Ticket, bool) {
+	if p == nil {
+		return nil, false
+	}
+	t := &Ticket{p: p, resume: resume}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, false
+	}
+	p.next++
+	t.id = p.next
+	p.tickets[t.id] = t
+	if !deadline.IsZero() {
+		t.timer = time.AfterFunc(time.Until(deadline), func() { t.fire(WakeDeadline) })
+	}
+	p.mu.Unlock()
+	var armErr error
+	err := rc.Control(func(fd uintptr) { armErr = p.sys.arm(int(fd), t.id) })
+	if err == nil {
+		err = armErr
+	}
+	if err != nil && t.claim() {
+		return nil, false
+	}
+	// Registered, or fired by Close before it failed to be.
+	return t, true
+}
+
+// Cancel ends the wait now (WakeCancel) unless it has ended already. Call
+// it after closing a parked connection.
+func (t *Ticket) Cancel() {
+	if t != nil {
+		t.fire(WakeCancel)
+	}
+}
+
+// fire resumes the wait unless it has been resumed already.
+func (t *Ticket) fire(w Wake) {
+	if t.claim() {
+		go t.resume(w)
+	}
+}
+
+// claim makes the ticket fired and forgets it; it reports whether this
+// call did.
+func (t *Ticket) claim() bool {
+	if !t.fired.CompareAndSwap(false, true) {
+		return false
+	}
+	p := t.p
+	p.mu.Lock()
+	delete(p.tickets, t.id)
+	tm := t.timer
+	t.timer = nil
+	p.mu.Unlock()
+	if tm != nil {
+		tm.Stop()
+	}
+	return true
+}
+
+// lookup returns the ticket with the id, or nil if it has fired.
+func (p *Parker) lookup(id uint64) *Ticket {
+	p.mu.Lock()
+	t := p.tickets[id]
+	p.mu.Unlock()
+	return t
+}
+
+// Parked returns how many connections are parked.
+func (p *Parker) Parked() int {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.tickets)
+}
+
+// Close ends the watching goroutine and resumes every parked wait with
+// WakeClosed; Park reports false from then on. It is idempotent and
+// returns once the goroutine has ended.
+func (p *Parker) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	first := !p.closed
+	p.closed = true
+	var parked []*Ticket
+	if first {
+		for _, t := range p.tickets {
+			parked = append(parked, t)
+		}
+	}
+	p.mu.Unlock()
+	if first {
+		p.sys.interrupt()
+	}
+	<-p.done
+	if first {
+		p.sys.close()
+	}
+	for _, t := range parked {
+		t.fire(WakeClosed)
+	}
+	return nil
+}
+
+// watch is the Parker's goroutine: it resumes the waits whose sockets the
+// poller reports ready, until Close interrupts it.
+func (p *Parker) watch() {
+	defer close(p.done)
+	p.sys.wait(func(id uint64) {
+		if t := p.lookup(id); t != nil {
+			t.fire(WakeInput)
+		}
+	})
+}

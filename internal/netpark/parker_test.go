@@ -1,0 +1,194 @@
+//go:build linux
+
+package netpark
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// pair returns the two ends of a loopback TCP connection; the test closes
+// them.
+func pair(t *testing.T) (server *net.TCPConn, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close(); sc.Close() })
+	return sc.(*net.TCPConn), client
+}
+
+func rawOf(t *testing.T, c *net.TCPConn) syscall.RawConn {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+func newParker(t *testing.T) *Parker {
+	t.Helper()
+	p, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// wakes collects resumes; each must come once.
+type wakes chan Wake
+
+func (w wakes) resume(k Wake) { w <- k }
+
+func (w wakes) want(t *testing.T, k Wake) {
+	t.Helper()
+	select {
+	case got := <-w:
+		if got != k {
+			t.Fatalf("woken by %v, want %v", got, k)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("not woken (want %v)", k)
+	}
+}
+
+func (w wakes) none(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case got := <-w:
+		t.Fatalf("woken by %v, want no wake-up", got)
+	case <-time.After(d):
+	}
+}
+
+func TestParkWakesOnInput(t *testing.T) {
+	p := newParker(t)
+	sc, cc := pair(t)
+	w := make(wakes, 2)
+	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+		t.Fatal("Park refused a plain TCP connection")
+	}
+	w.none(t, 20*time.Millisecond)
+	if p.Parked() != 1 {
+		t.Fatalf("Parked = %d, want 1", p.Parked())
+	}
+	cc.Write([]byte("x"))
+	w.want(t, WakeInput)
+	if p.Parked() != 0 {
+		t.Fatalf("Parked = %d after the wake-up, want 0", p.Parked())
+	}
+	// The same socket parks again (its registration is re-armed); input
+	// that is already there wakes it at once.
+	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+		t.Fatal("Park refused the connection the second time")
+	}
+	w.want(t, WakeInput)
+	buf := make([]byte, 8)
+	if n, _ := sc.Read(buf); n != 1 {
+		t.Fatalf("read %d bytes, want the 1 written", n)
+	}
+	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+		t.Fatal("Park refused the connection the third time")
+	}
+	w.none(t, 20*time.Millisecond)
+	cc.Close()
+	w.want(t, WakeInput) // the peer's close
+}
+
+func TestParkDeadlineCancelClose(t *testing.T) {
+	p := newParker(t)
+	sc, _ := pair(t)
+	w := make(wakes, 2)
+	if _, ok := p.Park(rawOf(t, sc), time.Now().Add(10*time.Millisecond), w.resume); !ok {
+		t.Fatal("Park refused")
+	}
+	w.want(t, WakeDeadline)
+
+	tk, ok := p.Park(rawOf(t, sc), time.Now().Add(time.Hour), w.resume)
+	if !ok {
+		t.Fatal("Park refused")
+	}
+	sc.Close()
+	tk.Cancel()
+	w.want(t, WakeCancel)
+	tk.Cancel() // once only
+	w.none(t, 20*time.Millisecond)
+	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); ok {
+		t.Fatal("Park accepted a closed connection")
+	}
+	if p.Parked() != 0 {
+		t.Fatalf("Parked = %d, want 0", p.Parked())
+	}
+
+	sc2, _ := pair(t)
+	if _, ok := p.Park(rawOf(t, sc2), time.Time{}, w.resume); !ok {
+		t.Fatal("Park refused")
+	}
+	p.Close()
+	w.want(t, WakeClosed)
+	p.Close() // idempotent
+	if _, ok := p.Park(rawOf(t, sc2), time.Time{}, w.resume); ok {
+		t.Fatal("a closed Parker parked a connection")
+	}
+}
+
+// Input, a deadline, Cancel and Close racing for one ticket resume it
+// once.
+func TestParkResumesOnce(t *testing.T) {
+	p := newParker(t)
+	const n = 50
+	var resumed [n]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		sc, cc := pair(t)
+		tk, ok := p.Park(rawOf(t, sc), time.Now().Add(time.Millisecond), func(Wake) { resumed[i].Add(1) })
+		if !ok {
+			t.Fatal("Park refused")
+		}
+		wg.Add(2)
+		go func() { defer wg.Done(); cc.Write([]byte("x")) }()
+		go func() { defer wg.Done(); tk.Cancel() }()
+	}
+	wg.Wait()
+	p.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for i := range n {
+		for resumed[i].Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(20 * time.Millisecond) // a second resume would show by now
+	for i := range n {
+		if got := resumed[i].Load(); got != 1 {
+			t.Fatalf("ticket %d resumed %d times, want 1", i, got)
+		}
+	}
+}
+
+func TestNilParker(t *testing.T) {
+	var p *Parker
+	if _, ok := p.Park(nil, time.Time{}, func(Wake) {}); ok {
+		t.Fatal("a nil Parker parked")
+	}
+	if p.Parked() != 0 || p.Close() != nil {
+		t.Fatal("nil Parker")
+	}
+	var tk *Ticket
+	tk.Cancel()
+}
