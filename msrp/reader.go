@@ -124,6 +124,19 @@ func NewReader(src io.Reader, lim Limits) *Reader {
 	}
 }
 
+// NewReaderAt is NewReader for a stream of which off bytes have been read
+// already, by a Reader this one replaces (Offset): the offsets its errors
+// report go on from there.
+func NewReaderAt(src io.Reader, lim Limits, off int64) *Reader {
+	r := NewReader(src, lim)
+	r.off = off
+	return r
+}
+
+// Offset returns the stream offset of the first byte not yet returned as
+// part of a message.
+func (r *Reader) Offset() int64 { return r.off + int64(r.r) }
+
 // Limits returns the limits in force.
 func (r *Reader) Limits() Limits { return r.lim }
 

@@ -179,6 +179,28 @@ func TestSyntaxErrorOffset(t *testing.T) {
 	}
 }
 
+// A Reader that replaces another between messages (NewReaderAt, from its
+// Offset) reports offsets from the start of the stream.
+func TestReaderAtOffset(t *testing.T) {
+	good := sendWire("goodtid1", []byte("fine"), '$')
+	first := NewReader(bytes.NewReader(good), Limits{})
+	if _, err := first.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	if first.Offset() != int64(len(good)) {
+		t.Fatalf("Offset = %d after one message, want %d", first.Offset(), len(good))
+	}
+	r := NewReaderAt(bytes.NewReader(append(good, "GARBAGE\r\n"...)), Limits{}, first.Offset())
+	if _, err := r.ReadMessage(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := r.ReadMessage()
+	var se *SyntaxError
+	if !errors.As(err, &se) || se.Offset != int64(2*len(good)) {
+		t.Fatalf("got %v, want a SyntaxError at offset %d", err, 2*len(good))
+	}
+}
+
 // TestBodyLooksLikeEndLine: a different tid's end-line inside a body is
 // body text, as is a prefix of the message's own end-line; but
 // "CRLF -------<tid>" followed by anything but a flag means that framing is

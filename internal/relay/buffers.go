@@ -176,6 +176,7 @@ func (s *Server) sweep() {
 		return // shutting down
 	}
 	defer s.wg.Done()
+	s.parkWaiting()
 	if s.ReleaseIdle() >= freeOSAfter {
 		debug.FreeOSMemory()
 		s.freeAgain = freeOSAgain

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -109,6 +110,10 @@ type Config struct {
 	// Limits bound what each connection's msrp.Reader accepts (zero fields:
 	// msrp.DefaultLimits).
 	Limits msrp.Limits
+	// Parker, if set, holds the read loops of idle connections with no
+	// goroutine (park.go); nil: each waits on a goroutine of its own. The
+	// caller owns it and closes it after Shutdown.
+	Parker *netpark.Parker
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Trace logs every MSRP message read and every batch written, raw, at

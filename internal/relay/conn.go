@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -82,15 +83,23 @@ type conn struct {
 	odd atomic.Pointer[oddCodes] // status codes past tx's and rx's slots; nil until one
 
 	// Owned by the read goroutine (handed from one to the next, readLoop).
-	rd        *msrp.Reader
-	batch     Batch  // output deferred until the read goroutine waits for input (batch.go)
-	handedOff bool   // this read goroutine was started to wait for input
-	rdBound   bool   // a session has been bound: the progress deadline applies (limits.go)
-	msgs      uint64 // messages read so far
-	armedFor  uint64 // msgs+1 of the message the progress deadline is set for; 0: none set
+	rd        *msrp.Reader // nil while parked (park.go)
+	rdOff     int64        // the stream offset a new rd starts at
+	batch     Batch        // output deferred until the read goroutine waits for input (batch.go)
+	handedOff bool         // this read goroutine was started to wait for input (or resumed from the Parker)
+	rdBound   bool         // a session has been bound: the progress deadline applies (limits.go)
+	msgs      uint64       // messages read so far
+	armedFor  uint64       // msgs+1 of the message the progress deadline is set for; 0: none set
 	// rx: the read side's MSRP counters (stats.go), in an object of their
 	// own; the pointer is set by newConn and never changed.
 	rx *rxCounters
+
+	// Parking (park.go). idleWait is guarded by parkMu, a leaf lock; the
+	// sweep takes it to ask a waiting read loop to park.
+	parkMu     sync.Mutex
+	idleWait   idleWait
+	ticket     atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
+	sockClosed atomic.Bool                    // the socket is closed: a wait parked now is cancelled
 
 	// Owned by the writer: writeBuffers' state for its rc.Write callback
 	// (wfn, made once), so that writing a batch allocates nothing.
@@ -165,7 +174,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 	}()
 	if c.rd == nil {
 		// Before the Reader waits for more input, the batch goes out.
-		c.rd = msrp.NewReader(flushingReader{c}, c.srv.cfg.Limits)
+		c.rd = msrp.NewReaderAt(flushingReader{c}, c.srv.cfg.Limits, c.rdOff)
 	}
 	r, rc := c.rd, c.rc
 	tt, _ := c.tr.(*tlsTransport)
@@ -177,15 +186,10 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				c.srv.pools.putRead(b)
 				c.batch.Flush() // before waiting for input
 				c.disarmProgress()
-				data, err := c.readIdle(rc, c.handedOff)
-				if err == errWouldBlock {
-					c.handedOff = true
-					if c.srv.goFunc(c.readLoop) {
-						return 0, nil, true
-					}
-					data, err = c.readIdle(rc, true)
+				data, err, gone := c.awaitInput(rc)
+				if gone {
+					return 0, nil, true
 				}
-				c.handedOff = false
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}
@@ -200,15 +204,10 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				c.srv.pools.putRead(b)
 				c.batch.Flush()
 				c.disarmProgress()
-				data, err := c.readIdle(tt.rc, c.handedOff)
-				if err == errWouldBlock {
-					c.handedOff = true
-					if c.srv.goFunc(c.readLoop) {
-						return 0, nil, true
-					}
-					data, err = c.readIdle(tt.rc, true)
+				data, err, gone := c.awaitInput(tt.rc)
+				if gone {
+					return 0, nil, true
 				}
-				c.handedOff = false
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}

@@ -159,6 +159,7 @@ func (c *conn) writeLoop() {
 			c.mu.Unlock()
 			if drained {
 				c.tr.close(false, true)
+				c.cancelPark()
 			}
 			return
 		}
@@ -333,6 +334,7 @@ func (c *conn) close(reason CloseReason, cause error) {
 	// Abort (RST) for a peer that does not read: drop what the kernel
 	// still holds for it, instead of trickling it out after the close.
 	c.tr.close(reason == CloseSlowConsumer || reason == CloseWriteTimeout || reason == CloseCongested, false)
+	c.cancelPark()
 	if first {
 		c.logClose(reason, cause)
 	}
