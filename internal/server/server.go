@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -19,6 +20,7 @@ import (
 	"github.com/parley-im/parley/internal/conference"
 	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
+	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/internal/relay"
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/internal/sipcheck"
@@ -66,8 +68,9 @@ type Server struct {
 	httpsPending *pendingLimit
 	addrs        Addrs
 	guard        *sipGuard
-	trace        atomic.Bool // the raw SIP trace (trace.go); the relay has its own
-	admin        adminState  // what the admin API changes at run time (admin.go)
+	parker       *netpark.Parker // quiet SIP and MSRP connections' read loops (nil off Linux)
+	trace        atomic.Bool     // the raw SIP trace (trace.go); the relay has its own
+	admin        adminState      // what the admin API changes at run time (admin.go)
 
 	// How the SIP side stops leaving nothing behind (sipstop.go).
 	sipStop  sipStop
@@ -97,6 +100,8 @@ type options struct {
 	// now, when set, is the clock of the focus and the switch (the rates
 	// per source and per participant, CPIM DateTime, history).
 	now func() time.Time
+	// sipParkAfter replaces sipParkAfter when not 0.
+	sipParkAfter time.Duration
 }
 
 func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err error) {
@@ -119,6 +124,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			if s.store != nil {
 				s.store.Close(context.Background())
 			}
+			s.parker.Close()
 		}
 	}()
 	trace := cfg.Log.Trace
@@ -130,6 +136,14 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 	s.guard.messageTimeout, s.guard.idleTimeout = cfg.SIP.MessageTimeout.Std(), cfg.SIP.IdleTimeout.Std()
 	// s.focus is set below, before any connection is accepted.
 	s.guard.inUse = func(peer net.Addr) bool { return s.focus.ConnInUse(peer) }
+	// A quiet connection waits in the Parker, with no goroutine (issue
+	// 20); where there is none, on a goroutine of its own.
+	if p, err := netpark.New(); err == nil {
+		s.parker = p
+		s.guard.parker, s.guard.parkAfter = p, cmp.Or(o.sipParkAfter, sipParkAfter)
+	} else {
+		log.Debug("quiet connections wait on goroutines", "reason", err)
+	}
 	if cfg.SIP.UDP != "" {
 		c, err := net.ListenPacket("udp", cfg.SIP.UDP)
 		if err != nil {
@@ -249,6 +263,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 		MaxConnsPerSource:   cfg.Limits.MSRPConnectionsPerSource,
 		Exempt:              prefixes(cfg.Limits.Exempt),
 		Limits:              msrpLimits(lim),
+		Parker:              s.parker,
 		Logger:              log.With("component", "relay"),
 		Trace:               trace,
 	}, s.sw)
@@ -439,6 +454,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.sw.Close()
 		s.stopSIP(ctx) // the SIP listeners, connections and transactions
 		s.closeListeners()
+		s.parker.Close() // the relay's and SIP's parked connections were closed above
 		if s.linger != nil {
 			s.linger.shutdown()
 		}

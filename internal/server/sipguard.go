@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/internal/sipcheck"
 )
 
@@ -61,7 +63,17 @@ type sipGuard struct {
 	// names records the verified client certificate names of SIP TLS
 	// connections (peernames.go); nil when no trusted proxy is named.
 	names *peerNames
+
+	// parker, if set, holds the read loops of quiet plain TCP connections
+	// with no goroutine (ParkRead), once they have been quiet parkAfter.
+	parker    *netpark.Parker
+	parkAfter time.Duration
 }
+
+// sipParkAfter is how long a SIP connection's read loop waits for input
+// on a goroutine before it parks (sipGuard.parker): long enough that a
+// connection carrying a burst of transactions does not park between them.
+const sipParkAfter = time.Second
 
 func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
 	g := &sipGuard{rules: rules, stream: rules, log: slog.New(newRateLimited(log.Handler(), 20, time.Second))}
@@ -223,12 +235,19 @@ func (c *guardConn) handshake() error {
 	return nil
 }
 
-// Close forgets the connection's certificate names, then closes it.
+// Close forgets the connection's certificate names, then closes it, and
+// resumes its read loop if it is parked (a closed socket leaves the
+// Parker's interest list without a word).
 func (c *guardConn) Close() error {
 	if c.named.Load() {
 		c.g.names.forget(addrKey(c.RemoteAddr()))
 	}
-	return c.Conn.Close()
+	err := c.Conn.Close()
+	c.closed.Store(true)
+	if t := c.ticket.Load(); t != nil {
+		t.Cancel()
+	}
+	return err
 }
 
 // guardConn frames the SIP messages of a TCP stream (RFC 3261 §18.3) and
@@ -264,6 +283,14 @@ type guardConn struct {
 	transport string      // "TCP" or "TLS", for the guard's log
 	shaking   bool        // a TLS handshake is still to be done (handshake)
 	named     atomic.Bool // its certificate names are in g.names (Close forgets them)
+
+	// Between messages: when the idle timeout falls (zero: none, or not
+	// yet computed), and whether it passed while the connection was
+	// parked (ParkRead).
+	idleAt  time.Time
+	expired bool
+	ticket  atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
+	closed  atomic.Bool                    // Close was called: a wait parked now is cancelled
 }
 
 const guardReadSize = 4096
@@ -271,6 +298,9 @@ const guardReadSize = 4096
 // sipgo's read loop waits in WaitRead holding no read buffer of its own
 // (third_party/sipgo, issue 20).
 var _ sip.ReadWaiter = (*guardConn)(nil)
+
+// ... and, once quiet, in no goroutine at all (sipGuard.parker).
+var _ sip.ReadParker = (*guardConn)(nil)
 
 // guardBufs recycles the read buffers of idle connections (readIdle).
 var guardBufs = sync.Pool{New: func() any { return new([guardReadSize]byte) }}
@@ -373,19 +403,74 @@ func (c *guardConn) frame() error {
 // check has grown the stack: it returns sip.ErrReadWouldBlock too, and
 // sipgo waits again on a fresh goroutine rather than keep the grown stack
 // for the connection's next quiet minute.
+//
+// With a Parker, the fresh goroutine waits parkAfter at most: then it
+// returns sip.ErrReadWouldBlock, and sipgo parks the connection
+// (ParkRead), which keeps the idle timeout.
 func (c *guardConn) waitIdle(wait bool) error {
 	c.r, c.w = 0, 0
 	c.dropBuf()
-	c.setDeadline(false)
-	n, err := c.readIdle(wait)
-	if err == sip.ErrReadWouldBlock {
-		return err
+	var n int
+	var err error
+	if c.expired {
+		c.expired, err = false, os.ErrDeadlineExceeded // while parked (ParkRead)
+	} else {
+		c.armIdle()
+		d, park := c.idleAt, false
+		if wait && c.g.parker != nil && c.g.parkAfter > 0 {
+			if p := time.Now().Add(c.g.parkAfter); d.IsZero() || p.Before(d) {
+				d, park = p, true
+			}
+		}
+		c.Conn.SetReadDeadline(d)
+		n, err = c.readIdle(wait)
+		if err == sip.ErrReadWouldBlock {
+			return err
+		}
+		if park && errors.Is(err, os.ErrDeadlineExceeded) {
+			return sip.ErrReadWouldBlock // quiet for parkAfter: sipgo parks it
+		}
 	}
+	c.idleAt = time.Time{} // input, or the idle timeout: the next wait starts one
 	again, err := c.landed(n, err, false)
 	if again {
 		return sip.ErrReadWouldBlock
 	}
 	return err
+}
+
+// armIdle starts the idle timeout of a wait between messages unless one
+// is running.
+func (c *guardConn) armIdle() {
+	if c.idleAt.IsZero() && c.g.idleTimeout > 0 {
+		c.idleAt = time.Now().Add(c.g.idleTimeout)
+	}
+}
+
+// ParkRead parks a quiet plain TCP connection in the guard's Parker
+// (sip.ReadParker): sipgo's read loop calls it on the goroutine that
+// waitIdle sent back with sip.ErrReadWouldBlock, and ends that goroutine
+// if it reports true. The Parker calls resume on a new goroutine when
+// input comes, the peer closes, Close is called, or the idle timeout
+// passes; then WaitRead goes on where waitIdle stopped.
+func (c *guardConn) ParkRead(resume func()) bool {
+	if c.g.parker == nil || c.raw == nil || c.err != nil || len(c.out) > 0 || c.r != c.w {
+		return false
+	}
+	c.armIdle()
+	t, ok := c.g.parker.Park(c.raw, c.idleAt, func(w netpark.Wake) {
+		c.ticket.Store(nil)
+		c.expired = w == netpark.WakeDeadline
+		resume()
+	})
+	if !ok {
+		return false
+	}
+	c.ticket.Store(t)
+	if c.closed.Load() {
+		t.Cancel() // closed before the ticket was seen (Close)
+	}
+	return true
 }
 
 // fill reads more of the stream into buf, first moving what is unframed

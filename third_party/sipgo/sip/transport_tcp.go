@@ -179,6 +179,16 @@ type ReadWaiter interface {
 	WaitRead(wait bool) error
 }
 
+// ReadParker is a ReadWaiter that can also wait with no goroutine at all
+// (parley's patch). When WaitRead(true) returns ErrReadWouldBlock on the
+// fresh goroutine, the loop asks ParkRead to resume it later instead of
+// starting another goroutine; if ParkRead reports true, resume runs once,
+// on a goroutine of its own, when WaitRead is worth calling again, and the
+// loop's goroutine ends.
+type ReadParker interface {
+	ParkRead(resume func()) bool
+}
+
 // ErrReadWouldBlock is what ReadWaiter.WaitRead(false) returns when no input
 // is ready yet.
 var ErrReadWouldBlock = errors.New("sip: no input ready")
@@ -238,6 +248,11 @@ func (r *waitingReader) loop() {
 	for {
 		err := r.waiter.WaitRead(r.fresh)
 		if errors.Is(err, ErrReadWouldBlock) {
+			if r.fresh {
+				if p, ok := r.waiter.(ReadParker); ok && p.ParkRead(r.loop) {
+					return
+				}
+			}
 			r.fresh = true
 			go r.loop()
 			return
