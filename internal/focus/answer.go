@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/parley-im/parley/internal/room"
 	"github.com/parley-im/parley/msrp"
@@ -163,4 +164,54 @@ func addrType(host string) string {
 		return "IP6"
 	}
 	return "IP4"
+}
+
+// detach makes what the focus keeps of an offer for as long as the
+// participant stays (its path, its accept lists) independent of the SDP
+// text: every string of a parsed sdp.Session is a substring of one copy of
+// the body, which would otherwise stay in memory with them (issue 20). m
+// is the accepted m-line.
+func (info *offerInfo) detach(m *sdp.Media, lists *formatLists) {
+	if v, ok := m.Attr(sdp.AttrPath); ok {
+		if p, err := msrp.ParsePath(strings.Clone(v)); err == nil {
+			info.path = p
+		}
+	}
+	if v, ok := m.Attr(sdp.AttrAcceptTypes); ok && info.accept != nil {
+		info.accept = lists.get(v)
+	}
+	if v, ok := m.Attr(sdp.AttrAcceptWrappedTypes); ok && info.wrapped != nil {
+		info.wrapped = lists.get(v)
+	}
+}
+
+// formatLists interns the accept-types and accept-wrapped-types lists of
+// offers: the participants of a service offer a handful of different
+// ones, kept once each instead of once per participant. Up to
+// maxFormatLists are kept; past them a list is parsed from a copy of its
+// own. Read-only once handed out.
+type formatLists struct {
+	mu sync.Mutex // a leaf
+	m  map[string]sdp.FormatList
+}
+
+const maxFormatLists = 256
+
+// get returns the list the attribute value v (already parsed once without
+// error) stands for.
+func (l *formatLists) get(v string) sdp.FormatList {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if fl, ok := l.m[v]; ok {
+		return fl
+	}
+	key := strings.Clone(v)
+	fl, _ := sdp.ParseFormatList(key)
+	if len(l.m) < maxFormatLists {
+		if l.m == nil {
+			l.m = make(map[string]sdp.FormatList)
+		}
+		l.m[key] = fl
+	}
+	return fl
 }

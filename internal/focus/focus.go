@@ -130,9 +130,10 @@ type Focus struct {
 	client  *sipgo.Client
 	dialogs table[*dialog]
 	subs    table[*subscription]
-	ledger  *ledger // what each source and identity holds (limits.go); its own leaf lock
-	rates   *rates  // joins and subscriptions per source per second (rates.go); leaf locks
-	probes  probes  // answers awaited to pending NOTIFYs (probe.go); its own leaf lock
+	ledger  *ledger     // what each source and identity holds (limits.go); its own leaf lock
+	formats formatLists // offers' accept lists, kept once each (answer.go); its own leaf lock
+	rates   *rates      // joins and subscriptions per source per second (rates.go); leaf locks
+	probes  probes      // answers awaited to pending NOTIFYs (probe.go); its own leaf lock
 
 	mu          sync.Mutex     // guards closed and stopTracked; taken before dialogs.mu
 	closed      bool           // Shutdown has begun: no new dialogs

@@ -70,6 +70,7 @@ func (f *Focus) parseOffer(req *sip.Request, requireTLS bool) (*sdp.Session, off
 		res.AppendHeader(f.warning(err.Error()))
 		return nil, offerInfo{}, nil, res
 	}
+	info.detach(offer.Media[info.index], &f.formats)
 	return offer, info, nick, nil
 }
 
