@@ -17,6 +17,7 @@
 package netpark
 
 import (
+	"container/heap"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -58,10 +59,12 @@ type Parker struct {
 	sys  poller        // the system's readiness interface (epoll)
 	done chan struct{} // closed when the watching goroutine has ended
 
-	mu      sync.Mutex // a leaf: nothing else is locked under it
-	tickets map[uint64]*Ticket
-	next    uint64 // the last ticket id handed out; 0 is the poller's own
-	closed  bool
+	mu        sync.Mutex // a leaf: nothing else is locked under it
+	tickets   map[uint64]*Ticket
+	deadlines deadlineHeap // the tickets with a deadline, earliest first
+	wakeAt    int64        // when the watcher will look at the deadlines next (Unix ns); 0: not before an event
+	next      uint64       // the last ticket id handed out; 0 is the poller's own
+	closed    bool
 }
 
 // Ticket is one parked wait. Its resume function runs exactly once, on a
@@ -71,7 +74,8 @@ type Ticket struct {
 	id     uint64
 	fired  atomic.Bool
 	resume func(Wake)
-	timer  *time.Timer // the deadline's; guarded by p.mu
+	when   int64 // the deadline (Unix ns), 0: none; guarded by p.mu
+	hidx   int   // its index in p.deadlines, -1 when not there; guarded by p.mu
 }
 
 // New returns a Parker and starts the goroutine that watches it, which
@@ -103,7 +107,7 @@ func (p *Parker) Park(rc syscall.RawConn, deadline time.Time, resume func(Wake))
 	if p == nil {
 		return nil, false
 	}
-	t := &Ticket{p: p, resume: resume}
+	t := &Ticket{p: p, resume: resume, hidx: -1}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -112,10 +116,18 @@ func (p *Parker) Park(rc syscall.RawConn, deadline time.Time, resume func(Wake))
 	p.next++
 	t.id = p.next
 	p.tickets[t.id] = t
+	interrupt := false
 	if !deadline.IsZero() {
-		t.timer = time.AfterFunc(time.Until(deadline), func() { t.fire(WakeDeadline) })
+		// The watcher keeps the deadlines (no timer per ticket); one
+		// earlier than it plans to look must wake it.
+		t.when = max(deadline.UnixNano(), 1)
+		heap.Push(&p.deadlines, t)
+		interrupt = p.wakeAt == 0 || t.when < p.wakeAt
 	}
 	p.mu.Unlock()
+	if interrupt {
+		p.sys.interrupt()
+	}
 	var armErr error
 	err := rc.Control(func(fd uintptr) { armErr = p.sys.arm(int(fd), t.id) })
 	if err == nil {
@@ -152,12 +164,10 @@ func (t *Ticket) claim() bool {
 	p := t.p
 	p.mu.Lock()
 	delete(p.tickets, t.id)
-	tm := t.timer
-	t.timer = nil
-	p.mu.Unlock()
-	if tm != nil {
-		tm.Stop()
+	if t.hidx >= 0 {
+		heap.Remove(&p.deadlines, t.hidx)
 	}
+	p.mu.Unlock()
 	return true
 }
 
@@ -210,12 +220,74 @@ func (p *Parker) Close() error {
 }
 
 // watch is the Parker's goroutine: it resumes the waits whose sockets the
-// poller reports ready, until Close interrupts it.
+// poller reports ready and those whose deadline has passed, until Close.
 func (p *Parker) watch() {
 	defer close(p.done)
-	p.sys.wait(func(id uint64) {
+	ready := func(id uint64) {
 		if t := p.lookup(id); t != nil {
 			t.fire(WakeInput)
 		}
-	})
+	}
+	var due []*Ticket
+	for {
+		timeout := p.plan(time.Now().UnixNano())
+		if err := p.sys.wait(timeout, ready); err != nil {
+			return // the poller is unusable: Close resumes what is parked
+		}
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return
+		}
+		now := time.Now().UnixNano()
+		for len(p.deadlines) > 0 && p.deadlines[0].when <= now {
+			due = append(due, heap.Pop(&p.deadlines).(*Ticket))
+		}
+		p.mu.Unlock()
+		for i, t := range due {
+			t.fire(WakeDeadline)
+			due[i] = nil
+		}
+		due = due[:0]
+	}
+}
+
+// plan records when the watcher looks at the deadlines next and returns
+// how long it may wait for events until then, in milliseconds (rounded
+// up; -1: no deadline).
+func (p *Parker) plan(now int64) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.deadlines) == 0 {
+		p.wakeAt = 0
+		return -1
+	}
+	p.wakeAt = p.deadlines[0].when
+	if d := p.wakeAt - now; d > 0 {
+		return int(min((d+int64(time.Millisecond)-1)/int64(time.Millisecond), 1<<30))
+	}
+	return 0
+}
+
+// deadlineHeap is a min-heap of tickets by deadline (container/heap).
+type deadlineHeap []*Ticket
+
+func (h deadlineHeap) Len() int           { return len(h) }
+func (h deadlineHeap) Less(i, j int) bool { return h[i].when < h[j].when }
+func (h deadlineHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = i, j
+}
+func (h *deadlineHeap) Push(x any) {
+	t := x.(*Ticket)
+	t.hidx = len(*h)
+	*h = append(*h, t)
+}
+func (h *deadlineHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	t.hidx = -1
+	return t
 }

@@ -192,3 +192,38 @@ func TestNilParker(t *testing.T) {
 	var tk *Ticket
 	tk.Cancel()
 }
+
+// The watcher keeps the deadlines: one earlier than those it waits for
+// wakes it; a ticket resumed otherwise leaves no deadline behind.
+func TestParkDeadlines(t *testing.T) {
+	p := newParker(t)
+	late := make(wakes, 1)
+	sc1, _ := pair(t)
+	tk, ok := p.Park(rawOf(t, sc1), time.Now().Add(time.Hour), late.resume)
+	if !ok {
+		t.Fatal("Park refused")
+	}
+	early := make(wakes, 3)
+	start := time.Now()
+	for i := range 3 {
+		sc, _ := pair(t)
+		if _, ok := p.Park(rawOf(t, sc), start.Add(time.Duration(10+10*i)*time.Millisecond), early.resume); !ok {
+			t.Fatal("Park refused")
+		}
+	}
+	for range 3 {
+		early.want(t, WakeDeadline)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Fatalf("the last deadline fired after %v, before it was due", d)
+	}
+	late.none(t, 10*time.Millisecond)
+	tk.Cancel()
+	late.want(t, WakeCancel)
+	p.mu.Lock()
+	n := len(p.deadlines)
+	p.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d deadlines kept after every ticket was resumed", n)
+	}
+}

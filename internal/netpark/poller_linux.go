@@ -51,30 +51,42 @@ func (p poller) arm(fd int, id uint64) error {
 	return nil
 }
 
-// wait calls ready with the id of each socket that fires, until
-// interrupt. It blocks its thread in epoll_wait (the runtime lends the
+// wait waits up to timeout milliseconds (-1: no limit) for events and
+// calls ready with the id of each socket that fired; an interrupt ends the
+// wait too. It blocks its thread in epoll_wait (the runtime lends the
 // goroutine's processor to others meanwhile).
-func (p poller) wait(ready func(id uint64)) {
+func (p poller) wait(timeout int, ready func(id uint64)) error {
 	var events [64]syscall.EpollEvent
-	for {
-		n, err := syscall.EpollWait(p.epfd, events[:], -1)
-		if err == syscall.EINTR {
+	n, err := syscall.EpollWait(p.epfd, events[:], timeout)
+	if err == syscall.EINTR {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("netpark: epoll_wait: %w", err) // EBADF, EINVAL: the instance is unusable
+	}
+	for _, ev := range events[:n] {
+		id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+		if id == 0 {
+			p.drain()
 			continue
 		}
-		if err != nil {
-			return // EBADF, EINVAL: the instance is unusable
-		}
-		for _, ev := range events[:n] {
-			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if id == 0 {
-				return // interrupt
-			}
-			ready(id)
+		ready(id)
+	}
+	return nil
+}
+
+// drain empties the interrupt pipe.
+func (p poller) drain() {
+	var b [64]byte
+	for {
+		if n, err := syscall.Read(p.pipe[0], b[:]); n <= 0 || err != nil {
+			return
 		}
 	}
 }
 
-// interrupt makes wait return.
+// interrupt makes wait return (a full pipe has an interrupt pending
+// already).
 func (p poller) interrupt() { syscall.Write(p.pipe[1], []byte{0}) }
 
 func (p poller) close() {

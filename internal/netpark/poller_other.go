@@ -14,7 +14,7 @@ func newPoller() (poller, error) {
 	return poller{}, fmt.Errorf("netpark: %w off Linux", errors.ErrUnsupported)
 }
 
-func (poller) arm(int, uint64) error { return errors.ErrUnsupported }
-func (poller) wait(func(id uint64))  {}
-func (poller) interrupt()            {}
-func (poller) close()                {}
+func (poller) arm(int, uint64) error           { return errors.ErrUnsupported }
+func (poller) wait(int, func(id uint64)) error { return errors.ErrUnsupported }
+func (poller) interrupt()                      {}
+func (poller) close()                          {}
