@@ -168,6 +168,7 @@ func (s *Server) startSweeperLocked() {
 	if s.sweeper == nil && !s.shutdown {
 		s.sweeper = time.AfterFunc(s.cfg.IdleSweep, s.sweep)
 	}
+	s.startParkTickLocked()
 }
 
 // sweep runs on the sweep timer's goroutine.
@@ -176,7 +177,6 @@ func (s *Server) sweep() {
 		return // shutting down
 	}
 	defer s.wg.Done()
-	s.parkWaiting()
 	if s.ReleaseIdle() >= freeOSAfter {
 		debug.FreeOSMemory()
 		s.freeAgain = freeOSAgain

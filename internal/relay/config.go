@@ -114,6 +114,10 @@ type Config struct {
 	// goroutine (park.go); nil: each waits on a goroutine of its own. The
 	// caller owns it and closes it after Shutdown.
 	Parker *netpark.Parker
+	// ParkTick is how often, with a Parker, read loops waiting for input
+	// are looked at: one waiting since the previous look parks (default
+	// DefaultParkTick; negative: never, for tests that drive it).
+	ParkTick time.Duration
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
 	// Trace logs every MSRP message read and every batch written, raw, at
@@ -151,6 +155,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxConnsPerSource <= 0 {
 		c.MaxConnsPerSource = DefaultMaxConnsPerSource
+	}
+	if c.ParkTick == 0 {
+		c.ParkTick = DefaultParkTick
 	}
 	if c.IdleSweep <= 0 {
 		c.IdleSweep = DefaultIdleSweep

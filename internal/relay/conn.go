@@ -98,6 +98,8 @@ type conn struct {
 	// sweep takes it to ask a waiting read loop to park.
 	parkMu     sync.Mutex
 	idleWait   idleWait
+	waits      uint32                         // counts the read loop's parkable waits
+	seenWait   uint32                         // waits at the previous park tick
 	ticket     atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
 	sockClosed atomic.Bool                    // the socket is closed: a wait parked now is cancelled
 

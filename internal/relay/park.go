@@ -12,12 +12,13 @@ import (
 // Parking: a read loop waiting for input between messages holds a
 // goroutine of 2 KiB and no buffer (readIdle); with a Parker
 // (Config.Parker) a connection that stays quiet holds no goroutine at all
-// (issue 20). Nothing is added to the path of a busy connection: the idle
-// sweep (buffers.go) asks every read loop it finds waiting to park, by
-// moving its read deadline to the past (askPark); the loop, woken with a
-// timeout, clears the deadline and parks the connection (park). The
-// Parker resumes the loop on a new goroutine when input comes, the peer
-// closes or this side closes the socket (cancelPark).
+// (issue 20). Nothing is added to the path of a busy connection: a tick
+// every Config.ParkTick (parkWaiting) asks every read loop it finds waiting for
+// input since the previous tick to park, by moving its read deadline to
+// the past (askPark); the loop, woken with a timeout, clears the deadline
+// and parks the connection (park). The Parker resumes the loop on a new
+// goroutine when input comes, the peer closes or this side closes the
+// socket (cancelPark).
 //
 // The parked wait keeps the read loop's place in the WaitGroup that
 // Shutdown waits for: Shutdown closes every connection, which resumes a
@@ -34,6 +35,14 @@ const (
 
 // pastDeadline wakes a blocked read at once (askPark).
 var pastDeadline = time.Unix(1, 0)
+
+// DefaultParkTick is how often waiting read loops are looked at
+// (Config.ParkTick): one found waiting in the same wait as at the previous
+// tick, quiet for a tick at least, parks. Short, so that a burst of joins
+// does not leave a goroutine per connection waiting at once (the runtime
+// keeps every goroutine descriptor it ever made); long enough that a
+// connection in a conversation rarely parks between two of its messages.
+const DefaultParkTick = time.Second
 
 // awaitInput reads the connection's next input between messages (readIdle
 // on rc). When none is ready it hands the loop to a fresh goroutine and
@@ -56,7 +65,10 @@ func (c *conn) awaitInput(rc syscall.RawConn) (data []byte, err error, gone bool
 		// deadline, which the sweep's would replace.
 		parkable := c.srv.cfg.Parker != nil && c.rdBound
 		if parkable {
-			c.setIdleWait(idleWaiting)
+			c.parkMu.Lock()
+			c.idleWait = idleWaiting
+			c.waits++
+			c.parkMu.Unlock()
 		}
 		data, err = c.readIdle(rc, true)
 		if parkable && c.setIdleWait(idleRunning) == idleParkAsked {
@@ -84,12 +96,17 @@ func (c *conn) setIdleWait(w idleWait) idleWait {
 	return was
 }
 
-// askPark asks the read loop to park the connection if it is waiting for
-// input (the idle sweep). It reports whether it asked.
+// askPark asks the read loop to park the connection if it has been
+// waiting for input since the previous call, and reports whether it asked.
+// Only the park tick calls it.
 func (c *conn) askPark() bool {
 	c.parkMu.Lock()
 	defer c.parkMu.Unlock()
 	if c.idleWait != idleWaiting {
+		return false
+	}
+	if c.seenWait != c.waits {
+		c.seenWait = c.waits // a new wait: asked at the next tick if it lasts
 		return false
 	}
 	c.idleWait = idleParkAsked
@@ -143,23 +160,44 @@ func (c *conn) cancelPark() {
 	}
 }
 
-// parkWaiting asks every connection waiting for input to park (the idle
-// sweep); it returns how many it asked.
+// parkWaiting asks every connection waiting for input since the previous
+// call to park; it returns how many it asked. One call at a time (the park
+// tick, tests).
 func (s *Server) parkWaiting() int {
-	if s.cfg.Parker == nil {
-		return 0
-	}
 	s.mu.RLock()
-	conns := make([]*conn, 0, len(s.conns))
+	conns := s.parkScratch[:0]
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.RUnlock()
 	n := 0
-	for _, c := range conns {
+	for i, c := range conns {
 		if c.askPark() {
 			n++
 		}
+		conns[i] = nil
 	}
+	s.parkScratch = conns[:0]
 	return n
+}
+
+// startParkTickLocked arms the park tick. s.mu is held.
+func (s *Server) startParkTickLocked() {
+	if s.cfg.Parker != nil && s.cfg.ParkTick > 0 && s.parkTicker == nil && !s.shutdown {
+		s.parkTicker = time.AfterFunc(s.cfg.ParkTick, s.parkTick)
+	}
+}
+
+// parkTick runs on the park timer's goroutine.
+func (s *Server) parkTick() {
+	if !s.enter() {
+		return // shutting down
+	}
+	defer s.wg.Done()
+	s.parkWaiting()
+	s.mu.Lock()
+	if !s.shutdown {
+		s.parkTicker.Reset(s.cfg.ParkTick)
+	}
+	s.mu.Unlock()
 }

@@ -34,8 +34,11 @@ func parkNow(t *testing.T, srv *Server, pk *netpark.Parker, c *conn, want int) {
 		defer c.parkMu.Unlock()
 		return c.idleWait == idleWaiting
 	})
+	if n := srv.parkWaiting(); n != 0 {
+		t.Fatalf("the first tick that saw the wait asked %d connections to park, want none", n)
+	}
 	if n := srv.parkWaiting(); n != 1 {
-		t.Fatalf("the sweep asked %d connections to park, want 1", n)
+		t.Fatalf("the tick after asked %d connections to park, want 1", n)
 	}
 	waitFor(t, "the connection parked", func() bool { return pk.Parked() == want && readLoopsIn("readIdle") == 0 })
 	kept := c.rd != nil
@@ -54,7 +57,7 @@ func parkNow(t *testing.T, srv *Server, pk *netpark.Parker, c *conn, want int) {
 func TestParkIdleConnection(t *testing.T) {
 	pk := newParker(t)
 	rec := &recorder{}
-	srv := startServer(t, Config{Parker: pk}, rec)
+	srv := startServer(t, Config{Parker: pk, ParkTick: -1}, rec)
 	s, p := boundSession(t, srv, "parked")
 	c := connOf(t, s)
 	for i := range 5 {
@@ -85,7 +88,7 @@ func TestParkIdleConnection(t *testing.T) {
 func TestParkedConnectionClosedHere(t *testing.T) {
 	pk := newParker(t)
 	rec := &recorder{}
-	srv := startServer(t, Config{Parker: pk}, rec)
+	srv := startServer(t, Config{Parker: pk, ParkTick: -1}, rec)
 	s1, p1 := boundSession(t, srv, "closed")
 	parkNow(t, srv, pk, connOf(t, s1), 1)
 	s1.Close(CloseNormal)
@@ -100,8 +103,10 @@ func TestParkedConnectionClosedHere(t *testing.T) {
 	parkNow(t, srv, pk, connOf(t, s2), 1)
 	dial(t, srv, peerURI("unbound"))
 	waitFor(t, "the unbound connection's read loop", func() bool { return readLoopsIn("readIdle") == 1 })
-	if n := srv.parkWaiting(); n != 0 {
-		t.Fatalf("the sweep asked %d connections to park, want none (unbound)", n)
+	for range 2 {
+		if n := srv.parkWaiting(); n != 0 {
+			t.Fatalf("a tick asked %d connections to park, want none (unbound)", n)
+		}
 	}
 }
 
@@ -109,7 +114,7 @@ func TestParkedConnectionClosedHere(t *testing.T) {
 // next record.
 func TestParkTLS(t *testing.T) {
 	pk := newParker(t)
-	srv, client := startTLSServer(t, Config{Parker: pk}, &recorder{})
+	srv, client := startTLSServer(t, Config{Parker: pk, ParkTick: -1}, &recorder{})
 	u := securePeerURI("parktls")
 	s := newSession(t, srv, u)
 	raw, err := net.Dial("tcp", srv.TLSAddr().String())

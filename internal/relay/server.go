@@ -61,6 +61,10 @@ type Server struct {
 	// not yet forgotten (Config.MaxConnsPerSource; limits.go).
 	open    map[netip.Addr]int
 	sweeper *time.Timer // runs ReleaseIdle every Config.IdleSweep
+	// parkTicker runs parkWaiting every parkTick with a Parker (park.go);
+	// parkScratch is its slice of connections, reused.
+	parkTicker  *time.Timer
+	parkScratch []*conn
 	// freeAgain counts down the sweeps to the second hand-back of memory
 	// after a burst (freeOSAgain); owned by the sweep callback, which runs
 	// one at a time.
@@ -389,6 +393,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		close(s.quit)
 		if s.sweeper != nil {
 			s.sweeper.Stop()
+		}
+		if s.parkTicker != nil {
+			s.parkTicker.Stop()
 		}
 		for _, sess := range s.sessions {
 			if sess.conn.Load() == nil && s.endLocked(sess) {
