@@ -5,6 +5,8 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/parley-im/parley/sdp"
 )
 
@@ -53,5 +55,35 @@ func TestOfferInfoDetached(t *testing.T) {
 	}
 	if kept[0].path[0].SessionID == kept[1].path[0].SessionID {
 		t.Fatal("two participants' paths mixed up")
+	}
+}
+
+// A dialog keeps its To and From as text; parsed again they are the
+// headers it was given (the BYE and the in-dialog NOTIFYs carry them).
+func TestAddrHeaderRoundTrip(t *testing.T) {
+	for _, v := range []string{
+		`<sip:lobby@example.com>;tag=abc123`,
+		`"Alice Example" <sip:alice@example.com:5061;transport=tls>;tag=x-1;foo`,
+		`<sips:bob@[2001:db8::1]>;tag=9`,
+	} {
+		var h sip.ToHeader
+		h.Params = sip.NewParams()
+		name, err := sip.ParseAddressValue(v, &h.Address, &h.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.DisplayName = name
+		a := addrHeader(h.Value())
+		to, from := a.to(), a.from()
+		if to.Value() != h.Value() || from.Value() != h.Value() {
+			t.Fatalf("%q: kept %q, parsed again To %q From %q", v, a, to.Value(), from.Value())
+		}
+		if tag, _ := from.Params.Get("tag"); tag == "" {
+			t.Fatalf("%q: the tag is lost", v)
+		}
+	}
+	d := &dialog{target: (&sip.Uri{Scheme: "sip", User: "alice", Host: "192.0.2.1", Port: 5070}).String()}
+	if u := d.targetURI(); u.Host != "192.0.2.1" || u.Port != 5070 || u.User != "alice" {
+		t.Fatalf("target parsed again: %+v", u)
 	}
 }

@@ -164,10 +164,10 @@ func (f *Focus) inDialog(method sip.RequestMethod, target sip.Uri, local sip.ToH
 // buildBye builds the BYE of dialog d.
 func (f *Focus) buildBye(d *dialog) *sip.Request {
 	d.mu.Lock()
-	target, local, callID, reason := d.target, d.local, d.key.callID, d.byeReason
+	target, local, callID, reason := d.targetURI(), d.local, d.key.callID, d.byeReason
 	d.mu.Unlock()
 	p := hop{d.transport, d.source}
-	bye := f.inDialog(sip.BYE, target, local, d.remote, callID, d.nextLocalCSeq(), d.routeSet, p)
+	bye := f.inDialog(sip.BYE, target, local.to(), d.remote.from(), callID, d.nextLocalCSeq(), d.routeSet, p)
 	if reason != "" {
 		bye.AppendHeader(sip.NewHeader("Reason", reason))
 	}

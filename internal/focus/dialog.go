@@ -31,13 +31,13 @@ type dialog struct {
 
 	// Immutable after creation.
 	roomName  string
-	transport string         // "UDP", "TCP", …: in-dialog requests use the same
-	source    string         // where the INVITE came from: in-dialog requests go there
-	local     sip.ToHeader   // our side as in our 2xx's To (room URI + our tag)
-	remote    sip.FromHeader // the participant's From (its URI + tag)
-	identity  string         // the participant's URI, kept for the switch's From check
-	routeSet  []string       // Record-Route values, in order (RFC 3261 §12.1.1)
-	charge    *charge        // what it holds against its source and identity (limits.go)
+	transport string     // "UDP", "TCP", …: in-dialog requests use the same
+	source    string     // where the INVITE came from: in-dialog requests go there
+	local     addrHeader // our side as in our 2xx's To (room URI + our tag)
+	remote    addrHeader // the participant's From (its URI + tag)
+	identity  string     // the participant's URI, kept for the switch's From check
+	routeSet  []string   // Record-Route values, in order (RFC 3261 §12.1.1)
+	charge    *charge    // what it holds against its source and identity (limits.go)
 
 	mu          sync.Mutex // guards everything below
 	state       dialogState
@@ -51,7 +51,7 @@ type dialog struct {
 	ackGivenUp  bool          // no ACK within 64·T1: a BYE need not wait for one
 	inviting    bool          // a re-INVITE is being processed
 	heard       bool          // a request of the dialog arrived (ACK, BYE, re-INVITE, …): the INVITE's source receives what we send
-	target      sip.Uri       // remote target: the participant's Contact
+	target      string        // remote target: the participant's Contact URI
 	sdpSessID   uint64        // o= session-id of our answers
 	sdpVersion  uint64        // o= version of our last answer
 	answerSum   [32]byte      // SHA-256 of our last SDP answer: a re-INVITE's answer is compared with it
@@ -252,4 +252,32 @@ func keyOf(req *sip.Request) (dialogKey, bool) {
 		return dialogKey{}, false
 	}
 	return dialogKey{callID: cid.Value(), localTag: lt, remoteTag: rt}, true
+}
+
+// addrHeader is a To or From header kept as the text of its value: what a
+// dialog keeps for its whole life, while sipgo's parsed header is several
+// hundred bytes with its parameter arrays and may hold on to the text of
+// the request it came in (issue 20). The rare request that needs it (BYE,
+// a subscription) parses it again.
+type addrHeader string
+
+// to returns the header as a To header.
+func (a addrHeader) to() sip.ToHeader {
+	h := sip.ToHeader{Params: sip.NewParams()}
+	h.DisplayName, _ = sip.ParseAddressValue(string(a), &h.Address, &h.Params)
+	return h
+}
+
+// from returns the header as a From header.
+func (a addrHeader) from() sip.FromHeader {
+	h := sip.FromHeader{Params: sip.NewParams()}
+	h.DisplayName, _ = sip.ParseAddressValue(string(a), &h.Address, &h.Params)
+	return h
+}
+
+// targetURI returns the dialog's remote target. d.mu is held.
+func (d *dialog) targetURI() sip.Uri {
+	var u sip.Uri
+	sip.ParseUri(d.target, &u) // written by sip.Uri.String: parses
+	return u
 }

@@ -157,17 +157,17 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 		roomName:   roomName,
 		transport:  req.Transport(),
 		source:     req.Source(),
-		remote:     *from,
+		remote:     addrHeader(from.Value()),
 		identity:   id.URI,
 		state:      stateAccepted,
 		remoteCSeq: cseq.SeqNo,
 		localCSeq:  randUint32() & 0x7fffffff,
 		acked:      make(chan struct{}),
-		target:     contact.Address,
+		target:     contact.Address.String(),
 		peerPath:   info.path,
 	}
 	for _, h := range req.GetHeaders("Record-Route") {
-		d.routeSet = append(d.routeSet, h.Value())
+		d.routeSet = append(d.routeSet, strings.Clone(h.Value()))
 	}
 
 	sess, err := f.cfg.Switch.OpenSession(info.path, d)
@@ -220,8 +220,9 @@ func (f *Focus) onNewInvite(req *sip.Request, tx sip.ServerTransaction) {
 	d.mu.Lock()
 	d.session, d.room, d.participant = sess, rm, p
 	d.sdpSessID, d.sdpVersion, d.answerSum = sessID, 1, sha256.Sum256(answer)
-	d.local = *res.To()
-	d.key = dialogKey{callID: req.CallID().Value(), localTag: tag, remoteTag: remoteTag}
+	d.local = addrHeader(res.To().Value())
+	// Copies: the request's strings may share its text.
+	d.key = dialogKey{callID: strings.Clone(req.CallID().Value()), localTag: tag, remoteTag: strings.Clone(remoteTag)}
 	d.mu.Unlock()
 	f.stats.joins.Add(1)
 	if f.cfg.Roster != nil {
@@ -400,7 +401,7 @@ func (f *Focus) reInvite(req *sip.Request, d *dialog, cseq uint32) (*sip.Respons
 		return sip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil), nil
 	}
 	if c := req.Contact(); c != nil {
-		d.target = c.Address
+		d.target = c.Address.String()
 	}
 	answer := f.buildAnswer(offer, info, sess.LocalURI(), pol, d.sdpSessID, d.sdpVersion)
 	if sum := sha256.Sum256(answer); sum != d.answerSum {

@@ -79,7 +79,7 @@ func (s *subscription) next() (sip.Uri, uint32) {
 		cseq := s.inv.nextLocalCSeq()
 		s.inv.mu.Lock()
 		defer s.inv.mu.Unlock()
-		return s.inv.target, cseq
+		return s.inv.targetURI(), cseq
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -259,8 +259,8 @@ func (f *Focus) subscribeInDialog(req *sip.Request, tx sip.ServerTransaction, d 
 		key:       key,
 		roomName:  rm.Name,
 		hop:       hop{d.transport, d.source},
-		local:     local,
-		remote:    d.remote,
+		local:     local.to(),
+		remote:    d.remote.from(),
 		routeSet:  d.routeSet,
 		contact:   f.roomContact(rm.Name, d.transport),
 		inv:       d,
