@@ -52,3 +52,6 @@ func (s *Server) StoredRooms() ([]string, error) {
 	}
 	return uris, err
 }
+
+// ParkedConnections is how many connections wait in the server's Parker.
+func (s *Server) ParkedConnections() int { return s.parker.Parked() }
