@@ -64,7 +64,8 @@ type Parker struct {
 	deadlines deadlineHeap // the tickets with a deadline, earliest first
 	wakeAt    int64        // when the watcher will look at the deadlines next (Unix ns); 0: not before an event
 	next      uint64       // the last ticket id handed out; 0 is the poller's own
-	closed    bool
+	closed    bool         // nothing more is parked: Close was called, or the watcher failed
+	shut      bool         // Close was called
 }
 
 // Ticket is one parked wait. Its resume function runs exactly once, on a
@@ -91,53 +92,74 @@ func New() (*Parker, error) {
 	return p, nil
 }
 
-// Park registers the connection behind rc and reports whether it did.
-// When it did, resume runs exactly once, on a new goroutine, when the
-// connection has input or its peer closed it (WakeInput), at the deadline
-// unless it is zero (WakeDeadline), at Ticket.Cancel (WakeCancel) or at
-// Close (WakeClosed), whichever comes first; the caller's goroutine may
-// end. When it did not (p is nil or closed, or the socket is closed), the
+// NewTicket returns a ticket for one parked wait, to be parked with
+// Ticket.Park; a nil Parker returns nil. Making it first lets the caller
+// publish it (for whoever closes the connection, Ticket.Cancel) before it
+// can fire.
+func (p *Parker) NewTicket(resume func(Wake)) *Ticket {
+	if p == nil {
+		return nil
+	}
+	return &Ticket{p: p, resume: resume, hidx: -1}
+}
+
+// Park registers the connection behind rc and reports whether it did (a
+// ticket parks once). When it did, resume runs exactly once, on a new
+// goroutine, when the connection has input or its peer closed it
+// (WakeInput), at the deadline unless it is zero (WakeDeadline), at
+// Ticket.Cancel (WakeCancel) or at Close (WakeClosed), whichever comes
+// first, possibly before Park returns; the caller's goroutine may end.
+// When it did not (t is nil, the Parker closed, the socket closed), the
 // caller waits as it would have.
 //
 // Whatever the caller wrote before Park is visible to resume. A
 // connection closed while it is parked is not noticed by the kernel's
 // interest list (closing a socket removes it from it): whoever closes it
 // must Cancel the Ticket.
-func (p *Parker) Park(rc syscall.RawConn, deadline time.Time, resume func(Wake)) (*Ticket, bool) {
-	if p == nil {
-		return nil, false
+func (t *Ticket) Park(rc syscall.RawConn, deadline time.Time) bool {
+	if t == nil || t.id != 0 {
+		return false
 	}
-	t := &Ticket{p: p, resume: resume, hidx: -1}
+	p := t.p
+	// Everything that uses the poller's descriptors happens under p.mu
+	// with p.closed false: Close closes them only after setting it.
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.closed {
-		p.mu.Unlock()
-		return nil, false
+		return false
 	}
 	p.next++
 	t.id = p.next
-	p.tickets[t.id] = t
-	interrupt := false
-	if !deadline.IsZero() {
-		// The watcher keeps the deadlines (no timer per ticket); one
-		// earlier than it plans to look must wake it.
-		t.when = max(deadline.UnixNano(), 1)
-		heap.Push(&p.deadlines, t)
-		interrupt = p.wakeAt == 0 || t.when < p.wakeAt
-	}
-	p.mu.Unlock()
-	if interrupt {
-		p.sys.interrupt()
-	}
 	var armErr error
 	err := rc.Control(func(fd uintptr) { armErr = p.sys.arm(int(fd), t.id) })
 	if err == nil {
 		err = armErr
 	}
-	if err != nil && t.claim() {
-		return nil, false
+	if err != nil {
+		return false // nothing can have fired it: it was in no table
 	}
-	// Registered, or fired by Close before it failed to be.
-	return t, true
+	p.tickets[t.id] = t
+	if !deadline.IsZero() {
+		// The watcher keeps the deadlines (no timer per ticket); one
+		// earlier than it plans to look must wake it.
+		t.when = max(deadline.UnixNano(), 1)
+		heap.Push(&p.deadlines, t)
+		if p.wakeAt == 0 || t.when < p.wakeAt {
+			p.sys.interrupt()
+		}
+	}
+	return true
+}
+
+// Open reports whether the Parker still parks (it is not closed, its
+// watcher has not failed).
+func (p *Parker) Open() bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return !p.closed
 }
 
 // Cancel ends the wait now (WakeCancel) unless it has ended already. Call
@@ -197,26 +219,43 @@ func (p *Parker) Close() error {
 		return nil
 	}
 	p.mu.Lock()
-	first := !p.closed
+	first := !p.shut
+	p.shut = true
 	p.closed = true
-	var parked []*Ticket
-	if first {
-		for _, t := range p.tickets {
-			parked = append(parked, t)
-		}
-	}
-	p.mu.Unlock()
+	parked := p.parkedLocked()
 	if first {
 		p.sys.interrupt()
 	}
+	p.mu.Unlock()
 	<-p.done
 	if first {
-		p.sys.close()
+		p.sys.close() // nothing uses the descriptors now: closed is set, the watcher has ended
 	}
 	for _, t := range parked {
 		t.fire(WakeClosed)
 	}
 	return nil
+}
+
+// parkedLocked returns the parked tickets. p.mu is held.
+func (p *Parker) parkedLocked() []*Ticket {
+	parked := make([]*Ticket, 0, len(p.tickets))
+	for _, t := range p.tickets {
+		parked = append(parked, t)
+	}
+	return parked
+}
+
+// fail stops parking after the watcher's poller failed: what is parked
+// resumes (WakeClosed), and Park reports false from now on.
+func (p *Parker) fail() {
+	p.mu.Lock()
+	p.closed = true
+	parked := p.parkedLocked()
+	p.mu.Unlock()
+	for _, t := range parked {
+		t.fire(WakeClosed)
+	}
 }
 
 // watch is the Parker's goroutine: it resumes the waits whose sockets the
@@ -232,10 +271,11 @@ func (p *Parker) watch() {
 	for {
 		timeout := p.plan(time.Now().UnixNano())
 		if err := p.sys.wait(timeout, ready); err != nil {
-			return // the poller is unusable: Close resumes what is parked
+			p.fail() // the poller is unusable
+			return
 		}
 		p.mu.Lock()
-		if p.closed {
+		if p.shut {
 			p.mu.Unlock()
 			return
 		}

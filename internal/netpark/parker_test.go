@@ -51,6 +51,12 @@ func newParker(t *testing.T) *Parker {
 	return p
 }
 
+// park makes a ticket and parks it.
+func park(p *Parker, rc syscall.RawConn, deadline time.Time, resume func(Wake)) (*Ticket, bool) {
+	t := p.NewTicket(resume)
+	return t, t.Park(rc, deadline)
+}
+
 // wakes collects resumes; each must come once.
 type wakes chan Wake
 
@@ -81,7 +87,7 @@ func TestParkWakesOnInput(t *testing.T) {
 	p := newParker(t)
 	sc, cc := pair(t)
 	w := make(wakes, 2)
-	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+	if _, ok := park(p, rawOf(t, sc), time.Time{}, w.resume); !ok {
 		t.Fatal("Park refused a plain TCP connection")
 	}
 	w.none(t, 20*time.Millisecond)
@@ -95,7 +101,7 @@ func TestParkWakesOnInput(t *testing.T) {
 	}
 	// The same socket parks again (its registration is re-armed); input
 	// that is already there wakes it at once.
-	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+	if _, ok := park(p, rawOf(t, sc), time.Time{}, w.resume); !ok {
 		t.Fatal("Park refused the connection the second time")
 	}
 	w.want(t, WakeInput)
@@ -103,7 +109,7 @@ func TestParkWakesOnInput(t *testing.T) {
 	if n, _ := sc.Read(buf); n != 1 {
 		t.Fatalf("read %d bytes, want the 1 written", n)
 	}
-	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); !ok {
+	if _, ok := park(p, rawOf(t, sc), time.Time{}, w.resume); !ok {
 		t.Fatal("Park refused the connection the third time")
 	}
 	w.none(t, 20*time.Millisecond)
@@ -115,12 +121,12 @@ func TestParkDeadlineCancelClose(t *testing.T) {
 	p := newParker(t)
 	sc, _ := pair(t)
 	w := make(wakes, 2)
-	if _, ok := p.Park(rawOf(t, sc), time.Now().Add(10*time.Millisecond), w.resume); !ok {
+	if _, ok := park(p, rawOf(t, sc), time.Now().Add(10*time.Millisecond), w.resume); !ok {
 		t.Fatal("Park refused")
 	}
 	w.want(t, WakeDeadline)
 
-	tk, ok := p.Park(rawOf(t, sc), time.Now().Add(time.Hour), w.resume)
+	tk, ok := park(p, rawOf(t, sc), time.Now().Add(time.Hour), w.resume)
 	if !ok {
 		t.Fatal("Park refused")
 	}
@@ -129,7 +135,7 @@ func TestParkDeadlineCancelClose(t *testing.T) {
 	w.want(t, WakeCancel)
 	tk.Cancel() // once only
 	w.none(t, 20*time.Millisecond)
-	if _, ok := p.Park(rawOf(t, sc), time.Time{}, w.resume); ok {
+	if _, ok := park(p, rawOf(t, sc), time.Time{}, w.resume); ok {
 		t.Fatal("Park accepted a closed connection")
 	}
 	if p.Parked() != 0 {
@@ -137,13 +143,13 @@ func TestParkDeadlineCancelClose(t *testing.T) {
 	}
 
 	sc2, _ := pair(t)
-	if _, ok := p.Park(rawOf(t, sc2), time.Time{}, w.resume); !ok {
+	if _, ok := park(p, rawOf(t, sc2), time.Time{}, w.resume); !ok {
 		t.Fatal("Park refused")
 	}
 	p.Close()
 	w.want(t, WakeClosed)
 	p.Close() // idempotent
-	if _, ok := p.Park(rawOf(t, sc2), time.Time{}, w.resume); ok {
+	if _, ok := park(p, rawOf(t, sc2), time.Time{}, w.resume); ok {
 		t.Fatal("a closed Parker parked a connection")
 	}
 }
@@ -157,7 +163,7 @@ func TestParkResumesOnce(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range n {
 		sc, cc := pair(t)
-		tk, ok := p.Park(rawOf(t, sc), time.Now().Add(time.Millisecond), func(Wake) { resumed[i].Add(1) })
+		tk, ok := park(p, rawOf(t, sc), time.Now().Add(time.Millisecond), func(Wake) { resumed[i].Add(1) })
 		if !ok {
 			t.Fatal("Park refused")
 		}
@@ -181,10 +187,45 @@ func TestParkResumesOnce(t *testing.T) {
 	}
 }
 
+// A deadline already due resumes the wait, but only once the socket is
+// armed: a wait parked again from resume is woken by input, never left
+// behind by the first Park re-arming the socket (review of issue 20).
+// A ticket parks once.
+func TestParkDeadlineDueBeforeArmed(t *testing.T) {
+	p := newParker(t)
+	sc, cc := pair(t)
+	rc := rawOf(t, sc)
+	for range 50 {
+		second := make(wakes, 1)
+		parkedAgain := make(chan bool, 1)
+		tk, ok := park(p, rc, time.Unix(1, 0), func(Wake) {
+			_, ok := park(p, rc, time.Time{}, second.resume)
+			parkedAgain <- ok
+		})
+		if !ok {
+			t.Fatal("Park refused")
+		}
+		if tk.Park(rc, time.Time{}) {
+			t.Fatal("a ticket parked twice")
+		}
+		if !<-parkedAgain {
+			t.Fatal("Park refused from resume")
+		}
+		cc.Write([]byte("x"))
+		second.want(t, WakeInput)
+		if _, err := sc.Read(make([]byte, 8)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestNilParker(t *testing.T) {
 	var p *Parker
-	if _, ok := p.Park(nil, time.Time{}, func(Wake) {}); ok {
+	if _, ok := park(p, nil, time.Time{}, func(Wake) {}); ok {
 		t.Fatal("a nil Parker parked")
+	}
+	if p.Open() {
+		t.Fatal("a nil Parker is open")
 	}
 	if p.Parked() != 0 || p.Close() != nil {
 		t.Fatal("nil Parker")
@@ -199,7 +240,7 @@ func TestParkDeadlines(t *testing.T) {
 	p := newParker(t)
 	late := make(wakes, 1)
 	sc1, _ := pair(t)
-	tk, ok := p.Park(rawOf(t, sc1), time.Now().Add(time.Hour), late.resume)
+	tk, ok := park(p, rawOf(t, sc1), time.Now().Add(time.Hour), late.resume)
 	if !ok {
 		t.Fatal("Park refused")
 	}
@@ -207,7 +248,7 @@ func TestParkDeadlines(t *testing.T) {
 	start := time.Now()
 	for i := range 3 {
 		sc, _ := pair(t)
-		if _, ok := p.Park(rawOf(t, sc), start.Add(time.Duration(10+10*i)*time.Millisecond), early.resume); !ok {
+		if _, ok := park(p, rawOf(t, sc), start.Add(time.Duration(10+10*i)*time.Millisecond), early.resume); !ok {
 			t.Fatal("Park refused")
 		}
 	}

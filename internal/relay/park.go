@@ -128,15 +128,18 @@ func (c *conn) park(rc syscall.RawConn) bool {
 		c.rd, c.rdOff = nil, rd.Offset()
 	}
 	c.srv.wg.Add(1) // the counter is not 0: this goroutine holds a place
-	t, ok := c.srv.cfg.Parker.Park(rc, time.Time{}, c.resume)
-	if !ok {
+	// The ticket is published before it can fire: the resumed loop, the
+	// only one to park next, then never finds a stale one there.
+	t := c.srv.cfg.Parker.NewTicket(c.resume)
+	c.ticket.Store(t)
+	if !t.Park(rc, time.Time{}) {
+		c.ticket.Store(nil)
 		if drop {
 			c.rd = rd
 		}
 		c.srv.wg.Done()
 		return false
 	}
-	c.ticket.Store(t)
 	if c.sockClosed.Load() {
 		t.Cancel() // closed before the ticket was seen (cancelPark)
 	}
@@ -164,6 +167,9 @@ func (c *conn) cancelPark() {
 // call to park; it returns how many it asked. One call at a time (the park
 // tick, tests).
 func (s *Server) parkWaiting() int {
+	if !s.cfg.Parker.Open() {
+		return 0 // woken, its loop would only wait again
+	}
 	s.mu.RLock()
 	conns := s.parkScratch[:0]
 	for c := range s.conns {

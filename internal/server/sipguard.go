@@ -285,12 +285,10 @@ type guardConn struct {
 	named     atomic.Bool // its certificate names are in g.names (Close forgets them)
 
 	// Between messages: when the idle timeout falls (zero: none, or not
-	// yet computed), and whether it passed while the connection was
-	// parked (ParkRead).
-	idleAt  time.Time
-	expired bool
-	ticket  atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
-	closed  atomic.Bool                    // Close was called: a wait parked now is cancelled
+	// yet computed; ParkRead parks with it as the deadline).
+	idleAt time.Time
+	ticket atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
+	closed atomic.Bool                    // Close was called: a wait parked now is cancelled
 }
 
 const guardReadSize = 4096
@@ -410,26 +408,20 @@ func (c *guardConn) frame() error {
 func (c *guardConn) waitIdle(wait bool) error {
 	c.r, c.w = 0, 0
 	c.dropBuf()
-	var n int
-	var err error
-	if c.expired {
-		c.expired, err = false, os.ErrDeadlineExceeded // while parked (ParkRead)
-	} else {
-		c.armIdle()
-		d, park := c.idleAt, false
-		if wait && c.g.parker != nil && c.g.parkAfter > 0 {
-			if p := time.Now().Add(c.g.parkAfter); d.IsZero() || p.Before(d) {
-				d, park = p, true
-			}
+	c.armIdle()
+	d, park := c.idleAt, false
+	if wait && c.g.parkAfter > 0 && c.g.parker.Open() {
+		if p := time.Now().Add(c.g.parkAfter); d.IsZero() || p.Before(d) {
+			d, park = p, true
 		}
-		c.Conn.SetReadDeadline(d)
-		n, err = c.readIdle(wait)
-		if err == sip.ErrReadWouldBlock {
-			return err
-		}
-		if park && errors.Is(err, os.ErrDeadlineExceeded) {
-			return sip.ErrReadWouldBlock // quiet for parkAfter: sipgo parks it
-		}
+	}
+	c.Conn.SetReadDeadline(d) // idleAt past (resumed at the idle timeout): the read times out at once
+	n, err := c.readIdle(wait)
+	if err == sip.ErrReadWouldBlock {
+		return err
+	}
+	if park && errors.Is(err, os.ErrDeadlineExceeded) {
+		return sip.ErrReadWouldBlock // quiet for parkAfter: sipgo parks it
 	}
 	c.idleAt = time.Time{} // input, or the idle timeout: the next wait starts one
 	again, err := c.landed(n, err, false)
@@ -458,15 +450,18 @@ func (c *guardConn) ParkRead(resume func()) bool {
 		return false
 	}
 	c.armIdle()
-	t, ok := c.g.parker.Park(c.raw, c.idleAt, func(w netpark.Wake) {
+	// The ticket is published before it can fire: the resumed loop, the
+	// only one to park next, then never finds a stale one there. Resumed
+	// at the idle timeout, WaitRead finds idleAt past and acts on it.
+	t := c.g.parker.NewTicket(func(netpark.Wake) {
 		c.ticket.Store(nil)
-		c.expired = w == netpark.WakeDeadline
 		resume()
 	})
-	if !ok {
+	c.ticket.Store(t)
+	if !t.Park(c.raw, c.idleAt) {
+		c.ticket.Store(nil)
 		return false
 	}
-	c.ticket.Store(t)
 	if c.closed.Load() {
 		t.Cancel() // closed before the ticket was seen (Close)
 	}
