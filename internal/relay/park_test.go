@@ -3,6 +3,7 @@
 package relay
 
 import (
+	"bytes"
 	"crypto/tls"
 	"net"
 	"strconv"
@@ -131,4 +132,44 @@ func TestParkTLS(t *testing.T) {
 		p.Send(m)
 		p.ExpectResponse(m.TID, msrp.StatusOK)
 	}
+}
+
+// A parked connection whose last session closes while its writer is
+// still busy is closed by the writer once drained (the CloseNormal path),
+// which resumes the parked loop: the peer gets everything queued, then
+// the end of the stream, and the server forgets the connection.
+func TestParkedConnectionClosedByWriter(t *testing.T) {
+	pk := newParker(t)
+	srv := startServer(t, Config{Parker: pk, ParkTick: -1, MaxPendingBytes: 64 << 20}, &recorder{})
+	s, p := boundSession(t, srv, "drained")
+	c := connOf(t, s)
+	parkNow(t, srv, pk, c, 1)
+	// More than the kernel's buffers hold: the writer stays busy until
+	// the peer reads.
+	var ids msrp.IDSource
+	body := bytes.Repeat([]byte("x"), 64<<10)
+	const n = 256
+	for i := range n {
+		head, end := frame(&ids, s, "m"+strconv.Itoa(i), body)
+		if err := s.EnqueueFrame(head, body, end); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the writer blocked on a full socket", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.writing
+	})
+	s.Close(CloseNormal) // drains first: the writer closes the socket
+	for range n {
+		if m := p.ExpectRequest(msrp.MethodSEND); len(m.Body) != len(body) {
+			t.Fatalf("a copy of %d octets, want %d", len(m.Body), len(body))
+		}
+	}
+	p.ExpectClosed()
+	waitFor(t, "the resumed read loop to forget the connection", func() bool {
+		srv.mu.RLock()
+		defer srv.mu.RUnlock()
+		return len(srv.conns) == 0
+	})
 }

@@ -110,6 +110,7 @@ func TestGuardParkRead(t *testing.T) {
 	}
 	gc = nc2.(*guardConn)
 	inUse = true
+	g.idleTimeout = time.Hour // only Close can wake it in time
 	park()
 	nc2.Close()
 	wake("Close")
