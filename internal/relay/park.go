@@ -42,7 +42,7 @@ var pastDeadline = time.Unix(1, 0)
 // does not leave a goroutine per connection waiting at once (the runtime
 // keeps every goroutine descriptor it ever made); long enough that a
 // connection in a conversation rarely parks between two of its messages.
-const DefaultParkTick = time.Second
+const DefaultParkTick = 250 * time.Millisecond
 
 // awaitInput reads the connection's next input between messages (readIdle
 // on rc). When none is ready it hands the loop to a fresh goroutine and
@@ -140,8 +140,14 @@ func (c *conn) park(rc syscall.RawConn) bool {
 		c.srv.wg.Done()
 		return false
 	}
-	if c.sockClosed.Load() {
-		t.Cancel() // closed before the ticket was seen (cancelPark)
+	// A close sets stateClosed before it closes the socket, then cancels
+	// the ticket it finds (cancelPark): one that came before the ticket
+	// was published shows here.
+	c.mu.Lock()
+	closed := c.state == stateClosed
+	c.mu.Unlock()
+	if closed {
+		t.Cancel()
 	}
 	return true
 }
@@ -157,7 +163,6 @@ func (c *conn) resume(netpark.Wake) {
 // cancelPark resumes a parked read loop after the socket is closed: a
 // closed socket leaves the Parker's interest list without a word.
 func (c *conn) cancelPark() {
-	c.sockClosed.Store(true)
 	if t := c.ticket.Load(); t != nil {
 		t.Cancel()
 	}

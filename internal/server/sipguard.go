@@ -73,7 +73,7 @@ type sipGuard struct {
 // sipParkAfter is how long a SIP connection's read loop waits for input
 // on a goroutine before it parks (sipGuard.parker): long enough that a
 // connection carrying a burst of transactions does not park between them.
-const sipParkAfter = time.Second
+const sipParkAfter = 250 * time.Millisecond
 
 func newSIPGuard(rules sipcheck.Rules, log *slog.Logger) *sipGuard {
 	g := &sipGuard{rules: rules, stream: rules, log: slog.New(newRateLimited(log.Handler(), 20, time.Second))}
