@@ -37,20 +37,21 @@ type conn struct {
 	nc  net.Conn
 	rc  syscall.RawConn // nc's raw connection (readIdle, writeBuffers), or nil
 	tr  transport       // how batches are written and the socket closed (transport.go)
+	ws  *wsConn         // the WebSocket under nc (transport_ws.go), or nil
+
+	// Guarded by srv.mu. (The small fields of each group are together:
+	// the struct stays in a smaller size class.)
+	sessions    map[*Session]struct{} // sessions bound to this connection
+	src         netip.Addr            // the peer's IP address
+	everBound   bool                  // a session has been bound (the bind deadline is cleared)
+	retired     bool                  // its last session was closed by Session.Close: bind nothing new
+	srcCounted  bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
+	openCounted bool                  // counted in srv.open (registered, not yet forgotten; limits.go)
 	// units: the queue marks the end of each unit (an Enqueue or
 	// EnqueueFrame call, a batch entry) with a nil slice, for a transport
 	// that writes each unit as one message (WebSocket). Set before the
 	// connection is shared, never changed.
 	units bool
-	ws    *wsConn // the WebSocket under nc (transport_ws.go), or nil
-
-	// Guarded by srv.mu.
-	sessions    map[*Session]struct{} // sessions bound to this connection
-	everBound   bool                  // a session has been bound (the bind deadline is cleared)
-	retired     bool                  // its last session was closed by Session.Close: bind nothing new
-	src         netip.Addr            // the peer's IP address
-	srcCounted  bool                  // counted in srv.unbound (accepted, nothing bound yet; limits.go)
-	openCounted bool                  // counted in srv.open (registered, not yet forgotten; limits.go)
 
 	mu      sync.Mutex // tier 2: guards the fields below; never held during I/O
 	q       [][]byte   // queued output, in order; with units, each unit followed by a nil slice
@@ -63,15 +64,16 @@ type conn struct {
 	active  bool // something was queued since the last idle sweep (ReleaseIdle)
 	folded  bool // the MSRP counts went to the server's totals (foldLocked)
 	state   connState
-	reason  CloseReason    // set when state leaves stateOpen
-	ids     *msrp.IDSource // transaction ids for requests sent without one; made at the first
+	reason  CloseReason // set when state leaves stateOpen
+	lent    bool        // it gave an arena back to the pool since the last idle release (ReleaseIdle counts it)
+	// congested: pending went over CongestedBytes; cleared at half of it.
+	congested bool
+	ids       *msrp.IDSource // transaction ids for requests sent without one; made at the first
 
 	arena     []byte   // copies of queued frame heads and end-lines (Session.EnqueueFrame); nil while nothing is queued
-	lent      bool     // it gave an arena back to the pool since the last idle release (ReleaseIdle counts it)
 	full      [][]byte // arena blocks replaced while queued: recycled by the writer once written
 	fullSpare [][]byte // the previous batch's full array, for reuse
 
-	congested  bool        // pending went over CongestedBytes; cleared at half of it
 	congestion *time.Timer // closes the connection if congestion lasts; nil when none
 	episode    uint64      // counts congestion episodes, so a stale timer does nothing
 
@@ -96,12 +98,11 @@ type conn struct {
 
 	// Parking (park.go). idleWait is guarded by parkMu, a leaf lock; the
 	// sweep takes it to ask a waiting read loop to park.
-	parkMu     sync.Mutex
-	idleWait   idleWait
-	waits      uint32                         // counts the read loop's parkable waits
-	seenWait   uint32                         // waits at the previous park tick
-	ticket     atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
-	sockClosed atomic.Bool                    // the socket is closed: a wait parked now is cancelled
+	parkMu   sync.Mutex
+	idleWait idleWait
+	waits    uint8                          // counts the read loop's parkable waits (wrapping: equal counts at two ticks 256 waits apart only park a waiting loop)
+	seenWait uint8                          // waits at the previous park tick
+	ticket   atomic.Pointer[netpark.Ticket] // the parked wait's, while parked
 
 	// Owned by the writer: writeBuffers' state for its rc.Write callback
 	// (wfn, made once), so that writing a batch allocates nothing.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"testing"
+	"unsafe"
 
 	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/msrp"
@@ -172,4 +173,12 @@ func TestParkedConnectionClosedByWriter(t *testing.T) {
 		defer srv.mu.RUnlock()
 		return len(srv.conns) == 0
 	})
+}
+
+// A connection stays in the 480-byte size class (issue 20: it is kept
+// for every participant); a field added where padding was makes it 576.
+func TestConnSizeClass(t *testing.T) {
+	if n := unsafe.Sizeof(conn{}); n > 480 {
+		t.Fatalf("relay.conn is %d bytes: over the 480-byte size class, it costs 96 more per participant", n)
+	}
 }
