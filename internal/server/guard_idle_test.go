@@ -33,17 +33,9 @@ func TestGuardIdleHoldsNoBuffer(t *testing.T) {
 	var traced sipInCounter
 	tl := &traceListener{Listener: ln, on: &on, log: slog.New(&traced)}
 	gl := &guardListener{Listener: tl, g: newSIPGuard(sipcheck.Rules{Allow: focus.Methods}, slog.New(slog.DiscardHandler))}
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer, gc := dialGuarded(t, gl)
 	defer peer.Close()
-	nc, err := gl.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	gc := nc.(*guardConn)
+	defer gc.Close()
 	if gc.raw == nil {
 		t.Fatal("a plain TCP connection has no raw connection to wait on")
 	}
@@ -109,15 +101,7 @@ func TestGuardWaitReadHandsOff(t *testing.T) {
 		g.idleTimeout = 30 * time.Millisecond
 		g.inUse = func(net.Addr) bool { return inUse }
 		gl := &guardListener{Listener: ln, g: g}
-		peer, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		nc, err := gl.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		gc := nc.(*guardConn)
+		peer, gc := dialGuarded(t, gl)
 		if err := gc.WaitRead(false); err != sip.ErrReadWouldBlock {
 			t.Fatalf("WaitRead(false) on a quiet connection: %v, want sip.ErrReadWouldBlock", err)
 		}
@@ -136,7 +120,23 @@ func TestGuardWaitReadHandsOff(t *testing.T) {
 			}
 		}
 		peer.Close()
-		nc.Close()
+		gc.Close()
 		ln.Close()
 	}
+}
+
+// dialGuarded connects to gl's listener and returns the client's end and
+// the guard's connection, accepted.
+func dialGuarded(t *testing.T, gl *guardListener) (net.Conn, *guardConn) {
+	t.Helper()
+	peer, err := net.Dial("tcp", gl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := gl.Accept()
+	if err != nil {
+		peer.Close()
+		t.Fatal(err)
+	}
+	return peer, nc.(*guardConn)
 }

@@ -38,16 +38,8 @@ func TestGuardParkRead(t *testing.T) {
 	inUse := true
 	g.inUse = func(net.Addr) bool { return inUse }
 	gl := &guardListener{Listener: ln, g: g}
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer, gc := dialGuarded(t, gl)
 	defer peer.Close()
-	nc, err := gl.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc := nc.(*guardConn)
 	resumed := make(chan struct{}, 1)
 	park := func() {
 		t.Helper()
@@ -99,20 +91,13 @@ func TestGuardParkRead(t *testing.T) {
 	}
 
 	// Close resumes a parked connection, whose read then fails.
-	peer2, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
+	peer2, gc2 := dialGuarded(t, gl)
 	defer peer2.Close()
-	nc2, err := gl.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	gc = nc2.(*guardConn)
+	gc = gc2
 	inUse = true
 	g.idleTimeout = time.Hour // only Close can wake it in time
 	park()
-	nc2.Close()
+	gc2.Close()
 	wake("Close")
 	if err := gc.WaitRead(true); err == nil {
 		t.Fatal("WaitRead on a closed connection succeeded")
