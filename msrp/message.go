@@ -240,6 +240,16 @@ func (m *Message) Clone() *Message {
 	return &c
 }
 
+// SizeBound returns an upper bound of len(m.AppendTo(nil)): serialising m
+// into a buffer of that capacity allocates once.
+func (m *Message) SizeBound() int {
+	n := 64 + 2*len(m.TID) + len(m.Method) + len(m.Comment) + len(m.Body)
+	for _, f := range m.Header {
+		n += len(f.Name) + len(f.Value) + 4
+	}
+	return n
+}
+
 // Response builds the response to request m with the given code and
 // comment ("" means StatusText(code)), addressed per RFC 4975 §7.2: a
 // response to SEND goes to the previous hop only (the leftmost From-Path

@@ -83,3 +83,29 @@ func TestFrameSize(t *testing.T) {
 		}
 	}
 }
+
+// SizeBound bounds what AppendTo writes, so that a buffer of that
+// capacity is the one allocation serialising a message costs.
+func TestSizeBound(t *testing.T) {
+	req := &Message{TID: "a1b2c3d4", Method: MethodSEND, Header: Header{
+		{HeaderToPath, "msrp://192.0.2.1:2855/abc;tcp msrp://192.0.2.2:2855/def;tcp"},
+		{HeaderFromPath, "msrp://192.0.2.3:2855/ghi;tcp"},
+		{HeaderMessageID, "m-1"},
+		{HeaderByteRange, "1-5/5"},
+		{HeaderContentType, "text/plain"},
+	}, Body: []byte("hello"), Flag: FlagEnd}
+	for _, m := range []*Message{
+		req,
+		req.Response(StatusOK, ""),
+		req.Response(StatusForbidden, "Sending too fast"),
+		req.Report("r9", StatusOK, "", ByteRange{Start: 1, End: 5, Total: 5}),
+		{TID: "x", Method: MethodSEND, Flag: FlagEnd},
+	} {
+		if n, b := len(m.AppendTo(nil)), m.SizeBound(); n > b {
+			t.Fatalf("%s %s: %d octets, bound %d", m.TID, m.Method, n, b)
+		}
+		if a := testing.AllocsPerRun(10, func() { _ = m.AppendTo(make([]byte, 0, m.SizeBound())) }); a > 1 {
+			t.Fatalf("%s %s: %v allocations with the bound, want 1", m.TID, m.Method, a)
+		}
+	}
+}

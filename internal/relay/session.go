@@ -99,17 +99,7 @@ func (s *Session) Send(m *msrp.Message) error {
 	if m.IsRequest() && m.TID == "" {
 		m.TID = c.newTID()
 	}
-	return c.enqueue(m.AppendTo(make([]byte, 0, wireSize(m))))
-}
-
-// wireSize is an upper bound of len(m.Bytes()), so that serialising m
-// allocates once.
-func wireSize(m *msrp.Message) int {
-	n := 64 + 2*len(m.TID) + len(m.Method) + len(m.Comment) + len(m.Body)
-	for _, f := range m.Header {
-		n += len(f.Name) + len(f.Value) + 4
-	}
-	return n
+	return c.enqueue(m.AppendTo(make([]byte, 0, m.SizeBound())))
 }
 
 // Enqueue queues pre-framed bytes on the session's connection without

@@ -188,10 +188,12 @@ func (s *Switch) answerStored(l *link, msg *msrp.Message, n int64, e *entry) {
 	}
 	var res, rep []byte
 	if msg.WantsResponse(msrp.StatusOK) {
-		res = msg.Response(msrp.StatusOK, "").AppendTo(nil)
+		r := msg.Response(msrp.StatusOK, "")
+		res = r.AppendTo(make([]byte, 0, r.SizeBound()))
 	}
 	if sr, _ := msg.SuccessReport(); sr {
-		rep = msg.Report(l.idSource().TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n}).AppendTo(nil)
+		r := msg.Report(l.idSource().TID(), msrp.StatusOK, "", msrp.ByteRange{Start: 1, End: n, Total: n})
+		rep = r.AppendTo(make([]byte, 0, r.SizeBound()))
 	}
 	sess, rs := l.sess, l.m.rs
 	s.cfg.History.Append(rs.rm.Name, Stored{Received: e.received, Sender: e.sender, Body: e.body}, func(seq uint64, err error) {
