@@ -64,8 +64,11 @@ type Parker struct {
 	deadlines deadlineHeap // the tickets with a deadline, earliest first
 	wakeAt    int64        // when the watcher will look at the deadlines next (Unix ns); 0: not before an event
 	next      uint64       // the last ticket id handed out; 0 is the poller's own
-	closed    bool         // nothing more is parked: Close was called, or the watcher failed
 	shut      bool         // Close was called
+
+	// open: tickets may be parked; cleared under mu by Close or when the
+	// watcher fails, read without it by Open (on every quiet SIP wait).
+	open atomic.Bool
 }
 
 // Ticket is one parked wait. Its resume function runs exactly once, on a
@@ -88,6 +91,7 @@ func New() (*Parker, error) {
 		return nil, err
 	}
 	p := &Parker{sys: sys, done: make(chan struct{}), tickets: make(map[uint64]*Ticket)}
+	p.open.Store(true)
 	go p.watch()
 	return p, nil
 }
@@ -122,10 +126,10 @@ func (t *Ticket) Park(rc syscall.RawConn, deadline time.Time) bool {
 	}
 	p := t.p
 	// Everything that uses the poller's descriptors happens under p.mu
-	// with p.closed false: Close closes them only after setting it.
+	// with p.open set: Close closes them only after clearing it.
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed {
+	if !p.open.Load() {
 		return false
 	}
 	p.next++
@@ -157,9 +161,7 @@ func (p *Parker) Open() bool {
 	if p == nil {
 		return false
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return !p.closed
+	return p.open.Load()
 }
 
 // Cancel ends the wait now (WakeCancel) unless it has ended already. Call
@@ -221,7 +223,7 @@ func (p *Parker) Close() error {
 	p.mu.Lock()
 	first := !p.shut
 	p.shut = true
-	p.closed = true
+	p.open.Store(false)
 	parked := p.parkedLocked()
 	if first {
 		p.sys.interrupt()
@@ -229,7 +231,7 @@ func (p *Parker) Close() error {
 	p.mu.Unlock()
 	<-p.done
 	if first {
-		p.sys.close() // nothing uses the descriptors now: closed is set, the watcher has ended
+		p.sys.close() // nothing uses the descriptors now: open is cleared, the watcher has ended
 	}
 	for _, t := range parked {
 		t.fire(WakeClosed)
@@ -250,7 +252,7 @@ func (p *Parker) parkedLocked() []*Ticket {
 // resumes (WakeClosed), and Park reports false from now on.
 func (p *Parker) fail() {
 	p.mu.Lock()
-	p.closed = true
+	p.open.Store(false)
 	parked := p.parkedLocked()
 	p.mu.Unlock()
 	for _, t := range parked {

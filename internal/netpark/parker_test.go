@@ -268,3 +268,22 @@ func TestParkDeadlines(t *testing.T) {
 		t.Fatalf("%d deadlines kept after every ticket was resumed", n)
 	}
 }
+
+// When the watcher fails (epoll_wait unusable), every parked wait resumes
+// with WakeClosed and nothing more parks.
+func TestParkerFail(t *testing.T) {
+	p := newParker(t)
+	sc, _ := pair(t)
+	w := make(wakes, 1)
+	if _, ok := park(p, rawOf(t, sc), time.Now().Add(time.Hour), w.resume); !ok {
+		t.Fatal("Park refused")
+	}
+	p.fail()
+	w.want(t, WakeClosed)
+	if p.Open() {
+		t.Fatal("a failed Parker is open")
+	}
+	if _, ok := park(p, rawOf(t, sc), time.Time{}, w.resume); ok {
+		t.Fatal("a failed Parker parked a connection")
+	}
+}

@@ -97,7 +97,7 @@ type conn struct {
 	rx *rxCounters
 
 	// Parking (park.go). idleWait is guarded by parkMu, a leaf lock; the
-	// sweep takes it to ask a waiting read loop to park.
+	// park tick takes it to ask a waiting read loop to park.
 	parkMu   sync.Mutex
 	idleWait idleWait
 	waits    uint8                          // counts the read loop's parkable waits (wrapping: equal counts at two ticks 256 waits apart only park a waiting loop)

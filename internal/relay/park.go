@@ -30,7 +30,7 @@ type idleWait uint8
 const (
 	idleRunning   idleWait = iota // reading or dispatching
 	idleWaiting                   // waiting for input on a fresh goroutine, parkable
-	idleParkAsked                 // the sweep moved the read deadline to the past
+	idleParkAsked                 // the park tick moved the read deadline to the past
 )
 
 // pastDeadline wakes a blocked read at once (askPark).
@@ -47,7 +47,7 @@ const DefaultParkTick = 250 * time.Millisecond
 // awaitInput reads the connection's next input between messages (readIdle
 // on rc). When none is ready it hands the loop to a fresh goroutine and
 // reports gone; on that goroutine it waits, and parks the connection when
-// the sweep asks (gone too).
+// the park tick asks (gone too).
 func (c *conn) awaitInput(rc syscall.RawConn) (data []byte, err error, gone bool) {
 	for {
 		if !c.handedOff {
@@ -62,7 +62,7 @@ func (c *conn) awaitInput(rc syscall.RawConn) (data []byte, err error, gone bool
 			// Shutdown has begun: wait on this goroutine.
 		}
 		// Only a bound connection parks: an unbound one has the bind
-		// deadline, which the sweep's would replace.
+		// deadline, which the park tick's would replace.
 		parkable := c.srv.cfg.Parker != nil && c.rdBound
 		if parkable {
 			c.parkMu.Lock()

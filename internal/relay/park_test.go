@@ -182,3 +182,26 @@ func TestConnSizeClass(t *testing.T) {
 		t.Fatalf("relay.conn is %d bytes: over the 480-byte size class, it costs 96 more per participant", n)
 	}
 }
+
+// Once the Parker is closed nothing is asked to park (woken, a loop could
+// only wait again), and connections are served as before.
+func TestParkerClosedParksNothing(t *testing.T) {
+	pk := newParker(t)
+	srv := startServer(t, Config{Parker: pk, ParkTick: -1}, &recorder{})
+	s, p := boundSession(t, srv, "unparked")
+	c := connOf(t, s)
+	waitFor(t, "the read loop waiting for input", func() bool {
+		c.parkMu.Lock()
+		defer c.parkMu.Unlock()
+		return c.idleWait == idleWaiting
+	})
+	pk.Close()
+	for range 2 {
+		if n := srv.parkWaiting(); n != 0 {
+			t.Fatalf("a tick after the Parker closed asked %d connections to park", n)
+		}
+	}
+	m := msrptest.Bodiless(s.LocalURI(), p.URI)
+	p.Send(m)
+	p.ExpectResponse(m.TID, msrp.StatusOK)
+}

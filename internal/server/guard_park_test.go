@@ -105,6 +105,17 @@ func TestGuardParkRead(t *testing.T) {
 	if pk.Parked() != 0 {
 		t.Fatalf("Parked = %d, want 0", pk.Parked())
 	}
+
+	// With the Parker closed, a quiet connection waits on its goroutine
+	// past parkAfter, as without one.
+	pk.Close()
+	peer3, gc3 := dialGuarded(t, gl)
+	defer peer3.Close()
+	defer gc3.Close()
+	go func() { time.Sleep(50 * time.Millisecond); peer3.Write([]byte("\r\n\r\n")) }()
+	if err := gc3.WaitRead(true); err != nil {
+		t.Fatalf("WaitRead with the Parker closed: %v, want the input", err)
+	}
 }
 
 // End to end: sipgo's read loop parks a quiet SIP TCP connection and
