@@ -327,12 +327,10 @@ func (c *conn) pushBatch(st *batchState, first int32, paced bool) {
 			failFrom = e.next
 			break
 		}
-		c.q = append(c.q, c.copyToArena(e.head))
 		if e.frame {
-			if len(e.body) > 0 {
-				c.q = append(c.q, e.body)
-			}
-			c.q = append(c.q, c.copyToArena(e.end))
+			c.queueFrameLocked(e.head, e.body, e.end)
+		} else {
+			c.q = append(c.q, c.copyToArena(e.head))
 		}
 		if c.units {
 			c.q = append(c.q, nil) // the end of the unit (transport_ws.go)

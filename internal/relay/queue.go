@@ -37,7 +37,8 @@ const arenaLight = arenaSize / 8
 // push queues bufs as one unit. With frame set, bufs is head, body, end:
 // head and end are copied into the connection's arena (so the caller may
 // reuse its buffer, and what the queue holds is this connection's own
-// memory), the body is kept by reference.
+// memory), the body too when it is small (queueFrameLocked), else it is
+// kept by reference.
 func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 	if c.srv.closing.Load() {
 		return ErrServerClosed // Shutdown has begun: nothing more is queued
@@ -72,12 +73,7 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 		return fmt.Errorf("relay: conn %d: %w", c.id, ErrSlowConsumer)
 	}
 	if frame {
-		head, end := c.copyToArena(bufs[0]), c.copyToArena(bufs[2])
-		c.q = append(c.q, head)
-		if len(bufs[1]) > 0 {
-			c.q = append(c.q, bufs[1])
-		}
-		c.q = append(c.q, end)
+		c.queueFrameLocked(bufs[0], bufs[1], bufs[2])
 	} else {
 		for _, b := range bufs {
 			if len(b) > 0 {
@@ -116,15 +112,50 @@ func (c *conn) push(droppable, frame bool, bufs [][]byte) error {
 // c.mu is held.
 func (c *conn) copyToArena(b []byte) []byte {
 	if cap(c.arena)-len(c.arena) < len(b) {
-		if len(c.arena) > 0 {
-			// Queued copies still alias it: the writer recycles it once they are written.
-			c.full = append(c.full, c.arena)
-		}
-		c.arena = c.srv.pools.getArena(len(b))
+		c.newArena(len(b))
 	}
 	start := len(c.arena)
 	c.arena = append(c.arena, b...)
 	return c.arena[start:len(c.arena):len(c.arena)]
+}
+
+// inlineBody is the largest body a framed chunk's copy takes into the
+// arena along with its head and end-line (queueFrameLocked): a chat
+// message's copy is then one contiguous slice, and the copies queued one
+// after another in an arena go out as one iovec. A body of up to 1 KiB
+// costs less to copy than to write as iovecs of its own (the kernel's
+// per-iovec work in writev(2) was more than the copy's).
+const inlineBody = 1024
+
+// queueFrameLocked queues one framed chunk, head, body and end: head and
+// end are copied into the arena, and so is a body of at most inlineBody
+// octets (one slice for the whole chunk) on a connection written with
+// writev(2) (c.rc: plain TCP); a larger body is queued by reference, and
+// so is any body over TLS and WebSocket, which copy the batch into their
+// own buffers anyway (transport.go). c.mu is held.
+func (c *conn) queueFrameLocked(head, body, end []byte) {
+	if len(body) > inlineBody || c.rc == nil {
+		c.q = append(c.q, c.copyToArena(head), body, c.copyToArena(end))
+		return
+	}
+	if n := len(head) + len(body) + len(end); cap(c.arena)-len(c.arena) < n {
+		c.newArena(n)
+	}
+	start := len(c.arena)
+	c.arena = append(c.arena, head...)
+	c.arena = append(c.arena, body...)
+	c.arena = append(c.arena, end...)
+	c.q = append(c.q, c.arena[start:len(c.arena):len(c.arena)])
+}
+
+// newArena replaces the arena with one of at least n octets: the full one
+// is kept until the writer has written what aliases it. c.mu is held.
+func (c *conn) newArena(n int) {
+	if len(c.arena) > 0 {
+		// Queued copies still alias it: the writer recycles it once they are written.
+		c.full = append(c.full, c.arena)
+	}
+	c.arena = c.srv.pools.getArena(n)
 }
 
 // startWriter starts writeLoop on a goroutine tracked like goFunc's, but

@@ -34,18 +34,7 @@ func (c *conn) writeBuffers(batch [][]byte) (int64, error) {
 	}()
 	var total int64
 	for {
-		n := 0
-		for _, b := range batch {
-			if len(b) == 0 {
-				continue
-			}
-			c.wiov[n] = syscall.Iovec{Base: &b[0]}
-			c.wiov[n].SetLen(len(b))
-			n++
-			if n == maxIovecs {
-				break
-			}
-		}
+		n := c.fillIovecs(batch)
 		if n == 0 {
 			return total, nil
 		}
@@ -69,6 +58,35 @@ func (c *conn) writeBuffers(batch [][]byte) (int64, error) {
 			return total, err
 		}
 	}
+}
+
+// fillIovecs sets c.wiov to the start of batch, at most maxIovecs iovecs,
+// and returns how many. A buffer that starts where the previous one ends
+// (copies framed one after another into an arena, queueFrameLocked) joins
+// its iovec: a batch of chat copies is one iovec per arena block rather
+// than three per copy.
+func (c *conn) fillIovecs(batch [][]byte) int {
+	n := 0
+	var next uintptr // the address just past the last iovec (a number only)
+	for _, b := range batch {
+		if len(b) == 0 {
+			continue
+		}
+		at := uintptr(unsafe.Pointer(&b[0]))
+		if at == next && n > 0 {
+			c.wiov[n-1].SetLen(int(c.wiov[n-1].Len) + len(b))
+			next += uintptr(len(b))
+			continue
+		}
+		if n == maxIovecs {
+			break
+		}
+		c.wiov[n] = syscall.Iovec{Base: &b[0]}
+		c.wiov[n].SetLen(len(b))
+		next = at + uintptr(len(b))
+		n++
+	}
+	return n
 }
 
 // writev is writeBuffers' rc.Write callback: one writev(2) of the first
