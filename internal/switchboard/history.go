@@ -266,13 +266,15 @@ func (s *Switch) bindWithHistory(rs *roomState, m *member, l *link, first bool) 
 	l.bind = h.binds.Add(1)
 	if first {
 		es := h.since(cursor, hasCursor, rs.rm.Policy().HistoryMaxAge, s.cfg.Now())
+		var w wholeCopies
 		for _, e := range es {
+			w.next()
 			body, err := cpim.InsertHeaders(make([]byte, 0, len(e.body)+len(HistoryNS)+64), e.body,
 				HistoryNS, HistoryHeader+": "+e.received.UTC().Format(time.RFC3339Nano))
 			if err != nil {
 				continue
 			}
-			if s.sendWhole(l, body, true) != nil {
+			if s.sendWhole(l, body, true, &w) != nil {
 				break // congested or gone: the rest would be dropped too
 			}
 			s.stats.replayed.Add(1)
@@ -335,6 +337,7 @@ func (s *Switch) sendLateBinders(l *link, e *entry, binds uint64, except *snapsh
 		return
 	}
 	ct := cm.ContentType()
+	var w wholeCopies
 	for _, m := range l.m.rs.members().mems {
 		rl := m.link.Load()
 		if rl == nil || rl.bind <= binds || m == l.m || rl.histSeen >= e.index {
@@ -346,6 +349,6 @@ func (s *Switch) sendLateBinders(l *link, e *entry, binds uint64, except *snapsh
 		if !m.p.AcceptsWrapped(ct) || (m.p.MaxSize > 0 && int64(len(e.body)) > m.p.MaxSize) {
 			continue
 		}
-		s.delivered(m, s.sendWhole(rl, e.body, true))
+		s.delivered(m, s.sendWhole(rl, e.body, true, &w))
 	}
 }

@@ -101,6 +101,7 @@ func (s *Switch) noticeRoom(rs *roomState, skip *member, text string) {
 		return
 	}
 	bodies := map[string][]byte{} // by room URI as the recipient knows it
+	var w wholeCopies
 	for _, m := range rs.members().mem {
 		if m == skip {
 			continue
@@ -114,7 +115,7 @@ func (s *Switch) noticeRoom(rs *roomState, skip *member, text string) {
 			body = s.noticeBody(m.p.RoomURI, text)
 			bodies[m.p.RoomURI] = body
 		}
-		err := s.sendNotice(rl, body, true)
+		err := s.sendWhole(rl, body, true, &w)
 		if err == nil {
 			s.stats.notices.Add(1)
 		}
@@ -132,14 +133,39 @@ func (s *Switch) noticeBody(roomURI, text string) []byte {
 // sendNotice queues one notice to rl: droppable like a regular message,
 // or not (the congestion notice).
 func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
-	return s.sendWhole(rl, body, droppable)
+	return s.sendWhole(rl, body, droppable, nil)
 }
+
+// wholeCopies is what the copies of one whole message the switch sends
+// (sendWhole) share: its Message-ID, drawn for the first copy, and the
+// scratch buffer every copy's frame is rendered into. The relay copies a
+// frame's head and end-line into the recipient's own queue
+// (Session.OfferFrame), so a notice to a room of n allocates nothing per
+// copy (issue 20: a frame buffer and a Message-ID per copy were a third of
+// what 2,000 participants joining rooms of 100 allocated, and the join
+// burst's garbage is what keeps the heap's spans half empty afterwards).
+// Copies to different recipients may share a Message-ID: it identifies a
+// message within its session (RFC 4975 §7.1.1), as a regular message's
+// copies share the sender's. A wholeCopies belongs to one goroutine.
+type wholeCopies struct {
+	mid     string
+	scratch []byte
+}
+
+// next makes w ready for another message: a new Message-ID, the same
+// scratch buffer.
+func (w *wholeCopies) next() { w.mid = "" }
 
 // sendWhole queues a whole message the switch itself sends (a notice, a
 // replayed message) to rl from any goroutine, cut into chunks of at most
 // rl's Session.MaxChunk (a WebSocket recipient), each its own unit; the
-// first is droppable when droppable is, the others follow it.
-func (s *Switch) sendWhole(rl *link, body []byte, droppable bool) error {
+// first is droppable when droppable is, the others follow it. Copies of
+// one message to several recipients share w; nil is a message sent once.
+func (s *Switch) sendWhole(rl *link, body []byte, droppable bool, w *wholeCopies) error {
+	var once wholeCopies
+	if w == nil {
+		w = &once
+	}
 	env := msrp.Envelope{
 		ToPath: rl.toPath, FromPath: rl.fromPath,
 		FailureReport: copyFailureReport, ContentType: cpimType,
@@ -149,6 +175,7 @@ func (s *Switch) sendWhole(rl *link, body []byte, droppable bool) error {
 	if mc := rl.sess.MaxChunk(); mc > 0 && n > mc {
 		n = mc
 	}
+	var f msrp.Frame
 	for off := 0; ; off += n {
 		n = min(n, len(body)-off)
 		flag := byte(msrp.FlagContinue)
@@ -156,18 +183,16 @@ func (s *Switch) sendWhole(rl *link, body []byte, droppable bool) error {
 			flag = msrp.FlagEnd
 		}
 		s.idMu.Lock()
-		if off == 0 {
-			env.MessageID = s.ids.MessageID()
+		if w.mid == "" {
+			w.mid = s.ids.MessageID()
 		}
-		_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, copyRange(int64(off)+1, n, total), flag)
+		env.MessageID = w.mid
+		w.scratch, f = env.AppendFrame(w.scratch[:0], &s.ids, copyRange(int64(off)+1, n, total), flag)
 		s.idMu.Unlock()
 		var err error
-		switch {
-		case off == 0 && droppable:
-			err = rl.sess.Offer(f.Head, body[off:off+n], f.End)
-		case off == 0:
-			err = rl.sess.Enqueue(f.Head, body[off:off+n], f.End)
-		default:
+		if off == 0 && droppable {
+			err = rl.sess.OfferFrame(f.Head, body[off:off+n], f.End)
+		} else {
 			err = rl.sess.EnqueueFrame(f.Head, body[off:off+n], f.End)
 		}
 		if err != nil || flag == msrp.FlagEnd {
