@@ -32,10 +32,14 @@ const (
 func (s *Switch) admit(l *link, n int64) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var u unfinished
+	if l.unf != nil {
+		u = *l.unf
+	}
 	switch {
-	case len(l.inbound) >= s.cfg.MaxUnfinished:
+	case len(u.byMID) >= s.cfg.MaxUnfinished:
 		return reasonUnfinishedCount
-	case l.held+n > s.cfg.MaxUnfinishedBytes:
+	case u.held+n > s.cfg.MaxUnfinishedBytes:
 		return reasonUnfinishedBytes
 	}
 	return ""
@@ -46,11 +50,15 @@ func (s *Switch) admit(l *link, n int64) string {
 func (s *Switch) grow(l *link, tr *transfer, n int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.held+n > s.cfg.MaxUnfinishedBytes {
+	var held int64
+	if l.unf != nil {
+		held = l.unf.held
+	}
+	if held+n > s.cfg.MaxUnfinishedBytes {
 		return false
 	}
-	if l.inbound[tr.senderMID] == tr { // still counted
-		l.held += n
+	if u := l.unf; u != nil && u.byMID[tr.senderMID] == tr { // still counted
+		u.held += n
 		tr.held += n
 	}
 	return true

@@ -137,23 +137,23 @@ func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
 }
 
 // wholeCopies is what the copies of one whole message the switch sends
-// (sendWhole) share: its Message-ID, drawn for the first copy, and the
-// scratch buffer every copy's frame is rendered into. The relay copies a
-// frame's head and end-line into the recipient's own queue
-// (Session.OfferFrame), so a notice to a room of n allocates nothing per
-// copy (issue 20: a frame buffer and a Message-ID per copy were a third of
-// what 2,000 participants joining rooms of 100 allocated, and the join
-// burst's garbage is what keeps the heap's spans half empty afterwards).
-// Copies to different recipients may share a Message-ID: it identifies a
-// message within its session (RFC 4975 §7.1.1), as a regular message's
-// copies share the sender's. A wholeCopies belongs to one goroutine.
+// (sendWhole) share: its Message-ID, drawn for the first copy. Copies to
+// different recipients may share one: it identifies a message within its
+// session (RFC 4975 §7.1.1), as a regular message's copies share the
+// sender's (issue 20: one drawn per copy of every join notice was 16
+// octets of garbage per copy). A wholeCopies belongs to one goroutine.
+//
+// Each copy's frame is still rendered into a buffer of its own, queued
+// by reference (Session.Offer), not into the recipient's arena: an arena
+// is 16 KiB, and a burst of joins would give every member one for its
+// notices, raising the heap's goal while the burst lasts and so the
+// garbage each collection leaves to fragment the heap (measured: 1 kB
+// more per idle participant afterwards).
 type wholeCopies struct {
-	mid     string
-	scratch []byte
+	mid string
 }
 
-// next makes w ready for another message: a new Message-ID, the same
-// scratch buffer.
+// next makes w ready for another message: a new Message-ID.
 func (w *wholeCopies) next() { w.mid = "" }
 
 // sendWhole queues a whole message the switch itself sends (a notice, a
@@ -175,7 +175,6 @@ func (s *Switch) sendWhole(rl *link, body []byte, droppable bool, w *wholeCopies
 	if mc := rl.sess.MaxChunk(); mc > 0 && n > mc {
 		n = mc
 	}
-	var f msrp.Frame
 	for off := 0; ; off += n {
 		n = min(n, len(body)-off)
 		flag := byte(msrp.FlagContinue)
@@ -187,12 +186,15 @@ func (s *Switch) sendWhole(rl *link, body []byte, droppable bool, w *wholeCopies
 			w.mid = s.ids.MessageID()
 		}
 		env.MessageID = w.mid
-		w.scratch, f = env.AppendFrame(w.scratch[:0], &s.ids, copyRange(int64(off)+1, n, total), flag)
+		_, f := env.AppendFrame(make([]byte, 0, env.FrameSize()), &s.ids, copyRange(int64(off)+1, n, total), flag)
 		s.idMu.Unlock()
 		var err error
-		if off == 0 && droppable {
-			err = rl.sess.OfferFrame(f.Head, body[off:off+n], f.End)
-		} else {
+		switch {
+		case off == 0 && droppable:
+			err = rl.sess.Offer(f.Head, body[off:off+n], f.End)
+		case off == 0:
+			err = rl.sess.Enqueue(f.Head, body[off:off+n], f.End)
+		default:
 			err = rl.sess.EnqueueFrame(f.Head, body[off:off+n], f.End)
 		}
 		if err != nil || flag == msrp.FlagEnd {

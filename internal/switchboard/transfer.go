@@ -18,7 +18,7 @@ import (
 type transfer struct {
 	key       string // transaction id prefix of its copies; key of Switch.transfers
 	sender    *link
-	senderMID string // the sender's Message-ID (key of sender.inbound)
+	senderMID string // the sender's Message-ID (key of sender.unf.byMID)
 
 	mu      sync.Mutex // guards everything below; taken before a conn's lock
 	done    bool       // finished, aborted or dropped: nothing more goes out
@@ -29,7 +29,7 @@ type transfer struct {
 	delta   int64  // octets the CPIM From rewrite added (anonymous sender)
 	total   int64  // the sender's total, or msrp.Unknown
 	sent    int64  // octets relayed so far (copies' numbering), for the abort chunk
-	held    int64  // octets received so far, counted in sender.held; guarded by sender.mu
+	held    int64  // octets received so far, counted in sender.unf.held; guarded by sender.mu
 	rcpts   []rcpt
 	// keep gathers the whole message as relayed, for the room's history
 	// (history.go): nil when the room keeps none, the message is private,
@@ -311,9 +311,12 @@ func (s *Switch) forget(tr *transfer) {
 // ended, moved, or its participant left).
 func (s *Switch) abortInbound(l *link, why string) {
 	l.mu.Lock()
-	trs := make([]*transfer, 0, len(l.inbound))
-	for _, tr := range l.inbound {
-		trs = append(trs, tr)
+	var trs []*transfer
+	if l.unf != nil {
+		trs = make([]*transfer, 0, len(l.unf.byMID))
+		for _, tr := range l.unf.byMID {
+			trs = append(trs, tr)
+		}
 	}
 	l.mu.Unlock()
 	for _, tr := range trs {
@@ -394,24 +397,27 @@ func (s *Switch) Transfers() int {
 func (l *link) inboundGet(mid string) *transfer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.inbound[mid]
+	if l.unf == nil {
+		return nil
+	}
+	return l.unf.byMID[mid]
 }
 
 func (l *link) inboundPut(mid string, tr *transfer) {
 	l.mu.Lock()
-	if l.inbound == nil {
-		l.inbound = make(map[string]*transfer)
+	if l.unf == nil {
+		l.unf = &unfinished{byMID: make(map[string]*transfer)}
 	}
-	l.inbound[mid] = tr
-	l.held += tr.held
+	l.unf.byMID[mid] = tr
+	l.unf.held += tr.held
 	l.mu.Unlock()
 }
 
 func (l *link) inboundDelete(mid string, tr *transfer) {
 	l.mu.Lock()
-	if l.inbound[mid] == tr {
-		delete(l.inbound, mid)
-		l.held -= tr.held
+	if u := l.unf; u != nil && u.byMID[mid] == tr {
+		delete(u.byMID, mid)
+		u.held -= tr.held
 	}
 	l.mu.Unlock()
 }
