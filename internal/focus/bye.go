@@ -186,7 +186,7 @@ func (f *Focus) buildBye(d *dialog) *sip.Request {
 // that rule.
 func (f *Focus) awaitAckBeforeBye(d *dialog) bool {
 	d.mu.Lock()
-	sent := d.answeredAt
+	sent, acked := d.answeredAt, d.acked
 	d.mu.Unlock()
 	wait := time.NewTimer(max(0, 64*f.cfg.T1-time.Since(sent)))
 	defer wait.Stop()
@@ -194,7 +194,7 @@ func (f *Focus) awaitAckBeforeBye(d *dialog) bool {
 	var grace <-chan time.Time // set once the focus shuts down
 	for {
 		select {
-		case <-d.acked:
+		case <-acked:
 			return true
 		case <-wait.C:
 			return true

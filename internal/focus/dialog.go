@@ -46,7 +46,7 @@ type dialog struct {
 	answered    uint32        // CSeq of the latest INVITE we answered 2xx
 	pendingAck  uint32        // CSeq whose 2xx awaits its ACK (0: none)
 	ackNow      chan struct{} // closed when pendingAck's ACK arrives
-	acked       chan struct{} // closed on the first ACK
+	acked       chan struct{} // closed on the first ACK, then replaced by ackedDone
 	answeredAt  time.Time     // when the first 2xx went out: a BYE waits for its ACK up to 64·T1 from then
 	ackGivenUp  bool          // no ACK within 64·T1: a BYE need not wait for one
 	inviting    bool          // a re-INVITE is being processed
@@ -97,13 +97,23 @@ func (d *dialog) ack(cseq uint32) bool {
 	if d.state == stateAccepted {
 		d.state = stateConfirmed
 	}
-	select {
-	case <-d.acked:
-	default:
-		close(d.acked)
+	if d.acked != ackedDone {
+		close(d.acked) // wakes a BYE waiting for it (awaitAckBeforeBye)
+		d.acked = ackedDone
 	}
 	return true
 }
+
+// ackedDone is every confirmed dialog's acked: a channel already closed,
+// shared, so that a dialog does not keep its own for good (issue 20: the
+// 112-octet channel was the one object per participant in its size class,
+// where the joins' timers and SIP transactions leave a span resident for
+// each).
+var ackedDone = func() chan struct{} {
+	c := make(chan struct{})
+	close(c)
+	return c
+}()
 
 // terminate moves the dialog to its end; it reports whether this call did it.
 func (d *dialog) terminate() bool {

@@ -45,13 +45,11 @@ func TestByeAfterAckIsPrompt(t *testing.T) {
 	p.join("r")
 	s := e.sw.sessions()[0]
 	eventually(t, "ACK", func() bool {
+		// A confirmed dialog keeps no channel of its own (ackedDone).
 		d := s.handle.(*dialog)
-		select {
-		case <-d.acked:
-			return true
-		default:
-			return false
-		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return d.acked == ackedDone
 	})
 	start := time.Now()
 	e.focus.SessionEnded(s.handle, s.id, "test")
