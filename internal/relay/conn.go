@@ -70,7 +70,7 @@ type conn struct {
 	congested bool
 	ids       *msrp.IDSource // transaction ids for requests sent without one; made at the first
 
-	arena     []byte   // copies of queued frame heads and end-lines (Session.EnqueueFrame); nil while nothing is queued
+	arena     []byte   // copies of queued frame heads and end-lines, and of small bodies over TCP (queueFrameLocked); nil while nothing is queued
 	full      [][]byte // arena blocks replaced while queued: recycled by the writer once written
 	fullSpare [][]byte // the previous batch's full array, for reuse
 

@@ -27,7 +27,8 @@ func (c *conn) offer(bufs ...[]byte) error {
 }
 
 // arenaSize is the size of the blocks frame heads and end-lines are copied
-// into (Session.EnqueueFrame): about 30 fan-out envelopes.
+// into (Session.EnqueueFrame), with small bodies over TCP
+// (queueFrameLocked): about 30 fan-out envelopes, or 25 chat copies.
 const arenaSize = 16 << 10
 
 // arenaLight: a writer that drains its queue with less than this of its
@@ -135,7 +136,14 @@ const inlineBody = 1024
 // own buffers anyway (transport.go). c.mu is held.
 func (c *conn) queueFrameLocked(head, body, end []byte) {
 	if len(body) > inlineBody || c.rc == nil {
-		c.q = append(c.q, c.copyToArena(head), body, c.copyToArena(end))
+		c.q = append(c.q, c.copyToArena(head))
+		if len(body) > 0 {
+			// Never an empty slice: on a WebSocket connection one
+			// ends the unit (conn.units), which would cut the chunk
+			// into two messages (RFC 7977 §4.2: one chunk, one message).
+			c.q = append(c.q, body)
+		}
+		c.q = append(c.q, c.copyToArena(end))
 		return
 	}
 	if n := len(head) + len(body) + len(end); cap(c.arena)-len(c.arena) < n {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -164,5 +165,43 @@ func TestConcurrentSendsArriveWhole(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A framed chunk is never queued with an empty slice: on a WebSocket
+// connection one ends the unit, and a chunk with an empty body would go
+// out as two WebSocket messages (RFC 7977 §4.2). Small bodies over TCP are
+// copied with the head and end-line into one slice.
+func TestQueueFrameNoEmptySlice(t *testing.T) {
+	srv := startServer(t, Config{}, &recorder{})
+	a, _ := tcpPair(t)
+	c := newConn(srv, 1, a)
+	head, end := []byte("MSRP t1 SEND\r\n\r\n"), []byte("-------t1$\r\n")
+
+	c.mu.Lock()
+	c.queueFrameLocked(head, []byte("body"), end) // plain TCP: one slice
+	c.queueFrameLocked(head, nil, end)
+	c.rc, c.units = nil, true // as a WebSocket connection
+	c.queueFrameLocked(head, nil, end)
+	c.queueFrameLocked(head, []byte("body"), end)
+	q := slices.Clone(c.q)
+	c.q = nil
+	c.mu.Unlock()
+
+	want := []string{
+		string(head) + "body" + string(end),
+		string(head) + string(end),
+		string(head), string(end),
+		string(head), "body", string(end),
+	}
+	var got []string
+	for _, b := range q {
+		if len(b) == 0 {
+			t.Fatalf("an empty slice queued: %q", q)
+		}
+		got = append(got, string(b))
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("queued %q, want %q", got, want)
 	}
 }

@@ -32,14 +32,14 @@ const (
 func (s *Switch) admit(l *link, n int64) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var u unfinished
-	if l.unf != nil {
-		u = *l.unf
+	count, held := 0, int64(0)
+	if u := l.unf; u != nil {
+		count, held = len(u.byMID), u.held
 	}
 	switch {
-	case len(u.byMID) >= s.cfg.MaxUnfinished:
+	case count >= s.cfg.MaxUnfinished:
 		return reasonUnfinishedCount
-	case u.held+n > s.cfg.MaxUnfinishedBytes:
+	case held+n > s.cfg.MaxUnfinishedBytes:
 		return reasonUnfinishedBytes
 	}
 	return ""

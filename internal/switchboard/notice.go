@@ -143,8 +143,9 @@ func (s *Switch) sendNotice(rl *link, body []byte, droppable bool) error {
 // sender's (issue 20: one drawn per copy of every join notice was 16
 // octets of garbage per copy). A wholeCopies belongs to one goroutine.
 //
-// Each copy's frame is still rendered into a buffer of its own, queued
-// by reference (Session.Offer), not into the recipient's arena: an arena
+// The first chunk of each copy is still rendered into a buffer of its own
+// and queued by reference (Session.Offer), not into the recipient's
+// arena (further chunks, for a WebSocket recipient, are copied): an arena
 // is 16 KiB, and a burst of joins would give every member one for its
 // notices, raising the heap's goal while the burst lasts and so the
 // garbage each collection leaves to fragment the heap (measured: 1 kB

@@ -418,6 +418,9 @@ func (l *link) inboundDelete(mid string, tr *transfer) {
 	if u := l.unf; u != nil && u.byMID[mid] == tr {
 		delete(u.byMID, mid)
 		u.held -= tr.held
+		if len(u.byMID) == 0 {
+			l.unf = nil // the last one: a link that sent one keeps nothing for it
+		}
 	}
 	l.mu.Unlock()
 }
