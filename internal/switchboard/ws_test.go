@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	neturl "net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -679,3 +680,51 @@ func (c *chopConn) Read(p []byte) (int, error) {
 }
 
 func (c *chopConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+
+// A chunked message whose last chunk has an empty body (a sender that
+// ends with an empty '$' chunk) reaches a WebSocket recipient one chunk
+// per WebSocket message, the empty one too (RFC 7977 §4.2): an empty body
+// must not end the relay's unit early.
+func TestWSRecipientEmptyLastChunk(t *testing.T) {
+	h := newHarness(t, defaultPolicy(), withWS(t, false))
+	a := h.join("wsroom", "sip:a@example.com")
+	b := h.joinUnboundWS("wsroom", "sip:b@example.com")
+	ws := h.dialWS()
+	defer ws.CloseNow()
+	bl := msrptest.Bodiless(b.sw, b.self)
+	writeWS(t, ws, bl.AppendTo(nil))
+	if m, _ := nextWS(t, ws); m.TID != bl.TID || m.Code != msrp.StatusOK {
+		t.Fatalf("bind: got %s %d", m.TID, m.Code)
+	}
+
+	body := cpimMsg("sip:a@example.com", roomURI("wsroom"), "all of it in the first chunk")
+	n := len(body)
+	m1 := msrptest.Send(a.sw, a.self, "message/cpim", body, withRange("1-"+strconv.Itoa(n)+"/*"), msrptest.WithFlag(msrp.FlagContinue))
+	a.Send(m1)
+	a.ExpectResponse(m1.TID, msrp.StatusOK)
+	m2 := msrptest.Send(a.sw, a.self, "message/cpim", nil, withMessageID(m1.MessageID()), withRange(strconv.Itoa(n+1)+"-"+strconv.Itoa(n)+"/"+strconv.Itoa(n)))
+	a.Send(m2)
+	a.ExpectResponse(m2.TID, msrp.StatusOK)
+
+	var re []byte
+	mid := ""
+	for k := 0; ; k++ {
+		m, _ := nextWS(t, ws) // fails unless the WebSocket message is one whole MSRP message
+		if mid == "" {
+			mid = m.MessageID()
+		}
+		if m.Method != msrp.MethodSEND || m.MessageID() != mid {
+			t.Fatalf("got %s of %q, want a SEND of %q", m.Method, m.MessageID(), mid)
+		}
+		re = append(re, m.Body...)
+		if m.EndFlag() == msrp.FlagEnd {
+			break
+		}
+		if k > 4 {
+			t.Fatal("no '$' chunk")
+		}
+	}
+	if !bytes.Equal(re, body) {
+		t.Fatalf("the chunks reassemble to %q, want %q", re, body)
+	}
+}
