@@ -155,13 +155,7 @@ func TestWSRecipientGetsRechunkedCopy(t *testing.T) {
 	a := h.join("wsroom", "sip:a@example.com")
 	c := h.join("wsroom", "sip:c@example.com")
 	b := h.joinUnboundWS("wsroom", "sip:b@example.com")
-	ws := h.dialWS()
-	defer ws.CloseNow()
-	bl := msrptest.Bodiless(b.sw, b.self)
-	writeWS(t, ws, bl.AppendTo(nil))
-	if m, _ := nextWS(t, ws); m.TID != bl.TID || m.Code != msrp.StatusOK {
-		t.Fatalf("bind: got %s %d", m.TID, m.Code)
-	}
+	ws := h.bindWS(b)
 
 	text := string(bytes.Repeat([]byte("0123456789abcdef"), 6000/16)) // with the CPIM headers, over 6,000 octets
 	body := cpimMsg("sip:a@example.com", roomURI("wsroom"), text)
@@ -228,6 +222,20 @@ func TestWSRecipientGetsRechunkedCopy(t *testing.T) {
 			t.Fatalf("WebSocket chunks reassemble to something else (chunked %v)", chunked)
 		}
 	}
+}
+
+// bindWS binds pt's session over a new WebSocket connection (a bodiless
+// SEND, RFC 4975 §5.4) and returns the connection, closed with the test.
+func (h *harness) bindWS(pt *party) *websocket.Conn {
+	h.t.Helper()
+	ws := h.dialWS()
+	h.t.Cleanup(func() { ws.CloseNow() })
+	bl := msrptest.Bodiless(pt.sw, pt.self)
+	writeWS(h.t, ws, bl.AppendTo(nil))
+	if m, _ := nextWS(h.t, ws); m.TID != bl.TID || m.Code != msrp.StatusOK {
+		h.t.Fatalf("bind: got %s %d", m.TID, m.Code)
+	}
+	return ws
 }
 
 func writeWS(t testing.TB, ws *websocket.Conn, b []byte) {
@@ -689,13 +697,7 @@ func TestWSRecipientEmptyLastChunk(t *testing.T) {
 	h := newHarness(t, defaultPolicy(), withWS(t, false))
 	a := h.join("wsroom", "sip:a@example.com")
 	b := h.joinUnboundWS("wsroom", "sip:b@example.com")
-	ws := h.dialWS()
-	defer ws.CloseNow()
-	bl := msrptest.Bodiless(b.sw, b.self)
-	writeWS(t, ws, bl.AppendTo(nil))
-	if m, _ := nextWS(t, ws); m.TID != bl.TID || m.Code != msrp.StatusOK {
-		t.Fatalf("bind: got %s %d", m.TID, m.Code)
-	}
+	ws := h.bindWS(b)
 
 	body := cpimMsg("sip:a@example.com", roomURI("wsroom"), "all of it in the first chunk")
 	n := len(body)
