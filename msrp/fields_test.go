@@ -86,6 +86,13 @@ func TestIDs(t *testing.T) {
 	if id := NewMessageID(); !ValidTID(id) {
 		t.Errorf("message id %q is not an ident", id)
 	}
+	// Appending keeps what dst holds, in dst's capacity or grown.
+	for _, dst := range [][]byte{[]byte("pre"), append(make([]byte, 0, 64), "pre"...)} {
+		got := s.AppendID(dst, TIDLength)
+		if len(got) != 3+TIDLength || string(got[:3]) != "pre" || !ValidTID(string(got[3:])) {
+			t.Fatalf("AppendID(%q) = %q", dst, got)
+		}
+	}
 	// Every alphabet character appears: the rejection sampling is not stuck.
 	counts := map[byte]int{}
 	for _, c := range s.AppendID(nil, 62*200) {
