@@ -24,8 +24,11 @@ func startServer(t *testing.T) *server.Server {
 func bench(t *testing.T, srv *server.Server, transport string, args ...string) (map[string]any, int) {
 	t.Helper()
 	addr := srv.Addrs().SIPTCP
-	if transport == "udp" {
+	switch transport {
+	case "udp":
 		addr = srv.Addrs().SIPUDP
+	case "tls":
+		addr = srv.Addrs().SIPTLS
 	}
 	args = append(args, "-server", addr, "-transport", transport, "-timeout", "30s", "-pid", fmt.Sprint(os.Getpid()))
 	var stdout, stderr bytes.Buffer
@@ -107,10 +110,13 @@ func TestRooms(t *testing.T) {
 }
 
 func TestJoin(t *testing.T) {
-	srv := startServer(t)
+	cfg := testserver.Config()
+	cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir() // a self-signed certificate there
+	srv := testserver.Start(t, cfg)
 	for _, c := range []struct{ path, transport, sipConns, report string }{
 		{"lean", "tcp", "0", "per-participant"}, // each participant its own SIP connection (issue 20)
 		{"lean", "tcp", "3", "3"},
+		{"lean", "tls", "0", "per-participant"}, // over TLS, the certificate not checked
 		{"lean", "udp", "0", ""},
 		{"client", "tcp", "0", ""},
 	} {
@@ -265,6 +271,7 @@ func TestUsage(t *testing.T) {
 		{"nosuchmode"},
 		{"fanout", "-server", "192.0.2.1:5060"},
 		{"fanout", "-transport", "sctp"},
+		{"join", "-transport", "tls", "-path", "client"},
 		{"fanout", "-senders", "5", "-participants", "3"},
 		{"fanout", "-rate", "10", "-msg-rate", "10"},
 		{"fanout", "-path", "client"},

@@ -45,7 +45,8 @@
 // yet). This mode always takes -path client.
 //
 // Common flags: -server host:port (127.0.0.1:5060; refused unless loopback),
-// -transport tcp|udp (SIP; tcp), -pid N (parleyd's PID), -timeout (5 m: the
+// -transport tcp|udp|tls (SIP; tcp; tls on the lean path only, to
+// parleyd's SIP TLS address, its certificate not checked), -pid N (parleyd's PID), -timeout (5 m: the
 // hard deadline, after which the run stops, reports what it has and exits 1),
 // -room (room name prefix; a random suffix per run), -concurrency,
 // -sip-conns (0: over TCP each lean participant has its own SIP connection,

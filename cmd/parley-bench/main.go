@@ -78,7 +78,7 @@ func parseArgs(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("parley-bench "+c.mode, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.server, "server", "127.0.0.1:5060", "parleyd's SIP address, host:port (loopback only)")
-	fs.StringVar(&c.transport, "transport", "tcp", "SIP transport: udp or tcp")
+	fs.StringVar(&c.transport, "transport", "tcp", "SIP transport: udp, tcp or tls (tls: -path lean; -server is parleyd's SIP TLS address, its certificate not checked)")
 	fs.StringVar(&c.path, "path", "lean", "how participants join: lean (raw SIP/MSRP on shared sockets) or client (client.Join per participant; join and idle modes; the roster mode always)")
 	fs.IntVar(&c.pid, "pid", 0, "parleyd's PID: report its CPU time (/proc/PID/stat) and RSS (/proc/PID/status)")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Minute, "hard deadline of the run: stop, report what was measured, exit 1")
@@ -142,8 +142,11 @@ func (c *config) check() error {
 		return err
 	}
 	c.transport = strings.ToLower(c.transport)
-	if c.transport != "udp" && c.transport != "tcp" {
-		return fmt.Errorf("-transport %q: want udp or tcp", c.transport)
+	if c.transport != "udp" && c.transport != "tcp" && c.transport != "tls" {
+		return fmt.Errorf("-transport %q: want udp, tcp or tls", c.transport)
+	}
+	if c.transport == "tls" && (c.path != "lean" || c.mode == "roster") {
+		return errors.New("-transport tls: only the lean path speaks SIP over TLS")
 	}
 	switch c.path {
 	case "lean":
@@ -247,7 +250,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		slog.SetDefault(slog.New(slog.DiscardHandler))
 	}
 	res := &result{Mode: cfg.mode, Path: cfg.path, Transport: cfg.transport, ServerPID: cfg.pid, SourceAddrs: cfg.sources}
-	if cfg.path == "lean" && cfg.mode != "roster" && cfg.transport == "tcp" {
+	if cfg.path == "lean" && cfg.mode != "roster" && cfg.transport != "udp" {
 		res.SIPConns = "per-participant"
 		if cfg.sipConns > 0 {
 			res.SIPConns = strconv.Itoa(cfg.sipConns)
