@@ -32,10 +32,7 @@ const (
 func (s *Switch) admit(l *link, n int64) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	count, held := 0, int64(0)
-	if u := l.unf; u != nil {
-		count, held = len(u.byMID), u.held
-	}
+	count, held := l.unf.counts()
 	switch {
 	case count >= s.cfg.MaxUnfinished:
 		return reasonUnfinishedCount
@@ -50,11 +47,7 @@ func (s *Switch) admit(l *link, n int64) string {
 func (s *Switch) grow(l *link, tr *transfer, n int64) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	var held int64
-	if l.unf != nil {
-		held = l.unf.held
-	}
-	if held+n > s.cfg.MaxUnfinishedBytes {
+	if _, held := l.unf.counts(); held+n > s.cfg.MaxUnfinishedBytes {
 		return false
 	}
 	if u := l.unf; u != nil && u.byMID[tr.senderMID] == tr { // still counted

@@ -60,14 +60,24 @@ type link struct {
 }
 
 // unfinished is what a link keeps of the chunked messages its session is
-// sending (limits.go), made when it starts the first: most participants
-// never send one. Apart from the link, the link is 176 bytes, a size class
-// the SIP parser's garbage hardly touches (issue 20: at 192, each link
-// kept a span of the parser's To, From and Contact headers resident after
-// a burst of joins, about 1 kB per participant).
+// sending (limits.go), made when it starts the first and dropped after the
+// last: most participants never send one. Kept out of the link, it leaves
+// the link at 176 bytes, a size class the SIP parser's garbage hardly
+// touches (issue 20: at 192, each link kept a span of the parser's To,
+// From and Contact headers resident after a burst of joins, about 1 kB
+// per participant).
 type unfinished struct {
 	byMID map[string]*transfer // by the sender's Message-ID
 	held  int64                // octets received so far of those messages
+}
+
+// counts returns how many chunked messages are unfinished and their octets
+// held so far; a nil u has none. The link's mu is held.
+func (u *unfinished) counts() (int, int64) {
+	if u == nil {
+		return 0, 0
+	}
+	return len(u.byMID), u.held
 }
 
 // idSource returns the link's IDSource, made at its first use: a
