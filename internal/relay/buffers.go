@@ -13,7 +13,7 @@ import (
 //     fresh goroutine whose stack is the minimum (see readLoop), and takes
 //     a buffer from the server's pool when input arrives; over TLS too,
 //     once the handshake is done (tlsTransport.quiet), where what readIdle
-//     read is ciphertext that tlsRecords hands to tls.Conn;
+//     read is ciphertext that a tlsrecord.Reader hands to tls.Conn;
 //   - the writer keeps its queue arrays from one burst of output to the
 //     next, and its arena when the burst used much of it (a busy
 //     connection reuses them without allocating); a light burst's arena

@@ -214,7 +214,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}
-				tt.rec.give(data) // ciphertext: counted as tls.Conn decrypts it (flushingReader)
+				tt.rec.Give(data) // ciphertext: counted as tls.Conn decrypts it (flushingReader)
 				r.SetBuffer(c.srv.pools.getRead()[:0])
 			}
 		}

@@ -184,7 +184,7 @@ func TestTLSHandshakeNeverFinishes(t *testing.T) {
 // socket (readIdle), not inside tls.Conn.Read, whatever the peer's input
 // looked like: a message split across records and TCP segments at every
 // position, many messages in one record, many records in one segment
-// (tlsRecords keeps what lies past a record for tls.Conn's next read), a
+// (its tlsrecord.Reader keeps what lies past a record for tls.Conn's next read), a
 // record of 16 KiB. Everything is answered, in order.
 func TestTLSReadIdle(t *testing.T) {
 	srv, client := startTLSServer(t, Config{}, &recorder{})
@@ -293,64 +293,4 @@ func (h *holdConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return h.Conn.Write(p)
-}
-
-// tlsRecords hands over one record at most per Read, whatever the socket
-// returns at once, and loses or reorders nothing.
-func TestTLSRecordsReadOneRecordAtATime(t *testing.T) {
-	var stream []byte
-	var ends []int // offsets where records end
-	for i := range 200 {
-		size := (i * 97) % 700
-		if i%50 == 7 {
-			size = 16<<10 + 256 // the largest ciphertext of a full record
-		}
-		stream = append(stream, 23, 3, 3, byte(size>>8), byte(size))
-		for j := range size {
-			stream = append(stream, byte(i+j))
-		}
-		ends = append(ends, len(stream))
-	}
-	srv := &Server{}
-	for _, step := range []int{1, 3, 5, 6, 100, 4096, 1 << 20} {
-		r := &tlsRecords{Conn: &chunkConn{data: stream, step: step}, pools: &srv.pools}
-		var got []byte
-		p := make([]byte, 20000)
-		for k := 0; ; k++ {
-			n, err := r.Read(p[:1+(k*131)%len(p)])
-			// The octets handed over never cross a record's end.
-			from := len(got)
-			got = append(got, p[:n]...)
-			for _, e := range ends {
-				if from < e && e < len(got) {
-					t.Fatalf("step %d: a read handed over %d..%d, across the record end at %d", step, from, len(got), e)
-				}
-			}
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
-		if !bytes.Equal(got, stream) || r.pending() {
-			t.Fatalf("step %d: %d of %d octets, equal %v, pending %v", step, len(got), len(stream), bytes.Equal(got, stream), r.pending())
-		}
-	}
-}
-
-// chunkConn reads data at most step octets at a time, then io.EOF.
-type chunkConn struct {
-	net.Conn
-	data []byte
-	step int
-}
-
-func (c *chunkConn) Read(p []byte) (int, error) {
-	if len(c.data) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p[:min(len(p), c.step)], c.data)
-	c.data = c.data[n:]
-	return n, nil
 }

@@ -25,8 +25,8 @@ import (
 //     the most TLS allows (RFC 8446 §5.1). Between messages the read loop
 //     waits on the descriptor as over TCP (readIdle) when tls.Conn holds no
 //     input the socket no longer shows: its last Read returned less than
-//     asked, and tlsRecords, the connection under it, hands it no octets
-//     past the end of the record it reads (tlsTransport.quiet).
+//     asked, and a tlsrecord.Reader, the connection under it, hands it
+//     no octets past the end of the record it reads (tlsTransport.quiet).
 //
 //   - WebSocket (wsTransport, transport_ws.go; RFC 7977) writes each
 //     queued unit as one WebSocket message: the queue of a WebSocket

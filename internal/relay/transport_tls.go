@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"net"
 	"syscall"
+
+	"github.com/parley-im/parley/internal/tlsrecord"
 )
 
 // tlsWriteSize is the most a TLS connection hands tls.Conn.Write at once:
@@ -27,21 +29,22 @@ const tlsDirect = 16 << 10
 // kinds: decrypted octets of a record that did not fit the caller's buffer
 // (none when its last Read returned less than asked: drained), and octets
 // of further records it read from the socket with the one it needed. The
-// second kind is ruled out by tlsRecords, the connection under tls.Conn,
-// which never hands it octets past the end of the record it is reading.
+// second kind is ruled out by a tlsrecord.Reader, the connection under
+// tls.Conn, which never hands it octets past the end of the record it is
+// reading.
 type tlsTransport struct {
 	*tls.Conn
-	raw     net.Conn        // the TCP connection under the tls.Conn
-	rc      syscall.RawConn // raw's (readIdle), or nil: the loop then always reads through tls.Conn
-	rec     tlsRecords      // between tls.Conn and raw
-	drained bool            // tls.Conn holds no decrypted input (read goroutine)
-	hsDone  bool            // the handshake has completed (read goroutine; cached)
+	raw     net.Conn         // the TCP connection under the tls.Conn
+	rc      syscall.RawConn  // raw's (readIdle), or nil: the loop then always reads through tls.Conn
+	rec     tlsrecord.Reader // between tls.Conn and raw
+	drained bool             // tls.Conn holds no decrypted input (read goroutine)
+	hsDone  bool             // the handshake has completed (read goroutine; cached)
 }
 
 // newTLSTransport is the server side of TLS over the accepted nc.
 func newTLSTransport(s *Server, nc net.Conn) *tlsTransport {
 	t := &tlsTransport{raw: nc, rc: rawConn(nc), drained: true}
-	t.rec = tlsRecords{Conn: nc, pools: &s.pools}
+	t.rec = tlsrecord.Reader{Conn: nc, Bufs: (*readBufs)(&s.pools), Size: readBufSize}
 	t.Conn = tls.Server(&t.rec, s.cfg.TLS)
 	return t
 }
@@ -55,10 +58,10 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 
 // quiet reports whether the read loop, between messages, may wait for
 // input on the TCP socket: tls.Conn holds nothing the socket no longer
-// shows, nor does tlsRecords. Only after the handshake: until then
+// shows, nor does the tlsrecord.Reader. Only after the handshake: until then
 // tls.Conn.Write too may read the socket (it runs the handshake).
 func (t *tlsTransport) quiet() bool {
-	if t.rc == nil || !t.drained || t.rec.pending() {
+	if t.rc == nil || !t.drained || t.rec.Pending() {
 		return false
 	}
 	if !t.hsDone {
@@ -115,94 +118,8 @@ func (*tlsTransport) kind() uriKind { return kindTLS }
 // the read goroutine, after a read returned.
 func (t *tlsTransport) handshakeDone() bool { return t.ConnectionState().HandshakeComplete }
 
-// tlsRecordHeader is the length of a TLS record header: type, version,
-// length (RFC 8446 §5.1, RFC 5246 §6.2.1).
-const tlsRecordHeader = 5
+// readBufs lends a tlsrecord.Reader the server's pooled read buffers.
+type readBufs pools
 
-// tlsRecords is the TCP connection as tls.Conn sees it: each Read hands
-// over octets of one record at most, so that tls.Conn, which reads as
-// much as the socket has, never holds octets of a record it has not
-// begun. What a read from the socket brings past the end of the record
-// is kept in a pooled buffer (stash) and handed over first. Only
-// tls.Conn calls Read, on the read goroutine; the idle read loop gives
-// it what readIdle read (give).
-type tlsRecords struct {
-	net.Conn
-	pools *pools
-	stash []byte // read from the socket, not yet handed over
-	sbuf  []byte // the pooled buffer under stash
-	hdr   [tlsRecordHeader]byte
-	hn    int // header octets of the current record handed over
-	left  int // body octets of the current record still to hand over (hn complete)
-}
-
-// pending reports whether octets read from the socket are still to be
-// handed over, or tls.Conn is in the middle of a record.
-func (r *tlsRecords) pending() bool { return len(r.stash) > 0 || r.hn != 0 }
-
-// give makes b, a buffer from the pool holding octets read from the
-// socket, the next octets handed over.
-func (r *tlsRecords) give(b []byte) {
-	if len(b) == 0 {
-		r.pools.putRead(b)
-		return
-	}
-	r.sbuf, r.stash = b, b
-}
-
-func (r *tlsRecords) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if len(r.stash) > 0 {
-		n := r.advance(r.stash[:min(len(p), len(r.stash))])
-		copy(p, r.stash[:n])
-		r.stash = r.stash[n:]
-		if len(r.stash) == 0 {
-			r.pools.putRead(r.sbuf)
-			r.sbuf, r.stash = nil, nil
-		}
-		return n, nil
-	}
-	// Inside a record's body, read no further than its end; otherwise at
-	// most a pooled buffer's worth, so that what lies past the record's
-	// end fits one.
-	m := min(len(p), readBufSize)
-	if r.hn == tlsRecordHeader {
-		m = min(len(p), r.left)
-	}
-	n, err := r.Conn.Read(p[:m])
-	if n <= 0 {
-		return n, err
-	}
-	k := r.advance(p[:n])
-	if k < n {
-		r.sbuf = r.pools.getRead()
-		r.stash = r.sbuf[:copy(r.sbuf, p[k:n])]
-	}
-	return k, err
-}
-
-// advance moves the record cursor over the first octets of b that belong
-// to the current record and returns how many that is (at least one when b
-// is not empty).
-func (r *tlsRecords) advance(b []byte) int {
-	i := 0
-	for r.hn < tlsRecordHeader {
-		if i == len(b) {
-			return i
-		}
-		r.hdr[r.hn] = b[i]
-		r.hn++
-		i++
-		if r.hn == tlsRecordHeader {
-			r.left = int(r.hdr[3])<<8 | int(r.hdr[4])
-		}
-	}
-	k := min(r.left, len(b)-i)
-	r.left -= k
-	if r.left == 0 {
-		r.hn = 0
-	}
-	return i + k
-}
+func (b *readBufs) Get() []byte  { return (*pools)(b).getRead() }
+func (b *readBufs) Put(p []byte) { (*pools)(b).putRead(p) }
