@@ -11,10 +11,11 @@ import (
 	"github.com/emiago/sipgo/sip"
 )
 
-// guardRaw returns the raw connection of a plain TCP connection, bare or
-// in the trace's wrapper (returned too: readIdle traces what it reads as
-// the wrapper would), on which the guard waits for input holding no
-// buffer (readIdle); nil for anything else (TLS keeps its buffer).
+// guardRaw returns the raw connection of a TCP connection, bare or in the
+// trace's wrapper (returned too: readIdle traces what it reads as the
+// wrapper would), on which the guard waits for input holding no buffer
+// (readIdle); nil for anything else. For SIP over TLS the guard asks it
+// for the TCP connection under the tls.Conn (siptls.go).
 func guardRaw(c net.Conn) (syscall.RawConn, *traceConn) {
 	tr, traced := c.(*traceConn)
 	if traced {
@@ -33,7 +34,8 @@ func guardRaw(c net.Conn) (syscall.RawConn, *traceConn) {
 
 // readIdle waits until the connection has input, holding no buffer while
 // it waits (issue 20: an idle SIP connection costs no read buffer), then
-// reads it into a pooled buffer that becomes c.buf. Read deadlines and
+// reads it into a pooled buffer that becomes c.buf (over TLS: that the
+// Reader under the tls.Conn hands over next). Read deadlines and
 // Close apply as to Conn.Read; the end of the stream is io.EOF. Unless
 // wait is set, no input yet is sip.ErrReadWouldBlock.
 func (c *guardConn) readIdle(wait bool) (int, error) {
@@ -59,6 +61,9 @@ func (c *guardConn) readIdle(wait bool) (int, error) {
 			case k == 0:
 				putGuardBuf(b)
 				rerr = io.EOF
+			case c.tls != nil:
+				c.tls.rec.Give(b[:k]) // ciphertext: tls.Conn decrypts it (frame)
+				n = k
 			default:
 				c.buf, c.pooled, n = b, true, k
 				if c.trace != nil {

@@ -3,6 +3,8 @@
 package server
 
 import (
+	"bytes"
+	"crypto/tls"
 	"io"
 	"log/slog"
 	"net"
@@ -144,4 +146,132 @@ func TestSIPConnectionParks(t *testing.T) {
 			t.Fatalf("%d connections parked, want the quiet SIP connection", n)
 		}
 	}
+}
+
+// Issue 20: a quiet SIP TLS connection parks too (siptls.go), and
+// whatever its input looked like is read whole and in order: two
+// requests in two records of one TCP segment (the second kept by the
+// Reader, not by tls.Conn, so the connection does not park on it), a
+// request split over two records sent apart, and a record split over two
+// TCP segments sent apart.
+func TestSIPTLSConnectionParks(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	cfg := stopConfig(t, false)
+	cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir()
+	s, err := newServer(cfg, slog.New(slog.DiscardHandler), options{sipParkAfter: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdownServer(t, s)
+	raw, err := net.Dial("tcp", s.Addrs().SIPTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &heldConn{Conn: raw}
+	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	p := servertest.Over(tc)
+	p.Transport = "TLS"
+	defer p.Close()
+	host := s.Addrs().SIPTLS
+	parked := func(when string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for s.parker.Parked() != 1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := s.parker.Parked(); n != 1 {
+			t.Fatalf("%s: %d connections parked, want the quiet SIP TLS connection", when, n)
+		}
+	}
+	answered := func(n int) {
+		t.Helper()
+		for range n {
+			res, err := p.Read(5 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if code, _ := servertest.Status(res); code != 200 {
+				t.Fatalf("answered:\n%s", res)
+			}
+		}
+	}
+	options := func() []byte { return p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:lobby@" + host}) }
+
+	askOptions(t, s, p, host)
+	parked("after one request")
+
+	hc.hold()
+	tc.Write(options())
+	tc.Write(options())
+	hc.release(0)
+	answered(2)
+	parked("after two records in one segment")
+
+	req := options()
+	tc.Write(req[:20])
+	time.Sleep(30 * time.Millisecond) // past parkAfter
+	tc.Write(req[20:])
+	answered(1)
+	parked("after a request in two records")
+
+	hc.hold()
+	tc.Write(options())
+	hc.release(7) // the first 7 octets, then the rest apart
+	answered(1)
+	parked("after a record in two segments")
+
+	// One record with more than the guard's read buffer, whose edge falls
+	// on a request's end: tls.Conn keeps the rest decrypted, so the
+	// connection must not wait on the socket then.
+	var burst []byte
+	for range 2 * guardReadSize / 1024 {
+		burst = append(burst, padded(options(), 1024)...)
+	}
+	tc.Write(burst)
+	answered(2 * guardReadSize / 1024)
+	parked("after a record larger than the read buffer")
+}
+
+// padded is req with an X-Pad header field after its request line making
+// it size octets long.
+func padded(req []byte, size int) []byte {
+	line, rest, _ := bytes.Cut(req, []byte("\r\n"))
+	pad := size - len(req) - len("X-Pad: \r\n")
+	out := append(append([]byte{}, line...), "\r\nX-Pad: "...)
+	out = append(out, bytes.Repeat([]byte("a"), pad)...)
+	out = append(out, "\r\n"...)
+	return append(out, rest...)
+}
+
+// heldConn keeps what is written while held, and writes it on release: at
+// once, or its first split octets, then the rest 30 ms later.
+type heldConn struct {
+	net.Conn
+	held []byte
+	on   bool
+}
+
+func (h *heldConn) hold() { h.on = true }
+
+func (h *heldConn) release(split int) {
+	b := h.held
+	h.held, h.on = nil, false
+	if split > 0 {
+		h.Conn.Write(b[:split])
+		time.Sleep(30 * time.Millisecond)
+		b = b[split:]
+	}
+	h.Conn.Write(b)
+}
+
+func (h *heldConn) Write(p []byte) (int, error) {
+	if h.on {
+		h.held = append(h.held, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
 }

@@ -190,7 +190,7 @@ func newServer(cfg *config.Config, log *slog.Logger, o options) (_ *Server, err 
 			l.Close()
 			return nil, err
 		}
-		l = tls.NewListener(l, tc)
+		l = &tlsListener{Listener: l, cfg: tc}
 		l = &traceListener{Listener: l, on: &s.trace, log: log.With("proto", "SIP", "transport", "TLS")}
 		s.tls, s.addrs.SIPTLS = &guardListener{Listener: l, g: s.guard, transport: "TLS"}, addr
 	}

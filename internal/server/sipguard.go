@@ -64,8 +64,9 @@ type sipGuard struct {
 	// connections (peernames.go); nil when no trusted proxy is named.
 	names *peerNames
 
-	// parker, if set, holds the read loops of quiet plain TCP connections
-	// with no goroutine (ParkRead), once they have been quiet parkAfter.
+	// parker, if set, holds the read loops of quiet TCP and TLS
+	// connections with no goroutine (ParkRead), once they have been quiet
+	// parkAfter.
 	parker    *netpark.Parker
 	parkAfter time.Duration
 }
@@ -187,6 +188,14 @@ func (l *guardListener) Accept() (net.Conn, error) {
 	gc := &guardConn{Conn: c, g: l.g, transport: "TCP"}
 	if l.transport == "TLS" {
 		gc.transport, gc.shaking = "TLS", true
+		inner := c
+		if tr, ok := c.(*traceConn); ok {
+			inner = tr.Conn // traced as plaintext: raw reads need no trace
+		}
+		if tc, ok := inner.(*sipTLSConn); ok {
+			gc.tls = tc
+			gc.raw, _ = guardRaw(tc.raw)
+		}
 	} else {
 		gc.raw, gc.trace = guardRaw(c)
 	}
@@ -268,11 +277,14 @@ type guardConn struct {
 	buf []byte // bytes read and not yet framed: buf[r:w]
 	r   int
 	w   int
-	// raw, for a plain TCP connection, lets the guard wait for input with
-	// no buffer (readIdle): between messages buf is nil, back in the pool
-	// (pooled) if it came from there.
+	// raw, the TCP connection's, lets the guard wait for input with no
+	// buffer (readIdle): between messages buf is nil, back in the pool
+	// (pooled) if it came from there. Over TLS only while the socket
+	// shows all the input there is (tls.quiet): what readIdle reads then
+	// is ciphertext, given to the Reader under the tls.Conn.
 	raw    syscall.RawConn
-	trace  *traceConn // the trace's wrapper raw reads around, or nil
+	trace  *traceConn  // the trace's wrapper raw reads around, or nil
+	tls    *sipTLSConn // over TLS (siptls.go), or nil
 	pooled bool
 	out    []byte // checked bytes sipgo has not read yet (aliases buf)
 	err    error  // sticky: the stream cannot be framed any further
@@ -303,8 +315,15 @@ var _ sip.ReadParker = (*guardConn)(nil)
 // guardBufs recycles the read buffers of idle connections (readIdle).
 var guardBufs = sync.Pool{New: func() any { return new([guardReadSize]byte) }}
 
-func getGuardBuf() []byte  { return guardBufs.Get().(*[guardReadSize]byte)[:] }
-func putGuardBuf(b []byte) { guardBufs.Put((*[guardReadSize]byte)(b)) }
+func getGuardBuf() []byte { return guardBufs.Get().(*[guardReadSize]byte)[:] }
+
+// putGuardBuf recycles b if it is a pooled-size buffer, whatever its
+// length (a tlsrecord.Reader gives back the part it was given).
+func putGuardBuf(b []byte) {
+	if cap(b) == guardReadSize {
+		guardBufs.Put((*[guardReadSize]byte)(b[:guardReadSize]))
+	}
+}
 
 // dropBuf lets buf go, to the pool if it came from there. Nothing may
 // alias it any more: out is empty and everything in it was framed.
@@ -327,9 +346,11 @@ func (c *guardConn) Read(p []byte) (int, error) {
 // WaitRead returns when checked bytes are ready for Read, or with the error
 // that ends the stream. Between messages it holds no buffer (waitIdle), so
 // sipgo takes its read buffer from a pool only once input has come
-// (sip.ReadWaiter, third_party/sipgo). Unless wait is set, a plain TCP
+// (sip.ReadWaiter, third_party/sipgo). Unless wait is set, a TCP
 // connection with nothing buffered and no input returns
-// sip.ErrReadWouldBlock at once: sipgo then waits on a fresh goroutine.
+// sip.ErrReadWouldBlock at once: sipgo then waits on a fresh goroutine. So
+// does a TLS connection once its socket shows all the input there is
+// (sipTLSConn.quiet).
 func (c *guardConn) WaitRead(wait bool) error {
 	if c.shaking {
 		if err := c.handshake(); err != nil {
@@ -341,7 +362,7 @@ func (c *guardConn) WaitRead(wait bool) error {
 			return c.err
 		}
 		var err error
-		if c.raw != nil && c.r == c.w {
+		if c.raw != nil && c.r == c.w && (c.tls == nil || c.tls.quiet()) {
 			err = c.waitIdle(wait)
 		} else {
 			err = c.frame()
@@ -391,16 +412,16 @@ func (c *guardConn) frame() error {
 	return c.fill()
 }
 
-// waitIdle waits for the next input of a plain TCP connection with nothing
-// buffered, holding no buffer (readIdle), or with wait false returns
-// sip.ErrReadWouldBlock when there is none. An idle connection's read
-// goroutine is parked in it, started fresh for that (sip.ReadWaiter), so it
-// is called straight from WaitRead and keeps a small frame: the goroutine
-// waits on the smallest stack, 2 KiB (issue 20). When the idle timeout
-// finds the connection in use (a dialog's connection may stay silent), the
-// check has grown the stack: it returns sip.ErrReadWouldBlock too, and
-// sipgo waits again on a fresh goroutine rather than keep the grown stack
-// for the connection's next quiet minute.
+// waitIdle waits for the next input of a TCP connection with nothing
+// buffered (or a quiet TLS one), holding no buffer (readIdle), or with
+// wait false returns sip.ErrReadWouldBlock when there is none. An idle
+// connection's read goroutine is parked in it, started fresh for that
+// (sip.ReadWaiter), so it is called straight from WaitRead and keeps a
+// small frame: the goroutine waits on the smallest stack, 2 KiB (issue
+// 20). When the idle timeout finds the connection in use (a dialog's
+// connection may stay silent), the check has grown the stack: it returns
+// sip.ErrReadWouldBlock too, and sipgo waits again on a fresh goroutine
+// rather than keep the grown stack for the connection's next quiet minute.
 //
 // With a Parker, the fresh goroutine waits parkAfter at most: then it
 // returns sip.ErrReadWouldBlock, and sipgo parks the connection
@@ -424,6 +445,9 @@ func (c *guardConn) waitIdle(wait bool) error {
 		return sip.ErrReadWouldBlock // quiet for parkAfter: sipgo parks it
 	}
 	c.idleAt = time.Time{} // input, or the idle timeout: the next wait starts one
+	if c.tls != nil && err == nil {
+		return nil // ciphertext, given to the Reader: frame reads it through tls.Conn
+	}
 	again, err := c.landed(n, err, false)
 	if again {
 		return sip.ErrReadWouldBlock
@@ -439,14 +463,15 @@ func (c *guardConn) armIdle() {
 	}
 }
 
-// ParkRead parks a quiet plain TCP connection in the guard's Parker
+// ParkRead parks a quiet TCP or TLS connection in the guard's Parker
 // (sip.ReadParker): sipgo's read loop calls it on the goroutine that
 // waitIdle sent back with sip.ErrReadWouldBlock, and ends that goroutine
 // if it reports true. The Parker calls resume on a new goroutine when
 // input comes, the peer closes, Close is called, or the idle timeout
 // passes; then WaitRead goes on where waitIdle stopped.
 func (c *guardConn) ParkRead(resume func()) bool {
-	if c.g.parker == nil || c.raw == nil || c.err != nil || len(c.out) > 0 || c.r != c.w {
+	if c.g.parker == nil || c.raw == nil || c.err != nil || len(c.out) > 0 || c.r != c.w ||
+		(c.tls != nil && !c.tls.quiet()) {
 		return false
 	}
 	c.armIdle()
@@ -479,7 +504,7 @@ func (c *guardConn) fill() error {
 		}
 	}
 	if c.buf == nil {
-		c.buf = make([]byte, guardReadSize)
+		c.buf, c.pooled = getGuardBuf(), true
 	}
 	if c.r > 0 {
 		c.w = copy(c.buf, c.buf[c.r:c.w])
@@ -495,12 +520,38 @@ func (c *guardConn) fill() error {
 	}
 	for {
 		pending := c.w > c.r
-		c.setDeadline(pending)
+		probe := c.probing(pending)
+		if probe {
+			c.Conn.SetReadDeadline(probeDeadline)
+		} else {
+			c.setDeadline(pending)
+		}
 		n, err := c.Conn.Read(c.buf[c.w:])
+		if probe && n == 0 && isTimeout(err) {
+			return nil // tls.Conn held nothing: WaitRead waits on the socket
+		}
 		if again, err := c.landed(n, err, pending); !again {
 			return err
 		}
 	}
+}
+
+// probeDeadline makes a read time out at once unless input is ready.
+var probeDeadline = time.Unix(1, 0)
+
+// probing reports whether the next read of a TLS connection between
+// messages should only take what tls.Conn holds decrypted, timing out at
+// once if that is nothing: its last Read filled the buffer, which leaves
+// open whether it holds more, and the socket shows all the rest. Without
+// the probe the read would wait inside tls.Conn.Read, on a goroutine,
+// until the peer's next input.
+func (c *guardConn) probing(pending bool) bool {
+	return !pending && c.tls != nil && c.raw != nil && !c.tls.drained && !c.tls.rec.Pending()
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // landed takes the result of a read: bytes are counted in (nil error), a
@@ -515,8 +566,7 @@ func (c *guardConn) landed(n int, err error, pending bool) (again bool, _ error)
 		c.w += n
 		return false, nil
 	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
+	if isTimeout(err) {
 		if pending {
 			c.g.stalled.Add(1)
 			c.g.log.Info("SIP message not complete within the time allowed; closing the connection",
