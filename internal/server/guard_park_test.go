@@ -14,6 +14,7 @@ import (
 	"github.com/emiago/sipgo/sip"
 	"go.uber.org/goleak"
 
+	"github.com/parley-im/parley/internal/config"
 	"github.com/parley-im/parley/internal/focus"
 	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/internal/servertest"
@@ -274,4 +275,49 @@ func (h *heldConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return h.Conn.Write(p)
+}
+
+// A TLS record begun counts as a SIP message begun: a peer that sends
+// part of a record and stops is closed at sip.message_timeout (counted in
+// GuardStats.Stalled), not left waiting for the idle timeout.
+func TestSIPTLSPartialRecordStalls(t *testing.T) {
+	cfg := stopConfig(t, false)
+	cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg.SIP.MessageTimeout, cfg.SIP.IdleTimeout = config.Duration(300*time.Millisecond), config.Duration(time.Hour)
+	s, err := newServer(cfg, slog.New(slog.DiscardHandler), options{sipParkAfter: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdownServer(t, s)
+	raw, err := net.Dial("tcp", s.Addrs().SIPTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	hc := &heldConn{Conn: raw}
+	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	p := servertest.Over(tc)
+	p.Transport = "TLS"
+	askOptions(t, s, p, s.Addrs().SIPTLS)
+
+	hc.hold()
+	tc.Write(p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:lobby@" + s.Addrs().SIPTLS}))
+	rec := hc.held
+	hc.held, hc.on = nil, false
+	raw.Write(rec[:3]) // part of the record header, and nothing more
+	start := time.Now()
+	raw.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, raw); err != nil {
+		t.Fatalf("the connection was not closed: %v", err)
+	}
+	if d := time.Since(start); d < 250*time.Millisecond {
+		t.Fatalf("closed after %v, before the message timeout", d)
+	}
+	if got := s.GuardStats().Stalled; got != 1 {
+		t.Fatalf("GuardStats.Stalled = %d, want 1", got)
+	}
 }

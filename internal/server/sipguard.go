@@ -446,7 +446,11 @@ func (c *guardConn) waitIdle(wait bool) error {
 	}
 	c.idleAt = time.Time{} // input, or the idle timeout: the next wait starts one
 	if c.tls != nil && err == nil {
-		return nil // ciphertext, given to the Reader: frame reads it through tls.Conn
+		// Ciphertext, given to the Reader: frame reads it through
+		// tls.Conn. A message begins with its first record's first octet.
+		c.read = time.Now()
+		c.begun = c.read
+		return nil
 	}
 	again, err := c.landed(n, err, false)
 	if again {
@@ -519,7 +523,9 @@ func (c *guardConn) fill() error {
 		c.buf = grown
 	}
 	for {
-		pending := c.w > c.r
+		// A TLS record begun counts as a message begun: a peer that
+		// sends part of one and stops is closed at the message timeout.
+		pending := c.w > c.r || (c.tls != nil && c.tls.rec.Pending())
 		probe := c.probing(pending)
 		if probe {
 			c.Conn.SetReadDeadline(probeDeadline)
@@ -546,7 +552,7 @@ var probeDeadline = time.Unix(1, 0)
 // the probe the read would wait inside tls.Conn.Read, on a goroutine,
 // until the peer's next input.
 func (c *guardConn) probing(pending bool) bool {
-	return !pending && c.tls != nil && c.raw != nil && !c.tls.drained && !c.tls.rec.Pending()
+	return !pending && c.tls != nil && c.raw != nil && !c.tls.drained
 }
 
 func isTimeout(err error) bool {
