@@ -130,13 +130,14 @@ func (s *Server) refuseConn(c *conn, reason CloseReason) {
 
 // waitingForMore runs on the read goroutine each time the Reader is about
 // to block for input (flushingReader.Read): in the middle of a message on
-// a bound connection, it sets the progress deadline once per message;
-// between messages it clears one that is set.
+// a bound connection (or of a TLS record: inRecord), it sets the
+// progress deadline once per message; between messages it clears one
+// that is set.
 func (c *conn) waitingForMore() {
 	if !c.rdBound {
 		return // the bind deadline applies
 	}
-	if c.rd != nil && c.rd.InMessage() {
+	if (c.rd != nil && c.rd.InMessage()) || c.inRecord() {
 		if c.armedFor != c.msgs+1 {
 			c.armedFor = c.msgs + 1
 			if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ProgressTimeout)); err != nil {
@@ -146,6 +147,14 @@ func (c *conn) waitingForMore() {
 		return
 	}
 	c.disarmProgress()
+}
+
+// inRecord reports whether, over TLS, octets of a record have come that
+// tls.Conn has not read whole: input begun, as a message begun is, so a
+// peer that sends part of a record and stops is stalled too.
+func (c *conn) inRecord() bool {
+	tt, ok := c.tr.(*tlsTransport)
+	return ok && tt.rec.Pending()
 }
 
 // disarmProgress clears the progress deadline if one is set: the read

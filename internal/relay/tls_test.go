@@ -294,3 +294,34 @@ func (h *holdConn) Write(p []byte) (int, error) {
 	}
 	return h.Conn.Write(p)
 }
+
+// A bound TLS connection that sends part of a record and stops is closed
+// at the progress timeout, as one that stops inside a message: the record
+// begun is input begun (conn.inRecord).
+func TestTLSPartialRecordStalls(t *testing.T) {
+	const timeout = 300 * msec
+	rec := &recorder{}
+	srv, client := startTLSServer(t, Config{ProgressTimeout: timeout}, rec)
+	u := securePeerURI("partial")
+	s := newSession(t, srv, u)
+	raw, err := net.Dial("tcp", srv.TLSAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &holdConn{Conn: raw}
+	p := msrptest.NewPeer(t, tls.Client(hc, client), u)
+	defer p.Close()
+	bind(t, p, s)
+	hc.hold(true)
+	p.Send(msrptest.Bodiless(s.LocalURI(), u))
+	hc.mu.Lock()
+	record := hc.held
+	hc.held, hc.on = nil, false
+	hc.mu.Unlock()
+	raw.Write(record[:3]) // part of the record header, and nothing more
+	start := time.Now()
+	rec.waitEnded(t, s, CloseStalled)
+	if d := time.Since(start); d < timeout/2 {
+		t.Fatalf("closed after %v, before the progress timeout %v", d, timeout)
+	}
+}
