@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/parley-im/parley/internal/netpark"
+	"github.com/parley-im/parley/internal/tlsrecord"
 	"github.com/parley-im/parley/msrp"
 )
 
@@ -232,6 +233,9 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 			c.traceMessage("msrp read", m)
 			c.handle(m)
 			continue
+		}
+		if err == tlsrecord.ErrBoundary {
+			continue // between TLS records and messages: wait on the socket (recordRead)
 		}
 		var me *msrp.MessageError // declared here: it escapes (errors.As), and must not cost the path above an allocation
 		if errors.As(err, &me) {

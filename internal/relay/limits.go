@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/source"
+	"github.com/parley-im/parley/internal/tlsrecord"
 )
 
 // The connection limits of issue 14 ("limits that hold"): what one peer can
@@ -130,14 +131,14 @@ func (s *Server) refuseConn(c *conn, reason CloseReason) {
 
 // waitingForMore runs on the read goroutine each time the Reader is about
 // to block for input (flushingReader.Read): in the middle of a message on
-// a bound connection (or of a TLS record: inRecord), it sets the
-// progress deadline once per message; between messages it clears one
-// that is set.
+// a bound connection, it sets the progress deadline once per message;
+// between messages it clears one that is set (over TLS recordRead may
+// set it again, inside a record).
 func (c *conn) waitingForMore() {
 	if !c.rdBound {
 		return // the bind deadline applies
 	}
-	if (c.rd != nil && c.rd.InMessage()) || c.inRecord() {
+	if c.rd != nil && c.rd.InMessage() {
 		if c.armedFor != c.msgs+1 {
 			c.armedFor = c.msgs + 1
 			if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ProgressTimeout)); err != nil {
@@ -149,12 +150,37 @@ func (c *conn) waitingForMore() {
 	c.disarmProgress()
 }
 
-// inRecord reports whether, over TLS, octets of a record have come that
-// tls.Conn has not read whole: input begun, as a message begun is, so a
-// peer that sends part of a record and stops is stalled too.
-func (c *conn) inRecord() bool {
-	tt, ok := c.tr.(*tlsTransport)
-	return ok && tt.rec.Pending()
+// recordRead runs before the tlsrecord.Reader under a TLS connection's
+// tls.Conn reads the socket (its BeforeRead), on the read goroutine. On a
+// bound connection between messages, a record begun (mid) counts as a
+// message begun: the progress deadline is set, so that a peer that sends
+// part of a record and stops is closed as stalled. At a record boundary
+// between messages (tls.Conn read a record that carried no data, such as
+// a KeyUpdate or an empty record, or holds no more input after a read
+// that filled the buffer) the read loop would rather wait on the socket
+// (awaitInput, parked when quiet): the Reader returns
+// tlsrecord.ErrBoundary, and the loop goes back to waiting. Not during the
+// handshake (hsDone is set by quiet, after it), nor with a grown read
+// buffer, which the loop reads through tls.Conn.
+func (c *conn) recordRead(mid bool) error {
+	tt := c.tr.(*tlsTransport)
+	if !c.rdBound || !tt.hsDone || c.rd == nil || c.rd.InMessage() {
+		return nil // the bind deadline, the handshake's, or the progress deadline of the message
+	}
+	if mid {
+		if c.armedFor != c.msgs+1 {
+			c.armedFor = c.msgs + 1
+			if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ProgressTimeout)); err != nil {
+				c.logger().Debug("msrp set progress deadline", "err", err)
+			}
+		}
+		return nil
+	}
+	c.disarmProgress()
+	if tt.rc == nil || c.rd.BufferSize() > readBufSize {
+		return nil
+	}
+	return tlsrecord.ErrBoundary
 }
 
 // disarmProgress clears the progress deadline if one is set: the read

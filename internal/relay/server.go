@@ -294,6 +294,7 @@ func (s *Server) startConn(nc net.Conn, secure bool) {
 		t := newTLSTransport(s, nc)
 		c = newConn(s, s.connIDs.Add(1), t)
 		c.tr = t
+		t.rec.BeforeRead = c.recordRead
 	} else {
 		c = newConn(s, s.connIDs.Add(1), nc)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/parley-im/parley/internal/certs"
+	"github.com/parley-im/parley/internal/tlsrecord/tlsrecordtest"
 	"github.com/parley-im/parley/msrp"
 	"github.com/parley-im/parley/msrp/msrptest"
 )
@@ -324,4 +325,39 @@ func TestTLSPartialRecordStalls(t *testing.T) {
 	if d := time.Since(start); d < timeout/2 {
 		t.Fatalf("closed after %v, before the progress timeout %v", d, timeout)
 	}
+}
+
+// A record that carries no data (an empty application data record, RFC
+// 8446 §5.4; a KeyUpdate is read the same way) is gone past: the bound
+// connection is not closed as stalled, its read loop goes back to waiting
+// on the TCP socket, and the next message is answered.
+func TestTLSEmptyRecord(t *testing.T) {
+	const timeout = 200 * msec
+	rec := &recorder{}
+	srv, _ := startTLSServer(t, Config{ProgressTimeout: timeout}, rec)
+	u := securePeerURI("empty")
+	s := newSession(t, srv, u)
+	c, err := tlsrecordtest.Dial(srv.TLSAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := msrptest.NewPeer(t, c, u)
+	defer p.Close()
+	bind(t, p, s)
+	idle := func(what string) {
+		t.Helper()
+		waitFor(t, what+": the read loop waiting on the TCP socket", func() bool { return readLoopsIn("readIdle") == 1 && readLoopsIn("crypto/tls.(*Conn).Read") == 0 })
+	}
+	idle("bound")
+	if err := c.Inject(tlsrecordtest.ApplicationData, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * timeout) // closed by now if it counted as a stalled message
+	if !s.Bound() {
+		t.Fatal("the session ended after an empty record")
+	}
+	idle("after an empty record")
+	m := msrptest.Bodiless(s.LocalURI(), u)
+	p.Send(m) // written as an injected record, in sequence
+	p.ExpectResponse(m.TID, msrp.StatusOK)
 }

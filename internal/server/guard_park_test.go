@@ -19,6 +19,7 @@ import (
 	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/internal/servertest"
 	"github.com/parley-im/parley/internal/sipcheck"
+	"github.com/parley-im/parley/internal/tlsrecord/tlsrecordtest"
 )
 
 // Issue 20: a SIP connection quiet for parkAfter is parked with no
@@ -170,7 +171,7 @@ func TestSIPTLSConnectionParks(t *testing.T) {
 		t.Fatal(err)
 	}
 	hc := &heldConn{Conn: raw}
-	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true})
+	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true, DynamicRecordSizingDisabled: true})
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
@@ -249,11 +250,15 @@ func padded(req []byte, size int) []byte {
 }
 
 // heldConn keeps what is written while held, and writes it on release: at
-// once, or its first split octets, then the rest 30 ms later.
+// once, or its first split octets, then the rest 30 ms later. With
+// holdFrom n, writes from the nth on are held (2: all but a client's
+// ClientHello).
 type heldConn struct {
 	net.Conn
-	held []byte
-	on   bool
+	held     []byte
+	on       bool
+	writes   int
+	holdFrom int
 }
 
 func (h *heldConn) hold() { h.on = true }
@@ -270,7 +275,10 @@ func (h *heldConn) release(split int) {
 }
 
 func (h *heldConn) Write(p []byte) (int, error) {
-	if h.on {
+	h.writes++
+	if h.on || (h.holdFrom > 0 && h.writes >= h.holdFrom) {
+		h.holdFrom = 0
+		h.on = true
 		h.held = append(h.held, p...)
 		return len(p), nil
 	}
@@ -320,4 +328,92 @@ func TestSIPTLSPartialRecordStalls(t *testing.T) {
 	if got := s.GuardStats().Stalled; got != 1 {
 		t.Fatalf("GuardStats.Stalled = %d, want 1", got)
 	}
+}
+
+// The client's first request may come in the same segment as its
+// Finished, whole or cut short: the guard reads it past the handshake and
+// answers it (its message clock starts with the handshake's end).
+func TestSIPTLSFirstRequestWithFinished(t *testing.T) {
+	for _, split := range []int{0, -7} {
+		cfg := stopConfig(t, false)
+		cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir()
+		s, err := newServer(cfg, slog.New(slog.DiscardHandler), options{sipParkAfter: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Start()
+		raw, err := net.Dial("tcp", s.Addrs().SIPTLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hc := &heldConn{Conn: raw, holdFrom: 2} // all but the ClientHello
+		tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true, DynamicRecordSizingDisabled: true})
+		if err := tc.Handshake(); err != nil {
+			t.Fatal(err)
+		}
+		p := servertest.Over(tc)
+		p.Transport = "TLS"
+		req := p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:lobby@" + s.Addrs().SIPTLS})
+		tc.Write(req[:20]) // two records
+		tc.Write(req[20:])
+		if split < 0 {
+			split += len(hc.held) // the second record cut short, its end 30 ms later
+		}
+		hc.release(split)
+		res, err := p.Read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("split %d: no answer: %v (GuardStats.Stalled = %d)", split, err, s.GuardStats().Stalled)
+		}
+		if code, _ := servertest.Status(res); code != 200 {
+			t.Fatalf("split %d: answered:\n%s", split, res)
+		}
+		p.Close()
+		shutdownServer(t, s)
+	}
+}
+
+// A record that carries no data (here an empty application data record,
+// RFC 8446 §5.4; a KeyUpdate is read the same way) is gone past: the
+// connection is neither closed as stalled nor kept on a goroutine, it
+// parks again, and the next request is answered.
+func TestSIPTLSEmptyRecord(t *testing.T) {
+	cfg := stopConfig(t, false)
+	cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg.SIP.MessageTimeout = config.Duration(200 * time.Millisecond)
+	s, err := newServer(cfg, slog.New(slog.DiscardHandler), options{sipParkAfter: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdownServer(t, s)
+	c, err := tlsrecordtest.Dial(s.Addrs().SIPTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := servertest.Over(c)
+	p.Transport = "TLS"
+	defer p.Close()
+	host := s.Addrs().SIPTLS
+	parked := func(when string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for s.parker.Parked() != 1 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		if n := s.parker.Parked(); n != 1 {
+			t.Fatalf("%s: %d connections parked, want the quiet SIP TLS connection", when, n)
+		}
+	}
+	askOptions(t, s, p, host)
+	parked("after a request")
+	if err := c.Inject(tlsrecordtest.ApplicationData, nil); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Duration(cfg.SIP.MessageTimeout)) // closed by now if it counted as a stalled message
+	parked("after an empty record")
+	if st := s.GuardStats(); st.Stalled != 0 {
+		t.Fatalf("GuardStats.Stalled = %d after an empty record", st.Stalled)
+	}
+	askOptions(t, s, p, host) // written as injected records, in sequence
+	parked("after the next request")
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/parley-im/parley/internal/netpark"
 	"github.com/parley-im/parley/internal/sipcheck"
+	"github.com/parley-im/parley/internal/tlsrecord"
 )
 
 // The SIP guard sits between the SIP sockets and sipgo: every datagram and
@@ -235,6 +236,13 @@ func (c *guardConn) handshake() error {
 		c.g.log.Debug("SIP TLS handshake failed; closing the connection", "error", err, "peer", addrString(c.RemoteAddr()))
 		return c.end()
 	}
+	// The first message may have come with the client's Finished: its
+	// clock starts now.
+	c.read = time.Now()
+	c.begun = c.read
+	if c.tls != nil {
+		c.tls.rec.BeforeRead = c.recordRead
+	}
 	if cs, ok := h.(interface{ ConnectionState() tls.ConnectionState }); ok && c.g.names != nil {
 		if names := certNames(cs.ConnectionState()); names != nil {
 			c.g.names.set(addrKey(c.RemoteAddr()), names)
@@ -285,6 +293,7 @@ type guardConn struct {
 	raw    syscall.RawConn
 	trace  *traceConn  // the trace's wrapper raw reads around, or nil
 	tls    *sipTLSConn // over TLS (siptls.go), or nil
+	recAt  time.Time   // over TLS: when the socket read inside the current record began (recordRead)
 	pooled bool
 	out    []byte // checked bytes sipgo has not read yet (aliases buf)
 	err    error  // sticky: the stream cannot be framed any further
@@ -523,18 +532,18 @@ func (c *guardConn) fill() error {
 		c.buf = grown
 	}
 	for {
-		// A TLS record begun counts as a message begun: a peer that
-		// sends part of one and stops is closed at the message timeout.
-		pending := c.w > c.r || (c.tls != nil && c.tls.rec.Pending())
-		probe := c.probing(pending)
-		if probe {
-			c.Conn.SetReadDeadline(probeDeadline)
-		} else {
+		pending := c.w > c.r
+		if c.tls == nil {
 			c.setDeadline(pending)
-		}
+		} // over TLS the Reader asks recordRead before it reads the socket
 		n, err := c.Conn.Read(c.buf[c.w:])
-		if probe && n == 0 && isTimeout(err) {
-			return nil // tls.Conn held nothing: WaitRead waits on the socket
+		if c.tls != nil {
+			if n == 0 && errors.Is(err, tlsrecord.ErrBoundary) {
+				return nil // between records and messages: WaitRead waits on the socket
+			}
+			if n == 0 && c.tls.rec.Pending() {
+				pending = true // a timeout inside a record: stalled
+			}
 		}
 		if again, err := c.landed(n, err, pending); !again {
 			return err
@@ -542,17 +551,42 @@ func (c *guardConn) fill() error {
 	}
 }
 
-// probeDeadline makes a read time out at once unless input is ready.
-var probeDeadline = time.Unix(1, 0)
-
-// probing reports whether the next read of a TLS connection between
-// messages should only take what tls.Conn holds decrypted, timing out at
-// once if that is nothing: its last Read filled the buffer, which leaves
-// open whether it holds more, and the socket shows all the rest. Without
-// the probe the read would wait inside tls.Conn.Read, on a goroutine,
-// until the peer's next input.
-func (c *guardConn) probing(pending bool) bool {
-	return !pending && c.tls != nil && c.raw != nil && !c.tls.drained
+// recordRead sets the read deadline of a TLS connection's socket before
+// the Reader under its tls.Conn reads it (tlsrecord.Reader.BeforeRead;
+// after the handshake, on the read goroutine). A record begun counts as
+// a message begun: inside a SIP message, or inside a record (mid), the
+// read must end within the message timeout, so that a peer that sends
+// part of either and stops is closed as stalled. Between records and
+// messages the guard would rather wait on the socket (waitIdle, parked
+// when quiet): the Reader returns tlsrecord.ErrBoundary, as it does when
+// tls.Conn has read a record that carried no data (a KeyUpdate, an empty
+// record) and goes on to the next. Without a raw connection (not unix)
+// the read waits there, bounded by the idle timeout.
+func (c *guardConn) recordRead(mid bool) error {
+	var d time.Time
+	switch {
+	case c.w > c.r:
+		c.recAt = time.Time{}
+		if c.g.messageTimeout > 0 {
+			d = c.begun.Add(c.g.messageTimeout)
+		}
+	case mid:
+		if c.recAt.IsZero() {
+			c.recAt = time.Now()
+		}
+		if c.g.messageTimeout > 0 {
+			d = c.recAt.Add(c.g.messageTimeout)
+		}
+	case c.raw != nil:
+		c.recAt = time.Time{}
+		return tlsrecord.ErrBoundary
+	default:
+		c.recAt = time.Time{}
+		if c.g.idleTimeout > 0 {
+			d = time.Now().Add(c.g.idleTimeout)
+		}
+	}
+	return c.tls.raw.SetReadDeadline(d)
 }
 
 func isTimeout(err error) bool {

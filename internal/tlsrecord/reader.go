@@ -19,6 +19,18 @@ package tlsrecord
 
 import "net"
 
+// ErrBoundary is what Read returns when BeforeRead refuses a read of the
+// socket at a record boundary: the caller's read loop would rather wait
+// for input on the socket itself. It is a temporary timeout (net.Error),
+// so tls.Conn returns it from Read as it is, keeping no lasting error.
+var ErrBoundary error = boundaryError{}
+
+type boundaryError struct{}
+
+func (boundaryError) Error() string   { return "tlsrecord: no input at a record boundary" }
+func (boundaryError) Timeout() bool   { return true }
+func (boundaryError) Temporary() bool { return true }
+
 // HeaderLen is the length of a TLS record header: type, version, length.
 const HeaderLen = 5
 
@@ -36,6 +48,14 @@ type Reader struct {
 	net.Conn
 	Bufs Buffers
 	Size int // the length of every buffer Bufs lends
+
+	// BeforeRead, if set, is called before each read of the socket, on
+	// the reading goroutine: mid reports that a record has begun (some of
+	// it was handed over), else the read would begin the next record.
+	// The caller may set the socket's read deadline for that read (a
+	// record begun is input begun); an error it returns is returned by
+	// Read instead of reading (ErrBoundary, at a record boundary).
+	BeforeRead func(mid bool) error
 
 	stash []byte // read from the socket, not yet handed over
 	sbuf  []byte // the lent buffer under stash
@@ -82,6 +102,11 @@ func (r *Reader) Read(p []byte) (int, error) {
 	m := min(len(p), r.Size)
 	if r.hn == HeaderLen {
 		m = min(len(p), r.left)
+	}
+	if r.BeforeRead != nil {
+		if err := r.BeforeRead(r.hn != 0); err != nil {
+			return 0, err
+		}
 	}
 	n, err := r.Conn.Read(p[:m])
 	if n <= 0 {

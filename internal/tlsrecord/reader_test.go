@@ -2,6 +2,7 @@ package tlsrecord
 
 import (
 	"bytes"
+	"errors"
 	"crypto/tls"
 	"crypto/x509"
 	"io"
@@ -119,7 +120,7 @@ func TestUnderTLSConn(t *testing.T) {
 	bufs := &countBufs{size: 4096}
 	rec := &Reader{Conn: b, Bufs: bufs, Size: bufs.size}
 	server := tls.Server(rec, st.ServerConfig())
-	client := tls.Client(a, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1"})
+	client := tls.Client(a, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", DynamicRecordSizingDisabled: true})
 	shook := make(chan error, 1)
 	go func() { shook <- client.Handshake() }()
 	if err := server.Handshake(); err != nil {
@@ -176,5 +177,59 @@ func TestUnderTLSConn(t *testing.T) {
 	read("last")
 	if rec.Pending() || bufs.out != 0 {
 		t.Fatalf("after the last record: pending %v, buffers out %d", rec.Pending(), bufs.out)
+	}
+}
+
+// BeforeRead is asked before each read of the socket, with mid set inside
+// a record; its error is returned without reading.
+func TestBeforeRead(t *testing.T) {
+	stream := []byte{23, 3, 3, 0, 2, 'h', 'i', 23, 3, 3, 0, 0}
+	bufs := &countBufs{size: 4096}
+	r := &Reader{Conn: &chunkConn{data: stream, step: 3}, Bufs: bufs, Size: bufs.size}
+	var asked []bool
+	r.BeforeRead = func(mid bool) error {
+		asked = append(asked, mid)
+		if !mid {
+			return ErrBoundary
+		}
+		return nil
+	}
+	p := make([]byte, 64)
+	if n, err := r.Read(p); n != 0 || err != ErrBoundary {
+		t.Fatalf("at a boundary: %d, %v; want 0, ErrBoundary", n, err)
+	}
+	var ne net.Error
+	if !errors.As(ErrBoundary, &ne) || !ne.Timeout() {
+		t.Fatal("ErrBoundary is not a timeout")
+	}
+	r.BeforeRead = nil
+	if n, err := r.Read(p); n != 3 || err != nil { // 3 octets of the first header
+		t.Fatalf("first read: %d, %v", n, err)
+	}
+	r.BeforeRead = func(mid bool) error { asked = append(asked, mid); return nil }
+	got := 3
+	for got < 7 {
+		n, err := r.Read(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += n
+	}
+	// Inside the first record every ask says mid; the next read, of the
+	// second record, begins at a boundary.
+	for _, mid := range asked[1:] {
+		if !mid {
+			t.Fatalf("asked %v: not mid inside the first record", asked)
+		}
+	}
+	if got != 7 || r.Pending() {
+		t.Fatalf("%d octets, pending %v: the first record should end a read", got, r.Pending())
+	}
+	inside := len(asked)
+	if n, err := r.Read(p); n == 0 || err != nil {
+		t.Fatalf("second record: %d, %v", n, err)
+	}
+	if len(asked) != inside+1 || asked[inside] {
+		t.Fatalf("asked %v: the second record's read should be asked once, at a boundary", asked)
 	}
 }
