@@ -159,17 +159,18 @@ func (c *conn) waitingForMore() {
 // a KeyUpdate or an empty record, or holds no more input after a read
 // that filled the buffer) the read loop would rather wait on the socket
 // (awaitInput, parked when quiet): the Reader returns
-// tlsrecord.ErrBoundary, and the loop goes back to waiting. Not during the
-// handshake (hsDone is set by quiet, after it), nor with a grown read
-// buffer, which the loop reads through tls.Conn.
+// tlsrecord.ErrBoundary, and the loop goes back to waiting. Only on a
+// bound connection, whose handshake is done (a message came through it),
+// and not with a grown read buffer, which the loop reads through
+// tls.Conn.
 func (c *conn) recordRead(mid bool) error {
 	tt := c.tr.(*tlsTransport)
-	if !c.rdBound || !tt.hsDone || c.rd == nil || c.rd.InMessage() {
-		return nil // the bind deadline, the handshake's, or the progress deadline of the message
+	if !c.rdBound || c.rd == nil || c.rd.InMessage() {
+		return nil // the bind deadline (and the handshake's), or the progress deadline of the message
 	}
 	if mid {
-		if c.armedFor != c.msgs+1 {
-			c.armedFor = c.msgs + 1
+		if c.armedFor != c.msgs+1 || tt.armedRec != tt.rec.Records() {
+			c.armedFor, tt.armedRec = c.msgs+1, tt.rec.Records() // this record's first wait
 			if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ProgressTimeout)); err != nil {
 				c.logger().Debug("msrp set progress deadline", "err", err)
 			}

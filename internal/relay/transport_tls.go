@@ -39,6 +39,9 @@ type tlsTransport struct {
 	rec     tlsrecord.Reader // between tls.Conn and raw
 	drained bool             // tls.Conn holds no decrypted input (read goroutine)
 	hsDone  bool             // the handshake has completed (read goroutine; cached)
+	// armedRec: the record (rec.Records) the progress deadline was set
+	// in by conn.recordRead, with conn.armedFor (read goroutine).
+	armedRec uint64
 }
 
 // newTLSTransport is the server side of TLS over the accepted nc.

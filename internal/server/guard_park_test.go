@@ -417,3 +417,45 @@ func TestSIPTLSEmptyRecord(t *testing.T) {
 	askOptions(t, s, p, host) // written as injected records, in sequence
 	parked("after the next request")
 }
+
+// Each record has its own clock: records that each come in two segments,
+// further apart than the message timeout, are all read (a record's clock
+// starts at its own first wait, not at an earlier record's).
+func TestSIPTLSSplitRecordsApart(t *testing.T) {
+	cfg := stopConfig(t, false)
+	cfg.SIP.TLS, cfg.Server.DataDir = "127.0.0.1:0", t.TempDir()
+	cfg.SIP.MessageTimeout = config.Duration(200 * time.Millisecond)
+	s, err := newServer(cfg, slog.New(slog.DiscardHandler), options{sipParkAfter: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer shutdownServer(t, s)
+	raw, err := net.Dial("tcp", s.Addrs().SIPTLS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := &heldConn{Conn: raw}
+	tc := tls.Client(hc, &tls.Config{InsecureSkipVerify: true, DynamicRecordSizingDisabled: true})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	p := servertest.Over(tc)
+	p.Transport = "TLS"
+	defer p.Close()
+	for i := range 3 {
+		if i > 0 {
+			time.Sleep(2 * time.Duration(cfg.SIP.MessageTimeout))
+		}
+		hc.hold()
+		tc.Write(p.Build(servertest.Req{Method: "OPTIONS", URI: "sip:lobby@" + s.Addrs().SIPTLS}))
+		hc.release(7) // 7 octets, the rest 30 ms later
+		res, err := p.Read(5 * time.Second)
+		if err != nil {
+			t.Fatalf("request %d: no answer: %v (GuardStats.Stalled = %d)", i, err, s.GuardStats().Stalled)
+		}
+		if code, _ := servertest.Status(res); code != 200 {
+			t.Fatalf("request %d answered:\n%s", i, res)
+		}
+	}
+}

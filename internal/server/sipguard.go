@@ -293,7 +293,8 @@ type guardConn struct {
 	raw    syscall.RawConn
 	trace  *traceConn  // the trace's wrapper raw reads around, or nil
 	tls    *sipTLSConn // over TLS (siptls.go), or nil
-	recAt  time.Time   // over TLS: when the socket read inside the current record began (recordRead)
+	recAt  time.Time   // over TLS: when the first socket read inside record recNo began (recordRead)
+	recNo  uint64      // the Reader's Records() when recAt was taken
 	pooled bool
 	out    []byte // checked bytes sipgo has not read yet (aliases buf)
 	err    error  // sticky: the stream cannot be framed any further
@@ -571,8 +572,8 @@ func (c *guardConn) recordRead(mid bool) error {
 			d = c.begun.Add(c.g.messageTimeout)
 		}
 	case mid:
-		if c.recAt.IsZero() {
-			c.recAt = time.Now()
+		if c.recAt.IsZero() || c.recNo != c.tls.rec.Records() {
+			c.recAt, c.recNo = time.Now(), c.tls.rec.Records() // this record's first wait
 		}
 		if c.g.messageTimeout > 0 {
 			d = c.recAt.Add(c.g.messageTimeout)

@@ -60,9 +60,15 @@ type Reader struct {
 	stash []byte // read from the socket, not yet handed over
 	sbuf  []byte // the lent buffer under stash
 	hdr   [HeaderLen]byte
-	hn    int // header octets of the current record handed over
-	left  int // body octets of the current record still to hand over (hn complete)
+	hn    int    // header octets of the current record handed over
+	left  int    // body octets of the current record still to hand over (hn complete)
+	begun uint64 // records begun (Records)
 }
+
+// Records returns how many records have begun to be handed over: a
+// caller that times a record (BeforeRead with mid set) tells by it
+// whether it is still the one it timed.
+func (r *Reader) Records() uint64 { return r.begun }
 
 // Pending reports whether octets read from the socket are still to be
 // handed over, or the tls.Conn is in the middle of a record: then the
@@ -128,6 +134,9 @@ func (r *Reader) advance(b []byte) int {
 	for r.hn < HeaderLen {
 		if i == len(b) {
 			return i
+		}
+		if r.hn == 0 {
+			r.begun++
 		}
 		r.hdr[r.hn] = b[i]
 		r.hn++

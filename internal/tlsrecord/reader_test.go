@@ -2,9 +2,9 @@ package tlsrecord
 
 import (
 	"bytes"
-	"errors"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"testing"
@@ -86,6 +86,9 @@ func TestReadOneRecordAtATime(t *testing.T) {
 		}
 		if !bytes.Equal(got, stream) || r.Pending() || bufs.out != 0 {
 			t.Fatalf("step %d: %d of %d octets, equal %v, pending %v, buffers out %d", step, len(got), len(stream), bytes.Equal(got, stream), r.Pending(), bufs.out)
+		}
+		if r.Records() != uint64(len(ends)) {
+			t.Fatalf("step %d: Records = %d, want %d", step, r.Records(), len(ends))
 		}
 	}
 }

@@ -22,6 +22,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 // Record content types (RFC 8446 §5.1).
@@ -142,7 +144,7 @@ func (k *keyLog) Write(p []byte) (int, error) {
 }
 
 // traffic derives the record protection key and IV from the secret
-// (RFC 8446 §7.3) for an AES-GCM suite.
+// (RFC 8446 §7.3).
 func (k *keyLog) traffic(suite uint16) (cipher.AEAD, []byte, error) {
 	k.mu.Lock()
 	secret := k.secret
@@ -157,6 +159,8 @@ func (k *keyLog) traffic(suite uint16) (cipher.AEAD, []byte, error) {
 		h, keyLen = sha256.New, 16
 	case tls.TLS_AES_256_GCM_SHA384:
 		h, keyLen = sha512.New384, 32
+	case tls.TLS_CHACHA20_POLY1305_SHA256:
+		h, keyLen = sha256.New, chacha20poly1305.KeySize
 	default:
 		return nil, nil, fmt.Errorf("tlsrecordtest: cipher suite %s not supported", tls.CipherSuiteName(suite))
 	}
@@ -167,6 +171,10 @@ func (k *keyLog) traffic(suite uint16) (cipher.AEAD, []byte, error) {
 	iv, err := expandLabel(h, secret, "iv", 12)
 	if err != nil {
 		return nil, nil, err
+	}
+	if suite == tls.TLS_CHACHA20_POLY1305_SHA256 {
+		aead, err := chacha20poly1305.New(key)
+		return aead, iv, err
 	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
