@@ -200,11 +200,7 @@ func TestTLSReadIdle(t *testing.T) {
 	p := msrptest.NewPeer(t, tc, u)
 	defer p.Close()
 	bind(t, p, s)
-	idle := func(what string) {
-		t.Helper()
-		waitFor(t, what+": the read loop waiting on the TCP socket", func() bool { return readLoopsIn("readIdle") == 1 && readLoopsIn("crypto/tls.(*Conn).Read") == 0 })
-	}
-	idle("bound")
+	waitTLSIdle(t, "bound")
 
 	var n int
 	next := func() *msrp.Message {
@@ -223,7 +219,7 @@ func TestTLSReadIdle(t *testing.T) {
 		p.SendRaw(wire[cut:])
 		p.ExpectResponse(m.TID, msrp.StatusOK)
 	}
-	idle("split messages")
+	waitTLSIdle(t, "split messages")
 	// Ten messages in one record; then ten records in one segment.
 	var ms []*msrp.Message
 	var all []byte
@@ -243,7 +239,7 @@ func TestTLSReadIdle(t *testing.T) {
 	for _, m := range ms {
 		p.ExpectResponse(m.TID, msrp.StatusOK)
 	}
-	idle("bursts")
+	waitTLSIdle(t, "bursts")
 	// A SEND of 40,000 octets: records of 16 KiB.
 	big := msrptest.Send(s.LocalURI(), u, "text/plain", bytes.Repeat([]byte("x"), 40000))
 	p.Send(big)
@@ -344,11 +340,7 @@ func TestTLSEmptyRecord(t *testing.T) {
 	p := msrptest.NewPeer(t, c, u)
 	defer p.Close()
 	bind(t, p, s)
-	idle := func(what string) {
-		t.Helper()
-		waitFor(t, what+": the read loop waiting on the TCP socket", func() bool { return readLoopsIn("readIdle") == 1 && readLoopsIn("crypto/tls.(*Conn).Read") == 0 })
-	}
-	idle("bound")
+	waitTLSIdle(t, "bound")
 	if err := c.Inject(tlsrecordtest.ApplicationData, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -356,8 +348,17 @@ func TestTLSEmptyRecord(t *testing.T) {
 	if !s.Bound() {
 		t.Fatal("the session ended after an empty record")
 	}
-	idle("after an empty record")
+	waitTLSIdle(t, "after an empty record")
 	m := msrptest.Bodiless(s.LocalURI(), u)
 	p.Send(m) // written as an injected record, in sequence
 	p.ExpectResponse(m.TID, msrp.StatusOK)
+}
+
+// waitTLSIdle waits until the one TLS connection's read loop waits on the
+// TCP socket (readIdle), not inside tls.Conn.Read.
+func waitTLSIdle(t *testing.T, what string) {
+	t.Helper()
+	waitFor(t, what+": the read loop waiting on the TCP socket", func() bool {
+		return readLoopsIn("readIdle") == 1 && readLoopsIn("crypto/tls.(*Conn).Read") == 0
+	})
 }
