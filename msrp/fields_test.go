@@ -117,6 +117,27 @@ func TestIDs(t *testing.T) {
 	if chi2 > 140 {
 		t.Errorf("characters not uniform: chi-square %.1f over 61 degrees of freedom\n%v", chi2, counts)
 	}
+	// Every position of a transaction id is uniform too (ten of its
+	// characters come from one 64-bit word, the last from an octet): a
+	// skewed word rejection or digit split fails this.
+	const tids = 62 * 400
+	var pos [TIDLength][62]int
+	index := func(c byte) int { return strings.IndexByte(idAlphabet, c) }
+	for range tids {
+		for i, c := range []byte(s.TID()) {
+			pos[i][index(c)]++
+		}
+	}
+	for i := range pos {
+		chi2 := 0.0
+		for _, n := range pos[i] {
+			d := float64(n - tids/62)
+			chi2 += d * d / (tids / 62)
+		}
+		if chi2 > 140 {
+			t.Errorf("position %d of a transaction id not uniform: chi-square %.1f over 61 degrees of freedom", i, chi2)
+		}
+	}
 	for _, bad := range []string{"abc", "_abc", "ab cd", strings.Repeat("a", 33)} {
 		if ValidTID(bad) {
 			t.Errorf("ValidTID(%q)", bad)
