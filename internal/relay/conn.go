@@ -215,7 +215,7 @@ func (c *conn) readMessages() (reason CloseReason, cause error, handedOff bool) 
 				if err != nil {
 					return c.readErrorReason(err), err, false
 				}
-				tt.rec.Give(data) // ciphertext: counted as tls.Conn decrypts it (flushingReader)
+				tt.Rec.Give(data) // ciphertext: counted as tls.Conn decrypts it (flushingReader)
 				r.SetBuffer(c.srv.pools.getRead()[:0])
 			}
 		}

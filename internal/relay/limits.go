@@ -169,8 +169,8 @@ func (c *conn) recordRead(mid bool) error {
 		return nil // the bind deadline (and the handshake's), or the progress deadline of the message
 	}
 	if mid {
-		if c.armedFor != c.msgs+1 || tt.armedRec != tt.rec.Records() {
-			c.armedFor, tt.armedRec = c.msgs+1, tt.rec.Records() // this record's first wait
+		if c.armedFor != c.msgs+1 || tt.armedRec != tt.Rec.Records() {
+			c.armedFor, tt.armedRec = c.msgs+1, tt.Rec.Records() // this record's first wait
 			if err := c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.ProgressTimeout)); err != nil {
 				c.logger().Debug("msrp set progress deadline", "err", err)
 			}

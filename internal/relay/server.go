@@ -294,7 +294,7 @@ func (s *Server) startConn(nc net.Conn, secure bool) {
 		t := newTLSTransport(s, nc)
 		c = newConn(s, s.connIDs.Add(1), t)
 		c.tr = t
-		t.rec.BeforeRead = c.recordRead
+		t.Rec.BeforeRead = c.recordRead
 	} else {
 		c = newConn(s, s.connIDs.Add(1), nc)
 	}
@@ -467,7 +467,7 @@ func (s *Server) linger(ctx context.Context, conns []*conn) {
 			// close_notify, which blocks on a peer that no longer reads
 			// (up to the write deadline, connection after connection).
 			// A FIN after the last record ends the stream all the same.
-			nc = t.raw
+			nc = t.Raw
 		}
 		if cw, ok := nc.(closeWriter); ok {
 			cw.CloseWrite()
@@ -493,7 +493,7 @@ func (s *Server) unacknowledged(conns []*conn) bool {
 		}
 		nc := c.nc
 		if t, ok := c.tr.(*tlsTransport); ok {
-			nc = t.raw
+			nc = t.Raw
 		}
 		rc := rawConn(nc)
 		if rc == nil {

@@ -1,7 +1,6 @@
 package relay
 
 import (
-	"crypto/tls"
 	"net"
 	"syscall"
 
@@ -19,8 +18,8 @@ const tlsWriteSize = 64 << 10
 const tlsDirect = 16 << 10
 
 // tlsTransport is an MSRP connection over TLS (msrps, RFC 4975 §14.3). It
-// is also the connection's net.Conn (conn.nc): the tls.Conn, with a Read
-// that notes whether tls.Conn kept decrypted input back (drained).
+// is also the connection's net.Conn (conn.nc): a tlsrecord.Conn, the
+// tls.Conn with a Read that notes whether it kept decrypted input back.
 //
 // An idle TLS connection holds no read buffer and its read loop waits on
 // the smallest stack, as a TCP one does (readIdle, issue 15): the loop may
@@ -33,30 +32,17 @@ const tlsDirect = 16 << 10
 // tls.Conn, which never hands it octets past the end of the record it is
 // reading.
 type tlsTransport struct {
-	*tls.Conn
-	raw     net.Conn         // the TCP connection under the tls.Conn
-	rc      syscall.RawConn  // raw's (readIdle), or nil: the loop then always reads through tls.Conn
-	rec     tlsrecord.Reader // between tls.Conn and raw
-	drained bool             // tls.Conn holds no decrypted input (read goroutine)
-	hsDone  bool             // the handshake has completed (read goroutine; cached)
-	// armedRec: the record (rec.Records) the progress deadline was set
+	*tlsrecord.Conn
+	rc     syscall.RawConn // Raw's (readIdle), or nil: the loop then always reads through tls.Conn
+	hsDone bool            // the handshake has completed (read goroutine; cached)
+	// armedRec: the record (Rec.Records) the progress deadline was set
 	// in by conn.recordRead, with conn.armedFor (read goroutine).
 	armedRec uint64
 }
 
 // newTLSTransport is the server side of TLS over the accepted nc.
 func newTLSTransport(s *Server, nc net.Conn) *tlsTransport {
-	t := &tlsTransport{raw: nc, rc: rawConn(nc), drained: true}
-	t.rec = tlsrecord.Reader{Conn: nc, Bufs: (*readBufs)(&s.pools), Size: readBufSize}
-	t.Conn = tls.Server(&t.rec, s.cfg.TLS)
-	return t
-}
-
-// Read is tls.Conn's, noting whether it kept decrypted input back.
-func (t *tlsTransport) Read(p []byte) (int, error) {
-	n, err := t.Conn.Read(p)
-	t.drained = n < len(p)
-	return n, err
+	return &tlsTransport{Conn: tlsrecord.Server(nc, s.cfg.TLS, (*readBufs)(&s.pools), readBufSize), rc: rawConn(nc)}
 }
 
 // quiet reports whether the read loop, between messages, may wait for
@@ -64,7 +50,7 @@ func (t *tlsTransport) Read(p []byte) (int, error) {
 // shows, nor does the tlsrecord.Reader. Only after the handshake: until then
 // tls.Conn.Write too may read the socket (it runs the handshake).
 func (t *tlsTransport) quiet() bool {
-	if t.rc == nil || !t.drained || t.rec.Pending() {
+	if t.rc == nil || !t.Quiet() {
 		return false
 	}
 	if !t.hsDone {
@@ -108,11 +94,11 @@ func (t *tlsTransport) close(abort, graceful bool) {
 		return
 	}
 	if abort {
-		if tc, ok := t.raw.(*net.TCPConn); ok {
+		if tc, ok := t.Raw.(*net.TCPConn); ok {
 			tc.SetLinger(0)
 		}
 	}
-	t.raw.Close()
+	t.Raw.Close()
 }
 
 func (*tlsTransport) kind() uriKind { return kindTLS }

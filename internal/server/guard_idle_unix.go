@@ -62,7 +62,7 @@ func (c *guardConn) readIdle(wait bool) (int, error) {
 				putGuardBuf(b)
 				rerr = io.EOF
 			case c.tls != nil:
-				c.tls.rec.Give(b[:k]) // ciphertext: tls.Conn decrypts it (frame)
+				c.tls.Rec.Give(b[:k]) // ciphertext: tls.Conn decrypts it (frame)
 				n = k
 			default:
 				c.buf, c.pooled, n = b, true, k

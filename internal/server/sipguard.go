@@ -193,9 +193,9 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		if tr, ok := c.(*traceConn); ok {
 			inner = tr.Conn // traced as plaintext: raw reads need no trace
 		}
-		if tc, ok := inner.(*sipTLSConn); ok {
+		if tc, ok := inner.(*tlsrecord.Conn); ok {
 			gc.tls = tc
-			gc.raw, _ = guardRaw(tc.raw)
+			gc.raw, _ = guardRaw(tc.Raw)
 		}
 	} else {
 		gc.raw, gc.trace = guardRaw(c)
@@ -236,12 +236,8 @@ func (c *guardConn) handshake() error {
 		c.g.log.Debug("SIP TLS handshake failed; closing the connection", "error", err, "peer", addrString(c.RemoteAddr()))
 		return c.end()
 	}
-	// The first message may have come with the client's Finished: its
-	// clock starts now.
-	c.read = time.Now()
-	c.begun = c.read
 	if c.tls != nil {
-		c.tls.rec.BeforeRead = c.recordRead
+		c.tls.Rec.BeforeRead = c.recordRead
 	}
 	if cs, ok := h.(interface{ ConnectionState() tls.ConnectionState }); ok && c.g.names != nil {
 		if names := certNames(cs.ConnectionState()); names != nil {
@@ -288,13 +284,13 @@ type guardConn struct {
 	// raw, the TCP connection's, lets the guard wait for input with no
 	// buffer (readIdle): between messages buf is nil, back in the pool
 	// (pooled) if it came from there. Over TLS only while the socket
-	// shows all the input there is (tls.quiet): what readIdle reads then
+	// shows all the input there is (tls.Quiet): what readIdle reads then
 	// is ciphertext, given to the Reader under the tls.Conn.
 	raw    syscall.RawConn
-	trace  *traceConn  // the trace's wrapper raw reads around, or nil
-	tls    *sipTLSConn // over TLS (siptls.go), or nil
-	recAt  time.Time   // over TLS: when the first socket read inside record recNo began (recordRead)
-	recNo  uint64      // the Reader's Records() when recAt was taken
+	trace  *traceConn      // the trace's wrapper raw reads around, or nil
+	tls    *tlsrecord.Conn // over TLS (siptls.go), or nil
+	recAt  time.Time       // over TLS: when the first socket read inside record recNo began (recordRead)
+	recNo  uint64          // the Reader's Records() when recAt was taken
 	pooled bool
 	out    []byte // checked bytes sipgo has not read yet (aliases buf)
 	err    error  // sticky: the stream cannot be framed any further
@@ -360,7 +356,7 @@ func (c *guardConn) Read(p []byte) (int, error) {
 // connection with nothing buffered and no input returns
 // sip.ErrReadWouldBlock at once: sipgo then waits on a fresh goroutine. So
 // does a TLS connection once its socket shows all the input there is
-// (sipTLSConn.quiet).
+// (tlsrecord.Conn.Quiet).
 func (c *guardConn) WaitRead(wait bool) error {
 	if c.shaking {
 		if err := c.handshake(); err != nil {
@@ -372,7 +368,7 @@ func (c *guardConn) WaitRead(wait bool) error {
 			return c.err
 		}
 		var err error
-		if c.raw != nil && c.r == c.w && (c.tls == nil || c.tls.quiet()) {
+		if c.raw != nil && c.r == c.w && (c.tls == nil || c.tls.Quiet()) {
 			err = c.waitIdle(wait)
 		} else {
 			err = c.frame()
@@ -456,10 +452,8 @@ func (c *guardConn) waitIdle(wait bool) error {
 	}
 	c.idleAt = time.Time{} // input, or the idle timeout: the next wait starts one
 	if c.tls != nil && err == nil {
-		// Ciphertext, given to the Reader: frame reads it through
-		// tls.Conn. A message begins with its first record's first octet.
-		c.read = time.Now()
-		c.begun = c.read
+		// Ciphertext, given to the Reader: frame reads it through tls.Conn,
+		// and its first plaintext starts the message clock (landed).
 		return nil
 	}
 	again, err := c.landed(n, err, false)
@@ -485,7 +479,7 @@ func (c *guardConn) armIdle() {
 // passes; then WaitRead goes on where waitIdle stopped.
 func (c *guardConn) ParkRead(resume func()) bool {
 	if c.g.parker == nil || c.raw == nil || c.err != nil || len(c.out) > 0 || c.r != c.w ||
-		(c.tls != nil && !c.tls.quiet()) {
+		(c.tls != nil && !c.tls.Quiet()) {
 		return false
 	}
 	c.armIdle()
@@ -542,7 +536,7 @@ func (c *guardConn) fill() error {
 			if n == 0 && errors.Is(err, tlsrecord.ErrBoundary) {
 				return nil // between records and messages: WaitRead waits on the socket
 			}
-			if n == 0 && c.tls.rec.Pending() {
+			if n == 0 && c.tls.Rec.Pending() {
 				pending = true // a timeout inside a record: stalled
 			}
 		}
@@ -572,8 +566,8 @@ func (c *guardConn) recordRead(mid bool) error {
 			d = c.begun.Add(c.g.messageTimeout)
 		}
 	case mid:
-		if c.recAt.IsZero() || c.recNo != c.tls.rec.Records() {
-			c.recAt, c.recNo = time.Now(), c.tls.rec.Records() // this record's first wait
+		if c.recAt.IsZero() || c.recNo != c.tls.Rec.Records() {
+			c.recAt, c.recNo = time.Now(), c.tls.Rec.Records() // this record's first wait
 		}
 		if c.g.messageTimeout > 0 {
 			d = c.recAt.Add(c.g.messageTimeout)
@@ -587,7 +581,7 @@ func (c *guardConn) recordRead(mid bool) error {
 			d = time.Now().Add(c.g.idleTimeout)
 		}
 	}
-	return c.tls.raw.SetReadDeadline(d)
+	return c.tls.Raw.SetReadDeadline(d)
 }
 
 func isTimeout(err error) bool {

@@ -121,8 +121,8 @@ func TestUnderTLSConn(t *testing.T) {
 	defer b.Close()
 	b.SetDeadline(time.Now().Add(10 * time.Second))
 	bufs := &countBufs{size: 4096}
-	rec := &Reader{Conn: b, Bufs: bufs, Size: bufs.size}
-	server := tls.Server(rec, st.ServerConfig())
+	server := Server(b, st.ServerConfig(), bufs, bufs.size)
+	rec := &server.Rec
 	client := tls.Client(a, &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", DynamicRecordSizingDisabled: true})
 	shook := make(chan error, 1)
 	go func() { shook <- client.Handshake() }()
@@ -165,13 +165,13 @@ func TestUnderTLSConn(t *testing.T) {
 		}
 	}
 	read(msgs[0])
-	if !rec.Pending() {
+	if !rec.Pending() || server.Quiet() {
 		t.Fatal("the records after the first are not kept by the Reader")
 	}
 	read(msgs[1])
 	read(msgs[2])
-	if rec.Pending() || bufs.out != 0 {
-		t.Fatalf("after every record: pending %v, buffers out %d", rec.Pending(), bufs.out)
+	if rec.Pending() || bufs.out != 0 || !server.Quiet() {
+		t.Fatalf("after every record: pending %v, buffers out %d, quiet %v", rec.Pending(), bufs.out, server.Quiet())
 	}
 	// A record the Reader reads from the socket itself.
 	if _, err := client.Write([]byte("last")); err != nil {
