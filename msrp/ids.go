@@ -54,7 +54,7 @@ func (s *IDSource) refill() {
 // Ten characters at a time come from one 64-bit word of the pool (issue
 // 20: a transaction id per copy of a message, at a few million copies a
 // second): words of wordLimit and above are rejected (about 4.5 %), so
-// that the word modulo 62¹⁰ is uniform, and its two halves in base 62¹⁵
+// that the word modulo 62¹⁰ is uniform, and its two digits in base 62⁵
 // are uniform and independent, five base-62 digits each.
 const (
 	pow5      = 62 * 62 * 62 * 62 * 62    // 916,132,832 < 2³²
